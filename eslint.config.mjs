@@ -1,0 +1,63 @@
+import nx from '@nx/eslint-plugin';
+
+/**
+ * Module boundaries (see ARCHITECTURE.md): apps are wiring over libs; libs never import apps;
+ * `messaging` and `store` never import each other; only `config` depends on nothing of ours.
+ * `devstack` is test and development tooling: specs may use it, shipped code may not.
+ */
+const depConstraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'scope:config', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:devstack', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
+  { sourceTag: 'scope:store', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
+  {
+    sourceTag: 'scope:broadcaster',
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:devstack'],
+  },
+  {
+    sourceTag: 'scope:processor',
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:store', 'scope:devstack'],
+  },
+  { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:config', 'scope:store', 'scope:devstack'] },
+];
+
+const testFiles = ['**/*.spec.ts', '**/vitest.config.ts', '**/test/**/*.ts'];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  { ignores: ['**/dist', '**/node_modules', '**/tmp', '.nx', 'coverage', 'bench/results'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: testFiles,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@tally/devstack', message: 'devstack is for tests and development only' }] },
+      ],
+    },
+  },
+  {
+    // The environment is read in one place: libs/config (devstack, a dev tool, passes it to servers).
+    files: ['**/*.ts'],
+    ignores: ['libs/config/src/**', 'libs/devstack/**', ...testFiles],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through @tally/config' },
+      ],
+    },
+  },
+];

@@ -1,0 +1,134 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadApiConfig, loadBroadcasterConfig, loadProcessorConfig } from './config';
+import { ConfigError } from './errors';
+import { VARIABLES } from './variables';
+
+/** An empty directory: no `.env` is found from it. */
+const cwd = mkdtempSync(join(tmpdir(), 'tally-config-'));
+writeFileSync(join(cwd, 'nx.json'), '{}');
+
+function problemsOf(load: () => unknown): readonly string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('defaults', () => {
+  it('gives every app its documented defaults when nothing is set', () => {
+    expect(loadBroadcasterConfig({ env: {}, cwd })).toEqual({
+      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      mqttUrl: 'mqtt://guest:guest@127.0.0.1:1883',
+      intervalMs: 1000,
+      transport: 'mqtt',
+      logLevel: 'info',
+    });
+    expect(loadProcessorConfig({ env: {}, cwd })).toEqual({
+      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      mongodbUri: 'mongodb://127.0.0.1:27017/tally',
+      logLevel: 'info',
+    });
+    expect(loadApiConfig({ env: {}, cwd })).toEqual({
+      mongodbUri: 'mongodb://127.0.0.1:27017/tally',
+      port: 8000,
+      token: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadApiConfig({ env: { API_PORT: '', API_TOKEN: '' }, cwd })).toMatchObject({
+      port: 8000,
+      token: undefined,
+    });
+  });
+
+  it('takes valid values and converts numbers', () => {
+    const config = loadBroadcasterConfig({
+      env: { BROADCAST_INTERVAL_MS: ' 250 ', BROADCAST_TRANSPORT: 'amqp', AMQP_URL: 'amqps://u:p@rabbit/prod' },
+      cwd,
+    });
+    expect(config).toMatchObject({ intervalMs: 250, transport: 'amqp', amqpUrl: 'amqps://u:p@rabbit/prod' });
+  });
+});
+
+describe('bad values', () => {
+  it('names every bad variable and what it expects, in one error', () => {
+    const problems = problemsOf(() =>
+      loadApiConfig({ env: { API_PORT: 'abc', MONGODB_URI: 'not-a-url', LOG_LEVEL: 'loud' }, cwd }),
+    );
+    expect(problems).toEqual([
+      'MONGODB_URI: expected a mongodb:// or mongodb+srv:// URL, got "not-a-url"',
+      'API_PORT: expected an integer from 1 to 65535, got "abc"',
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ]);
+  });
+
+  it('rejects an unknown transport', () => {
+    expect(problemsOf(() => loadBroadcasterConfig({ env: { BROADCAST_TRANSPORT: 'smoke-signals' }, cwd }))).toEqual([
+      'BROADCAST_TRANSPORT: expected one of mqtt, amqp, got "smoke-signals"',
+    ]);
+  });
+
+  it.each([
+    ['API_PORT', '0'],
+    ['API_PORT', '65536'],
+    ['API_PORT', '80.5'],
+    ['API_PORT', '-1'],
+  ])('rejects %s=%s', (name, value) => {
+    expect(problemsOf(() => loadApiConfig({ env: { [name]: value }, cwd }))).toHaveLength(1);
+  });
+
+  it('rejects a URL of the wrong scheme', () => {
+    expect(problemsOf(() => loadProcessorConfig({ env: { AMQP_URL: 'http://127.0.0.1:5672' }, cwd }))).toEqual([
+      'AMQP_URL: expected an amqp:// or amqps:// URL, got "http://127.0.0.1:5672"',
+    ]);
+  });
+
+  it('never prints a password', () => {
+    const [problem] = problemsOf(() => loadProcessorConfig({ env: { AMQP_URL: 'http://user:s3cret@host' }, cwd }));
+    expect(problem).toContain('http://user:***@host');
+    expect(problem).not.toContain('s3cret');
+  });
+});
+
+describe('.env', () => {
+  it('is read from the working directory, and the environment wins over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-dotenv-'));
+    writeFileSync(join(dir, '.env'), 'API_PORT=9000\nLOG_LEVEL=debug\n');
+    expect(loadApiConfig({ env: { LOG_LEVEL: 'warn' }, cwd: dir })).toMatchObject({ port: 9000, logLevel: 'warn' });
+  });
+
+  it('is read from ENV_FILE when set, which must exist', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tally-envfile-')), 'custom.env');
+    writeFileSync(file, 'API_PORT=9100\n');
+    expect(loadApiConfig({ env: { ENV_FILE: file }, cwd })).toMatchObject({ port: 9100 });
+    expect(problemsOf(() => loadApiConfig({ env: { ENV_FILE: `${file}.missing` }, cwd }))[0]).toMatch(
+      /^ENV_FILE: cannot read/,
+    );
+  });
+});
+
+describe('documentation', () => {
+  const root = join(import.meta.dirname, '../../..');
+
+  it('.env.example lists every variable with its default and description', () => {
+    const example = readFileSync(join(root, '.env.example'), 'utf8');
+    for (const [name, variable] of Object.entries(VARIABLES)) {
+      expect(example).toContain(`# ${variable.description}\n${variable.default === undefined ? '# ' : ''}${name}=${variable.default ?? ''}\n`);
+    }
+  });
+
+  it('the README configuration table lists every variable with its default', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    for (const [name, variable] of Object.entries(VARIABLES)) {
+      expect(readme).toContain(`| \`${name}\` | ${variable.default === undefined ? 'unset' : `\`${variable.default}\``} |`);
+    }
+  });
+});

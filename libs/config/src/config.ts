@@ -1,0 +1,80 @@
+import { ConfigError } from './errors';
+import { readEnvironment, type Environment, type ReadEnvironmentOptions } from './environment';
+import { VARIABLES, type VariableName, type VariableValue } from './variables';
+
+type Values<Names extends VariableName> = { [Name in Names]: VariableValue<Name> };
+
+/**
+ * Validates the named variables all at once, so that one start-up error lists every bad value.
+ * Unset and empty variables take their documented default.
+ */
+export function parseVariables<const Names extends VariableName>(
+  names: readonly Names[],
+  env: Environment,
+): Values<Names> {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const name of names) {
+    const { default: fallback, schema } = VARIABLES[name];
+    const raw = env[name] === undefined || env[name] === '' ? fallback : env[name];
+    if (raw === undefined) continue;
+    const result = schema.safeParse(raw.trim());
+    if (result.success) values[name] = result.data;
+    else problems.push(`${name}: ${result.error.issues[0]?.message}, got "${redactPassword(raw)}"`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values as Values<Names>;
+}
+
+function redactPassword(value: string): string {
+  return value.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/, '$1***@');
+}
+
+export type LogLevel = VariableValue<'LOG_LEVEL'>;
+export type BroadcastTransport = VariableValue<'BROADCAST_TRANSPORT'>;
+
+export interface BroadcasterConfig {
+  amqpUrl: string;
+  mqttUrl: string;
+  intervalMs: number;
+  transport: BroadcastTransport;
+  logLevel: LogLevel;
+}
+
+export interface ProcessorConfig {
+  amqpUrl: string;
+  mongodbUri: string;
+  logLevel: LogLevel;
+}
+
+export interface ApiConfig {
+  mongodbUri: string;
+  port: number;
+  /** Bearer token every request but the health checks must carry; `undefined` turns auth off. */
+  token: string | undefined;
+  logLevel: LogLevel;
+}
+
+export function loadBroadcasterConfig(options?: ReadEnvironmentOptions): BroadcasterConfig {
+  const v = parseVariables(
+    ['AMQP_URL', 'MQTT_URL', 'BROADCAST_INTERVAL_MS', 'BROADCAST_TRANSPORT', 'LOG_LEVEL'],
+    readEnvironment(options),
+  );
+  return {
+    amqpUrl: v.AMQP_URL,
+    mqttUrl: v.MQTT_URL,
+    intervalMs: v.BROADCAST_INTERVAL_MS,
+    transport: v.BROADCAST_TRANSPORT,
+    logLevel: v.LOG_LEVEL,
+  };
+}
+
+export function loadProcessorConfig(options?: ReadEnvironmentOptions): ProcessorConfig {
+  const v = parseVariables(['AMQP_URL', 'MONGODB_URI', 'LOG_LEVEL'], readEnvironment(options));
+  return { amqpUrl: v.AMQP_URL, mongodbUri: v.MONGODB_URI, logLevel: v.LOG_LEVEL };
+}
+
+export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
+  const v = parseVariables(['MONGODB_URI', 'API_PORT', 'API_TOKEN', 'LOG_LEVEL'], readEnvironment(options));
+  return { mongodbUri: v.MONGODB_URI, port: v.API_PORT, token: v.API_TOKEN, logLevel: v.LOG_LEVEL };
+}

@@ -1,0 +1,11 @@
+export { ConfigError } from './errors';
+export { readEnvironment } from './environment';
+export type { Environment, ReadEnvironmentOptions } from './environment';
+export { loadApiConfig, loadBroadcasterConfig, loadProcessorConfig, parseVariables } from './config';
+export type { ApiConfig, BroadcasterConfig, BroadcastTransport, LogLevel, ProcessorConfig } from './config';
+export { BROADCAST_TRANSPORTS, LOG_LEVELS, VARIABLES } from './variables';
+export type { VariableName, VariableValue } from './variables';
+export { createLogger } from './logger';
+export type { Logger, LoggerOptions } from './logger';
+export { exitOnStartupError, onShutdown } from './lifecycle';
+export type { ShutdownOptions } from './lifecycle';

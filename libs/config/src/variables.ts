@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const BROADCAST_TRANSPORTS = ['mqtt', 'amqp'] as const;
+
+function urlWith(protocols: readonly string[], expected: string) {
+  return z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `expected ${expected}` },
+  );
+}
+
+function integer(min: number, max: number) {
+  const expected = `expected an integer from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, { error: expected })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: expected });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.join(', ')}` });
+}
+
+interface Variable<Output> {
+  /** The value used when the variable is unset or empty; `undefined` means "optional, no value". */
+  readonly default: string | undefined;
+  /** One line for `.env.example` and the README. */
+  readonly description: string;
+  readonly schema: z.ZodType<Output, string>;
+}
+
+function variable<Output>(definition: Variable<Output>): Variable<Output> {
+  return definition;
+}
+
+/**
+ * Every environment variable Tally reads, with its default and meaning. `.env.example` and the
+ * README's configuration table are checked against this table by the unit tests.
+ */
+export const VARIABLES = {
+  AMQP_URL: variable({
+    default: 'amqp://guest:guest@127.0.0.1:5672',
+    description: 'RabbitMQ AMQP URL; the vhost is the path (none means "/")',
+    schema: urlWith(['amqp:', 'amqps:'], 'an amqp:// or amqps:// URL'),
+  }),
+  MQTT_URL: variable({
+    default: 'mqtt://guest:guest@127.0.0.1:1883',
+    description: 'RabbitMQ MQTT URL used by the broadcaster; pick a vhost with the user name "vhost:user"',
+    schema: urlWith(['mqtt:', 'mqtts:', 'ws:', 'wss:'], 'an mqtt://, mqtts://, ws:// or wss:// URL'),
+  }),
+  MONGODB_URI: variable({
+    default: 'mongodb://127.0.0.1:27017/tally',
+    description: 'MongoDB connection string; the database is the path (none means "tally")',
+    schema: urlWith(['mongodb:', 'mongodb+srv:'], 'a mongodb:// or mongodb+srv:// URL'),
+  }),
+  API_PORT: variable({
+    default: '8000',
+    description: 'TCP port the API listens on',
+    schema: integer(1, 65535),
+  }),
+  API_TOKEN: variable({
+    default: undefined,
+    description: 'When set, every API request but /healthz and /readyz needs "Authorization: Bearer <token>"',
+    schema: z.string(),
+  }),
+  BROADCAST_INTERVAL_MS: variable({
+    default: '1000',
+    description: 'Milliseconds between two readings of the broadcaster',
+    schema: integer(1, 86_400_000),
+  }),
+  BROADCAST_TRANSPORT: variable({
+    default: 'mqtt',
+    description: 'How the broadcaster publishes: mqtt (via MQTT_URL) or amqp (via AMQP_URL)',
+    schema: oneOf(BROADCAST_TRANSPORTS),
+  }),
+  LOG_LEVEL: variable({
+    default: 'info',
+    description: `Log level: ${LOG_LEVELS.join(', ')}`,
+    schema: oneOf(LOG_LEVELS),
+  }),
+};
+
+export type VariableName = keyof typeof VARIABLES;
+export type VariableValue<Name extends VariableName> = z.output<(typeof VARIABLES)[Name]['schema']>;

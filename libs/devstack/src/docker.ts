@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { DevstackError } from './errors';
+import type { Service, ServiceName } from './services';
+
+/** True when a Docker engine answers (the client alone is not enough). */
+export function dockerEngineAnswers(): boolean {
+  const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 5000 });
+  return info.status === 0;
+}
+
+/**
+ * Starts the named services of `docker/compose.yaml` and waits for their healthchecks. The URLs
+ * are those the compose file publishes on localhost with its development defaults.
+ */
+export function startComposeServices(root: string, names: readonly ServiceName[]): Service[] {
+  const compose = ['compose', '-f', join(root, 'docker', 'compose.yaml'), '-p', 'tally-devstack'];
+  const up = spawnSync('docker', [...compose, 'up', '--detach', '--wait', ...names], { stdio: 'inherit' });
+  if (up.status !== 0) throw new DevstackError('start_failed', `docker compose up ${names.join(' ')} failed`);
+  const stop = async () => {
+    spawnSync('docker', [...compose, 'stop', ...names], { stdio: 'inherit' });
+  };
+  return names.map((name) => ({
+    name,
+    source: 'docker',
+    urls:
+      name === 'rabbitmq'
+        ? {
+            amqpUrl: 'amqp://tally:tally@127.0.0.1:5672',
+            mqttUrl: 'mqtt://tally:tally@127.0.0.1:1883',
+            managementUrl: 'http://tally:tally@127.0.0.1:15672',
+          }
+        : { mongodbUri: 'mongodb://tally:tally@127.0.0.1:27017/tally?authSource=admin' },
+    // Stop both at once, when the first is asked; the second call finds them stopped.
+    stop,
+  }));
+}

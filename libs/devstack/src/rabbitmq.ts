@@ -1,0 +1,121 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ManagedProcess } from './child';
+import { DevstackError } from './errors';
+import { canConnect, freePort, waitUntil } from './net';
+import type { Service } from './services';
+
+/**
+ * The broker script that runs a node in the foreground with the environment it is given. Debian's
+ * `/usr/sbin/rabbitmq-server` is a wrapper that switches to the `rabbitmq` user and its fixed
+ * directories, so the one under /usr/lib is preferred.
+ */
+export function findRabbitMqServer(): string | undefined {
+  const candidates = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/local/sbin/rabbitmq-server'];
+  const found = candidates.find((path) => existsSync(path));
+  if (found) return found;
+  const which = spawnSync('sh', ['-c', 'command -v rabbitmq-server'], { encoding: 'utf8' });
+  const onPath = which.stdout.trim();
+  return onPath && onPath !== '/usr/sbin/rabbitmq-server' ? onPath : undefined;
+}
+
+export interface LocalRabbitMqOptions {
+  server: string;
+  /** Private directory for config, data, logs and the Erlang cookie. */
+  dir: string;
+  /** Erlang node name, unique on this machine, e.g. `tally-1a2b3c@localhost`. */
+  nodeName: string;
+  /** @default 120_000 */
+  startTimeoutMs?: number;
+}
+
+/** Starts a private RabbitMQ node with the MQTT and management plugins, on free ports. */
+export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise<Service> {
+  const { dir, nodeName } = options;
+  for (const sub of ['home', 'mnesia', 'log']) mkdirSync(join(dir, sub), { recursive: true });
+  const amqpPort = await freePort(5672);
+  const mqttPort = await freePort(1883);
+  const managementPort = await freePort(15672);
+  const distPort = await freePort(25672);
+  writeFileSync(
+    join(dir, 'rabbitmq.conf'),
+    [
+      `listeners.tcp.default = 127.0.0.1:${amqpPort}`,
+      `mqtt.listeners.tcp.default = 127.0.0.1:${mqttPort}`,
+      `management.tcp.ip = 127.0.0.1`,
+      `management.tcp.port = ${managementPort}`,
+      'log.console = false',
+      'log.file.level = info',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_mqtt,rabbitmq_management].\n');
+  writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
+
+  const env = rabbitMqEnv(dir, nodeName, distPort);
+  const process = new ManagedProcess({
+    command: options.server,
+    args: [],
+    env,
+    logFile: join(dir, 'log', 'stdout.log'),
+  });
+  const ports = [amqpPort, mqttPort, managementPort];
+  try {
+    await waitUntil(
+      `RabbitMQ on ports ${ports.join(', ')}`,
+      async () => (await Promise.all(ports.map((port) => canConnect('127.0.0.1', port)))).every(Boolean),
+      {
+        timeoutMs: options.startTimeoutMs ?? 120_000,
+        intervalMs: 250,
+        abort: () => (process.running ? undefined : new Error('rabbitmq-server exited')),
+      },
+    );
+  } catch (cause) {
+    await process.stop();
+    throw new DevstackError(
+      'start_failed',
+      `RabbitMQ did not start: ${(cause as Error).message}\n${tail(join(dir, 'log', 'stdout.log'))}`,
+      { cause },
+    );
+  }
+  return {
+    name: 'rabbitmq',
+    source: 'rabbitmq-server',
+    process,
+    urls: {
+      amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
+      mqttUrl: `mqtt://guest:guest@127.0.0.1:${mqttPort}`,
+      managementUrl: `http://guest:guest@127.0.0.1:${managementPort}`,
+    },
+    stop: () => process.stop(),
+  };
+}
+
+function rabbitMqEnv(dir: string, nodeName: string, distPort: number): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'],
+    LANG: 'C.UTF-8',
+    HOME: join(dir, 'home'),
+    RABBITMQ_NODENAME: nodeName,
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
+    RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
+    // Run the VM in place of the script (no shell proxy in between): it then is the process we
+    // signal, and SIGTERM makes Erlang stop the node gracefully.
+    RUNNING_UNDER_SYSTEMD: 'true',
+  };
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no log at ${file})`;
+  }
+}
