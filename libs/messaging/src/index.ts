@@ -1,0 +1,2 @@
+export { createAmqpConnection } from './connection';
+export type { AmqpConnectionOptions } from './connection';

@@ -1,0 +1,28 @@
+import { waitForDevstack } from '@tally/devstack';
+import { describe, expect, it } from 'vitest';
+import { createMongoConnection } from './connection';
+
+describe('createMongoConnection', () => {
+  it('uses the database named in the URI, and tally when none is', async () => {
+    const { mongodbUri } = await waitForDevstack();
+    const named = createMongoConnection({ uri: mongodbUri.replace(/\/tally$/, '/tally_named') });
+    const unnamed = createMongoConnection({ uri: mongodbUri.replace(/\/tally$/, '') });
+    try {
+      expect(named.db.databaseName).toBe('tally_named');
+      expect(unnamed.db.databaseName).toBe('tally');
+      expect(await named.ping()).toBe(true);
+    } finally {
+      await named.close();
+      await unnamed.close();
+    }
+  });
+
+  it('reports a server that does not answer as not ready, without throwing', async () => {
+    const connection = createMongoConnection({ uri: 'mongodb://127.0.0.1:1/tally', serverSelectionTimeoutMS: 300 });
+    try {
+      expect(await connection.ping()).toBe(false);
+    } finally {
+      await connection.close();
+    }
+  });
+});

@@ -1,0 +1,35 @@
+import { MongoClient, type Db } from 'mongodb';
+
+export interface MongoConnectionOptions {
+  /** `mongodb://host:port/database`; the database defaults to `tally`. */
+  uri: string;
+  /**
+   * How long an operation waits for a reachable server before failing.
+   * @default 5000
+   */
+  serverSelectionTimeoutMS?: number;
+}
+
+export interface MongoConnection {
+  client: MongoClient;
+  db: Db;
+  /** True when the server answers a ping. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A MongoDB client; it connects lazily, so a server that is down now only fails operations. */
+export function createMongoConnection({ uri, serverSelectionTimeoutMS = 5000 }: MongoConnectionOptions): MongoConnection {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS, appName: 'tally' });
+  const db = client.db(new URL(uri).pathname.slice(1) || 'tally');
+  return {
+    client,
+    db,
+    ping: () =>
+      db.command({ ping: 1 }).then(
+        () => true,
+        () => false,
+      ),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,2 @@
+export { createMongoConnection } from './connection';
+export type { MongoConnection, MongoConnectionOptions } from './connection';
