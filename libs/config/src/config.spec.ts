@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadApiConfig, loadBroadcasterConfig, loadProcessorConfig } from './config';
+import { loadBroadcasterConfig } from './broadcaster';
+import { loadApiConfig, loadProcessorConfig } from './config';
 import { ConfigError } from './errors';
 import { VARIABLES } from './variables';
 
@@ -27,7 +28,12 @@ describe('defaults', () => {
       mqttUrl: 'mqtt://guest:guest@127.0.0.1:1883',
       intervalMs: 1000,
       transport: 'mqtt',
+      rate: undefined,
+      count: undefined,
+      window: 1,
+      bufferLimit: 3600,
       logLevel: 'info',
+      help: false,
     });
     expect(loadProcessorConfig({ env: {}, cwd })).toEqual({
       amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',

@@ -33,14 +33,6 @@ function redactPassword(value: string): string {
 export type LogLevel = VariableValue<'LOG_LEVEL'>;
 export type BroadcastTransport = VariableValue<'BROADCAST_TRANSPORT'>;
 
-export interface BroadcasterConfig {
-  amqpUrl: string;
-  mqttUrl: string;
-  intervalMs: number;
-  transport: BroadcastTransport;
-  logLevel: LogLevel;
-}
-
 export interface ProcessorConfig {
   amqpUrl: string;
   mongodbUri: string;
@@ -53,20 +45,6 @@ export interface ApiConfig {
   /** Bearer token every request but the health checks must carry; `undefined` turns auth off. */
   token: string | undefined;
   logLevel: LogLevel;
-}
-
-export function loadBroadcasterConfig(options?: ReadEnvironmentOptions): BroadcasterConfig {
-  const v = parseVariables(
-    ['AMQP_URL', 'MQTT_URL', 'BROADCAST_INTERVAL_MS', 'BROADCAST_TRANSPORT', 'LOG_LEVEL'],
-    readEnvironment(options),
-  );
-  return {
-    amqpUrl: v.AMQP_URL,
-    mqttUrl: v.MQTT_URL,
-    intervalMs: v.BROADCAST_INTERVAL_MS,
-    transport: v.BROADCAST_TRANSPORT,
-    logLevel: v.LOG_LEVEL,
-  };
 }
 
 export function loadProcessorConfig(options?: ReadEnvironmentOptions): ProcessorConfig {

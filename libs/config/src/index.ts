@@ -1,8 +1,10 @@
 export { ConfigError } from './errors';
 export { readEnvironment } from './environment';
 export type { Environment, ReadEnvironmentOptions } from './environment';
-export { loadApiConfig, loadBroadcasterConfig, loadProcessorConfig, parseVariables } from './config';
-export type { ApiConfig, BroadcasterConfig, BroadcastTransport, LogLevel, ProcessorConfig } from './config';
+export { loadApiConfig, loadProcessorConfig, parseVariables } from './config';
+export type { ApiConfig, BroadcastTransport, LogLevel, ProcessorConfig } from './config';
+export { BROADCASTER_USAGE, loadBroadcasterConfig } from './broadcaster';
+export type { BroadcasterConfig, LoadBroadcasterConfigOptions } from './broadcaster';
 export { BROADCAST_TRANSPORTS, LOG_LEVELS, VARIABLES } from './variables';
 export type { VariableName, VariableValue } from './variables';
 export { createLogger } from './logger';

@@ -16,7 +16,7 @@ function urlWith(protocols: readonly string[], expected: string) {
   );
 }
 
-function integer(min: number, max: number) {
+export function integer(min: number, max: number) {
   const expected = `expected an integer from ${min} to ${max}`;
   return z
     .string()
@@ -75,6 +75,12 @@ export const VARIABLES = {
     default: '1000',
     description: 'Milliseconds between two readings of the broadcaster',
     schema: integer(1, 86_400_000),
+  }),
+  BROADCAST_BUFFER_LIMIT: variable({
+    default: '3600',
+    description:
+      'Readings the broadcaster keeps while the broker is unreachable (3600 = 1 hour at 1 s); beyond it the oldest are dropped',
+    schema: integer(1, 10_000_000),
   }),
   BROADCAST_TRANSPORT: variable({
     default: 'mqtt',

@@ -26,18 +26,34 @@ export interface LocalRabbitMqOptions {
   dir: string;
   /** Erlang node name, unique on this machine, e.g. `tally-1a2b3c@localhost`. */
   nodeName: string;
+  /** Ports to listen on, e.g. those of an earlier start to restart in place; free ones by default. */
+  ports?: RabbitMqPorts;
   /** @default 120_000 */
   startTimeoutMs?: number;
 }
 
+export interface RabbitMqPorts {
+  amqp: number;
+  mqtt: number;
+  management: number;
+  distribution: number;
+}
+
+export interface LocalRabbitMq extends Service {
+  ports: RabbitMqPorts;
+}
+
 /** Starts a private RabbitMQ node with the MQTT and management plugins, on free ports. */
-export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise<Service> {
+export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise<LocalRabbitMq> {
   const { dir, nodeName } = options;
   for (const sub of ['home', 'mnesia', 'log']) mkdirSync(join(dir, sub), { recursive: true });
-  const amqpPort = await freePort(5672);
-  const mqttPort = await freePort(1883);
-  const managementPort = await freePort(15672);
-  const distPort = await freePort(25672);
+  const ports = options.ports ?? {
+    amqp: await freePort(5672),
+    mqtt: await freePort(1883),
+    management: await freePort(15672),
+    distribution: await freePort(25672),
+  };
+  const { amqp: amqpPort, mqtt: mqttPort, management: managementPort, distribution: distPort } = ports;
   writeFileSync(
     join(dir, 'rabbitmq.conf'),
     [
@@ -60,11 +76,11 @@ export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise
     env,
     logFile: join(dir, 'log', 'stdout.log'),
   });
-  const ports = [amqpPort, mqttPort, managementPort];
+  const listeners = [amqpPort, mqttPort, managementPort];
   try {
     await waitUntil(
-      `RabbitMQ on ports ${ports.join(', ')}`,
-      async () => (await Promise.all(ports.map((port) => canConnect('127.0.0.1', port)))).every(Boolean),
+      `RabbitMQ on ports ${listeners.join(', ')}`,
+      async () => (await Promise.all(listeners.map((port) => canConnect('127.0.0.1', port)))).every(Boolean),
       {
         timeoutMs: options.startTimeoutMs ?? 120_000,
         intervalMs: 250,
@@ -83,6 +99,7 @@ export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise
     name: 'rabbitmq',
     source: 'rabbitmq-server',
     process,
+    ports,
     urls: {
       amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
       mqttUrl: `mqtt://guest:guest@127.0.0.1:${mqttPort}`,

@@ -1,2 +1,23 @@
 export { createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';
+export { createStatusConsumer } from './consumer';
+export type { AsyncMessage, Consumer, StatusConsumerOptions } from './consumer';
+export { Outbox } from './outbox';
+export type { OutboxOptions } from './outbox';
+export { createReadingPublisher } from './publisher';
+export type { AmqpPublisherOptions, MqttPublisherOptions, ReadingPublisher, Transport } from './publisher';
+export { bodyBytes, decode, encode, MAX_MESSAGE_BYTES, randomReading, readingSchema, STATUSES } from './reading';
+export type { DecodeFailureReason, DecodeResult, Reading, Status } from './reading';
+export { startTicker } from './ticker';
+export type { Ticker, TickerOptions } from './ticker';
+export {
+  DEAD_LETTER_EXCHANGE,
+  DEAD_LETTER_QUEUE,
+  DEAD_LETTER_REASON_HEADER,
+  ensureTopology,
+  READING_MQTT_TOPIC,
+  READING_ROUTING_KEY,
+  READINGS_EXCHANGE,
+  STATUS_QUEUE,
+  TOPOLOGY,
+} from './topology';

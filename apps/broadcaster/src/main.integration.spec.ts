@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createTestVhost,
+  findRabbitMqServer,
+  startLocalRabbitMq,
+  waitForDevstack,
+  type LocalRabbitMq,
+} from '@tally/devstack';
+import {
+  bodyBytes,
+  createAmqpConnection,
+  createStatusConsumer,
+  decode,
+  STATUS_QUEUE,
+  type Reading,
+  type Transport,
+} from '@tally/messaging';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBroadcaster } from './test/run-broadcaster';
+
+/** Every reading waiting in tally.status at `amqpUrl`, in queue order (the queue is emptied). */
+async function drainStatusQueue(amqpUrl: string): Promise<Required<Reading>[]> {
+  const connection = createAmqpConnection({ url: amqpUrl, connectionName: 'tally-broadcaster-test' });
+  try {
+    const { messageCount } = await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true });
+    const readings: Required<Reading>[] = [];
+    const consumer = createStatusConsumer({
+      connection,
+      prefetch: 100,
+      handle: async (message) => {
+        const result = decode(bodyBytes(message.body));
+        if (!result.ok) throw new Error(result.detail);
+        readings.push(result.reading as Required<Reading>);
+      },
+    });
+    await expect.poll(() => readings.length, { timeout: 20_000 }).toBe(messageCount);
+    await consumer.close();
+    return readings;
+  } finally {
+    await connection.close();
+  }
+}
+
+function countByStatus(readings: readonly Reading[]): Record<string, number> {
+  const counts: Record<string, number> = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+  for (const { status } of readings) counts[status] = (counts[status] ?? 0) + 1;
+  return counts;
+}
+
+describe.each<Transport>(['mqtt', 'amqp'])('the broadcaster over %s', (transport) => {
+  it('sends --count readings, --interval apart, and exits 0 with what it sent', async () => {
+    const vhost = await createTestVhost(await waitForDevstack(), 'broadcaster');
+    try {
+      const broadcaster = runBroadcaster(['--transport', transport, '--interval', '50', '--count', '40'], {
+        AMQP_URL: vhost.amqpUrl,
+        MQTT_URL: vhost.mqttUrl,
+      });
+      expect(await broadcaster.exited).toBe(0);
+      const summary = await broadcaster.waitForLog('summary', 0);
+      expect(summary).toMatchObject({ generated: 40, published: 40, unsent: 0, dropped: 0 });
+
+      const readings = await drainStatusQueue(vhost.amqpUrl);
+      expect(readings).toHaveLength(40);
+      expect(new Set(readings.map((r) => r.id)).size).toBe(40);
+      const times = readings.map((r) => r.ts.getTime());
+      expect(times.map((t) => t - (times[0] ?? 0))).toEqual(times.map((_, i) => i * 50));
+      expect(summary['sent']).toEqual(countByStatus(readings));
+    } finally {
+      await vhost.dispose();
+    }
+  });
+});
+
+describe('the broadcaster through a broker outage', () => {
+  const server = findRabbitMqServer() ?? '';
+  const dir = mkdtempSync(join(tmpdir(), 'tally-outage-'));
+  const nodeName = `tally-outage-${process.pid}@localhost`;
+  let broker: LocalRabbitMq;
+
+  beforeAll(async () => {
+    if (!server) throw new Error('This test starts a RabbitMQ of its own: install rabbitmq-server');
+    broker = await startLocalRabbitMq({ server, dir, nodeName });
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each<Transport>(['mqtt', 'amqp'])(
+    'over %s keeps every reading generated while the broker was down for 5 s, in order',
+    async (transport) => {
+      const amqpUrl = `amqp://guest:guest@127.0.0.1:${broker.ports.amqp}`;
+      const broadcaster = runBroadcaster(['--transport', transport, '--interval', '100'], {
+        AMQP_URL: amqpUrl,
+        MQTT_URL: `mqtt://guest:guest@127.0.0.1:${broker.ports.mqtt}`,
+      });
+      await broadcaster.waitForLog('broadcasting');
+      await sleep(1500);
+
+      await broker.stop();
+      await broadcaster.waitForLog('broker unreachable: keeping readings until it is back');
+      await sleep(5000);
+      broker = await startLocalRabbitMq({ server, dir, nodeName, ports: broker.ports });
+      const back = await broadcaster.waitForLog('broker back', 60_000);
+      expect(back['outageMs']).toBeGreaterThanOrEqual(5000);
+      await sleep(1500);
+
+      broadcaster.kill('SIGTERM');
+      expect(await broadcaster.exited).toBe(0);
+      const summary = await broadcaster.waitForLog('summary', 0);
+      const generated = summary['generated'] as number;
+      expect(generated).toBeGreaterThan(80);
+      expect(summary).toMatchObject({ published: generated, unsent: 0, dropped: 0 });
+
+      // A publish whose acknowledgement the outage swallowed is sent again: duplicates are
+      // allowed (the processor stores each id once), gaps and reordering are not.
+      const readings = await drainStatusQueue(amqpUrl);
+      const seen = new Set<string>();
+      const unique = readings.filter((r) => !seen.has(r.id) && seen.add(r.id));
+      expect(unique).toHaveLength(generated);
+      const start = unique[0]?.ts.getTime() ?? 0;
+      expect(unique.map((r) => r.ts.getTime() - start)).toEqual(Array.from({ length: generated }, (_, i) => i * 100));
+    },
+  );
+});

@@ -1,0 +1,173 @@
+import { EventEmitter } from 'node:events';
+import { connect, type MqttClient } from 'mqtt';
+import type { Connection } from 'rabbitmq-client';
+import { encode, type Reading } from './reading';
+import { ensureTopology, READING_MQTT_TOPIC, READING_ROUTING_KEY, READINGS_EXCHANGE, TOPOLOGY } from './topology';
+
+export type Transport = 'mqtt' | 'amqp';
+
+interface PublisherEvents {
+  /** The broker became unreachable; emitted once per outage. */
+  down: [error: Error];
+  /** The broker is reachable again after a `down`. */
+  up: [];
+}
+
+/** Publishes readings to Tally's exchange, whichever the transport. */
+export interface ReadingPublisher extends EventEmitter<PublisherEvents> {
+  readonly transport: Transport;
+  /** Resolves once the broker has acknowledged the reading (publisher confirm, or PUBACK). */
+  publish(reading: Reading): Promise<void>;
+  /** Closes what this publisher opened (not the AMQP connection it was given). */
+  close(): Promise<void>;
+}
+
+class BrokerState extends EventEmitter<PublisherEvents> {
+  #down = false;
+
+  markDown(error: Error): void {
+    if (this.#down) return;
+    this.#down = true;
+    this.emit('down', error);
+  }
+
+  markUp(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    this.emit('up');
+  }
+}
+
+export interface AmqpPublisherOptions {
+  transport: 'amqp';
+  /** Connection the readings are published on; the caller owns it. */
+  connection: Connection;
+  /** @default "status" */
+  routingKey?: string;
+}
+
+export interface MqttPublisherOptions {
+  transport: 'mqtt';
+  /** AMQP connection used to declare the topology; the caller owns it. */
+  connection: Connection;
+  /** `mqtt://user:pass@host:1883`; a vhost is picked with the user name `vhost:user`. */
+  mqttUrl: string;
+  /** @default "tally-<random>" */
+  clientId?: string;
+  /** @default "status" */
+  topic?: string;
+}
+
+/**
+ * A reading publisher over AMQP (publisher confirms, persistent messages) or MQTT 3.1.1 (QoS 1).
+ * Either way the topology is declared over AMQP before the first publish and after every
+ * reconnect: an MQTT QoS 1 publish that no queue is bound for is acknowledged and lost.
+ */
+export function createReadingPublisher(options: AmqpPublisherOptions | MqttPublisherOptions): ReadingPublisher {
+  return options.transport === 'amqp' ? createAmqpPublisher(options) : createMqttPublisher(options);
+}
+
+function watchAmqp(connection: Connection, state: BrokerState): () => void {
+  const onError = (error: Error) => state.markDown(error);
+  const onConnection = () => state.markUp();
+  connection.on('error', onError);
+  connection.on('connection', onConnection);
+  return () => {
+    connection.off('error', onError);
+    connection.off('connection', onConnection);
+  };
+}
+
+function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: AmqpPublisherOptions): ReadingPublisher {
+  const state = new BrokerState();
+  const unwatch = watchAmqp(connection, state);
+  const publisher = connection.createPublisher({ confirm: true, ...TOPOLOGY });
+  return Object.assign(state, {
+    transport: 'amqp' as const,
+    publish: (reading: Reading) =>
+      publisher.send(
+        {
+          exchange: READINGS_EXCHANGE,
+          routingKey,
+          durable: true,
+          contentType: 'application/json',
+          ...(reading.id !== undefined && { messageId: reading.id }),
+        },
+        encode(reading),
+      ),
+    close: async () => {
+      unwatch();
+      await publisher.close();
+    },
+  });
+}
+
+const MQTT_RECONNECT_MIN_MS = 250;
+const MQTT_RECONNECT_MAX_MS = 5000;
+
+function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
+  const state = new BrokerState();
+  const topic = options.topic ?? READING_MQTT_TOPIC;
+  // Credentials are passed decoded: a user name `vhost:user` arrives percent-encoded in a URL.
+  const url = new URL(options.mqttUrl);
+  const credentials = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  url.username = '';
+  url.password = '';
+  const client: MqttClient = connect(url.toString(), {
+    ...credentials,
+    protocolVersion: 4,
+    clean: true,
+    clientId: options.clientId ?? `tally-${Math.random().toString(16).slice(2, 10)}`,
+    reconnectPeriod: MQTT_RECONNECT_MIN_MS,
+    connectTimeout: 10_000,
+  });
+  let closed = false;
+  // MQTT.js retries at a fixed period; doubling it after each failed attempt gives a backoff.
+  client.on('close', () => {
+    if (closed) return;
+    client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? 0) * 2, MQTT_RECONNECT_MAX_MS);
+    state.markDown(new Error('MQTT connection closed'));
+  });
+  client.on('error', (error) => state.markDown(error));
+  client.on('connect', () => {
+    client.options.reconnectPeriod = MQTT_RECONNECT_MIN_MS;
+    state.markUp();
+  });
+
+  // Declared once before the first publish; again whenever the AMQP connection comes back.
+  const isClosed = () => closed;
+  let declared = declareUntilDone(options.connection, isClosed);
+  const redeclare = () => {
+    declared = declareUntilDone(options.connection, isClosed);
+  };
+  options.connection.on('connection', redeclare);
+  const swallowAmqpErrors = () => undefined; // the MQTT side reports the outage
+  options.connection.on('error', swallowAmqpErrors);
+
+  return Object.assign(state, {
+    transport: 'mqtt' as const,
+    publish: async (reading: Reading) => {
+      await declared;
+      await client.publishAsync(topic, encode(reading), { qos: 1 });
+    },
+    close: async () => {
+      closed = true;
+      options.connection.off('connection', redeclare);
+      options.connection.off('error', swallowAmqpErrors);
+      await client.endAsync();
+    },
+  });
+}
+
+/** Retries `ensureTopology` (the connection reconnects by itself) until it succeeds or `isClosed()`. */
+async function declareUntilDone(connection: Connection, isClosed: () => boolean): Promise<void> {
+  for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      await ensureTopology(connection);
+      return;
+    } catch (error) {
+      if (isClosed()) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { randomInt } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+
+/** Largest message body accepted, in bytes. */
+export const MAX_MESSAGE_BYTES = 4096;
+
+export const STATUSES = [0, 1, 2, 3, 4, 5, 6] as const;
+export type Status = (typeof STATUSES)[number];
+
+/** A status reading as it travels: `{"id": "<uuid>", "status": 0..6, "ts": "<ISO-8601>"}`. */
+export interface Reading {
+  /** Unique per reading; the processor stores each id once. Absent: the processor makes one. */
+  id?: string;
+  status: Status;
+  /** When the reading was taken. Absent: the time the processor received it. */
+  ts?: Date;
+}
+
+/** An instant: a date that exists, a time, and `Z` or a `±hh:mm` offset. */
+const instant = z.iso
+  .datetime({ offset: true, error: 'expected an ISO-8601 instant with Z or an offset' })
+  .transform((value) => new Date(value));
+
+export const readingSchema = z.object({
+  id: z.uuid({ error: 'expected a UUID' }).optional(),
+  status: z
+    .number({ error: 'expected an integer from 0 to 6' })
+    .int({ error: 'expected an integer from 0 to 6' })
+    .min(0, { error: 'expected an integer from 0 to 6' })
+    .max(6, { error: 'expected an integer from 0 to 6' })
+    .transform((value) => value as Status),
+  ts: instant.optional(),
+});
+
+export type DecodeFailureReason = 'invalid_json' | 'invalid_schema' | 'too_large';
+
+export type DecodeResult =
+  | { ok: true; reading: Reading }
+  | { ok: false; reason: DecodeFailureReason; detail: string };
+
+/**
+ * The bytes of an AMQP message body. rabbitmq-client hands over a string for `text/plain` and the
+ * parsed value for `application/json`; those are turned back into bytes.
+ */
+export function bodyBytes(body: unknown): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body);
+  if (body instanceof Uint8Array) return Buffer.from(body);
+  return Buffer.from(JSON.stringify(body) ?? '');
+}
+
+/** Reads a message body. Never throws: a bad body yields the reason and a detail a person can act on. */
+export function decode(body: Uint8Array | string): DecodeResult {
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  if (size > MAX_MESSAGE_BYTES) {
+    return { ok: false, reason: 'too_large', detail: `body is ${size} bytes, over the limit of ${MAX_MESSAGE_BYTES}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: 'invalid_json', detail: (error as Error).message };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { ok: false, reason: 'invalid_schema', detail: `expected a JSON object, got ${describe(json)}` };
+  }
+  const result = readingSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.join('.') || 'body';
+    return { ok: false, reason: 'invalid_schema', detail: `${field}: ${issue?.message}` };
+  }
+  const { id, status, ts } = result.data;
+  return { ok: true, reading: { status, ...(id !== undefined && { id }), ...(ts !== undefined && { ts }) } };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** The JSON body of a reading, UTF-8. */
+export function encode(reading: Reading): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      ...(reading.id !== undefined && { id: reading.id }),
+      status: reading.status,
+      ...(reading.ts !== undefined && { ts: reading.ts.toISOString() }),
+    }),
+  );
+}
+
+/** A new reading with a uniformly random status, a time-ordered id (UUIDv7) and the given time. */
+export function randomReading(ts: Date = new Date()): Required<Reading> {
+  return { id: uuidv7({ msecs: ts.getTime() }), status: randomInt(0, STATUSES.length) as Status, ts };
+}
