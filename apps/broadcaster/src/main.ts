@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   publisher.on('down', (error) => outages.down(error));
   publisher.on('up', () => outages.up(outbox.waiting));
 
+  const startedAt = Date.now();
   const ticker = startTicker({
     intervalMs: config.intervalMs,
     count: config.count,
@@ -61,7 +62,20 @@ async function main(): Promise<void> {
     ticker.stop();
     stopProgress();
     const unsent = await outbox.stop();
-    logger.info({ generated: ticker.ticks, published: outbox.published, unsent, dropped: outbox.dropped, sent }, 'summary');
+    const elapsedMs = Date.now() - startedAt;
+    logger.info(
+      {
+        generated: ticker.ticks,
+        published: outbox.published,
+        unsent,
+        dropped: outbox.dropped,
+        sent,
+        elapsedMs,
+        perSecond: Math.round((outbox.published * 1000) / elapsedMs),
+        maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      },
+      'summary',
+    );
     await publisher.close();
     await amqp.close();
   };
