@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createTestVhost,
   findRabbitMqServer,
+  runApp,
   startLocalRabbitMq,
   waitForDevstack,
   type LocalRabbitMq,
@@ -19,7 +20,9 @@ import {
   type Transport,
 } from '@tally/messaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBroadcaster } from './test/run-broadcaster';
+
+const runBroadcaster = (args: string[], env: Record<string, string>) =>
+  runApp({ appDir: join(import.meta.dirname, '..'), args, env });
 
 /** Every reading waiting in tally.status at `amqpUrl`, in queue order (the queue is emptied). */
 async function drainStatusQueue(amqpUrl: string): Promise<Required<Reading>[]> {

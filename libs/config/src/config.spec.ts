@@ -38,6 +38,9 @@ describe('defaults', () => {
     expect(loadProcessorConfig({ env: {}, cwd })).toEqual({
       amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
+      prefetch: 1000,
+      batchSize: 500,
+      batchMaxWaitMs: 50,
       logLevel: 'info',
     });
     expect(loadApiConfig({ env: {}, cwd })).toEqual({

@@ -36,6 +36,9 @@ export type BroadcastTransport = VariableValue<'BROADCAST_TRANSPORT'>;
 export interface ProcessorConfig {
   amqpUrl: string;
   mongodbUri: string;
+  prefetch: number;
+  batchSize: number;
+  batchMaxWaitMs: number;
   logLevel: LogLevel;
 }
 
@@ -48,8 +51,18 @@ export interface ApiConfig {
 }
 
 export function loadProcessorConfig(options?: ReadEnvironmentOptions): ProcessorConfig {
-  const v = parseVariables(['AMQP_URL', 'MONGODB_URI', 'LOG_LEVEL'], readEnvironment(options));
-  return { amqpUrl: v.AMQP_URL, mongodbUri: v.MONGODB_URI, logLevel: v.LOG_LEVEL };
+  const v = parseVariables(
+    ['AMQP_URL', 'MONGODB_URI', 'PROCESSOR_PREFETCH', 'BATCH_SIZE', 'BATCH_MAX_WAIT_MS', 'LOG_LEVEL'],
+    readEnvironment(options),
+  );
+  return {
+    amqpUrl: v.AMQP_URL,
+    mongodbUri: v.MONGODB_URI,
+    prefetch: v.PROCESSOR_PREFETCH,
+    batchSize: v.BATCH_SIZE,
+    batchMaxWaitMs: v.BATCH_MAX_WAIT_MS,
+    logLevel: v.LOG_LEVEL,
+  };
 }
 
 export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {

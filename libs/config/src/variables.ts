@@ -71,6 +71,21 @@ export const VARIABLES = {
     description: 'When set, every API request but /healthz and /readyz needs "Authorization: Bearer <token>"',
     schema: z.string(),
   }),
+  PROCESSOR_PREFETCH: variable({
+    default: '1000',
+    description: 'Most unacknowledged messages the processor holds at once (bounds its memory)',
+    schema: integer(1, 65_535),
+  }),
+  BATCH_SIZE: variable({
+    default: '500',
+    description: 'The processor writes a batch as soon as this many readings wait',
+    schema: integer(1, 100_000),
+  }),
+  BATCH_MAX_WAIT_MS: variable({
+    default: '50',
+    description: 'The processor writes a batch at most this long after its first reading arrived',
+    schema: integer(0, 60_000),
+  }),
   BROADCAST_INTERVAL_MS: variable({
     default: '1000',
     description: 'Milliseconds between two readings of the broadcaster',

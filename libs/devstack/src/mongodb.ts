@@ -47,15 +47,22 @@ export interface LocalMongoOptions {
   binary: MongoServerBinary;
   /** Private data directory. */
   dir: string;
+  /** Port to listen on, e.g. that of an earlier start to restart in place; a free one by default. */
+  port?: number;
   /** @default 60_000 */
   startTimeoutMs?: number;
 }
 
+export interface LocalMongo extends Service {
+  port: number;
+}
+
 /** Starts `mongod` or FerretDB (SQLite backend, telemetry off) on a free port. */
-export async function startLocalMongo({ binary, dir, startTimeoutMs = 60_000 }: LocalMongoOptions): Promise<Service> {
+export async function startLocalMongo(options: LocalMongoOptions): Promise<LocalMongo> {
+  const { binary, dir, startTimeoutMs = 60_000 } = options;
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
-  const port = await freePort(27017);
+  const port = options.port ?? (await freePort(27017));
   const args =
     binary.kind === 'mongod'
       ? ['--dbpath', dataDir, '--bind_ip', '127.0.0.1', '--port', String(port)]
@@ -79,5 +86,5 @@ export async function startLocalMongo({ binary, dir, startTimeoutMs = 60_000 }: 
     await process.stop();
     throw new DevstackError('start_failed', `${binary.kind} did not start: ${(cause as Error).message}`, { cause });
   }
-  return { name: 'mongodb', source: binary.kind, process, urls: { mongodbUri: uri }, stop: () => process.stop() };
+  return { name: 'mongodb', source: binary.kind, process, port, urls: { mongodbUri: uri }, stop: () => process.stop() };
 }

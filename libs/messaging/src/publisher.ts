@@ -6,7 +6,7 @@ import { ensureTopology, READING_MQTT_TOPIC, READING_ROUTING_KEY, READINGS_EXCHA
 
 export type Transport = 'mqtt' | 'amqp';
 
-interface PublisherEvents {
+export interface PublisherEvents {
   /** The broker became unreachable; emitted once per outage. */
   down: [error: Error];
   /** The broker is reachable again after a `down`. */
@@ -22,7 +22,8 @@ export interface ReadingPublisher extends EventEmitter<PublisherEvents> {
   close(): Promise<void>;
 }
 
-class BrokerState extends EventEmitter<PublisherEvents> {
+/** Emits `down` once when a connection to the broker is lost, and `up` once it is back. */
+export class BrokerState extends EventEmitter<PublisherEvents> {
   #down = false;
 
   markDown(error: Error): void {
@@ -67,7 +68,8 @@ export function createReadingPublisher(options: AmqpPublisherOptions | MqttPubli
   return options.transport === 'amqp' ? createAmqpPublisher(options) : createMqttPublisher(options);
 }
 
-function watchAmqp(connection: Connection, state: BrokerState): () => void {
+/** Follows an AMQP connection's outages; the returned function stops following it. */
+export function watchAmqp(connection: Connection, state: BrokerState): () => void {
   const onError = (error: Error) => state.markDown(error);
   const onConnection = () => state.markUp();
   connection.on('error', onError);

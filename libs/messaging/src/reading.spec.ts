@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, encode, MAX_MESSAGE_BYTES, randomReading, STATUSES } from './reading';
+import { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId, STATUSES } from './reading';
 
 const ID = '0192f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b';
 
@@ -77,5 +77,24 @@ describe('randomReading', () => {
     }
     expect([...counts.keys()].sort()).toEqual([...STATUSES]);
     for (const count of counts.values()) expect(count).toBeGreaterThan(800);
+  });
+});
+
+describe('readingId', () => {
+  it('is the reading’s own id when it has one', () => {
+    expect(readingId({ id: ID, status: 1 }, 'status')).toBe(ID);
+  });
+
+  it('is derived from source and content when the reading has a ts, so a redelivery gets the same id', () => {
+    const ts = new Date('2026-01-01T00:00:00Z');
+    const id = readingId({ status: 2, ts }, 'status.device-7');
+    expect(readingId({ status: 2, ts: new Date(ts) }, 'status.device-7')).toBe(id);
+    expect(readingId({ status: 3, ts }, 'status.device-7')).not.toBe(id);
+    expect(readingId({ status: 2, ts }, 'status.device-8')).not.toBe(id);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5/);
+  });
+
+  it('is new each time for a reading with neither id nor ts', () => {
+    expect(readingId({ status: 2 }, 'status')).not.toBe(readingId({ status: 2 }, 'status'));
   });
 });

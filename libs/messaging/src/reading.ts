@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 
 /** Largest message body accepted, in bytes. */
@@ -95,4 +95,18 @@ export function encode(reading: Reading): Buffer {
 /** A new reading with a uniformly random status, a time-ordered id (UUIDv7) and the given time. */
 export function randomReading(ts: Date = new Date()): Required<Reading> {
   return { id: uuidv7({ msecs: ts.getTime() }), status: randomInt(0, STATUSES.length) as Status, ts };
+}
+
+/** Namespace of the ids derived from a reading's content (UUIDv5). */
+const CONTENT_ID_NAMESPACE = '6f1d3c52-7a0e-4b8e-9d3c-1b2a4c6e8f00';
+
+/**
+ * The id a reading is stored under: its own, else one derived from where it came from and what it
+ * says when it carries a `ts` (so that a redelivery is stored once), else a new one (a reading with
+ * neither `id` nor `ts` cannot be told apart from a copy of itself).
+ */
+export function readingId(reading: Reading, routingKey: string): string {
+  if (reading.id !== undefined) return reading.id;
+  if (reading.ts !== undefined) return uuidv5(`${routingKey}\n${encode(reading).toString()}`, CONTENT_ID_NAMESPACE);
+  return uuidv7();
 }

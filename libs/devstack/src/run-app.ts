@@ -8,20 +8,27 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
-export interface RunningBroadcaster {
+export interface RunningApp {
   lines: LogLine[];
   /** Resolves with the first log line whose `msg` is `msg` (now or later). */
   waitForLog(msg: string, timeoutMs?: number): Promise<LogLine>;
-  /** Resolves with the exit code. */
+  /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
+  pid: number | undefined;
   kill(signal: NodeJS.Signals): void;
 }
 
-const appDir = join(import.meta.dirname, '..', '..');
+export interface RunAppOptions {
+  /** The app's directory, holding `src/main.ts`. */
+  appDir: string;
+  args?: readonly string[];
+  /** The app's environment: only PATH is inherited, so tests say everything the app reads. */
+  env: Record<string, string>;
+}
 
-/** Runs the broadcaster from its TypeScript source, as `nx serve` does, with JSON logs. */
-export function runBroadcaster(args: string[], env: Record<string, string>): RunningBroadcaster {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+/** Runs an app from its TypeScript source, as `nx serve` does, and collects its JSON log lines. */
+export function runApp({ appDir, args = [], env }: RunAppOptions): RunningApp {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'main.ts'), ...args], {
     cwd: appDir,
     env: { PATH: process.env['PATH'], LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -42,6 +49,7 @@ export function runBroadcaster(args: string[], env: Record<string, string>): Run
   return {
     lines,
     exited,
+    pid: child.pid,
     kill: (signal) => child.kill(signal),
     waitForLog: (msg, timeoutMs = 30_000) => {
       const seen = lines.find((line) => line.msg === msg);

@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createTestVhost,
+  findMongoServer,
+  runApp,
+  startLocalMongo,
+  waitForDevstack,
+  type DevstackUrls,
+  type LocalMongo,
+  type RunningApp,
+  type TestVhost,
+} from '@tally/devstack';
+import {
+  createAmqpConnection,
+  createReadingPublisher,
+  DEAD_LETTER_QUEUE,
+  DEAD_LETTER_REASON_HEADER,
+  randomReading,
+  READING_ROUTING_KEY,
+  READINGS_EXCHANGE,
+  STATUS_QUEUE,
+  TOPOLOGY,
+  type Reading,
+} from '@tally/messaging';
+import { MongoClient, type Collection } from 'mongodb';
+import type { Connection } from 'rabbitmq-client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+interface StoredEvent {
+  _id: string;
+  status: number;
+  ts: Date;
+  receivedAt: Date;
+}
+
+const appDir = join(import.meta.dirname, '..');
+let stack: DevstackUrls;
+let vhost: TestVhost;
+let amqp: Connection;
+let mongo: MongoClient;
+let database: string;
+let events: Collection<StoredEvent>;
+const running: RunningApp[] = [];
+
+beforeAll(async () => {
+  stack = await waitForDevstack();
+  mongo = await MongoClient.connect(stack.mongodbUri);
+});
+
+afterAll(async () => {
+  await mongo?.close();
+});
+
+beforeEach(async () => {
+  vhost = await createTestVhost(stack, 'processor');
+  amqp = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-processor-test' });
+  database = `processor_test_${randomUUID().slice(0, 8)}`;
+  events = mongo.db(database).collection<StoredEvent>('status_events');
+});
+
+afterEach(async () => {
+  for (const app of running.splice(0)) {
+    app.kill('SIGKILL');
+    await app.exited;
+  }
+  await amqp.close();
+  await vhost.dispose();
+  await mongo.db(database).dropDatabase();
+});
+
+function mongodbUri(base = stack.mongodbUri): string {
+  return base.replace(/\/tally$/, `/${database}`);
+}
+
+async function startProcessor(env: Record<string, string> = {}): Promise<RunningApp> {
+  const app = runApp({
+    appDir,
+    env: { AMQP_URL: vhost.amqpUrl, MONGODB_URI: mongodbUri(), BATCH_MAX_WAIT_MS: '20', ...env },
+  });
+  running.push(app);
+  await app.waitForLog('consuming');
+  return app;
+}
+
+async function stopProcessor(app: RunningApp): Promise<void> {
+  app.kill('SIGTERM');
+  expect(await app.exited).toBe(0);
+  running.splice(running.indexOf(app), 1);
+}
+
+function readings(count: number, start = Date.parse('2026-06-01T00:00:00Z')): Required<Reading>[] {
+  return Array.from({ length: count }, (_, i) => randomReading(new Date(start + i * 10)));
+}
+
+/** Publishes with confirms, `window` at a time. */
+async function publish(items: readonly Reading[], window = 500): Promise<void> {
+  const publisher = createReadingPublisher({ transport: 'amqp', connection: amqp });
+  try {
+    for (let i = 0; i < items.length; i += window) {
+      await Promise.all(items.slice(i, i + window).map((reading) => publisher.publish(reading)));
+    }
+  } finally {
+    await publisher.close();
+  }
+}
+
+async function publishRaw(bodies: readonly Buffer[]): Promise<void> {
+  const publisher = amqp.createPublisher({ confirm: true, ...TOPOLOGY });
+  try {
+    for (const body of bodies) {
+      await publisher.send({ exchange: READINGS_EXCHANGE, routingKey: READING_ROUTING_KEY, durable: true }, body);
+    }
+  } finally {
+    await publisher.close();
+  }
+}
+
+async function depth(queue: string): Promise<number> {
+  return (await amqp.queueDeclare({ queue, passive: true })).messageCount;
+}
+
+async function deadLettered(): Promise<{ body: Buffer; reason: unknown }[]> {
+  const messages: { body: Buffer; reason: unknown }[] = [];
+  for (;;) {
+    const message = await amqp.basicGet({ queue: DEAD_LETTER_QUEUE, noAck: true });
+    if (!message) return messages;
+    messages.push({ body: message.body as Buffer, reason: message.headers?.[DEAD_LETTER_REASON_HEADER] });
+  }
+}
+
+async function expectStoredExactly(sent: readonly Required<Reading>[], timeout = 60_000): Promise<void> {
+  await expect.poll(() => events.countDocuments(), { timeout, interval: 250 }).toBe(sent.length);
+  const ids = await events.distinct('_id');
+  expect(ids.length).toBe(sent.length);
+  const sentIds = new Set(sent.map((r) => r.id));
+  expect(ids.every((id) => sentIds.has(id))).toBe(true);
+}
+
+describe('the processor', () => {
+  it('stores 1,000 readings as exactly 1,000 documents, each as sent', async () => {
+    const sent = readings(1000);
+    await startProcessor();
+    await publish(sent);
+    await expectStoredExactly(sent);
+    const stored = await events.find().sort({ ts: 1 }).toArray();
+    expect(stored.map(({ _id, status, ts }) => ({ id: _id, status, ts }))).toEqual(sent);
+    expect(stored.every((doc) => doc.receivedAt instanceof Date)).toBe(true);
+    expect(await depth(STATUS_QUEUE)).toBe(0);
+  });
+
+  it('stores a reading published twice with the same id once', async () => {
+    const [reading] = readings(1) as [Required<Reading>];
+    await startProcessor();
+    await publish([reading, reading, { ...reading }]);
+    await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
+    await sleep(200);
+    expect(await events.countDocuments()).toBe(1);
+  });
+
+  it('stores a reading without id or ts, timestamped on receipt', async () => {
+    await startProcessor();
+    const before = Date.now();
+    await publishRaw([Buffer.from('{"status": 4}')]);
+    await expect.poll(() => events.countDocuments()).toBe(1);
+    const [doc] = await events.find().toArray();
+    expect(doc?.status).toBe(4);
+    expect(doc?.ts.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(doc?.ts).toEqual(doc?.receivedAt);
+  });
+
+  it('dead-letters each invalid message once with its reason, and stores the valid ones around them', async () => {
+    const valid = readings(100);
+    const invalid: [string, Buffer][] = [
+      ['invalid_json', Buffer.from('not JSON')],
+      ['invalid_schema: status', Buffer.from('{"status":7}')],
+      ['invalid_schema: status', Buffer.from('{"status":"3"}')],
+      ['invalid_schema: status', Buffer.from('{"status":3.5}')],
+      ['invalid_schema: status', Buffer.from('{}')],
+      ['invalid_schema: expected a JSON object, got an array', Buffer.from('[]')],
+      ['invalid_schema: expected a JSON object, got null', Buffer.from('null')],
+      ['too_large', Buffer.alloc(1024 * 1024, '{')],
+    ];
+    await startProcessor();
+    await publish(valid.slice(0, 50));
+    await publishRaw(invalid.map(([, body]) => body));
+    await publish(valid.slice(50));
+
+    await expectStoredExactly(valid);
+    await expect.poll(() => depth(DEAD_LETTER_QUEUE)).toBe(invalid.length);
+    const dead = await deadLettered();
+    expect(dead.map((d) => d.body)).toEqual(invalid.map(([, body]) => body));
+    dead.forEach((d, i) => expect(String(d.reason)).toContain(invalid[i]?.[0]));
+    expect(await depth(STATUS_QUEUE)).toBe(0);
+  });
+
+  it('loses nothing and stores nothing twice when SIGKILLed mid-drain of 20,000 readings', async () => {
+    const sent = readings(20_000);
+    await publish(sent);
+    const first = await startProcessor();
+    await expect.poll(() => events.countDocuments(), { timeout: 60_000, interval: 50 }).toBeGreaterThan(2000);
+    first.kill('SIGKILL');
+    await first.exited;
+    running.splice(running.indexOf(first), 1);
+    expect(await events.countDocuments()).toBeLessThan(20_000);
+
+    await startProcessor();
+    await expectStoredExactly(sent, 120_000);
+    await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
+  });
+
+  it('shares the queue between two processors with an exact count', async () => {
+    const sent = readings(5000);
+    await Promise.all([startProcessor(), startProcessor()]);
+    await publish(sent);
+    await expectStoredExactly(sent);
+    const [a, b] = running;
+    await Promise.all([stopProcessor(a as RunningApp), stopProcessor(b as RunningApp)]);
+    const storedBy = [a, b].map((app) => (app?.lines.find((l) => l.msg === 'summary')?.['stored'] as number) ?? 0);
+    expect(storedBy.reduce((sum, n) => sum + n, 0)).toBe(5000);
+    expect(Math.min(...storedBy)).toBeGreaterThan(0);
+  });
+
+  it('acks what it stored before exiting on SIGTERM, so a restart gets no redelivery', async () => {
+    const sent = readings(6000);
+    const first = await startProcessor();
+    const publishing = publish(sent, 100);
+    await expect.poll(() => events.countDocuments(), { interval: 20 }).toBeGreaterThan(500);
+    await stopProcessor(first);
+    const storedBefore = await events.countDocuments();
+    await publishing;
+
+    const second = await startProcessor();
+    await expectStoredExactly(sent);
+    await stopProcessor(second);
+    const summary = second.lines.find((line) => line.msg === 'summary');
+    expect(summary).toMatchObject({ stored: sent.length - storedBefore, duplicates: 0 });
+  });
+});
+
+describe('the processor through a MongoDB outage', () => {
+  const binary = findMongoServer() ?? { kind: 'ferretdb' as const, path: 'ferretdb' };
+  const dir = mkdtempSync(join(tmpdir(), 'tally-mongo-outage-'));
+  let server: LocalMongo;
+
+  beforeAll(async () => {
+    server = await startLocalMongo({ binary, dir });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds messages while the server is down for 10 s, then stores each exactly once', async () => {
+    const base = server.urls.mongodbUri ?? '';
+    const sent = readings(3000);
+    const processor = await startProcessor({ MONGODB_URI: mongodbUri(base) });
+    const publishing = (async () => {
+      for (let i = 0; i < sent.length; i += 100) {
+        await publish(sent.slice(i, i + 100));
+        await sleep(100);
+      }
+    })();
+    await sleep(1000);
+    await server.stop();
+    await sleep(10_000);
+    server = await startLocalMongo({ binary, dir, port: server.port });
+    await publishing;
+
+    const client = await MongoClient.connect(mongodbUri(base));
+    try {
+      const collection = client.db(database).collection<StoredEvent>('status_events');
+      await expect.poll(() => collection.countDocuments(), { timeout: 60_000, interval: 250 }).toBe(sent.length);
+      expect((await collection.distinct('_id')).length).toBe(sent.length);
+    } finally {
+      await client.db(database).dropDatabase();
+      await client.close();
+    }
+    expect(await depth(DEAD_LETTER_QUEUE)).toBe(0);
+    await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
+    const failures = processor.lines.filter((line) => line.msg.startsWith('MongoDB write failed'));
+    expect(failures).toHaveLength(1); // the outage is logged once, not once per retry
+    expect((await processor.waitForLog('MongoDB writes succeed again', 0))['outageMs']).toBeGreaterThan(5000);
+  });
+});
