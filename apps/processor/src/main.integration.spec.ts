@@ -259,17 +259,12 @@ describe('the processor through a MongoDB outage', () => {
     const base = server.urls.mongodbUri ?? '';
     const sent = readings(3000);
     const processor = await startProcessor({ MONGODB_URI: mongodbUri(base) });
-    const publishing = (async () => {
-      for (let i = 0; i < sent.length; i += 100) {
-        await publish(sent.slice(i, i + 100));
-        await sleep(100);
-      }
-    })();
-    await sleep(1000);
+    await publish(sent.slice(0, 1000));
     await server.stop();
+    await publish(sent.slice(1000, 2000)); // consumed while the server is down
     await sleep(10_000);
     server = await startLocalMongo({ binary, dir, port: server.port });
-    await publishing;
+    await publish(sent.slice(2000));
 
     const client = await MongoClient.connect(mongodbUri(base));
     try {

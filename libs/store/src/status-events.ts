@@ -18,8 +18,9 @@ export type InsertResult = { stored: true; duplicate: boolean } | { stored: fals
 export interface StatusEventStoreOptions {
   db: Db;
   /**
-   * Client-side limit for one batch insert; past it the insert fails and can be retried.
-   * @default 10_000
+   * Client-side limit for one batch insert (the driver retries within it); past it the insert
+   * fails and can be retried.
+   * @default 5000
    */
   insertTimeoutMs?: number;
 }
@@ -38,7 +39,7 @@ export interface StatusEventStore {
 
 const DUPLICATE_KEY = 11000;
 
-export function createStatusEventStore({ db, insertTimeoutMs = 10_000 }: StatusEventStoreOptions): StatusEventStore {
+export function createStatusEventStore({ db, insertTimeoutMs = 5000 }: StatusEventStoreOptions): StatusEventStore {
   const collection = db.collection<StatusEvent>(STATUS_EVENTS_COLLECTION);
   return {
     collection,
