@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   const batcher = new Batcher<StatusEvent, InsertResult>({
     maxSize: config.batchSize,
     maxWaitMs: config.batchMaxWaitMs,
+    concurrency: 2,
     flush: (events) => store.insertReadings(events),
     onFlushError: (error, attempt, retryInMs) => {
       if (!mongoFailingLogged) {

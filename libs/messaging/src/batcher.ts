@@ -3,6 +3,11 @@ export interface BatcherOptions<T, R> {
   maxSize: number;
   /** Flush at most this long after the first item of a batch arrived. */
   maxWaitMs: number;
+  /**
+   * Batches flushed at once: while one is being written the next can be, too.
+   * @default 1
+   */
+  concurrency?: number;
   /** Handles a batch; returns one result per item, in order. A rejection retries the whole batch. */
   flush(items: readonly T[]): Promise<readonly R[]>;
   /**
@@ -29,12 +34,12 @@ interface Waiting<T, R> {
 export class Batcher<T, R> {
   #waiting: Waiting<T, R>[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> | undefined;
+  #flushing = new Set<Promise<void>>();
   #closed = false;
-  readonly #options: BatcherOptions<T, R> & { retry: { minMs: number; maxMs: number } };
+  readonly #options: BatcherOptions<T, R> & { retry: { minMs: number; maxMs: number }; concurrency: number };
 
   constructor(options: BatcherOptions<T, R>) {
-    this.#options = { retry: { minMs: 100, maxMs: 5000 }, ...options };
+    this.#options = { retry: { minMs: 100, maxMs: 5000 }, concurrency: 1, ...options };
   }
 
   /** Items waiting for a flush (not counting the batch being flushed). */
@@ -54,21 +59,23 @@ export class Batcher<T, R> {
   async close(): Promise<void> {
     this.#closed = true;
     this.#kick();
-    while (this.#flushing) await this.#flushing;
+    while (this.#flushing.size > 0) await Promise.all(this.#flushing);
   }
 
   #kick(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#flushing || this.#waiting.length === 0) return;
-    this.#flushing = this.#flushAll().finally(() => {
-      this.#flushing = undefined;
-      if (this.#waiting.length >= this.#options.maxSize || (this.#closed && this.#waiting.length > 0)) this.#kick();
-      else if (this.#waiting.length > 0) this.#timer ??= setTimeout(() => this.#kick(), this.#options.maxWaitMs);
-    });
+    while (this.#flushing.size < this.#options.concurrency && this.#waiting.length > 0) {
+      const flushing: Promise<void> = this.#flushBatch().finally(() => {
+        this.#flushing.delete(flushing);
+        if (this.#waiting.length >= this.#options.maxSize || (this.#closed && this.#waiting.length > 0)) this.#kick();
+        else if (this.#waiting.length > 0) this.#timer ??= setTimeout(() => this.#kick(), this.#options.maxWaitMs);
+      });
+      this.#flushing.add(flushing);
+    }
   }
 
-  async #flushAll(): Promise<void> {
+  async #flushBatch(): Promise<void> {
     const batch = this.#waiting.splice(0, this.#options.maxSize);
     const items = batch.map((waiting) => waiting.item);
     let failingSince: number | undefined;
