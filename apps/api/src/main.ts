@@ -1,23 +1,37 @@
 import { serve } from '@hono/node-server';
 import { createLogger, exitOnStartupError, loadApiConfig, onShutdown } from '@tally/config';
-import { createMongoConnection } from '@tally/store';
-import { Hono } from 'hono';
+import { classifyStoreError, createMongoConnection, createStatusEventStore } from '@tally/store';
+import { createApp } from './app';
 
-// Placeholder until the API issue: serves /healthz and /readyz over its MongoDB connection.
 function main(): void {
   const config = loadApiConfig();
   const logger = createLogger({ name: 'api', level: config.logLevel });
-  const mongo = createMongoConnection({ uri: config.mongodbUri });
-  const app = new Hono()
-    .get('/healthz', (c) => c.json({ status: 'ok' }))
-    .get('/readyz', async (c) => ((await mongo.ping()) ? c.json({ status: 'ready' }) : c.json({ status: 'unavailable' }, 503)));
-  const server = serve({ fetch: app.fetch, port: config.port }, ({ port }) => logger.info({ port }, 'listening: ready'));
+  // Fail fast when MongoDB is unreachable, well within the request bound.
+  const mongo = createMongoConnection({
+    uri: config.mongodbUri,
+    serverSelectionTimeoutMS: Math.min(2000, Math.floor(config.requestTimeoutMs / 2)),
+  });
+  const events = createStatusEventStore({ db: mongo.db });
+  const app = createApp({
+    store: { countByStatus: events.countByStatus, ping: mongo.ping, classifyError: classifyStoreError },
+    token: config.token,
+    requestTimeoutMs: config.requestTimeoutMs,
+    log: (entry) => logger.info(entry, 'request'),
+    onError: (error) => logger.error({ err: error }, 'unexpected error'),
+  });
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' }, ({ port }) =>
+    logger.info({ port, auth: config.token !== undefined }, 'listening'),
+  );
+  server.on('error', (error) => exitOnStartupError(error, logger));
   onShutdown(
     async () => {
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      // Finish the requests in flight, refuse new ones, then drop idle keep-alive connections.
+      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      await closed;
       await mongo.close();
     },
-    { logger },
+    { logger, graceMs: 10_000 },
   );
 }
 

@@ -47,6 +47,7 @@ describe('defaults', () => {
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
       port: 8000,
       token: undefined,
+      requestTimeoutMs: 5000,
       logLevel: 'info',
     });
   });

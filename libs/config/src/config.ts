@@ -47,6 +47,7 @@ export interface ApiConfig {
   port: number;
   /** Bearer token every request but the health checks must carry; `undefined` turns auth off. */
   token: string | undefined;
+  requestTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -66,6 +67,15 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
 }
 
 export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
-  const v = parseVariables(['MONGODB_URI', 'API_PORT', 'API_TOKEN', 'LOG_LEVEL'], readEnvironment(options));
-  return { mongodbUri: v.MONGODB_URI, port: v.API_PORT, token: v.API_TOKEN, logLevel: v.LOG_LEVEL };
+  const v = parseVariables(
+    ['MONGODB_URI', 'API_PORT', 'API_TOKEN', 'API_REQUEST_TIMEOUT_MS', 'LOG_LEVEL'],
+    readEnvironment(options),
+  );
+  return {
+    mongodbUri: v.MONGODB_URI,
+    port: v.API_PORT,
+    token: v.API_TOKEN,
+    requestTimeoutMs: v.API_REQUEST_TIMEOUT_MS,
+    logLevel: v.LOG_LEVEL,
+  };
 }

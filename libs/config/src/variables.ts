@@ -66,6 +66,11 @@ export const VARIABLES = {
     description: 'TCP port the API listens on',
     schema: integer(1, 65535),
   }),
+  API_REQUEST_TIMEOUT_MS: variable({
+    default: '5000',
+    description: 'Longest an API request waits for MongoDB before answering 503 (unreachable) or 504 (too slow)',
+    schema: integer(100, 600_000),
+  }),
   API_TOKEN: variable({
     default: undefined,
     description: 'When set, every API request but /healthz and /readyz needs "Authorization: Bearer <token>"',

@@ -8,6 +8,11 @@ export interface MongoConnectionOptions {
    * @default 5000
    */
   serverSelectionTimeoutMS?: number;
+  /**
+   * How long a socket may wait for a reply before the connection is dropped (0: forever).
+   * @default 30_000
+   */
+  socketTimeoutMS?: number;
 }
 
 export interface MongoConnection {
@@ -19,8 +24,12 @@ export interface MongoConnection {
 }
 
 /** A MongoDB client; it connects lazily, so a server that is down now only fails operations. */
-export function createMongoConnection({ uri, serverSelectionTimeoutMS = 5000 }: MongoConnectionOptions): MongoConnection {
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS, appName: 'tally' });
+export function createMongoConnection({
+  uri,
+  serverSelectionTimeoutMS = 5000,
+  socketTimeoutMS = 30_000,
+}: MongoConnectionOptions): MongoConnection {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS, socketTimeoutMS, appName: 'tally' });
   const db = client.db(new URL(uri).pathname.slice(1) || 'tally');
   return {
     client,

@@ -1,4 +1,5 @@
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
+import { countByStatus, type StatusCounts, type TimeRange } from './status-counts';
 
 /** A stored reading: one document per reading id. */
 export interface StatusEvent {
@@ -35,6 +36,8 @@ export interface StatusEventStore {
    * only when the batch as a whole failed (server down, timeout): then it can be retried whole.
    */
   insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]>;
+  /** Readings per status in `[start, end)`, computed by the server with the aggregate pipeline. */
+  countByStatus(range: TimeRange, options: { timeoutMs: number }): Promise<StatusCounts>;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -46,6 +49,7 @@ export function createStatusEventStore({ db, insertTimeoutMs = 5000 }: StatusEve
     ensureIndexes: async () => {
       await collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
     },
+    countByStatus: (range, options) => countByStatus(collection as unknown as Collection, range, options),
     insertReadings: async (events) => {
       if (events.length === 0) return [];
       try {

@@ -1,0 +1,223 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createApp, MAX_BODY_BYTES, type CountsStore } from './app';
+
+interface Reading {
+  status: number;
+  ts: Date;
+}
+
+/** A store over an array; `fail` makes it behave like an unreachable or slow database. */
+function memoryStore(readings: Reading[] = [], fail?: 'unavailable' | 'slow'): CountsStore {
+  return {
+    countByStatus: async ({ start, end }) => {
+      if (fail === 'unavailable') throw Object.assign(new Error('connect ECONNREFUSED'), { kind: 'unavailable' });
+      if (fail === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+      const counts = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+      for (const { status, ts } of readings) if (ts >= start && ts < end) counts[status as 0] += 1;
+      return counts;
+    },
+    ping: async () => fail === undefined,
+    classifyError: (error) => ((error as { kind?: string }).kind === 'unavailable' ? 'unavailable' : 'other'),
+  };
+}
+
+const readings: Reading[] = [
+  { status: 1, ts: new Date('2024-01-31T00:00:00Z') },
+  { status: 1, ts: new Date('2024-01-31T12:00:00Z') },
+  { status: 6, ts: new Date('2024-01-31T23:59:59.999Z') },
+  { status: 2, ts: new Date('2024-02-01T00:00:00Z') },
+];
+
+const app = createApp({ store: memoryStore(readings) });
+
+const post = (body: string, type = 'application/json', target = app) =>
+  target.request('/status-counts', { method: 'POST', headers: { 'content-type': type }, body });
+const postJson = (value: unknown) => post(JSON.stringify(value));
+
+async function expectError(response: Response, status: number, code: string, message?: RegExp) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await response.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe(code);
+  if (message) expect(body.error.message).toMatch(message);
+  expect(JSON.stringify(body)).not.toMatch(/\bat .+:\d+:\d+/); // no stack trace
+}
+
+describe('POST /status-counts', () => {
+  it('counts each status in [start_time, end_time), every key present', async () => {
+    const response = await postJson({ start_time: '2024-01-31T00:00:00Z', end_time: '2024-02-01T00:00:00Z' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ 0: 0, 1: 2, 2: 0, 3: 0, 4: 0, 5: 0, 6: 1 });
+  });
+
+  it('reads a time without offset as UTC, and +05:30 as the same instant as its UTC form', async () => {
+    const utc = await (await postJson({ start_time: '2024-01-31T00:00:00', end_time: '2024-01-31T12:00:00' })).json();
+    const offset = await (
+      await postJson({ start_time: '2024-01-31T05:30:00+05:30', end_time: '2024-01-31T17:30:00+05:30' })
+    ).json();
+    expect(utc).toEqual({ 0: 0, 1: 1, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 });
+    expect(offset).toEqual(utc);
+  });
+
+  it.each([
+    ['a missing start_time', { end_time: '2024-01-01T00:00:00Z' }, /start_time is required/],
+    ['a missing end_time', { start_time: '2024-01-01T00:00:00Z' }, /end_time is required/],
+    ['start_time equal to end_time', { start_time: '2024-01-01', end_time: '2024-01-01T00:00:00Z' }, /start_time must be before end_time/],
+    ['start_time after end_time', { start_time: '2024-01-02', end_time: '2024-01-01' }, /start_time must be before end_time/],
+    ['an impossible date', { start_time: '2023-02-29', end_time: '2024-01-01' }, /start_time "2023-02-29" is not an ISO-8601 time that exists/],
+    ['an impossible hour', { start_time: '2024-01-01T25:00:00Z', end_time: '2024-01-02' }, /is not an ISO-8601 time that exists/],
+    ['a number', { start_time: 1706659200, end_time: '2024-01-02' }, /start_time must be an ISO-8601 time string .*not a number/],
+    ['null', { start_time: null, end_time: '2024-01-02' }, /not null/],
+    ['an array', { start_time: ['2024-01-01'], end_time: '2024-01-02' }, /not an array/],
+    ['an operator object', { start_time: { $gt: '' }, end_time: '2024-01-02' }, /not an object/],
+  ])('rejects %s with 400 naming the field', async (_, body, message) => {
+    await expectError(await postJson(body), 400, 'invalid_request', message);
+  });
+
+  it('rejects a body that is not JSON, or not an object', async () => {
+    await expectError(await post('{"start_time":'), 400, 'invalid_json');
+    await expectError(await post('[]'), 400, 'invalid_request', /must be a JSON object/);
+    await expectError(await post('"2024-01-01"'), 400, 'invalid_request', /must be a JSON object/);
+  });
+
+  it('rejects a wrong content type with 415 and a body over 16 KiB with 413', async () => {
+    await expectError(await post('{}', 'text/plain'), 415, 'unsupported_media_type');
+    await expectError(await post(' '.repeat(MAX_BODY_BYTES + 1)), 413, 'payload_too_large');
+    expect((await post('{}', 'application/json; charset=utf-8')).status).toBe(400);
+  });
+});
+
+describe('GET /status-counts', () => {
+  it('takes the range as query parameters', async () => {
+    const response = await app.request('/status-counts?start_time=2024-01-31T12:00:00Z&end_time=2024-02-02');
+    expect(await response.json()).toEqual({ 0: 0, 1: 1, 2: 1, 3: 0, 4: 0, 5: 0, 6: 1 });
+  });
+
+  it('rejects a repeated parameter', async () => {
+    const response = await app.request('/status-counts?start_time=2024-01-01&start_time=2024-01-02&end_time=2024-01-03');
+    await expectError(response, 400, 'invalid_request', /start_time is given more than once/);
+  });
+
+  it('rejects missing parameters', async () => {
+    await expectError(await app.request('/status-counts'), 400, 'invalid_request', /start_time is required.*end_time is required/);
+  });
+});
+
+describe('other routes and methods', () => {
+  it('answers an unknown route with a JSON 404 and a wrong method with 405', async () => {
+    await expectError(await app.request('/nope'), 404, 'not_found', /No route GET \/nope/);
+    const response = await app.request('/status-counts', { method: 'DELETE' });
+    await expectError(response, 405, 'method_not_allowed');
+    expect(response.headers.get('allow')).toBe('GET, POST');
+  });
+
+  it('serves health, the OpenAPI description and the docs page', async () => {
+    expect(await (await app.request('/healthz')).json()).toEqual({ status: 'ok' });
+    expect(await (await app.request('/readyz')).json()).toEqual({ status: 'ready' });
+    const spec = (await (await app.request('/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { required?: string[] }> };
+    };
+    expect(spec.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.paths)).toEqual(['/status-counts', '/healthz', '/readyz']);
+    expect(spec.components.schemas['StatusCountsRequest']?.required).toEqual(['start_time', 'end_time']);
+    const docs = await app.request('/docs');
+    expect(docs.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await docs.text()).toContain("fetch('/openapi.json')");
+  });
+
+  it.each(['/nope', '/status-counts', '/healthz'])('sets a request id and secure headers on %s', async (path) => {
+    const response = await app.request(path);
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
+  });
+
+  it('logs one line per request', async () => {
+    const lines: unknown[] = [];
+    const logged = createApp({ store: memoryStore(), log: (entry) => lines.push(entry) });
+    await logged.request('/healthz');
+    expect(lines).toEqual([
+      expect.objectContaining({ method: 'GET', path: '/healthz', status: 200, requestId: expect.any(String) }),
+    ]);
+  });
+});
+
+describe('API_TOKEN', () => {
+  const secured = createApp({ store: memoryStore(readings), token: 's3cret-token' });
+  const range = '/status-counts?start_time=2024-01-01&end_time=2024-03-01';
+
+  it('requires the bearer token on every route but the health checks', async () => {
+    await expectError(await secured.request(range), 401, 'unauthorized');
+    await expectError(await secured.request(range, { headers: { authorization: 'Bearer wrong' } }), 401, 'unauthorized');
+    await expectError(await secured.request('/openapi.json'), 401, 'unauthorized');
+    const ok = await secured.request(range, { headers: { authorization: 'Bearer s3cret-token' } });
+    expect(ok.status).toBe(200);
+    expect((await secured.request('/healthz')).status).toBe(200);
+    expect((await secured.request('/readyz')).status).toBe(200);
+  });
+});
+
+describe('when MongoDB fails', () => {
+  const range = '/status-counts?start_time=2024-01-01&end_time=2024-03-01';
+
+  it('answers 503 when it is unavailable, and /readyz says so', async () => {
+    const down = createApp({ store: memoryStore([], 'unavailable') });
+    await expectError(await down.request(range), 503, 'unavailable');
+    await expectError(await down.request('/readyz'), 503, 'unavailable');
+  });
+
+  it('answers 504 within the request bound when it is too slow', async () => {
+    const slow = createApp({ store: memoryStore([], 'slow'), requestTimeoutMs: 100 });
+    const started = Date.now();
+    await expectError(await slow.request(range), 504, 'timeout');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('answers an unexpected error with a 500 that reveals nothing', async () => {
+    const errors: unknown[] = [];
+    const broken = createApp({
+      store: { ...memoryStore(), countByStatus: () => Promise.reject(new Error('secret detail')) },
+      onError: (error) => errors.push(error),
+    });
+    const response = await broken.request(range);
+    expect(await response.clone().text()).not.toContain('secret detail');
+    await expectError(response, 500, 'internal');
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('no input produces a 5xx', () => {
+  it('for any JSON body', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), async (value) => {
+        const response = await post(JSON.stringify(value));
+        expect(response.status).toBeLessThan(500);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('for any object with time-like fields', async () => {
+    const timeish = fc.oneof(fc.string(), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.jsonValue());
+    await fc.assert(
+      fc.asyncProperty(fc.record({ start_time: timeish, end_time: timeish }, { requiredKeys: [] }), async (body) => {
+        const response = await postJson(body);
+        expect([200, 400]).toContain(response.status);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('for any query string', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string(), async (query) => {
+        const response = await app.request(`/status-counts?${query}`);
+        expect(response.status).toBeLessThan(500);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,163 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { StatusCounts, TimeRange } from '@tally/store';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { DOCS_HTML } from './docs';
+import { ApiError } from './errors';
+import { buildOpenApi } from './openapi';
+import { describeIssues, statusCountsRequest } from './schemas';
+
+/** What the API needs from storage. */
+export interface CountsStore {
+  countByStatus(range: TimeRange, options: { timeoutMs: number }): Promise<StatusCounts>;
+  /** True when the database answers. */
+  ping(): Promise<boolean>;
+  /** How a failure of `countByStatus` should be reported. */
+  classifyError(error: unknown): 'unavailable' | 'timeout' | 'other';
+}
+
+export interface RequestLog {
+  requestId: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+}
+
+export interface AppOptions {
+  store: CountsStore;
+  /** Bearer token required on every route but the health checks; `undefined` turns auth off. */
+  token?: string | undefined;
+  /**
+   * Longest a request waits for the database: 503 when it is unreachable, 504 when too slow.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
+  /** Called once per request. */
+  log?: (entry: RequestLog) => void;
+  /** Called with unexpected errors (answered as a 500 without details). */
+  onError?: (error: unknown) => void;
+}
+
+export const MAX_BODY_BYTES = 16 * 1024;
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
+
+export function createApp({ store, token, requestTimeoutMs = 5000, log, onError }: AppOptions): Hono {
+  const app = new Hono();
+  const openApi = buildOpenApi();
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    log?.({
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+  app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'self'", "'unsafe-inline'"] } }));
+  if (token !== undefined) {
+    const expected = digest(token);
+    app.use(async (c, next) => {
+      if (PUBLIC_PATHS.has(c.req.path)) return next();
+      const given = /^Bearer (.+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+      if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+        c.header('WWW-Authenticate', 'Bearer');
+        throw new ApiError(401, 'unauthorized', 'Send the API token as "Authorization: Bearer <token>"');
+      }
+      return next();
+    });
+  }
+
+  const count = async (c: Context, input: unknown) => {
+    const parsed = statusCountsRequest.safeParse(input);
+    if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
+    const range = { start: parsed.data.start_time, end: parsed.data.end_time };
+    return c.json(await withTimeout(store, range, requestTimeoutMs));
+  };
+
+  app.get('/status-counts', (c) => {
+    const query = c.req.queries();
+    for (const [name, values] of Object.entries(query)) {
+      if (values.length > 1) throw new ApiError(400, 'invalid_request', `${name} is given more than once`);
+    }
+    return count(c, Object.fromEntries(Object.entries(query).map(([name, values]) => [name, values[0]])));
+  });
+
+  app.post(
+    '/status-counts',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+    async (c) => {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/json\s*(;|$)/i.test(type)) {
+        throw new ApiError(415, 'unsupported_media_type', 'Send a JSON body with "Content-Type: application/json"');
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch {
+        throw new ApiError(400, 'invalid_json', 'The body is not valid JSON');
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new ApiError(400, 'invalid_request', 'The body must be a JSON object with start_time and end_time');
+      }
+      return count(c, body);
+    },
+  );
+
+  app.all('/status-counts', (c) => {
+    c.header('Allow', 'GET, POST');
+    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here: use GET or POST`);
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const ready = await Promise.race([store.ping(), sleep(Math.min(requestTimeoutMs, 2000)).then(() => false)]);
+    if (!ready) throw new ApiError(503, 'unavailable', 'MongoDB does not answer');
+    return c.json({ status: 'ready' });
+  });
+  app.get('/openapi.json', (c) => c.json(openApi));
+  app.get('/docs', (c) => c.html(DOCS_HTML));
+
+  app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route ${c.req.method} ${c.req.path}; see /docs`).toJSON(), 404));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return c.json(error.toJSON(), error.status);
+    onError?.(error);
+    return c.json(new ApiError(500, 'internal', 'Internal error').toJSON(), 500);
+  });
+  return app;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+async function withTimeout(store: CountsStore, range: TimeRange, timeoutMs: number): Promise<StatusCounts> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ApiError(504, 'timeout', `MongoDB did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([store.countByStatus(range, { timeoutMs }), timedOut]);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    const kind = store.classifyError(error);
+    if (kind === 'unavailable') throw new ApiError(503, 'unavailable', 'MongoDB is unavailable; try again later', { cause: error });
+    if (kind === 'timeout') throw new ApiError(504, 'timeout', `The count took longer than ${timeoutMs} ms`, { cause: error });
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import './schemas';
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      { description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: ref('Error') } } },
+    ]),
+  );
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'A time is missing, malformed, or start_time is not before end_time',
+  401: 'API_TOKEN is set and the request has no valid bearer token',
+  413: 'The body is over 16 KiB',
+  415: 'The body is not sent as application/json',
+  503: 'MongoDB is unavailable',
+  504: 'MongoDB did not answer in time',
+};
+
+/** The OpenAPI 3.1 description, generated from the zod schemas that validate requests. */
+export function buildOpenApi() {
+  // Every schema given an `id` in ./schemas, as JSON Schema 2020-12 (OpenAPI 3.1's dialect).
+  const { schemas: generated } = z.toJSONSchema(z.globalRegistry, {
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  const schemas = Object.fromEntries(
+    Object.entries(generated).map(([id, { $schema: _dialect, $id: _id, ...schema }]) => [id, schema]),
+  );
+  const counts = { description: 'Counts per status', content: { 'application/json': { schema: ref('StatusCounts') } } };
+  const queryParameter = (name: string, example: string) => ({
+    name,
+    in: 'query',
+    required: true,
+    description: 'ISO-8601 time; without an offset it is read as UTC',
+    schema: { type: 'string', examples: [example] },
+  });
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tally API',
+      version: '1.0.0',
+      description: 'How many readings of each status (0..6) arrived in a time range [start_time, end_time).',
+    },
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Required when API_TOKEN is set' } },
+    },
+    security: [{ bearer: [] }, {}],
+    paths: {
+      '/status-counts': {
+        post: {
+          summary: 'Count readings per status in a time range',
+          requestBody: { required: true, content: { 'application/json': { schema: ref('StatusCountsRequest') } } },
+          responses: { 200: counts, ...errors(400, 401, 413, 415, 503, 504) },
+        },
+        get: {
+          summary: 'Count readings per status in a time range (query parameters)',
+          parameters: [
+            queryParameter('start_time', '2024-01-31T00:00:00Z'),
+            queryParameter('end_time', '2024-02-01T00:00:00Z'),
+          ],
+          responses: { 200: counts, ...errors(400, 401, 503, 504) },
+        },
+      },
+      '/healthz': {
+        get: { summary: 'The process is alive', security: [], responses: { 200: { description: 'Alive' } } },
+      },
+      '/readyz': {
+        get: {
+          summary: 'MongoDB answers',
+          security: [],
+          responses: { 200: { description: 'Ready' }, ...errors(503) },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { parseTime } from './time';
+
+const EXAMPLE_START = '2024-01-31T00:00:00Z';
+const EXAMPLE_END = '2024-02-01T00:00:00+05:30';
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+function timeField(name: string, example: string) {
+  return z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? `${name} is required: an ISO-8601 time such as ${example}`
+          : `${name} must be an ISO-8601 time string such as ${example}, not ${describeValue(issue.input)}`,
+    })
+    .meta({
+      description: 'ISO-8601 time; without an offset it is read as UTC',
+      examples: [example],
+    })
+    .transform((value, context) => {
+      const time = parseTime(value);
+      if (time === undefined) {
+        context.addIssue({
+          code: 'custom',
+          message: `${name} "${value.slice(0, 64)}" is not an ISO-8601 time that exists, e.g. ${example}`,
+        });
+        return z.NEVER;
+      }
+      return time;
+    });
+}
+
+/** The request of `/status-counts`, as a POST body or as GET query parameters. */
+export const statusCountsRequest = z
+  .object({
+    start_time: timeField('start_time', EXAMPLE_START),
+    end_time: timeField('end_time', EXAMPLE_END),
+  })
+  .refine(({ start_time, end_time }) => start_time < end_time, {
+    error: 'start_time must be before end_time (the range is [start_time, end_time))',
+  })
+  .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time)' });
+
+const count = z.number().int().min(0);
+
+export const statusCountsResponse = z
+  .object({ 0: count, 1: count, 2: count, 3: count, 4: count, 5: count, 6: count })
+  .meta({
+    id: 'StatusCounts',
+    description: 'Readings of each status in the range; every status present, zeros included',
+    examples: [{ 0: 1, 1: 4, 2: 3, 3: 1, 4: 3, 5: 3, 6: 2 }],
+  });
+
+export const errorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ examples: ['invalid_request'] }),
+      message: z.string().meta({ examples: ['start_time must be before end_time'] }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+/** One sentence naming each problem, for a 400. */
+export function describeIssues(error: z.ZodError): string {
+  return [...new Set(error.issues.map((issue) => issue.message))].join('; ');
+}

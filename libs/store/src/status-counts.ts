@@ -1,0 +1,54 @@
+import type { Collection, Document } from 'mongodb';
+
+/** A half-open time range `[start, end)`. */
+export interface TimeRange {
+  start: Date;
+  end: Date;
+}
+
+export const STATUS_KEYS = ['0', '1', '2', '3', '4', '5', '6'] as const;
+export type StatusKey = (typeof STATUS_KEYS)[number];
+
+/** How many readings of each status: every key present, zeros included. */
+export type StatusCounts = Record<StatusKey, number>;
+
+export function zeroCounts(): StatusCounts {
+  return { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+}
+
+/**
+ * The aggregation that counts readings per status in `[start, end)`. Only `$match` (range on
+ * `ts`, served by the `{ts: 1, status: 1}` index on MongoDB) and `$group` with `$sum`: stages
+ * that MongoDB and FerretDB v1 both run.
+ */
+export function buildStatusCountPipeline({ start, end }: TimeRange): Document[] {
+  return [{ $match: { ts: { $gte: start, $lt: end } } }, { $group: { _id: '$status', count: { $sum: 1 } } }];
+}
+
+/** Turns the `$group` output into counts for all seven statuses; other values are ignored. */
+export function toStatusCounts(groups: readonly { _id: unknown; count: unknown }[]): StatusCounts {
+  const counts = zeroCounts();
+  for (const { _id, count } of groups) {
+    const key = String(_id);
+    if ((STATUS_KEYS as readonly string[]).includes(key) && typeof count === 'number') {
+      counts[key as StatusKey] += count;
+    }
+  }
+  return counts;
+}
+
+export interface CountOptions {
+  /** Server-side limit (`maxTimeMS`), and the client's own limit on the whole call. */
+  timeoutMs: number;
+}
+
+export async function countByStatus(
+  collection: Collection<Document>,
+  range: TimeRange,
+  { timeoutMs }: CountOptions,
+): Promise<StatusCounts> {
+  const groups = await collection
+    .aggregate<{ _id: unknown; count: unknown }>(buildStatusCountPipeline(range), { maxTimeMS: timeoutMs })
+    .toArray();
+  return toStatusCounts(groups);
+}
