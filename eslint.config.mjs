@@ -21,6 +21,7 @@ const depConstraints = [
     onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:store', 'scope:devstack'],
   },
   { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:config', 'scope:store', 'scope:devstack'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['scope:devstack'] },
 ];
 
 const testFiles = ['**/*.spec.ts', '**/vitest.config.ts', '**/test/**/*.ts'];

@@ -58,10 +58,13 @@ async function main(): Promise<void> {
     'broadcasting',
   );
 
-  const close = async () => {
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= shutDown());
+  const shutDown = async () => {
     ticker.stop();
     stopProgress();
-    const unsent = await outbox.stop();
+    // The publish in flight gets 3 s: against an unreachable broker it would wait for the reconnect.
+    const unsent = await outbox.stop(3000);
     const elapsedMs = Date.now() - startedAt;
     logger.info(
       {

@@ -74,8 +74,10 @@ async function main(): Promise<void> {
 
   onShutdown(
     async () => {
-      // Stop deliveries, and write what is pending now so that its messages can be acked.
-      await Promise.all([consumer.close(), batcher.close()]);
+      // Stop deliveries, and write what is pending now so that its messages can be acked. What
+      // cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
+      const drained = Promise.all([consumer.close(), batcher.close()]);
+      if (!(await settlesWithin(drained, 7000))) logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');
       stats.summary();
       await deadLetters.close();
       await amqp.close();
@@ -83,6 +85,18 @@ async function main(): Promise<void> {
     },
     { logger, graceMs: 10_000 },
   );
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([settled, timedOut]);
+  clearTimeout(timer);
+  return result;
 }
 
 async function ensureIndexes(create: () => Promise<void>, logger: Logger): Promise<void> {

@@ -21,14 +21,20 @@ export interface RunningApp {
 export interface RunAppOptions {
   /** The app's directory, holding `src/main.ts`. */
   appDir: string;
+  /** A built bundle to run with plain `node` instead of the TypeScript source. */
+  bundle?: string;
   args?: readonly string[];
   /** The app's environment: only PATH is inherited, so tests say everything the app reads. */
   env: Record<string, string>;
 }
 
-/** Runs an app from its TypeScript source, as `nx serve` does, and collects its JSON log lines. */
-export function runApp({ appDir, args = [], env }: RunAppOptions): RunningApp {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(appDir, 'src', 'main.ts'), ...args], {
+/**
+ * Runs an app from its TypeScript source, as `nx serve` does (or its built bundle, as a container
+ * does), and collects its JSON log lines.
+ */
+export function runApp({ appDir, bundle, args = [], env }: RunAppOptions): RunningApp {
+  const entry = bundle ? [bundle] : ['--import', 'tsx', join(appDir, 'src', 'main.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: appDir,
     env: { PATH: process.env['PATH'], LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -37,6 +37,9 @@ export function createDeadLetterPublisher(connection: Connection): DeadLetterPub
         },
         bodyBytes(message.body),
       ),
-    close: () => publisher.close(),
+    // With the broker unreachable there is no channel to close (and closing would wait for one).
+    close: async () => {
+      if (connection.ready) await publisher.close();
+    },
   };
 }

@@ -107,4 +107,10 @@ describe('Outbox', () => {
     expect(calls).toHaveLength(1);
     expect(() => outbox.push(4)).toThrow('Outbox is stopped');
   });
+
+  it('stop(timeoutMs) gives up on a publish that never settles, counting it as unsent', async () => {
+    const outbox = new Outbox({ publish: () => new Promise<void>(() => undefined), capacity: 10 });
+    [1, 2].forEach((n) => outbox.push(n));
+    expect(await outbox.stop(20)).toBe(2);
+  });
 });

@@ -79,12 +79,23 @@ export class Outbox<T> {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Sends nothing more; resolves with the number of unsent items once the in-flight ones settle. */
-  async stop(): Promise<number> {
+  /**
+   * Sends nothing more; resolves with the number of unsent items once the in-flight ones settle,
+   * or after `timeoutMs` (a publish stuck on an unreachable broker then counts as unsent).
+   */
+  async stop(timeoutMs = Infinity): Promise<number> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    return this.waiting;
+    const settled = (async () => {
+      while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([settled, timedOut]);
+    clearTimeout(timer);
+    return this.waiting + this.#inFlight;
   }
 
   #dropOldest(): void {

@@ -99,7 +99,8 @@ function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: A
       ),
     close: async () => {
       unwatch();
-      await publisher.close();
+      // Closing a publisher waits for a channel; with the broker unreachable there is none to close.
+      if (connection.ready) await publisher.close();
     },
   });
 }
@@ -156,7 +157,7 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
       closed = true;
       options.connection.off('connection', redeclare);
       options.connection.off('error', swallowAmqpErrors);
-      await client.endAsync();
+      await client.endAsync(true);
     },
   });
 }
