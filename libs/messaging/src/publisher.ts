@@ -138,10 +138,14 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
   });
 
   // Declared once before the first publish; again whenever the AMQP connection comes back.
-  const isClosed = () => closed;
-  let declared = declareUntilDone(options.connection, isClosed);
+  const declare = () => {
+    const done = declareUntilDone(options.connection, () => closed);
+    done.catch(() => undefined); // rejects only once closed; a publish still waiting sees it
+    return done;
+  };
+  let declared = declare();
   const redeclare = () => {
-    declared = declareUntilDone(options.connection, isClosed);
+    declared = declare();
   };
   options.connection.on('connection', redeclare);
   const swallowAmqpErrors = () => undefined; // the MQTT side reports the outage
