@@ -8,5 +8,9 @@ if docker info >/dev/null 2>&1; then engine=docker; elif command -v podman >/dev
   echo "build-image: neither a Docker engine nor podman is available" >&2
   exit 1
 fi
-"$engine" build --network host -f "$root/docker/Dockerfile" --build-arg "APP=$app" --target "$app" -t "tally-$app" "$root"
+secret=()
+# A proxy's CA (see docker/Dockerfile): handed to npm ci inside the build as a secret.
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then secret=(--secret "id=ca,src=$NODE_EXTRA_CA_CERTS"); fi
+format=(); [ "$engine" = podman ] && format=(--format docker) # keeps HEALTHCHECK
+"$engine" build --network host "${format[@]}" "${secret[@]}" -f "$root/docker/Dockerfile" --build-arg "APP=$app" --target "$app" -t "tally-$app" "$root"
 "$engine" image ls "tally-$app"

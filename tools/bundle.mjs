@@ -25,7 +25,6 @@ await build({
     'kerberos',
     'mongodb-client-encryption',
     'snappy',
-    'socks',
     'aws4',
   ],
   logLevel: 'warning',

@@ -1,11 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestVhost, runApp, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..', '..');
-const bundle = (app: string) => join(root, 'dist', 'apps', app, 'main.js');
+
+/**
+ * The app's bundle, copied out of the workspace as an image holds it: with no node_modules
+ * anywhere above it, so a dependency left out of the bundle fails here as it would in production.
+ */
+function bundle(app: string): string {
+  const copy = join(mkdtempSync(join(tmpdir(), `tally-${app}-`)), 'main.js');
+  copyFileSync(join(root, 'dist', 'apps', app, 'main.js'), copy);
+  return copy;
+}
 const running: RunningApp[] = [];
 let cleanup: (() => Promise<void>)[] = [];
 
