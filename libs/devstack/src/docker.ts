@@ -30,7 +30,7 @@ export function startComposeServices(root: string, names: readonly ServiceName[]
             mqttUrl: 'mqtt://tally:tally@127.0.0.1:1883',
             managementUrl: 'http://tally:tally@127.0.0.1:15672',
           }
-        : { mongodbUri: 'mongodb://tally:tally@127.0.0.1:27017/tally?authSource=admin' },
+        : { mongodbUri: 'mongodb://tally:tally@127.0.0.1:27017/tally?authSource=admin&directConnection=true' },
     // Stop both at once, when the first is asked; the second call finds them stopped.
     stop,
   }));
