@@ -77,7 +77,9 @@ async function main(): Promise<void> {
       // Stop deliveries, and write what is pending now so that its messages can be acked. What
       // cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
       const drained = Promise.all([consumer.close(), batcher.close()]);
-      if (!(await settlesWithin(drained, 7000))) logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');
+      if (!(await settlesWithin(drained, 7000))) {
+        logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');
+      }
       stats.summary();
       await deadLetters.close();
       await amqp.close();
