@@ -74,7 +74,7 @@ describe('bad values', () => {
       loadApiConfig({ env: { API_PORT: 'abc', MONGODB_URI: 'not-a-url', LOG_LEVEL: 'loud' }, cwd }),
     );
     expect(problems).toEqual([
-      'MONGODB_URI: expected a mongodb:// or mongodb+srv:// URL, got "not-a-url"',
+      'MONGODB_URI: expected a mongodb:// or mongodb+srv:// connection string, got "not-a-url"',
       'API_PORT: expected an integer from 1 to 65535, got "abc"',
       'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
     ]);
@@ -93,6 +93,11 @@ describe('bad values', () => {
     ['API_PORT', '-1'],
   ])('rejects %s=%s', (name, value) => {
     expect(problemsOf(() => loadApiConfig({ env: { [name]: value }, cwd }))).toHaveLength(1);
+  });
+
+  it('accepts a connection string with several hosts, which no WHATWG URL can hold', () => {
+    const uri = 'mongodb://u:p@db1:27017,db2:27017,db3:27017/tally?replicaSet=rs0';
+    expect(loadApiConfig({ env: { MONGODB_URI: uri }, cwd }).mongodbUri).toBe(uri);
   });
 
   it('rejects a URL of the wrong scheme', () => {

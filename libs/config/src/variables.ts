@@ -1,3 +1,4 @@
+import { ConnectionString } from 'mongodb-connection-string-url';
 import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -13,6 +14,20 @@ function urlWith(protocols: readonly string[], expected: string) {
       }
     },
     { error: `expected ${expected}` },
+  );
+}
+
+function mongoConnectionString() {
+  // The driver's own parser: a WHATWG URL cannot hold several hosts (`mongodb://a:1,b:2/db`).
+  return z.string().refine(
+    (value) => {
+      try {
+        return new ConnectionString(value).hosts.length > 0;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected a mongodb:// or mongodb+srv:// connection string' },
   );
 }
 
@@ -59,7 +74,7 @@ export const VARIABLES = {
   MONGODB_URI: variable({
     default: 'mongodb://127.0.0.1:27017/tally',
     description: 'MongoDB connection string; the database is the path (none means "tally")',
-    schema: urlWith(['mongodb:', 'mongodb+srv:'], 'a mongodb:// or mongodb+srv:// URL'),
+    schema: mongoConnectionString(),
   }),
   API_PORT: variable({
     default: '8000',

@@ -17,6 +17,15 @@ describe('createMongoConnection', () => {
     }
   });
 
+  it('reads the database of a connection string with several hosts', async () => {
+    const connection = createMongoConnection({ uri: 'mongodb://db1:27017,db2:27017/tally_rs?replicaSet=rs0' });
+    try {
+      expect(connection.db.databaseName).toBe('tally_rs');
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('reports a server that does not answer as not ready, without throwing', async () => {
     const connection = createMongoConnection({ uri: 'mongodb://127.0.0.1:1/tally', serverSelectionTimeoutMS: 300 });
     try {

@@ -1,4 +1,5 @@
 import { MongoClient, type Db } from 'mongodb';
+import { ConnectionString } from 'mongodb-connection-string-url';
 
 export interface MongoConnectionOptions {
   /** `mongodb://host:port/database`; the database defaults to `tally`. */
@@ -30,7 +31,7 @@ export function createMongoConnection({
   socketTimeoutMS = 30_000,
 }: MongoConnectionOptions): MongoConnection {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS, socketTimeoutMS, appName: 'tally' });
-  const db = client.db(new URL(uri).pathname.slice(1) || 'tally');
+  const db = client.db(decodeURIComponent(new ConnectionString(uri).pathname.slice(1)) || 'tally');
   return {
     client,
     db,
