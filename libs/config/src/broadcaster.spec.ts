@@ -3,22 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BROADCASTER_USAGE, loadBroadcasterConfig } from './broadcaster';
-import { ConfigError } from './errors';
+import { problemsOf } from './test/problems';
 
 const cwd = mkdtempSync(join(tmpdir(), 'tally-broadcaster-'));
 writeFileSync(join(cwd, 'nx.json'), '{}');
 
 const load = (argv: string[], env: Record<string, string> = {}) => loadBroadcasterConfig({ argv, env, cwd });
 
-function problemsOf(argv: string[], env: Record<string, string> = {}): readonly string[] {
-  try {
-    load(argv, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOfArgs = (argv: string[], env: Record<string, string> = {}) => problemsOf(() => load(argv, env));
 
 describe('broadcaster flags', () => {
   it('override the environment', () => {
@@ -40,7 +32,7 @@ describe('broadcaster flags', () => {
   });
 
   it('names the flag, not the variable, when a flag value is bad', () => {
-    expect(problemsOf(['--interval', 'soon', '--count', '0', '--transport', 'smoke-signals'])).toEqual([
+    expect(problemsOfArgs(['--interval', 'soon', '--count', '0', '--transport', 'smoke-signals'])).toEqual([
       '--interval: expected an integer from 1 to 86400000, got "soon"',
       '--transport: expected one of mqtt, amqp, got "smoke-signals"',
       '--count: expected an integer from 1 to 1000000000, got "0"',
@@ -48,14 +40,14 @@ describe('broadcaster flags', () => {
   });
 
   it('still names the variable when the bad value came from the environment', () => {
-    expect(problemsOf([], { BROADCAST_INTERVAL_MS: '-5' })).toEqual([
+    expect(problemsOfArgs([], { BROADCAST_INTERVAL_MS: '-5' })).toEqual([
       'BROADCAST_INTERVAL_MS: expected an integer from 1 to 86400000, got "-5"',
     ]);
   });
 
   it('rejects unknown options and stray arguments', () => {
-    expect(problemsOf(['--fast'])[0]).toMatch(/^Unknown option '--fast'.*\(see --help\)$/);
-    expect(problemsOf(['now'])[0]).toMatch(/\(see --help\)$/);
+    expect(problemsOfArgs(['--fast'])[0]).toMatch(/^Unknown option '--fast'.*\(see --help\)$/);
+    expect(problemsOfArgs(['now'])[0]).toMatch(/\(see --help\)$/);
   });
 
   it('--help asks for the usage, which lists every flag with its variable and default', () => {

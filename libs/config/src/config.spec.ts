@@ -4,22 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBroadcasterConfig } from './broadcaster';
 import { loadApiConfig, loadProcessorConfig } from './config';
-import { ConfigError } from './errors';
+import { problemsOf } from './test/problems';
 import { VARIABLES } from './variables';
 
 /** An empty directory: no `.env` is found from it. */
 const cwd = mkdtempSync(join(tmpdir(), 'tally-config-'));
 writeFileSync(join(cwd, 'nx.json'), '{}');
-
-function problemsOf(load: () => unknown): readonly string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('defaults', () => {
   it('gives every app its documented defaults when nothing is set', () => {

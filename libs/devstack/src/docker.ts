@@ -17,9 +17,12 @@ export function startComposeServices(root: string, names: readonly ServiceName[]
   const compose = ['compose', '-f', join(root, 'docker', 'compose.yaml'), '-p', 'tally-devstack'];
   const up = spawnSync('docker', [...compose, 'up', '--detach', '--wait', ...names], { stdio: 'inherit' });
   if (up.status !== 0) throw new DevstackError('start_failed', `docker compose up ${names.join(' ')} failed`);
-  const stop = async () => {
-    spawnSync('docker', [...compose, 'stop', ...names], { stdio: 'inherit' });
-  };
+  // One `docker compose stop` for all of them, however many of the services ask for it.
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= Promise.resolve().then(() => {
+      spawnSync('docker', [...compose, 'stop', ...names], { stdio: 'inherit' });
+    }));
   return names.map((name) => ({
     name,
     source: 'docker',
@@ -31,7 +34,6 @@ export function startComposeServices(root: string, names: readonly ServiceName[]
             managementUrl: 'http://tally:tally@127.0.0.1:15672',
           }
         : { mongodbUri: 'mongodb://tally:tally@127.0.0.1:27017/tally?authSource=admin&directConnection=true' },
-    // Stop both at once, when the first is asked; the second call finds them stopped.
     stop,
   }));
 }
