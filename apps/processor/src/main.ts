@@ -8,6 +8,7 @@ import {
   createStatusConsumer,
   decode,
   readingId,
+  settlesWithin,
   watchAmqp,
   type AsyncMessage,
 } from '@tally/messaging';
@@ -87,18 +88,6 @@ async function main(): Promise<void> {
     },
     { logger, graceMs: 10_000 },
   );
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const settled = promise.then(
-    () => true,
-    () => true,
-  );
-  const result = await Promise.race([settled, timedOut]);
-  clearTimeout(timer);
-  return result;
 }
 
 async function ensureIndexes(create: () => Promise<void>, logger: Logger): Promise<void> {

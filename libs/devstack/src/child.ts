@@ -10,6 +10,12 @@ export interface ManagedProcessOptions {
   logFile: string;
 }
 
+/** Where `command` is on PATH, if it is. */
+export function onPath(command: string): string | undefined {
+  const which = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  return which.stdout.trim() || undefined;
+}
+
 const hasSetpriv = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
 
 /**

@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { ManagedProcess } from './child';
+import { ManagedProcess, onPath } from './child';
 import { DevstackError } from './errors';
 import { freePort, waitUntil } from './net';
 import type { Service } from './services';
@@ -23,11 +22,6 @@ export function findMongoServer(): MongoServerBinary | undefined {
   if (ferretdb) return { kind: 'ferretdb', path: ferretdb };
   const goBin = join(process.env['GOPATH'] ?? join(homedir(), 'go'), 'bin', 'ferretdb');
   return existsSync(goBin) ? { kind: 'ferretdb', path: goBin } : undefined;
-}
-
-function onPath(command: string): string | undefined {
-  const which = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  return which.stdout.trim() || undefined;
 }
 
 /** True when a MongoDB-wire server answers a ping at `uri`. */

@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess } from './child';
+import { ManagedProcess, onPath } from './child';
 import { DevstackError } from './errors';
 import { canConnect, freePort, waitUntil } from './net';
 import type { Service } from './services';
@@ -13,11 +12,8 @@ import type { Service } from './services';
  */
 export function findRabbitMqServer(): string | undefined {
   const candidates = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/local/sbin/rabbitmq-server'];
-  const found = candidates.find((path) => existsSync(path));
-  if (found) return found;
-  const which = spawnSync('sh', ['-c', 'command -v rabbitmq-server'], { encoding: 'utf8' });
-  const onPath = which.stdout.trim();
-  return onPath && onPath !== '/usr/sbin/rabbitmq-server' ? onPath : undefined;
+  const found = candidates.find((path) => existsSync(path)) ?? onPath('rabbitmq-server');
+  return found !== '/usr/sbin/rabbitmq-server' ? found : undefined;
 }
 
 export interface LocalRabbitMqOptions {

@@ -1,4 +1,4 @@
-import { Connection } from 'rabbitmq-client';
+import { Connection, type Publisher } from 'rabbitmq-client';
 
 export interface AmqpConnectionOptions {
   /** `amqp://user:pass@host:port/vhost` */
@@ -13,4 +13,12 @@ export interface AmqpConnectionOptions {
  */
 export function createAmqpConnection({ url, connectionName }: AmqpConnectionOptions): Connection {
   return new Connection({ url, connectionName, noDelay: true, retryHigh: 5000 });
+}
+
+/**
+ * Closes a publisher of `connection`. Closing waits for a channel, so with the broker unreachable
+ * (there is no channel to close then) it would wait out the acquire timeout: it is skipped.
+ */
+export async function closePublisher(connection: Connection, publisher: Publisher): Promise<void> {
+  if (connection.ready) await publisher.close();
 }

@@ -1,4 +1,5 @@
 import type { AsyncMessage, Connection } from 'rabbitmq-client';
+import { closePublisher } from './connection';
 import { bodyBytes } from './reading';
 import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_REASON_HEADER, TOPOLOGY } from './topology';
 
@@ -37,9 +38,6 @@ export function createDeadLetterPublisher(connection: Connection): DeadLetterPub
         },
         bodyBytes(message.body),
       ),
-    // With the broker unreachable there is no channel to close (and closing would wait for one).
-    close: async () => {
-      if (connection.ready) await publisher.close();
-    },
+    close: () => closePublisher(connection, publisher),
   };
 }

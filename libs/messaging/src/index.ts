@@ -1,6 +1,6 @@
 export { Batcher } from './batcher';
 export type { BatcherOptions } from './batcher';
-export { createAmqpConnection } from './connection';
+export { closePublisher, createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';
 export { createStatusConsumer } from './consumer';
 export type { AsyncMessage, Consumer, StatusConsumerOptions } from './consumer';
@@ -12,6 +12,7 @@ export { BrokerState, createReadingPublisher, watchAmqp } from './publisher';
 export type { AmqpPublisherOptions, MqttPublisherOptions, PublisherEvents, ReadingPublisher, Transport } from './publisher';
 export { bodyBytes, decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId, readingSchema, STATUSES } from './reading';
 export type { DecodeFailureReason, DecodeResult, Reading, Status } from './reading';
+export { settlesWithin } from './settles-within';
 export { startTicker } from './ticker';
 export type { Ticker, TickerOptions } from './ticker';
 export {

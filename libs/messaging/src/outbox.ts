@@ -1,3 +1,5 @@
+import { settlesWithin } from './settles-within';
+
 export interface OutboxOptions<T> {
   /** Sends one item; resolves once it is safely delivered, rejects to have it retried. */
   publish(item: T): Promise<void>;
@@ -89,12 +91,7 @@ export class Outbox<T> {
     const settled = (async () => {
       while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<void>((resolve) => {
-      if (Number.isFinite(timeoutMs)) timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([settled, timedOut]);
-    clearTimeout(timer);
+    await settlesWithin(settled, timeoutMs);
     return this.waiting + this.#inFlight;
   }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
 import type { Connection } from 'rabbitmq-client';
+import { closePublisher } from './connection';
 import { encode, type Reading } from './reading';
 import { ensureTopology, READING_MQTT_TOPIC, READING_ROUTING_KEY, READINGS_EXCHANGE, TOPOLOGY } from './topology';
 
@@ -99,8 +100,7 @@ function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: A
       ),
     close: async () => {
       unwatch();
-      // Closing a publisher waits for a channel; with the broker unreachable there is none to close.
-      if (connection.ready) await publisher.close();
+      await closePublisher(connection, publisher);
     },
   });
 }

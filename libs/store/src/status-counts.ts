@@ -38,12 +38,12 @@ export function toStatusCounts(groups: readonly { _id: unknown; count: unknown }
 }
 
 export interface CountOptions {
-  /** Server-side limit (`maxTimeMS`), and the client's own limit on the whole call. */
+  /** Server-side limit (`maxTimeMS`); callers bound their own wait (the API races it). */
   timeoutMs: number;
 }
 
-export async function countByStatus(
-  collection: Collection<Document>,
+export async function countByStatus<T extends Document>(
+  collection: Collection<T>,
   range: TimeRange,
   { timeoutMs }: CountOptions,
 ): Promise<StatusCounts> {

@@ -1,5 +1,5 @@
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
-import { countByStatus, type StatusCounts, type TimeRange } from './status-counts';
+import { countByStatus, type CountOptions, type StatusCounts, type TimeRange } from './status-counts';
 
 /** A stored reading: one document per reading id. */
 export interface StatusEvent {
@@ -37,7 +37,7 @@ export interface StatusEventStore {
    */
   insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]>;
   /** Readings per status in `[start, end)`, computed by the server with the aggregate pipeline. */
-  countByStatus(range: TimeRange, options: { timeoutMs: number }): Promise<StatusCounts>;
+  countByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -49,7 +49,7 @@ export function createStatusEventStore({ db, insertTimeoutMs = 5000 }: StatusEve
     ensureIndexes: async () => {
       await collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
     },
-    countByStatus: (range, options) => countByStatus(collection as unknown as Collection, range, options),
+    countByStatus: (range, options) => countByStatus(collection, range, options),
     insertReadings: async (events) => {
       if (events.length === 0) return [];
       try {
