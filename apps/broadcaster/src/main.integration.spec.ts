@@ -13,7 +13,7 @@ import {
 import {
   bodyBytes,
   createAmqpConnection,
-  createStatusConsumer,
+  createBatchConsumer,
   decode,
   STATUS_QUEUE,
   type Reading,
@@ -30,13 +30,18 @@ async function drainStatusQueue(amqpUrl: string): Promise<Required<Reading>[]> {
   try {
     const { messageCount } = await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true });
     const readings: Required<Reading>[] = [];
-    const consumer = createStatusConsumer({
+    const consumer = createBatchConsumer({
       connection,
       prefetch: 100,
-      handle: async (message) => {
-        const result = decode(bodyBytes(message.body));
-        if (!result.ok) throw new Error(result.detail);
-        readings.push(result.reading as Required<Reading>);
+      batchSize: 100,
+      maxWaitMs: 10,
+      concurrency: 1,
+      handleBatch: async (messages) => {
+        for (const message of messages) {
+          const result = decode(bodyBytes(message.body));
+          if (!result.ok) throw new Error(result.detail);
+          readings.push(result.reading as Required<Reading>);
+        }
       },
     });
     await expect.poll(() => readings.length, { timeout: 20_000 }).toBe(messageCount);

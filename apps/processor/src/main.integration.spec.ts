@@ -247,6 +247,26 @@ describe('the processor', () => {
   });
 });
 
+describe('the processor\'s probes', () => {
+  it('serves /healthz, and /readyz as 200 while consuming, when PROCESSOR_HEALTH_PORT is set', async () => {
+    const app = await startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
+    const { port } = await app.waitForLog('serving /healthz and /readyz');
+    const probe = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect(await probe('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await probe('/readyz')).toEqual({ status: 200, body: { status: 'ready', consuming: true, mongodb: 'ok' } });
+    expect(await probe('/metrics')).toEqual({
+      status: 404,
+      body: { error: 'no route /metrics; the processor serves /healthz and /readyz' },
+    });
+    const post = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'POST' });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    await stopProcessor(app);
+  });
+});
+
 describe('the processor through a MongoDB outage', () => {
   const binary = findMongoServer() ?? { kind: 'ferretdb' as const, path: 'ferretdb' };
   const dir = mkdtempSync(join(tmpdir(), 'tally-mongo-outage-'));

@@ -1,105 +1,129 @@
 import { createLogger, exitOnStartupError, loadProcessorConfig, onShutdown, type Logger } from '@tally/config';
 import {
-  Batcher,
   bodyBytes,
   BrokerState,
   createAmqpConnection,
+  createBatchConsumer,
   createDeadLetterPublisher,
-  createStatusConsumer,
   decode,
   readingId,
   settlesWithin,
   watchAmqp,
   type AsyncMessage,
 } from '@tally/messaging';
-import { createMongoConnection, createStatusEventStore, type InsertResult, type StatusEvent } from '@tally/store';
+import { createMongoConnection, createStatusEventStore, retryUntilDone, type StatusEvent } from '@tally/store';
+import { startHealthServer } from './health';
 
 async function main(): Promise<void> {
   const config = loadProcessorConfig();
   const logger = createLogger({ name: 'processor', level: config.logLevel });
   const stats = statsLog(logger);
+  const stopping = new AbortController();
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
   const store = createStatusEventStore({ db: mongo.db });
-  void ensureIndexes(() => store.ensureIndexes(), logger);
+  void retryUntilDone(() => store.ensureIndexes(), {
+    backoff: { minMs: 1000, maxMs: 30_000 },
+    onError: (error, _attempt, retryInMs) =>
+      logger.warn({ err: (error as Error).message, retryInMs }, 'cannot create indexes yet'),
+    signal: stopping.signal,
+  }).catch(() => undefined);
 
   const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor' });
   const broker = new BrokerState();
   watchAmqp(amqp, broker);
   broker.on('down', (error) => logger.warn({ err: error.message }, 'broker unreachable: reconnecting'));
-  broker.on('up', () => logger.info('broker back: consuming again'));
+  broker.on('up', () => logger.info('broker back'));
   const deadLetters = createDeadLetterPublisher(amqp);
 
-  let mongoFailingLogged = false;
-  const batcher = new Batcher<StatusEvent, InsertResult>({
-    maxSize: config.batchSize,
-    maxWaitMs: config.batchMaxWaitMs,
-    concurrency: 2,
-    flush: (events) => store.insertReadings(events),
-    onFlushError: (error, attempt, retryInMs) => {
-      if (!mongoFailingLogged) {
-        mongoFailingLogged = true;
+  let mongoFailing = false;
+  /** Writes a batch, retrying while MongoDB is down or hanging: its messages stay unacked meanwhile. */
+  const insert = (events: readonly StatusEvent[]) =>
+    retryUntilDone(() => store.insertReadings(events), {
+      onError: (error, attempt, retryInMs) => {
+        if (mongoFailing) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
+        mongoFailing = true;
         logger.warn({ err: (error as Error).message, retryInMs }, 'MongoDB write failed: holding messages unacked, retrying');
-      } else logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
-    },
-    onRecovered: (failingForMs) => {
-      mongoFailingLogged = false;
-      logger.info({ outageMs: failingForMs }, 'MongoDB writes succeed again');
-    },
-  });
-
-  const handle = async (message: AsyncMessage) => {
-    const receivedAt = new Date();
-    const decoded = decode(bodyBytes(message.body));
-    if (!decoded.ok) {
-      await deadLetters.deadLetter(message, `${decoded.reason}: ${decoded.detail}`);
-      stats.deadLettered(decoded.reason);
-      return;
-    }
-    const { reading } = decoded;
-    const result = await batcher.add({
-      _id: readingId(reading, message.routingKey),
-      status: reading.status,
-      ts: reading.ts ?? receivedAt,
-      receivedAt,
+      },
+      onRecovered: (failingForMs) => {
+        if (!mongoFailing) return;
+        mongoFailing = false;
+        logger.info({ outageMs: failingForMs }, 'MongoDB writes succeed again');
+      },
+      signal: stopping.signal,
     });
-    if (result.stored) stats.stored(result.duplicate);
-    else {
-      await deadLetters.deadLetter(message, `write_error: ${result.reason}`);
-      stats.deadLettered('write_error');
-    }
+
+  const deadLetter = async (message: AsyncMessage, reason: string, detail: string) => {
+    await deadLetters.deadLetter(message, `${reason}: ${detail}`);
+    stats.deadLettered(reason);
   };
-  const consumer = createStatusConsumer({ connection: amqp, prefetch: config.prefetch, handle });
+
+  /** Settles every message of a batch: stored (now or before), or dead-lettered with its reason. */
+  const handleBatch = async (messages: readonly AsyncMessage[]) => {
+    const receivedAt = new Date();
+    const events: StatusEvent[] = [];
+    const sources: AsyncMessage[] = [];
+    const deadLettering: Promise<void>[] = [];
+    for (const message of messages) {
+      const decoded = decode(bodyBytes(message.body));
+      if (!decoded.ok) {
+        deadLettering.push(deadLetter(message, decoded.reason, decoded.detail));
+        continue;
+      }
+      const { reading } = decoded;
+      events.push({
+        _id: readingId(reading, message.routingKey),
+        status: reading.status,
+        ts: reading.ts ?? receivedAt,
+        receivedAt,
+      });
+      sources.push(message);
+    }
+    const results = await insert(events);
+    if (config.testHooks.killAfterInsert) process.kill(process.pid, 'SIGKILL');
+    results.forEach((result, i) => {
+      if (result.stored) stats.stored(result.duplicate);
+      else deadLettering.push(deadLetter(sources[i] as AsyncMessage, 'write_error', result.reason));
+    });
+    await Promise.all(deadLettering);
+  };
+
+  const consumer = createBatchConsumer({
+    connection: amqp,
+    prefetch: config.prefetch,
+    batchSize: config.batchSize,
+    maxWaitMs: config.batchMaxWaitMs,
+    handleBatch,
+  });
   consumer.on('ready', () => logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming'));
+  consumer.on('down', () => logger.warn('not consuming: subscribing again'));
   consumer.on('error', (error) => logger.error({ err: error }, 'consumer error'));
+
+  const health =
+    config.healthPort === undefined
+      ? undefined
+      : await startHealthServer(config.healthPort, () => ({
+          ready: consumer.consuming,
+          detail: { consuming: consumer.consuming, mongodb: mongoFailing ? 'failing' : 'ok' },
+        }));
+  if (health) logger.info({ port: health.port }, 'serving /healthz and /readyz');
 
   onShutdown(
     async () => {
       // Stop deliveries, and write what is pending now so that its messages can be acked. What
       // cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
-      const drained = Promise.all([consumer.close(), batcher.close()]);
-      if (!(await settlesWithin(drained, 7000))) {
+      if (!(await settlesWithin(consumer.close(), 7000))) {
         logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');
       }
+      stopping.abort();
       stats.summary();
+      await health?.close();
       await deadLetters.close();
       await amqp.close();
       await mongo.close();
     },
     { logger, graceMs: 10_000 },
   );
-}
-
-async function ensureIndexes(create: () => Promise<void>, logger: Logger): Promise<void> {
-  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
-    try {
-      await create();
-      return;
-    } catch (error) {
-      logger.warn({ err: (error as Error).message, retryInMs: delay }, 'cannot create indexes yet');
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
-    }
-  }
 }
 
 interface Counts {

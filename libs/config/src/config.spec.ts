@@ -31,7 +31,9 @@ describe('defaults', () => {
       prefetch: 1000,
       batchSize: 500,
       batchMaxWaitMs: 50,
+      healthPort: undefined,
       logLevel: 'info',
+      testHooks: { killAfterInsert: false },
     });
     expect(loadApiConfig({ env: {}, cwd })).toEqual({
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',

@@ -39,7 +39,14 @@ export interface ProcessorConfig {
   prefetch: number;
   batchSize: number;
   batchMaxWaitMs: number;
+  /** Port of the /healthz and /readyz server; `undefined` runs none. */
+  healthPort: number | undefined;
   logLevel: LogLevel;
+  /** Test-only behaviour, for the fault suite: never set in deployments, not in the table above. */
+  testHooks: {
+    /** `TALLY_TEST_KILL_AFTER_INSERT=1`: SIGKILL itself after its first write, before acking it. */
+    killAfterInsert: boolean;
+  };
 }
 
 export interface ApiConfig {
@@ -52,9 +59,18 @@ export interface ApiConfig {
 }
 
 export function loadProcessorConfig(options?: ReadEnvironmentOptions): ProcessorConfig {
+  const env = readEnvironment(options);
   const v = parseVariables(
-    ['AMQP_URL', 'MONGODB_URI', 'PROCESSOR_PREFETCH', 'BATCH_SIZE', 'BATCH_MAX_WAIT_MS', 'LOG_LEVEL'],
-    readEnvironment(options),
+    [
+      'AMQP_URL',
+      'MONGODB_URI',
+      'PROCESSOR_PREFETCH',
+      'PROCESSOR_HEALTH_PORT',
+      'BATCH_SIZE',
+      'BATCH_MAX_WAIT_MS',
+      'LOG_LEVEL',
+    ],
+    env,
   );
   return {
     amqpUrl: v.AMQP_URL,
@@ -62,7 +78,9 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     prefetch: v.PROCESSOR_PREFETCH,
     batchSize: v.BATCH_SIZE,
     batchMaxWaitMs: v.BATCH_MAX_WAIT_MS,
+    healthPort: v.PROCESSOR_HEALTH_PORT,
     logLevel: v.LOG_LEVEL,
+    testHooks: { killAfterInsert: env['TALLY_TEST_KILL_AFTER_INSERT'] === '1' },
   };
 }
 

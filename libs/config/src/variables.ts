@@ -96,6 +96,12 @@ export const VARIABLES = {
     description: 'Most unacknowledged messages the processor holds at once (bounds its memory)',
     schema: integer(1, 65_535),
   }),
+  PROCESSOR_HEALTH_PORT: variable({
+    default: undefined,
+    description:
+      'When set, the processor serves /healthz and /readyz (200 while consuming, else 503) on this TCP port; 0 picks a free one',
+    schema: integer(0, 65535),
+  }),
   BATCH_SIZE: variable({
     default: '500',
     description: 'The processor writes a batch as soon as this many readings wait',

@@ -1,9 +1,9 @@
-export { Batcher } from './batcher';
-export type { BatcherOptions } from './batcher';
+export { AckWindow } from './ack-window';
+export { BatchConsumer, createBatchConsumer } from './batch-consumer';
+export type { BatchConsumerEvents, BatchConsumerOptions } from './batch-consumer';
 export { closePublisher, createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';
-export { createStatusConsumer } from './consumer';
-export type { AsyncMessage, Consumer, StatusConsumerOptions } from './consumer';
+export type { AsyncMessage } from 'rabbitmq-client';
 export { createDeadLetterPublisher } from './dead-letter';
 export type { DeadLetterPublisher } from './dead-letter';
 export { Outbox } from './outbox';

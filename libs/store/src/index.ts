@@ -6,3 +6,5 @@ export { buildStatusCountPipeline, countByStatus, STATUS_KEYS, toStatusCounts, z
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
 export { classifyStoreError } from './errors';
 export type { StoreErrorKind } from './errors';
+export { retryUntilDone } from './retry';
+export type { RetryOptions } from './retry';

@@ -1,0 +1,160 @@
+import { createTestVhost, waitForDevstack, type TestVhost } from '@tally/devstack';
+import type { AsyncMessage, Connection } from 'rabbitmq-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBatchConsumer, type BatchConsumer, type BatchConsumerOptions } from './batch-consumer';
+import { createAmqpConnection } from './connection';
+import { createReadingPublisher } from './publisher';
+import { bodyBytes, decode, randomReading } from './reading';
+import { STATUS_QUEUE } from './topology';
+
+let vhost: TestVhost;
+let connection: Connection;
+const consumers: BatchConsumer[] = [];
+
+beforeEach(async () => {
+  vhost = await createTestVhost(await waitForDevstack(), 'messaging');
+  connection = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-batch-consumer-test' });
+  connection.on('error', () => undefined); // a forced close is reported here, then it reconnects
+});
+
+afterEach(async () => {
+  for (const consumer of consumers.splice(0)) await consumer.close();
+  await connection.close();
+  await vhost.dispose();
+});
+
+async function publish(count: number): Promise<string[]> {
+  const publisher = createReadingPublisher({ transport: 'amqp', connection });
+  const readings = Array.from({ length: count }, (_, i) => randomReading(new Date(Date.UTC(2026, 4, 1) + i * 1000)));
+  await Promise.all(readings.map((reading) => publisher.publish(reading)));
+  await publisher.close();
+  await expect.poll(() => queueDepth()).toBe(count);
+  return readings.map((reading) => reading.id);
+}
+
+async function queueDepth(): Promise<number> {
+  const { messageCount } = await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true });
+  return messageCount;
+}
+
+function idsOf(messages: readonly AsyncMessage[]): string[] {
+  return messages.map((message) => {
+    const decoded = decode(bodyBytes(message.body));
+    if (!decoded.ok) throw new Error(decoded.detail);
+    return decoded.reading.id as string;
+  });
+}
+
+function consume(options: Omit<BatchConsumerOptions, 'connection'>): BatchConsumer {
+  const consumer = createBatchConsumer({ connection, ...options });
+  consumer.on('error', () => undefined);
+  consumers.push(consumer);
+  return consumer;
+}
+
+describe('BatchConsumer', () => {
+  it('hands over full batches in delivery order, a partial one after maxWaitMs, and acks them all', async () => {
+    const sent = await publish(25);
+    const batches: string[][] = [];
+    const consumer = consume({
+      prefetch: 100,
+      batchSize: 10,
+      maxWaitMs: 200,
+      handleBatch: async (messages) => void batches.push(idsOf(messages)),
+    });
+    await expect.poll(() => batches.flat().length).toBe(25);
+    expect(batches.map((batch) => batch.length)).toEqual([10, 10, 5]);
+    expect(batches.flat()).toEqual(sent);
+    expect(consumer.consuming).toBe(true);
+
+    await consumer.close();
+    expect(consumer.consuming).toBe(false);
+    expect(await queueDepth()).toBe(0);
+  });
+
+  it('holds the ack of a batch that settled early until the batches delivered before it settle', async () => {
+    const sent = await publish(30);
+    const firstDeliveries: AsyncMessage[] = [];
+    const redelivered: string[] = [];
+    let connectionsClosed = 0;
+    consume({
+      prefetch: 30,
+      batchSize: 10,
+      maxWaitMs: 1000,
+      concurrency: 3,
+      handleBatch: async (messages) => {
+        if (messages[0]?.redelivered) return void redelivered.push(...idsOf(messages));
+        firstDeliveries.push(...messages);
+        // Batch 1 settles last: it waits until batches 2 and 3 have settled, then the connection is
+        // cut before it settles. Had 2 or 3 been acked on their own, they would not come back.
+        if (messages[0]?.deliveryTag === 1) {
+          await expect.poll(() => firstDeliveries.length).toBe(30);
+          connectionsClosed = await closeConnectionsOf(vhost);
+        }
+      },
+    });
+    await expect.poll(() => redelivered.length, { timeout: 20_000 }).toBe(30);
+    expect(connectionsClosed).toBeGreaterThanOrEqual(1);
+    expect(redelivered.toSorted()).toEqual(sent.toSorted());
+  });
+
+  it('returns a batch whose handler failed to the queue, and acks the batches around it', async () => {
+    const sent = await publish(30);
+    const succeeded: string[] = [];
+    const failedOnce: string[] = [];
+    const consumer = consume({
+      prefetch: 30,
+      batchSize: 10,
+      maxWaitMs: 1000,
+      concurrency: 3,
+      handleBatch: async (messages) => {
+        const ids = idsOf(messages);
+        if (failedOnce.length === 0 && ids[0] === sent[10]) {
+          failedOnce.push(...ids);
+          throw new Error('not now');
+        }
+        succeeded.push(...ids);
+      },
+    });
+    const errors: Error[] = [];
+    consumer.on('error', (error) => errors.push(error));
+    await expect.poll(() => succeeded.length).toBe(30);
+    await consumer.close();
+    expect(errors.map((error) => error.message)).toEqual(['not now']);
+    expect(failedOnce).toEqual(sent.slice(10, 20));
+    expect(succeeded.toSorted()).toEqual(sent.toSorted());
+    expect(await queueDepth()).toBe(0);
+  });
+
+  it('subscribes again after its connection is force-closed, and does not ack the batch of the old channel', async () => {
+    const sent = await publish(10);
+    const handled: string[] = [];
+    let connectionsClosed = 0;
+    const consumer = consume({
+      prefetch: 10,
+      batchSize: 10,
+      maxWaitMs: 50,
+      handleBatch: async (messages) => {
+        if (connectionsClosed === 0) connectionsClosed = await closeConnectionsOf(vhost);
+        handled.push(...idsOf(messages));
+      },
+    });
+    const downs: unknown[] = [];
+    consumer.on('down', () => downs.push(1));
+    // The first batch's channel is gone before it settles: its 10 messages are delivered again.
+    await expect.poll(() => handled.length, { timeout: 15_000 }).toBe(20);
+    expect(connectionsClosed).toBeGreaterThanOrEqual(1);
+    expect(downs).toHaveLength(1);
+    await expect.poll(() => consumer.consuming).toBe(true);
+    await consumer.close();
+    expect(handled.toSorted()).toEqual([...sent, ...sent].toSorted());
+    expect(await queueDepth()).toBe(0);
+  });
+});
+
+/** Force-closes the vhost's connections once the management API lists them (it lags a few seconds). */
+async function closeConnectionsOf(testVhost: TestVhost): Promise<number> {
+  let closed = 0;
+  await expect.poll(async () => (closed = await testVhost.closeConnections()), { timeout: 10_000, interval: 200 }).toBeGreaterThan(0);
+  return closed;
+}

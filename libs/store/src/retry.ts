@@ -1,0 +1,47 @@
+export interface RetryOptions {
+  /**
+   * Delay before the second attempt, doubled after each further failure up to `maxMs`.
+   * @default { minMs: 100, maxMs: 5000 }
+   */
+  backoff?: { minMs: number; maxMs: number };
+  /** Told about every failed attempt, before waiting to retry. */
+  onError?(error: unknown, attempt: number, retryInMs: number): void;
+  /** Told when an attempt succeeds after failures: how long the operation kept failing. */
+  onRecovered?(failingForMs: number): void;
+  /** Stops retrying: the pending wait ends and the last error is thrown. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `operation` until it succeeds, waiting with capped exponential backoff between attempts:
+ * for writes that must not be given up on while MongoDB is down or hanging.
+ */
+export async function retryUntilDone<T>(operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const { minMs, maxMs } = options.backoff ?? { minMs: 100, maxMs: 5000 };
+  let failingSince: number | undefined;
+  for (let attempt = 1, delay = minMs; ; attempt++, delay = Math.min(delay * 2, maxMs)) {
+    try {
+      const result = await operation();
+      if (failingSince !== undefined) options.onRecovered?.(Date.now() - failingSince);
+      return result;
+    } catch (error) {
+      failingSince ??= Date.now();
+      if (options.signal?.aborted) throw error;
+      options.onError?.(error, attempt, delay);
+      await wait(delay, options.signal);
+      if (options.signal?.aborted) throw error;
+    }
+  }
+}
+
+function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
