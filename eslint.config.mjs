@@ -22,6 +22,12 @@ const depConstraints = [
   },
   { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:config', 'scope:store', 'scope:devstack'] },
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['scope:devstack'] },
+  // The benchmark harness drives the real pipeline: it publishes, stores and reads like the apps do.
+  { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib'] },
+  {
+    sourceTag: 'scope:bench',
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack', 'scope:messaging', 'scope:store'],
+  },
 ];
 
 const testFiles = ['**/*.spec.ts', '**/vitest.config.ts', '**/test/**/*.ts'];
@@ -42,7 +48,8 @@ export default [
   },
   {
     files: ['**/*.ts'],
-    ignores: testFiles,
+    // apps/bench is development tooling like the specs: it runs against the devstack, never ships.
+    ignores: [...testFiles, 'apps/bench/**'],
     rules: {
       'no-restricted-imports': [
         'error',

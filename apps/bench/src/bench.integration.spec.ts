@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitForDevstack } from '@tally/devstack';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { NAIVE_ENV, type QueueRun } from './ingest';
+import { QUICK_SIZES } from './options';
+import { RANGES } from './query';
+import type { BenchResult } from './report';
+
+const appDir = join(import.meta.dirname, '..');
+let result: BenchResult;
+let stdout = '';
+
+/** The harness as `npm run bench -- --quick` runs it, writing its JSON into a directory of its own. */
+beforeAll(async () => {
+  await waitForDevstack();
+  const out = mkdtempSync(join(tmpdir(), 'tally-bench-'));
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--quick', '--out', out], {
+      cwd: appDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, stderr).toBe(0);
+    const [json, markdown, ...others] = readdirSync(out).sort();
+    expect(json).toMatch(/^\d{8}T\d{6}Z\.json$/);
+    expect(markdown).toBe(json?.replace(/json$/, 'md'));
+    expect(others).toEqual([]);
+    result = JSON.parse(readFileSync(join(out, json ?? ''), 'utf8')) as BenchResult;
+    expect(`\n${readFileSync(join(out, markdown ?? ''), 'utf8')}`).toBe(stdout);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 180_000);
+
+describe('npm run bench -- --quick', () => {
+  it('records the quick sizes, the machine and the servers', () => {
+    expect(result).toMatchObject({ version: 1, quick: true, sizes: QUICK_SIZES });
+    expect(result.machine.cpus).toBeGreaterThan(0);
+    expect(result.servers.rabbitmq).toMatch(/^RabbitMQ \d/);
+    expect(result.servers.mongodb).toMatch(/^(FerretDB v|MongoDB )\d?/);
+  });
+
+  it('stores every published reading, through AMQP, MQTT and the naive processor', () => {
+    const { ingest } = result;
+    expect(ingest?.direct.readings).toBe(QUICK_SIZES.readings);
+    expect(ingest?.direct.perSecond).toBeGreaterThan(0);
+    const runs: [QueueRun | undefined, number][] = [
+      [ingest?.amqp, QUICK_SIZES.readings],
+      [ingest?.mqtt, QUICK_SIZES.readings],
+      [ingest?.naive, QUICK_SIZES.naiveReadings],
+    ];
+    for (const [run, readings] of runs) {
+      expect(run?.publish).toMatchObject({ readings, queued: readings });
+      expect(run?.publish.perSecond).toBeGreaterThan(0);
+      expect(run?.drain).toMatchObject({ readings, stored: readings, exitCode: 0 });
+      expect(run?.drain.perSecond).toBeGreaterThan(0);
+      expect(run?.drain.cpuSeconds).toBeGreaterThan(0);
+      expect(run?.drain.peakRssMb).toBeGreaterThan(0);
+    }
+    expect(ingest?.amqp.publish.transport).toBe('amqp');
+    expect(ingest?.mqtt.publish.transport).toBe('mqtt');
+    expect(ingest?.naive.drain.env).toEqual(NAIVE_ENV);
+    for (const ratio of Object.values(ingest?.ratios ?? {})) expect(ratio).toBeGreaterThan(0);
+  });
+
+  it('times every range, and the 30-day range counts every stored reading', () => {
+    const { query } = result;
+    expect(query?.ranges.map((r) => r.name)).toEqual(RANGES.map((r) => r.name));
+    for (const range of query?.ranges ?? []) {
+      expect(range.latenciesMs).toHaveLength(QUICK_SIZES.samples);
+      expect(range.p50).toBeGreaterThan(0);
+      expect(range.p50).toBeLessThanOrEqual(range.p95);
+      expect(range.p95).toBeLessThanOrEqual(range.p99);
+      for (const total of range.totals) expect(total).toBeLessThanOrEqual(QUICK_SIZES.queryReadings);
+    }
+    expect(query?.ranges.at(-1)?.totals).toEqual(Array(QUICK_SIZES.samples).fill(QUICK_SIZES.queryReadings));
+    if (!query?.seed.reused) expect(query?.seed.perSecond).toBeGreaterThan(0);
+    expect(query?.healthz.perSecond).toBeGreaterThan(0);
+    expect(query?.healthz.errors).toBe(0);
+    expect(query?.apiExitCode).toBe(0);
+  });
+
+  it('prints the results as Markdown tables', () => {
+    expect(stdout).toContain('| measurement | readings | readings/s |');
+    expect(stdout).toContain('| naive processor (prefetch 1, batch 1) | 500 |');
+    expect(stdout).toContain('| POST /status-counts range | p50 ms | p95 ms | p99 ms |');
+    expect(stdout).toContain('| 30 days |');
+  });
+});

@@ -1,0 +1,292 @@
+import { createTestVhost, type TestVhost } from '@tally/devstack';
+import {
+  createAmqpConnection,
+  createReadingPublisher,
+  DEAD_LETTER_QUEUE,
+  randomReading,
+  STATUS_QUEUE,
+  type Transport,
+} from '@tally/messaging';
+import { createStatusEventStore, STATUS_EVENTS_COLLECTION } from '@tally/store';
+import type { Document } from 'mongodb';
+import { cheapCount, sleep, startBundle, stopApp, withDatabase, type BenchContext } from './context';
+import { readCpuSeconds, readPeakRssMb } from './proc';
+import { startProgress } from './progress';
+import { perSecond, round } from './stats';
+
+/** Readings are one second apart from here: the same shape of data in every sub-run. */
+const READINGS_START = Date.parse('2026-01-01T00:00:00Z');
+/** Publishes awaiting their broker acknowledgement at once (what the broadcaster's `--rate` mode uses). */
+export const PUBLISH_WINDOW = 1000;
+/** Documents per insertMany of the direct loop (the processor's default BATCH_SIZE). */
+export const DIRECT_BATCH = 500;
+/** The processor's environment in naive mode: one message in flight, one insert and one ack each. */
+export const NAIVE_ENV = { PROCESSOR_PREFETCH: '1', BATCH_SIZE: '1', BATCH_MAX_WAIT_MS: '0' };
+/** A drain whose stored count does not grow for this long has failed. */
+const STALL_MS = 60_000;
+const POLL_MS = 50;
+
+export interface RateResult {
+  readings: number;
+  seconds: number;
+  perSecond: number;
+}
+
+export interface PublishResult extends RateResult {
+  transport: Transport;
+  /** Messages in the queue once every publish was acknowledged. */
+  queued: number;
+}
+
+export interface DrainResult extends RateResult {
+  /** The processor's extra environment (the naive settings, or none). */
+  env: Record<string, string>;
+  /** Documents stored at the end, counted with countDocuments. */
+  stored: number;
+  /** The processor's user + system CPU time over the drain. */
+  cpuSeconds: number;
+  /** `cpuSeconds / seconds`: cores kept busy on average. */
+  cpuCores: number;
+  /** The processor's VmHWM. */
+  peakRssMb: number;
+  /** Seconds from spawning the processor to its consumer appearing on the queue (not in `seconds`). */
+  startupSeconds: number;
+  /** Exit code after SIGTERM (0: graceful). */
+  exitCode: number | null;
+}
+
+export interface QueueRun {
+  publish: PublishResult;
+  drain: DrainResult;
+}
+
+export interface IngestResult {
+  direct: RateResult;
+  amqp: QueueRun;
+  mqtt: QueueRun;
+  naive: QueueRun;
+  ratios: {
+    amqpToDirect: number;
+    mqttToDirect: number;
+    amqpToNaive: number;
+  };
+}
+
+export interface IngestOptions {
+  readings: number;
+  naiveReadings: number;
+  /** `NODE_OPTIONS` of the processor ("" for none). */
+  processorNodeOptions: string;
+}
+
+/** The direct insertMany ceiling, then the processor draining AMQP- and MQTT-filled queues, then naive. */
+export async function runIngest(context: BenchContext, options: IngestOptions): Promise<IngestResult> {
+  const direct = await measureDirect(context, options.readings);
+  const run = (label: string, transport: Transport, readings: number, env: Record<string, string> = {}) =>
+    measureQueueRun(context, { label, transport, readings, env, nodeOptions: options.processorNodeOptions });
+  const amqp = await run('amqp', 'amqp', options.readings);
+  const mqtt = await run('mqtt', 'mqtt', options.readings);
+  const naive = await run('naive', 'amqp', options.naiveReadings, NAIVE_ENV);
+  return {
+    direct,
+    amqp,
+    mqtt,
+    naive,
+    ratios: {
+      amqpToDirect: round(amqp.drain.perSecond / direct.perSecond, 3),
+      mqttToDirect: round(mqtt.drain.perSecond / direct.perSecond, 3),
+      amqpToNaive: round(amqp.drain.perSecond / naive.drain.perSecond, 1),
+    },
+  };
+}
+
+/** The reading numbered `n` of a sub-run. */
+function reading(n: number) {
+  return randomReading(new Date(READINGS_START + n * 1000));
+}
+
+/**
+ * A plain loop of unordered insertMany, batches of 500, of the documents the processor writes,
+ * into a fresh collection with the processor's index: what the MongoDB-wire server allows one writer.
+ */
+async function measureDirect(context: BenchContext, readings: number): Promise<RateResult> {
+  const db = context.mongo.db(`bench_${context.runId}_direct`);
+  const dropDatabase = context.cleanup.defer(() => db.dropDatabase());
+  const progress = startProgress({ label: 'direct insertMany', total: readings });
+  try {
+    const store = createStatusEventStore({ db });
+    await store.ensureIndexes();
+    const started = performance.now();
+    for (let i = 0; i < readings; i += DIRECT_BATCH) {
+      const batch = Array.from({ length: Math.min(DIRECT_BATCH, readings - i) }, (_, j) => {
+        const { id, status, ts } = reading(i + j);
+        return { _id: id, status, ts, receivedAt: new Date() };
+      });
+      await store.collection.insertMany(batch, { ordered: false });
+      progress.update(i + batch.length);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const stored = await store.collection.countDocuments();
+    if (stored !== readings) throw new Error(`direct insertMany stored ${stored} of ${readings} documents`);
+    const rate = perSecond(readings, seconds);
+    progress.finish(`${rate.toLocaleString('en-US')} readings/s`);
+    return { readings, seconds: round(seconds), perSecond: rate };
+  } finally {
+    progress.abort();
+    await dropDatabase();
+  }
+}
+
+interface QueueRunOptions {
+  /** Names the sub-run's database and progress bars. */
+  label: string;
+  transport: Transport;
+  readings: number;
+  env: Record<string, string>;
+  nodeOptions: string;
+}
+
+/** Fills the queue of a fresh vhost, then starts the processor and times it emptying the queue. */
+async function measureQueueRun(context: BenchContext, options: QueueRunOptions): Promise<QueueRun> {
+  const vhost = await createTestVhost(context.urls, 'bench');
+  const dispose = context.cleanup.defer(() => vhost.dispose());
+  try {
+    const publish = await fillQueue(context, vhost, options);
+    const drain = await drainQueue(context, vhost, options);
+    return { publish, drain };
+  } finally {
+    await dispose();
+  }
+}
+
+async function fillQueue(
+  context: BenchContext,
+  vhost: TestVhost,
+  { label, transport, readings }: QueueRunOptions,
+): Promise<PublishResult> {
+  const connection = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-bench-publisher' });
+  connection.on('error', () => undefined); // it reconnects by itself; a publish that fails says why
+  const publisher = createReadingPublisher(
+    transport === 'amqp'
+      ? { transport, connection }
+      : { transport, connection, mqttUrl: vhost.mqttUrl, clientId: `tally-bench-${vhost.name}` },
+  );
+  const close = context.cleanup.defer(async () => {
+    await publisher.close();
+    await connection.close();
+  });
+  const progress = startProgress({ label: `${label}: publish over ${transport.toUpperCase()}`, total: readings });
+  try {
+    const started = performance.now();
+    let next = 0;
+    let acknowledged = 0;
+    const worker = async () => {
+      while (next < readings) {
+        await publisher.publish(reading(next++));
+        progress.update(++acknowledged);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_WINDOW, readings) }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    // An acknowledged publish is enqueued; the count is read until it shows them all, or 10 s.
+    let queued = 0;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(100)) {
+      queued = (await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true })).messageCount;
+      if (queued >= readings) break;
+    }
+    const rate = perSecond(readings, seconds);
+    progress.finish(`${rate.toLocaleString('en-US')} readings/s, ${queued.toLocaleString('en-US')} queued`);
+    return { transport, readings, seconds: round(seconds), perSecond: rate, queued };
+  } finally {
+    progress.abort();
+    await close();
+  }
+}
+
+async function drainQueue(context: BenchContext, vhost: TestVhost, options: QueueRunOptions): Promise<DrainResult> {
+  const { label, readings, env, nodeOptions } = options;
+  const db = context.mongo.db(`bench_${context.runId}_${label}`);
+  const dropDatabase = context.cleanup.defer(() => db.dropDatabase());
+  const events = db.collection<Document>(STATUS_EVENTS_COLLECTION);
+  const watch = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-bench-watch' });
+  watch.on('error', () => undefined); // it reconnects by itself; a declare that fails says why
+  const closeWatch = context.cleanup.defer(() => watch.close());
+  const queue = (name = STATUS_QUEUE) => watch.queueDeclare({ queue: name, passive: true });
+
+  const spawned = performance.now();
+  const processor = startBundle(context, {
+    app: 'processor',
+    env: {
+      AMQP_URL: vhost.amqpUrl,
+      MONGODB_URI: withDatabase(context.urls.mongodbUri, db.databaseName),
+      ...(nodeOptions && { NODE_OPTIONS: nodeOptions }),
+      ...env,
+    },
+  });
+  const stop = context.cleanup.defer(() => stopApp(processor));
+  let exited = false;
+  void processor.exited.then(() => (exited = true));
+  const pid = processor.pid ?? 0;
+  const progress = startProgress({ label: `${label}: processor drains`, total: readings });
+  try {
+    // The clock starts once the processor consumes: loading the bundle and connecting is not draining.
+    while ((await queue()).consumerCount === 0) {
+      if (exited) throw new Error(`The processor exited before consuming (code ${await processor.exited})`);
+      if (performance.now() - spawned > 60_000) throw new Error('The processor did not consume within 60 s');
+      await sleep(20);
+    }
+    const started = performance.now();
+    const cpuBefore = readCpuSeconds(pid);
+
+    let stored = 0;
+    let grewAt = started;
+    for (;;) {
+      const { messageCount, consumerCount } = await queue();
+      // Progress is what left the queue (a cheap broker call) until it is empty; then the documents
+      // are counted, which costs the server time in proportion to the collection (FerretDB scans).
+      const now =
+        messageCount > 0
+          ? readings - messageCount
+          : ((await cheapCount(events)) ?? (await events.countDocuments()));
+      if (now > stored) {
+        stored = now;
+        grewAt = performance.now();
+        progress.update(stored);
+      }
+      if (messageCount === 0 && consumerCount > 0 && stored >= readings) break;
+      if (exited) throw new Error(`The processor exited while draining (code ${await processor.exited})`);
+      if (performance.now() - grewAt > STALL_MS) {
+        const dead = (await queue(DEAD_LETTER_QUEUE)).messageCount;
+        throw new Error(
+          `The drain stalled: ${stored} of ${readings} stored, ${messageCount} still queued, ` +
+            `${dead} dead-lettered, no progress for ${STALL_MS / 1000} s`,
+        );
+      }
+      await sleep(POLL_MS);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = readCpuSeconds(pid) - cpuBefore;
+    const peakRssMb = readPeakRssMb(pid);
+    const exitCode = await stopApp(processor);
+    const verified = await events.countDocuments();
+    const rate = perSecond(readings, seconds);
+    progress.finish(`${rate.toLocaleString('en-US')} readings/s, ${(cpuSeconds / seconds).toFixed(2)} cores`);
+    return {
+      env,
+      readings,
+      stored: verified,
+      seconds: round(seconds),
+      perSecond: rate,
+      cpuSeconds: round(cpuSeconds),
+      cpuCores: round(cpuSeconds / seconds),
+      peakRssMb: Math.round(peakRssMb),
+      startupSeconds: round((started - spawned) / 1000),
+      exitCode,
+    };
+  } finally {
+    progress.abort();
+    await closeWatch();
+    await stop();
+    await dropDatabase();
+  }
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { FULL_SIZES, parseBenchArgs, PROCESSOR_IMAGE_NODE_OPTIONS, QUICK_SIZES, UsageError } from './options';
+
+describe('parseBenchArgs', () => {
+  it('runs both phases at full size by default, the processor as in its image', () => {
+    expect(parseBenchArgs([])).toEqual({
+      ...FULL_SIZES,
+      quick: false,
+      phases: ['ingest', 'query'],
+      reseed: false,
+      outDir: undefined,
+      processorNodeOptions: PROCESSOR_IMAGE_NODE_OPTIONS,
+      help: false,
+    });
+  });
+
+  it('takes the quick sizes with --quick, and explicit sizes over them', () => {
+    expect(parseBenchArgs(['--quick'])).toMatchObject({ ...QUICK_SIZES, quick: true });
+    expect(parseBenchArgs(['--quick', '--readings', '7000', '--samples=2'])).toMatchObject({
+      ...QUICK_SIZES,
+      readings: 7000,
+      samples: 2,
+    });
+    expect(parseBenchArgs(['--query-readings', '1_000_000', '--naive', '10', '--healthz-seconds', '1'])).toMatchObject({
+      queryReadings: 1_000_000,
+      naiveReadings: 10,
+      healthzSeconds: 1,
+    });
+  });
+
+  it('runs one phase with --only, and V8 defaults with an empty --processor-node-options', () => {
+    expect(parseBenchArgs(['--only', 'query']).phases).toEqual(['query']);
+    expect(parseBenchArgs(['--processor-node-options', '']).processorNodeOptions).toBe('');
+  });
+
+  it.each([
+    [['--readings', '0'], '--readings: expected a positive integer, got "0"'],
+    [['--samples', '2.5'], '--samples: expected a positive integer, got "2.5"'],
+    [['--naive', 'many'], '--naive: expected a positive integer, got "many"'],
+    [['--only', 'api'], '--only: expected one of ingest, query, got "api"'],
+    [['--fast'], "Unknown option '--fast'"],
+    [['extra'], 'Unexpected argument'],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseBenchArgs(argv)).toThrow(UsageError);
+    expect(() => parseBenchArgs(argv)).toThrow(message);
+  });
+});

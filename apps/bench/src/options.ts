@@ -1,0 +1,141 @@
+import { parseArgs } from 'node:util';
+
+export const PHASES = ['ingest', 'query'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
+export const PROCESSOR_IMAGE_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=160';
+
+export interface Sizes {
+  /** Readings published per transport (AMQP, MQTT), each drained by the processor. */
+  readings: number;
+  /** Readings drained by the naive processor (prefetch 1, batch 1). */
+  naiveReadings: number;
+  /** Readings over 30 days that the API queries. */
+  queryReadings: number;
+  /** Queries per time range. */
+  samples: number;
+  /** Duration of the /healthz load. */
+  healthzSeconds: number;
+}
+
+export const FULL_SIZES: Sizes = {
+  readings: 200_000,
+  naiveReadings: 3000,
+  queryReadings: 1_000_000,
+  samples: 5,
+  healthzSeconds: 10,
+};
+
+export const QUICK_SIZES: Sizes = {
+  readings: 5000,
+  naiveReadings: 500,
+  queryReadings: 20_000,
+  samples: 3,
+  healthzSeconds: 2,
+};
+
+export interface BenchOptions extends Sizes {
+  quick: boolean;
+  phases: readonly Phase[];
+  /** Store the query readings again even when a database of that size is kept from a previous run. */
+  reseed: boolean;
+  /** Directory the JSON result is written to, from the workspace root; `undefined`: `bench/results`. */
+  outDir: string | undefined;
+  /** `NODE_OPTIONS` of the processor; empty for V8's defaults. */
+  processorNodeOptions: string;
+  help: boolean;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+Measures Tally on the devstack (Nx starts it, or uses the one running) with the built processor
+and API bundles; prints Markdown tables and writes bench/results/<timestamp>.json.
+
+  --quick                  about a minute: ${describe(QUICK_SIZES)}
+  --readings N             readings per transport through the processor [${FULL_SIZES.readings}]
+  --naive N                readings through the naive processor (prefetch 1, batch 1) [${FULL_SIZES.naiveReadings}]
+  --query-readings N       readings over 30 days that the API queries [${FULL_SIZES.queryReadings}]
+  --samples N              POST /status-counts queries per time range [${FULL_SIZES.samples}]
+  --healthz-seconds S      duration of the GET /healthz load [${FULL_SIZES.healthzSeconds}]
+  --only ingest|query      run one phase only
+  --reseed                 store the query readings again even if kept from an earlier run
+  --out DIR                write the JSON into DIR, relative to the workspace root [bench/results]
+  --processor-node-options S
+                           NODE_OPTIONS of the processor, "" for V8's defaults
+                           [${PROCESSOR_IMAGE_NODE_OPTIONS}, as in its image]
+  --help                   print this and exit`;
+
+function describe(sizes: Sizes): string {
+  return (
+    `--readings ${sizes.readings} --naive ${sizes.naiveReadings}\n${' '.repeat(27)}` +
+    `--query-readings ${sizes.queryReadings} --samples ${sizes.samples} --healthz-seconds ${sizes.healthzSeconds}`
+  );
+}
+
+/** A command line the harness cannot run; its message says what to change. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const SIZE_FLAGS = {
+  readings: 'readings',
+  naive: 'naiveReadings',
+  'query-readings': 'queryReadings',
+  samples: 'samples',
+  'healthz-seconds': 'healthzSeconds',
+} as const satisfies Record<string, keyof Sizes>;
+
+/** Reads the harness's command line; explicit sizes win over `--quick`'s. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: 'boolean', default: false },
+        readings: { type: 'string' },
+        naive: { type: 'string' },
+        'query-readings': { type: 'string' },
+        samples: { type: 'string' },
+        'healthz-seconds': { type: 'string' },
+        only: { type: 'string' },
+        reseed: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        'processor-node-options': { type: 'string', default: PROCESSOR_IMAGE_NODE_OPTIONS },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  const { values } = parsed;
+  const sizes = { ...(values.quick ? QUICK_SIZES : FULL_SIZES) };
+  for (const [flag, key] of Object.entries(SIZE_FLAGS) as [keyof typeof SIZE_FLAGS, keyof Sizes][]) {
+    const raw = values[flag];
+    if (raw !== undefined) sizes[key] = positiveInteger(flag, raw);
+  }
+  const only = values.only;
+  if (only !== undefined && !PHASES.includes(only as Phase)) {
+    throw new UsageError(`--only: expected one of ${PHASES.join(', ')}, got "${only}"`);
+  }
+  return {
+    ...sizes,
+    quick: values.quick,
+    phases: only === undefined ? PHASES : [only as Phase],
+    reseed: values.reseed,
+    outDir: values.out,
+    processorNodeOptions: values['processor-node-options'],
+    help: values.help,
+  };
+}
+
+function positiveInteger(flag: string, raw: string): number {
+  const value = Number(raw.replaceAll('_', ''));
+  if (!/^\d[\d_]*$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+    throw new UsageError(`--${flag}: expected a positive integer, got "${raw}"`);
+  }
+  return value;
+}

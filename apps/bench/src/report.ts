@@ -1,0 +1,110 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIRECT_BATCH, PUBLISH_WINDOW, type IngestResult, type QueueRun } from './ingest';
+import type { MachineInfo, ServerInfo } from './machine';
+import type { QueryResult } from './query';
+
+/** What `bench/results/<timestamp>.json` holds. */
+export interface BenchResult {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  sizes: {
+    readings: number;
+    naiveReadings: number;
+    queryReadings: number;
+    samples: number;
+    healthzSeconds: number;
+  };
+  processorNodeOptions: string;
+  machine: MachineInfo;
+  servers: ServerInfo;
+  /** Absent when the phase was not run (`--only`). */
+  ingest?: IngestResult;
+  query?: QueryResult;
+}
+
+/** `20261127T053000Z`: ISO 8601 basic format, sortable, with no `:` for file systems that refuse it. */
+export function timestampName(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** Writes `<dir>/<timestamp>.json` and, beside it, the tables as `<timestamp>.md`; returns their paths. */
+export function writeResult(dir: string, result: BenchResult): { json: string; markdown: string } {
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, timestampName(new Date(result.startedAt)));
+  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(`${base}.md`, markdown(result));
+  return { json: `${base}.json`, markdown: `${base}.md` };
+}
+
+const n = (value: number) => Math.round(value).toLocaleString('en-US');
+const ms = (value: number) => (value < 10 ? value.toFixed(1) : n(value));
+
+/** The result as Markdown, to paste into bench/README.md. */
+export function markdown(result: BenchResult): string {
+  const { machine, servers } = result;
+  const lines = [
+    `## Tally benchmark, ${result.startedAt.replace(/\.\d+Z$/, 'Z')}${result.quick ? ' (--quick)' : ''}`,
+    '',
+    `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}, ${machine.os}; ` +
+      `${servers.rabbitmq}, ${servers.mongodb}` +
+      (Object.keys(servers.sources).length > 0
+        ? ` (devstack: ${Object.entries(servers.sources)
+            .map(([name, source]) => `${name} from ${source}`)
+            .join(', ')})`
+        : '') +
+      `; processor NODE_OPTIONS "${result.processorNodeOptions}".`,
+  ];
+  if (result.ingest) lines.push('', ...ingestTable(result.ingest));
+  if (result.query) lines.push('', ...queryTable(result.query));
+  return `${lines.join('\n')}\n`;
+}
+
+function ingestTable(ingest: IngestResult): string[] {
+  const { direct, ratios } = ingest;
+  const drainRow = (what: string, run: QueueRun) => {
+    const { drain } = run;
+    const cpu = `${drain.cpuSeconds.toFixed(1)} s (${drain.cpuCores.toFixed(2)})`;
+    const ratio = (drain.perSecond / direct.perSecond).toFixed(2);
+    return `| ${what} | ${n(drain.readings)} | ${n(drain.perSecond)} | ${ratio} | ${cpu} | ${n(drain.peakRssMb)} |`;
+  };
+  const publishRow = (what: string, run: QueueRun) =>
+    `| ${what} | ${n(run.publish.readings)} | ${n(run.publish.perSecond)} | | | |`;
+  return [
+    `### Ingest: ${n(ingest.amqp.drain.readings)} readings per transport, the queue filled first`,
+    '',
+    '| measurement | readings | readings/s | × direct | processor CPU (cores) | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|',
+    `| direct \`insertMany\`, batches of ${DIRECT_BATCH}, unordered | ${n(direct.readings)} | ${n(direct.perSecond)} ` +
+      '| 1.00 | | |',
+    publishRow(`publish over AMQP (confirms, ${n(PUBLISH_WINDOW)} in flight)`, ingest.amqp),
+    drainRow('processor drains the AMQP-filled queue', ingest.amqp),
+    publishRow(`publish over MQTT (QoS 1, ${n(PUBLISH_WINDOW)} in flight)`, ingest.mqtt),
+    drainRow('processor drains the MQTT-filled queue', ingest.mqtt),
+    drainRow('naive processor (prefetch 1, batch 1)', ingest.naive),
+    '',
+    `Processor ÷ direct: ${ratios.amqpToDirect.toFixed(2)} (AMQP), ${ratios.mqttToDirect.toFixed(2)} (MQTT). ` +
+      `Processor ÷ naive: ${ratios.amqpToNaive.toFixed(1)}×.`,
+  ];
+}
+
+function queryTable(query: QueryResult): string[] {
+  const seed = query.seed.reused
+    ? `kept from an earlier run in \`${query.seed.database}\``
+    : `stored in ${query.seed.seconds?.toFixed(1)} s (${n(query.seed.perSecond ?? 0)} readings/s)`;
+  const samples = query.ranges[0]?.latenciesMs.length ?? 0;
+  return [
+    `### Query: ${n(query.readings)} readings over ${query.spanDays} days, ${samples} queries per range`,
+    '',
+    '| POST /status-counts range | p50 ms | p95 ms | p99 ms |',
+    '|---|---:|---:|---:|',
+    ...query.ranges.map((r) => `| ${r.name} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} |`),
+    '',
+    `GET /healthz: ${n(query.healthz.perSecond)} requests/s (${query.healthz.concurrency} in flight, keep-alive, ` +
+      `${query.healthz.seconds.toFixed(0)} s, ${n(query.healthz.errors)} errors). ` +
+      `API peak RSS ${n(query.apiPeakRssMb)} MB. ` +
+      `Readings ${seed}.`,
+  ];
+}
