@@ -1,0 +1,111 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { orderViolations } from './checker';
+import { pollUntil, Scenario } from './test/scenario';
+import { PrivateBroker } from './test/servers';
+
+const OUTAGE_MS = 10_000;
+const INTERVAL_MS = 10;
+const COUNT = 2000;
+
+let broker: PrivateBroker | undefined;
+let scenario: Scenario | undefined;
+
+beforeAll(async () => {
+  broker = await PrivateBroker.start();
+});
+
+afterEach(async ({ task }) => {
+  if (task.result?.state === 'fail') scenario?.printLogs();
+  await scenario?.dispose();
+  scenario = undefined;
+});
+
+afterAll(async () => {
+  await broker?.dispose();
+});
+
+describe('through a broker outage', () => {
+  it('the processor consumes again within 15 s of 3 forced connection closes and a broker restart, and is not ready meanwhile', async () => {
+    const server = broker as PrivateBroker;
+    const s = (scenario = await Scenario.create('faults-reconnect', { broker: server }));
+    const processor = await s.startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
+    const { port } = await processor.waitForLog('serving /healthz and /readyz', 0);
+    const ready = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+      return response.status === 200;
+    };
+    const consumingAgain = async (what: string) => {
+      const since = performance.now();
+      expect(await pollUntil(ready, 15_000, 100), `consuming again within 15 s of ${what}`).toBe(true);
+      const stored = await s.storedCount();
+      expect(await pollUntil(async () => (await s.storedCount()) > stored, 15_000), `storing again after ${what}`).toBe(
+        true,
+      );
+      return performance.now() - since;
+    };
+    const stream = s.publisher.stream(400);
+    expect(await pollUntil(async () => (await s.storedCount()) > 200, 30_000)).toBe(true);
+
+    const closes = processor.lines.filter((line) => line.msg === 'not consuming: subscribing again').length;
+    for (let i = 1; i <= 3; i++) {
+      await server.ctl('close_all_connections', '-p', s.vhost.name, `fault suite, close ${i}`);
+      await consumingAgain(`forced close ${i}`);
+    }
+    // Every forced close cost the processor its subscription, and it said so.
+    expect(processor.lines.filter((line) => line.msg === 'not consuming: subscribing again').length - closes).toBe(3);
+
+    await server.stop();
+    expect(await pollUntil(async () => !(await ready()), 5000, 100), 'not ready while the broker is down').toBe(true);
+    await sleep(3000);
+    expect(await ready(), 'still not ready while the broker is down').toBe(false);
+    await server.restart();
+    await consumingAgain('the broker restart');
+
+    await stream.stop();
+    await s.finish();
+  });
+
+
+  it.each(['mqtt', 'amqp'])(
+    'the broadcaster over %s has every reading stored once, in order, after the broker was down for 10 s',
+    async (transport) => {
+      const server = broker as PrivateBroker;
+      const s = (scenario = await Scenario.create('faults-broker', { broker: server }));
+      await s.startProcessor();
+      const broadcaster = s.startBroadcaster([
+        '--transport',
+        transport,
+        '--interval',
+        String(INTERVAL_MS),
+        '--count',
+        String(COUNT),
+      ]);
+      const broadcasting = await broadcaster.waitForLog('broadcasting');
+      expect(await pollUntil(async () => (await s.storedCount()) >= 100, 30_000)).toBe(true);
+
+      const startedBy = Date.parse(String(broadcasting['time']));
+      const lastDue = startedBy + (COUNT - 1) * INTERVAL_MS;
+      expect(Date.now(), 'the outage begins while readings are still due').toBeLessThan(lastDue - OUTAGE_MS);
+      await server.stop();
+      await sleep(OUTAGE_MS);
+      await server.restart();
+
+      expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
+      const summary = await broadcaster.waitForLog('summary', 0);
+      expect(summary).toMatchObject({ generated: COUNT, published: COUNT, unsent: 0, dropped: 0 });
+      s.checker.broadcast({
+        generated: COUNT,
+        intervalMs: INTERVAL_MS,
+        sent: summary['sent'] as Record<string, number>,
+        startedBetween: [broadcaster.spawnedAt, new Date(startedBy)],
+      });
+
+      const { stored } = await s.finish();
+      // The processor stamps receivedAt on arrival: readings in the order of their ts were received
+      // in that order (equal stamps allowed: one millisecond holds several).
+      const violations = orderViolations(stored);
+      expect(violations.slice(0, 10), `${violations.length} pairs received out of order`).toEqual([]);
+    },
+  );
+});

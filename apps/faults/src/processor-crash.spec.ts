@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readings, STATUS_QUEUE } from './test/amqp';
+import { pollUntil, Scenario } from './test/scenario';
+
+let scenario: Scenario | undefined;
+
+afterEach(async ({ task }) => {
+  if (task.result?.state === 'fail') scenario?.printLogs();
+  await scenario?.dispose();
+  scenario = undefined;
+});
+
+describe('the processor, stopped abruptly', () => {
+  it('loses and duplicates nothing when SIGKILLed mid-drain of 15,000 readings, then restarted', async () => {
+    const s = (scenario = await Scenario.create('faults-kill'));
+    // The processor declares the queue; stopped again, it leaves 10,000 readings to queue up.
+    await s.stopProcessor(await s.startProcessor());
+    await s.publisher.publish(readings(10_000));
+
+    const first = await s.startProcessor();
+    const streaming = s.publisher.publish(readings(5000), { window: 50 });
+    expect(await pollUntil(async () => (await s.storedCount()) > 2000, 60_000, 20)).toBe(true);
+    await s.kill(first);
+    expect(await s.storedCount(), 'killed before it drained the queue').toBeLessThan(15_000);
+
+    await s.startProcessor();
+    await streaming;
+    await s.finish();
+  });
+
+  it('absorbs the redelivery when the processor dies after its insert but before its ack', async () => {
+    const s = (scenario = await Scenario.create('faults-crash'));
+    await s.stopProcessor(await s.startProcessor());
+    await s.publisher.publish(readings(3000));
+
+    // Test-only hook: SIGKILLs itself right after its first successful write, before acking it.
+    const crashing = s.start('processor', { TALLY_TEST_KILL_AFTER_INSERT: '1', BATCH_MAX_WAIT_MS: '20' });
+    expect(await crashing.exited, 'killed by its own SIGKILL').toBeNull();
+    const storedUnacked = await s.storedCount();
+    expect(storedUnacked, 'one batch written before the crash').toBeGreaterThan(0);
+    expect(await pollUntil(async () => (await s.amqp.depth(STATUS_QUEUE)) === 3000, 10_000), 'nothing was acked').toBe(
+      true,
+    );
+
+    await s.startProcessor();
+    const { summaries } = await s.finish();
+    // The batch written before the crash came again and was recognised by its ids.
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ stored: 3000, duplicates: storedUnacked });
+  });
+
+  it('exits 0 on SIGTERM mid-stream, having acked what it stored: the restart gets no redelivery', async () => {
+    const s = (scenario = await Scenario.create('faults-term'));
+    const first = await s.startProcessor();
+    const streaming = s.publisher.publish(readings(8000), { window: 100 });
+    expect(await pollUntil(async () => (await s.storedCount()) > 1000, 60_000, 20)).toBe(true);
+    const firstSummary = await s.stopProcessor(first);
+    const storedByFirst = await s.storedCount();
+    const ackedByFirst = firstSummary['stored'] as number;
+    expect(ackedByFirst).toBeGreaterThan(0);
+    await streaming;
+
+    await s.startProcessor();
+    const { summaries } = await s.finish();
+    // The second processor gets exactly what the first did not ack. What the first stored but
+    // did not ack (none, when its shutdown writes and acks what it holds) comes back once as a
+    // duplicate.
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({
+      stored: s.checker.count - ackedByFirst,
+      duplicates: storedByFirst - ackedByFirst,
+    });
+  });
+});

@@ -1,0 +1,286 @@
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createTestVhost,
+  findWorkspaceRoot,
+  runApp,
+  waitForDevstack,
+  type DevstackUrls,
+  type LogLine,
+  type RunningApp,
+  type TestVhost,
+} from '@tally/devstack';
+import { MongoClient, type Collection } from 'mongodb';
+import { expect } from 'vitest';
+import { Checker, type CheckReport, type StoredReading, type Tally } from '../checker';
+import {
+  Amqp,
+  closeConnections,
+  DEAD_LETTER_QUEUE,
+  listConnections,
+  STATUS_QUEUE,
+  type ConfirmedPublisher,
+} from './amqp';
+import type { PrivateBroker, PrivateMongo } from './servers';
+
+const root = findWorkspaceRoot(import.meta.dirname);
+
+export type AppName = 'processor' | 'api' | 'broadcaster';
+
+export interface ScenarioOptions {
+  /** Use this broker instead of the devstack's. */
+  broker?: PrivateBroker;
+  /** Use this MongoDB-wire server instead of the devstack's. */
+  mongo?: PrivateMongo;
+}
+
+export interface FinishOptions {
+  /** Messages expected in tally.status.dead. @default 0 */
+  deadLetters?: number;
+  /** How long the processors get to store everything. @default 90_000 */
+  timeoutMs?: number;
+}
+
+export interface Finished {
+  stored: StoredReading[];
+  /** The `summary` line of each processor stopped by `finish`. */
+  summaries: LogLine[];
+}
+
+export interface Api {
+  port: number;
+  app: RunningApp;
+  /** POST /status-counts over all time; the status, the body and how long it took. */
+  count(timeoutMs?: number): Promise<{ status: number; body: unknown; ms: number }>;
+}
+
+/**
+ * One fault scenario: a fresh vhost and database (on the devstack, or on private servers), the
+ * built apps run from copies of their bundles, a publisher that records what the broker
+ * acknowledged in `checker`, and `finish()`, which checks that everything acknowledged is stored
+ * exactly once and counted by the API.
+ */
+export class Scenario {
+  readonly checker = new Checker();
+  readonly amqp: Amqp;
+  readonly publisher: ConfirmedPublisher;
+  readonly env: { AMQP_URL: string; MQTT_URL: string; MONGODB_URI: string };
+  readonly #running = new Set<RunningApp>();
+  readonly #started: { name: string; app: RunningApp }[] = [];
+  /** Processors still running, which `finish` stops. */
+  readonly #processors = new Set<RunningApp>();
+  readonly #dir = mkdtempSync(join(tmpdir(), 'tally-faults-'));
+  readonly #mongo: MongoClient;
+
+  private constructor(
+    readonly urls: DevstackUrls,
+    readonly vhost: TestVhost,
+    readonly database: string,
+  ) {
+    const mongodbUri = urls.mongodbUri.replace(/\/tally$/, `/${database}`);
+    this.env = { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, MONGODB_URI: mongodbUri };
+    this.amqp = new Amqp(vhost.amqpUrl);
+    this.publisher = this.amqp.publisher((reading) => this.checker.acked(reading));
+    this.#mongo = new MongoClient(mongodbUri, { serverSelectionTimeoutMS: 10_000 });
+  }
+
+  static async create(prefix: string, { broker, mongo }: ScenarioOptions = {}): Promise<Scenario> {
+    const devstack = !broker || !mongo ? await waitForDevstack() : undefined;
+    const mongodbUri = mongo?.uri ?? devstack?.mongodbUri ?? '';
+    const urls = broker ? broker.urls(mongodbUri) : { ...(devstack as DevstackUrls), mongodbUri };
+    const vhost = await createTestVhost(urls, prefix);
+    return new Scenario(urls, vhost, `${prefix}_${randomUUID().slice(0, 8)}`.replace(/-/g, '_'));
+  }
+
+  get events(): Collection<StoredReading> {
+    return this.#mongo.db().collection<StoredReading>('status_events');
+  }
+
+  /** Runs a copy of the app's bundle, as its image would, from a directory of its own. */
+  start(app: AppName, env: Record<string, string> = {}, args: string[] = []): RunningApp {
+    const dir = join(this.#dir, `${app}-${randomUUID().slice(0, 8)}`);
+    mkdirSync(dir);
+    copyFileSync(join(root, 'dist', 'apps', app, 'main.js'), join(dir, 'main.js'));
+    const running = runApp({ appDir: dir, bundle: join(dir, 'main.js'), env: { ...this.env, ...env }, args });
+    this.#running.add(running);
+    this.#started.push({ name: app, app: running });
+    void running.exited.then(() => this.#running.delete(running));
+    return running;
+  }
+
+  /** A processor on this scenario's vhost and database, once it consumes. */
+  async startProcessor(env: Record<string, string> = {}): Promise<RunningApp> {
+    const processor = this.start('processor', { BATCH_MAX_WAIT_MS: '20', ...env });
+    this.#processors.add(processor);
+    void processor.exited.then(() => this.#processors.delete(processor));
+    await untilLog(processor, 'consuming', 60_000);
+    return processor;
+  }
+
+  /** SIGTERM; expects exit code 0; resolves with its `summary` line. */
+  async stopProcessor(processor: RunningApp): Promise<LogLine> {
+    processor.kill('SIGTERM');
+    expect(await processor.exited, 'the processor exits 0 on SIGTERM').toBe(0);
+    return processor.waitForLog('summary', 0);
+  }
+
+  async kill(app: RunningApp): Promise<void> {
+    app.kill('SIGKILL');
+    await app.exited;
+  }
+
+  /** An API on this scenario's database, once it listens. */
+  async startApi(env: Record<string, string> = {}): Promise<Api> {
+    const port = await freePort();
+    const app = this.start('api', { API_PORT: String(port), API_REQUEST_TIMEOUT_MS: '20000', ...env });
+    await untilLog(app, 'listening', 30_000);
+    return {
+      port,
+      app,
+      count: async (timeoutMs = 30_000) => {
+        const started = performance.now();
+        const response = await fetch(`http://127.0.0.1:${port}/status-counts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ start_time: '2000-01-01T00:00:00Z', end_time: '2100-01-01T00:00:00Z' }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const body: unknown = await response.json();
+        return { status: response.status, body, ms: performance.now() - started };
+      },
+    };
+  }
+
+  /** The broadcaster bundle with `args`; `spawnedAt` bounds when its schedule started. */
+  startBroadcaster(args: string[], env: Record<string, string> = {}): RunningApp & { spawnedAt: Date } {
+    const spawnedAt = new Date();
+    return Object.assign(this.start('broadcaster', env, args), { spawnedAt });
+  }
+
+  /**
+   * The vhost's AMQP connections (those named `connectionName` when given), once the management
+   * API lists at least one.
+   */
+  async connections(connectionName?: string): Promise<string[]> {
+    let names: string[] = [];
+    const listed = await pollUntil(async () => {
+      names = await listConnections(this.#managementUrl(), this.vhost.name, connectionName);
+      return names.length > 0;
+    }, 30_000);
+    if (!listed) throw new Error(`No connection ${connectionName ?? ''} listed in vhost ${this.vhost.name}`);
+    return names;
+  }
+
+  /** Force-closes connections listed by `connections()`; resolves with how many were still open. */
+  closeConnections(names: readonly string[]): Promise<number> {
+    return closeConnections(this.#managementUrl(), names);
+  }
+
+  #managementUrl(): string {
+    if (!this.urls.managementUrl) throw new Error('This needs the RabbitMQ management API');
+    return this.urls.managementUrl;
+  }
+
+  storedCount(): Promise<number> {
+    return this.events.estimatedDocumentCount();
+  }
+
+  storedDocs(): Promise<StoredReading[]> {
+    return this.events.find({}, { projection: { _id: 1, status: 1, ts: 1, receivedAt: 1 } }).toArray();
+  }
+
+  /**
+   * The end of every scenario: once the processors stored what was acknowledged and the queue is
+   * empty, stops them (SIGTERM, exit 0), then expects nothing lost, duplicated, unexpected or
+   * altered, tally.status empty, `deadLetters` in tally.status.dead, and the API's counts equal
+   * to the checker's tally.
+   */
+  async finish({ deadLetters = 0, timeoutMs = 90_000 }: FinishOptions = {}): Promise<Finished> {
+    const expected = this.checker.count;
+    await pollUntil(
+      async () => (await this.storedCount()) >= expected && (await this.amqp.depth(STATUS_QUEUE)) === 0,
+      timeoutMs,
+    );
+    const summaries: LogLine[] = [];
+    for (const processor of this.#processors) summaries.push(await this.stopProcessor(processor));
+
+    const stored = await this.storedDocs();
+    expectNoProblems(this.checker.compare(stored), stored.length, expected);
+    expect(await this.amqp.depth(STATUS_QUEUE), 'messages left in tally.status').toBe(0);
+    expect(await this.amqp.depth(DEAD_LETTER_QUEUE), 'messages in tally.status.dead').toBe(deadLetters);
+
+    const api = await this.startApi();
+    const { status, body } = await api.count();
+    expect(status).toBe(200);
+    expect(body as Tally, 'the API counts what the checker counts').toEqual(this.checker.tally);
+    return { stored, summaries };
+  }
+
+  /** Prints what each app logged (info and above, not the API's request lines), for a failed test. */
+  printLogs(linesPerApp = 40): void {
+    for (const [i, { name, app }] of this.#started.entries()) {
+      const lines = app.lines.filter((line) => line.level >= 30 && line.msg !== 'request');
+      const shown = lines.slice(-linesPerApp).map((line) => JSON.stringify(line));
+      console.error(`--- ${name} #${i + 1} (pid ${app.pid}), last ${shown.length} of ${lines.length} lines:\n${shown.join('\n')}`);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const app of this.#running) app.kill('SIGKILL');
+    await Promise.all([...this.#running].map((app) => app.exited));
+    await this.publisher.close().catch(() => undefined);
+    await this.amqp.close();
+    await this.vhost.dispose().catch(() => undefined);
+    await this.#mongo
+      .db()
+      .dropDatabase({ timeoutMS: 10_000 })
+      .catch(() => undefined);
+    await this.#mongo.close();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+function expectNoProblems(report: CheckReport, storedCount: number, expected: number): void {
+  const counts = Object.fromEntries(Object.entries(report).map(([name, list]) => [name, list.length]));
+  const zero = { lost: 0, duplicated: 0, unexpected: 0, altered: 0 };
+  if (JSON.stringify(counts) === JSON.stringify(zero)) return;
+  const sample = Object.entries(report)
+    .filter(([, list]) => list.length > 0)
+    .map(([name, list]) => `${name} (${list.length}, the first 20): ${JSON.stringify(list.slice(0, 20), null, 1)}`)
+    .join('\n');
+  console.error(`Checker: ${storedCount} documents stored, ${expected} readings acknowledged\n${sample}`);
+  expect(counts, `${storedCount} stored, ${expected} acknowledged\n${sample}`).toEqual(zero);
+}
+
+/** `app.waitForLog`, failing at once when the app exits first. */
+function untilLog(app: RunningApp, msg: string, timeoutMs: number): Promise<LogLine> {
+  return new Promise((resolve, reject) => {
+    app.waitForLog(msg, timeoutMs).then(resolve, reject);
+    void app.exited.then((code) => reject(new Error(`The app exited (code ${code}) before logging "${msg}"`)));
+  });
+}
+
+/** Polls `check` (an error counts as false) until true or `timeoutMs`; resolves whether it held. */
+export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(intervalMs);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
