@@ -23,12 +23,13 @@ afterEach(async () => {
   await vhost.dispose();
 });
 
-async function publish(count: number): Promise<string[]> {
+/** Publishes `count` readings with confirms; unless a consumer is running, waits to see them queued. */
+async function publish(count: number, { consumerRunning = false } = {}): Promise<string[]> {
   const publisher = createReadingPublisher({ transport: 'amqp', connection });
   const readings = Array.from({ length: count }, (_, i) => randomReading(new Date(Date.UTC(2026, 4, 1) + i * 1000)));
   await Promise.all(readings.map((reading) => publisher.publish(reading)));
   await publisher.close();
-  await expect.poll(() => queueDepth()).toBe(count);
+  if (!consumerRunning) await expect.poll(() => queueDepth()).toBe(count);
   return readings.map((reading) => reading.id);
 }
 
@@ -149,6 +150,24 @@ describe('BatchConsumer', () => {
     await consumer.close();
     expect(handled.toSorted()).toEqual([...sent, ...sent].toSorted());
     expect(await queueDepth()).toBe(0);
+  });
+
+  it('subscribes again, declaring the queue anew, when the server cancels it (its queue was deleted)', async () => {
+    const handled: string[] = [];
+    const consumer = consume({
+      prefetch: 10,
+      batchSize: 10,
+      maxWaitMs: 20,
+      handleBatch: async (messages) => void handled.push(...idsOf(messages)),
+    });
+    const downs: unknown[] = [];
+    consumer.on('down', () => downs.push(1));
+    await expect.poll(() => consumer.consuming).toBe(true);
+    await connection.queueDelete({ queue: STATUS_QUEUE });
+    await expect.poll(() => downs.length).toBe(1);
+    await expect.poll(() => consumer.consuming, { timeout: 10_000 }).toBe(true);
+    const sent = await publish(5, { consumerRunning: true });
+    await expect.poll(() => handled).toEqual(sent);
   });
 });
 

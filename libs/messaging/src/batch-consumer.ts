@@ -120,8 +120,12 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     const { consumerTag } = await channel.basicConsume({ queue: STATUS_QUEUE }, (message) =>
       this.#receive(channel, message),
     );
-    // The server cancels a consumer whose queue was deleted; the channel itself stays usable.
-    channel.once('basic.cancel', () => void channel.close().catch(() => undefined));
+    // The server cancels a consumer whose queue was deleted or lost its leader. Subscribe again at
+    // once on a new channel; closing this one (which returns its unacked messages) may take a while.
+    channel.once('basic.cancel', () => {
+      this.#lost(channel);
+      channel.close().catch(() => undefined);
+    });
     if (this.#closing) await channel.basicCancel({ consumerTag });
     else this.#consumerTag = consumerTag;
   }
