@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from '@tally/devstack';
 import { randomReading } from '@tally/messaging';
 import { createStatusEventStore } from '@tally/store';
 import { cheapCount, sleep, startBundle, stopApp, withDatabase, type BenchContext } from './context';
@@ -180,16 +180,4 @@ async function waitUntilReady(client: HttpClient, exited: Promise<number | null>
     if (status === 200) return;
   }
   throw new Error('The API did not answer GET /readyz with 200 within 30 s');
-}
-
-/** A TCP port that is free now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('No port'))));
-    });
-  });
 }

@@ -6,6 +6,7 @@ export { findMongoServer, startLocalMongo } from './mongodb';
 export type { LocalMongo, LocalMongoOptions, MongoServerBinary } from './mongodb';
 export { findRabbitMqServer, startLocalRabbitMq } from './rabbitmq';
 export type { LocalRabbitMq, LocalRabbitMqOptions, RabbitMqPorts } from './rabbitmq';
+export { freePort } from './net';
 export { runApp } from './run-app';
 export type { LogLine, RunAppOptions, RunningApp } from './run-app';
 export { devstackDir, findWorkspaceRoot, readState, waitForDevstack } from './state';

@@ -8,10 +8,15 @@ export interface TestVhost {
   /** MQTT URL whose user name (`vhost:user`) selects the vhost. */
   mqttUrl: string;
   /**
-   * Force-closes every client connection to the vhost, as `rabbitmqctl close_all_connections`
-   * would; returns how many it closed.
+   * Management names of the vhost's client connections (only those whose client named itself
+   * `connectionName`, when given). The management API lists a new connection after a few seconds.
    */
-  closeConnections(reason?: string): Promise<number>;
+  listConnections(connectionName?: string): Promise<string[]>;
+  /**
+   * Force-closes the named connections (by default every connection listed now), as `rabbitmqctl
+   * close_all_connections` would; returns how many were still open.
+   */
+  closeConnections(names?: readonly string[], reason?: string): Promise<number>;
   /** Deletes the vhost and everything in it. */
   dispose(): Promise<void>;
 }
@@ -37,7 +42,7 @@ export async function createTestVhost(urls: DevstackUrls, prefix = 'test'): Prom
     if (!response.ok && response.status !== 404) {
       throw new Error(`RabbitMQ management ${method} ${path}: ${response.status} ${await response.text()}`);
     }
-    return response.status === 200 ? ((await response.json()) as unknown) : undefined;
+    return { found: response.ok, body: response.status === 200 ? ((await response.json()) as unknown) : undefined };
   };
   const user = decodeURIComponent(new URL(urls.amqpUrl).username) || 'guest';
   await api('PUT', `/vhosts/${encodeURIComponent(name)}`);
@@ -46,6 +51,13 @@ export async function createTestVhost(urls: DevstackUrls, prefix = 'test'): Prom
     write: '.*',
     read: '.*',
   });
+  const listConnections = async (connectionName?: string) => {
+    const { body } = await api('GET', `/vhosts/${encodeURIComponent(name)}/connections`);
+    const connections = (body ?? []) as { name: string; client_properties?: { connection_name?: string } }[];
+    return connections
+      .filter((c) => connectionName === undefined || c.client_properties?.connection_name === connectionName)
+      .map((c) => c.name);
+  };
   const amqpUrl = new URL(urls.amqpUrl);
   amqpUrl.pathname = `/${encodeURIComponent(name)}`;
   const mqttUrl = new URL(urls.mqttUrl);
@@ -54,12 +66,16 @@ export async function createTestVhost(urls: DevstackUrls, prefix = 'test'): Prom
     name,
     amqpUrl: amqpUrl.toString(),
     mqttUrl: mqttUrl.toString(),
-    closeConnections: async (reason = 'closed by test') => {
-      const connections = ((await api('GET', `/vhosts/${encodeURIComponent(name)}/connections`)) ?? []) as { name: string }[];
-      for (const connection of connections) {
-        await api('DELETE', `/connections/${encodeURIComponent(connection.name)}`, undefined, { 'x-reason': reason });
+    listConnections,
+    closeConnections: async (names, reason = 'closed by test') => {
+      let closed = 0;
+      for (const connection of names ?? (await listConnections())) {
+        const { found } = await api('DELETE', `/connections/${encodeURIComponent(connection)}`, undefined, {
+          'x-reason': reason,
+        });
+        if (found) closed++;
       }
-      return connections.length;
+      return closed;
     },
     dispose: async () => void (await api('DELETE', `/vhosts/${encodeURIComponent(name)}`)),
   };

@@ -214,36 +214,3 @@ export class ConfirmedPublisher {
     return this.#publisher.close();
   }
 }
-
-function managementApi(managementUrl: string) {
-  const management = new URL(managementUrl);
-  const headers = {
-    authorization: `Basic ${btoa(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`)}`,
-    'x-reason': 'closed by the fault suite',
-  };
-  return (method: string, path: string) => fetch(`${management.origin}/api${path}`, { method, headers });
-}
-
-/**
- * The management names of the AMQP connections of `vhost` (those named `connectionName` when
- * given). The management API lists a new connection after a few seconds.
- */
-export async function listConnections(managementUrl: string, vhost: string, connectionName?: string): Promise<string[]> {
-  const response = await managementApi(managementUrl)('GET', `/vhosts/${encodeURIComponent(vhost)}/connections`);
-  if (!response.ok) throw new Error(`RabbitMQ management: ${response.status} ${await response.text()}`);
-  const connections = (await response.json()) as { name: string; client_properties?: { connection_name?: string } }[];
-  return connections
-    .filter((c) => connectionName === undefined || c.client_properties?.connection_name === connectionName)
-    .map((c) => c.name);
-}
-
-/** Force-closes connections, as `rabbitmqctl close_connection` does; resolves with how many were open. */
-export async function closeConnections(managementUrl: string, names: readonly string[]): Promise<number> {
-  let closed = 0;
-  for (const name of names) {
-    const response = await managementApi(managementUrl)('DELETE', `/connections/${encodeURIComponent(name)}`);
-    if (response.ok) closed++;
-    else if (response.status !== 404) throw new Error(`Cannot close ${name}: ${response.status}`);
-  }
-  return closed;
-}

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createTestVhost,
   findWorkspaceRoot,
+  freePort,
   runApp,
   waitForDevstack,
   type DevstackUrls,
@@ -19,9 +19,7 @@ import { expect } from 'vitest';
 import { Checker, type CheckReport, type StoredReading, type Tally } from '../checker';
 import {
   Amqp,
-  closeConnections,
   DEAD_LETTER_QUEUE,
-  listConnections,
   STATUS_QUEUE,
   type ConfirmedPublisher,
 } from './amqp';
@@ -168,7 +166,7 @@ export class Scenario {
   async connections(connectionName?: string): Promise<string[]> {
     let names: string[] = [];
     const listed = await pollUntil(async () => {
-      names = await listConnections(this.#managementUrl(), this.vhost.name, connectionName);
+      names = await this.vhost.listConnections(connectionName);
       return names.length > 0;
     }, 30_000);
     if (!listed) throw new Error(`No connection ${connectionName ?? ''} listed in vhost ${this.vhost.name}`);
@@ -177,12 +175,7 @@ export class Scenario {
 
   /** Force-closes connections listed by `connections()`; resolves with how many were still open. */
   closeConnections(names: readonly string[]): Promise<number> {
-    return closeConnections(this.#managementUrl(), names);
-  }
-
-  #managementUrl(): string {
-    if (!this.urls.managementUrl) throw new Error('This needs the RabbitMQ management API');
-    return this.urls.managementUrl;
+    return this.vhost.closeConnections(names, 'closed by the fault suite');
   }
 
   storedCount(): Promise<number> {
@@ -272,15 +265,4 @@ export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number
     if (Date.now() > deadline) return false;
     await sleep(intervalMs);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
