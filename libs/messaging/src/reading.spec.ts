@@ -36,6 +36,11 @@ describe('decode', () => {
     expect(decode(body)).toEqual({ ok: false, reason: 'invalid_schema', detail });
   });
 
+  it('reads the status -0 (valid JSON) as 0', () => {
+    const result = decode('{"status":-0}');
+    expect(result.ok && Object.is(result.reading.status, 0)).toBe(true);
+  });
+
   it.each([['not JSON'], ['{"status":'], [''], ['\u0000']])('rejects %j as invalid_json', (body) => {
     expect(decode(body)).toMatchObject({ ok: false, reason: 'invalid_json' });
   });

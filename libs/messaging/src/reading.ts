@@ -29,7 +29,8 @@ export const readingSchema = z.object({
     .int({ error: 'expected an integer from 0 to 6' })
     .min(0, { error: 'expected an integer from 0 to 6' })
     .max(6, { error: 'expected an integer from 0 to 6' })
-    .transform((value) => value as Status),
+    // JSON's -0 is a valid 0, and is stored as one.
+    .transform((value) => Math.abs(value) as Status),
   ts: instant.optional(),
 });
 
