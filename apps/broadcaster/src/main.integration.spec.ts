@@ -11,7 +11,6 @@ import {
   type LocalRabbitMq,
 } from '@tally/devstack';
 import {
-  bodyBytes,
   createAmqpConnection,
   createBatchConsumer,
   decode,
@@ -31,14 +30,15 @@ async function drainStatusQueue(amqpUrl: string): Promise<Required<Reading>[]> {
     const { messageCount } = await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true });
     const readings: Required<Reading>[] = [];
     const consumer = createBatchConsumer({
-      connection,
+      url: amqpUrl,
+      connectionName: 'tally-broadcaster-test-consumer',
       prefetch: 100,
       batchSize: 100,
       maxWaitMs: 10,
       concurrency: 1,
       handleBatch: async (messages) => {
         for (const message of messages) {
-          const result = decode(bodyBytes(message.body));
+          const result = decode(message.content);
           if (!result.ok) throw new Error(result.detail);
           readings.push(result.reading as Required<Reading>);
         }

@@ -1,6 +1,5 @@
 import { createLogger, exitOnStartupError, loadProcessorConfig, onShutdown, type Logger } from '@tally/config';
 import {
-  bodyBytes,
   BrokerState,
   createAmqpConnection,
   createBatchConsumer,
@@ -9,7 +8,7 @@ import {
   readingId,
   settlesWithin,
   watchAmqp,
-  type AsyncMessage,
+  type Delivery,
 } from '@tally/messaging';
 import { createMongoConnection, createStatusEventStore, retryUntilDone, type StatusEvent } from '@tally/store';
 import { startHealthServer } from './health';
@@ -29,7 +28,8 @@ async function main(): Promise<void> {
     signal: stopping.signal,
   }).catch(() => undefined);
 
-  const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor' });
+  // Dead letters are published over this connection; the consumer has one of its own.
+  const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor-dead-letters' });
   const broker = new BrokerState();
   watchAmqp(amqp, broker);
   broker.on('down', (error) => logger.warn({ err: error.message }, 'broker unreachable: reconnecting'));
@@ -53,26 +53,26 @@ async function main(): Promise<void> {
       signal: stopping.signal,
     });
 
-  const deadLetter = async (message: AsyncMessage, reason: string, detail: string) => {
+  const deadLetter = async (message: Delivery, reason: string, detail: string) => {
     await deadLetters.deadLetter(message, `${reason}: ${detail}`);
     stats.deadLettered(reason);
   };
 
   /** Settles every message of a batch: stored (now or before), or dead-lettered with its reason. */
-  const handleBatch = async (messages: readonly AsyncMessage[]) => {
+  const handleBatch = async (messages: readonly Delivery[]) => {
     const receivedAt = new Date();
     const events: StatusEvent[] = [];
-    const sources: AsyncMessage[] = [];
+    const sources: Delivery[] = [];
     const deadLettering: Promise<void>[] = [];
     for (const message of messages) {
-      const decoded = decode(bodyBytes(message.body));
+      const decoded = decode(message.content);
       if (!decoded.ok) {
         deadLettering.push(deadLetter(message, decoded.reason, decoded.detail));
         continue;
       }
       const { reading } = decoded;
       events.push({
-        _id: readingId(reading, message.routingKey),
+        _id: readingId(reading, message.fields.routingKey),
         status: reading.status,
         ts: reading.ts ?? receivedAt,
         receivedAt,
@@ -83,13 +83,14 @@ async function main(): Promise<void> {
     if (config.testHooks.killAfterInsert) process.kill(process.pid, 'SIGKILL');
     results.forEach((result, i) => {
       if (result.stored) stats.stored(result.duplicate);
-      else deadLettering.push(deadLetter(sources[i] as AsyncMessage, 'write_error', result.reason));
+      else deadLettering.push(deadLetter(sources[i] as Delivery, 'write_error', result.reason));
     });
     await Promise.all(deadLettering);
   };
 
   const consumer = createBatchConsumer({
-    connection: amqp,
+    url: config.amqpUrl,
+    connectionName: 'tally-processor',
     prefetch: config.prefetch,
     batchSize: config.batchSize,
     maxWaitMs: config.batchMaxWaitMs,

@@ -1,10 +1,16 @@
+import { connect, type Channel, type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
 import { EventEmitter } from 'node:events';
-import type { AsyncMessage, Channel, Connection } from 'rabbitmq-client';
 import { AckWindow } from './ack-window';
-import { ensureTopology, STATUS_QUEUE } from './topology';
+import { declareTopology, STATUS_QUEUE } from './topology';
+
+/** A message as the consumer hands it over (amqplib's): `content` holds the body's bytes as sent. */
+export type Delivery = ConsumeMessage;
 
 export interface BatchConsumerOptions {
-  connection: Connection;
+  /** `amqp://user:pass@host:port/vhost` */
+  url: string;
+  /** Shown in the management UI's connection list. */
+  connectionName: string;
   /**
    * Most unacknowledged messages held at once; bounds the consumer's memory.
    * @default 1000
@@ -23,7 +29,7 @@ export interface BatchConsumerOptions {
    * Handles one batch, in delivery order. Resolve once every message of it is settled (stored, or
    * dead-lettered): the batch is then acknowledged. Reject to return the whole batch to the queue.
    */
-  handleBatch(messages: readonly AsyncMessage[]): Promise<void>;
+  handleBatch(messages: readonly Delivery[]): Promise<void>;
 }
 
 export interface BatchConsumerEvents {
@@ -34,28 +40,43 @@ export interface BatchConsumerEvents {
   error: [error: Error];
 }
 
-interface Batch {
+/** One connection, its channel, and the consumer on it: all three are lost together. */
+interface Subscription {
+  connection: ChannelModel;
   channel: Channel;
-  messages: AsyncMessage[];
+  consumerTag?: string;
+  /** Which of this channel's deliveries can be acknowledged. */
+  acks: AckWindow;
+}
+
+interface Batch {
+  subscription: Subscription;
+  messages: Delivery[];
 }
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
+/** A broker that accepts the TCP connection but does not answer is given up on after this long. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * Consumes `tally.status` in batches with manual acks: each batch is acknowledged with a single
  * `basic.ack multiple` once it and every batch delivered before it are settled — one frame per
  * batch instead of one per message, which is most of what the broker and the consumer spend per
  * message. The topology is declared before subscribing, and again after every reconnect; a batch
- * whose channel is gone by the time it settles is not acknowledged (the broker delivers its
+ * whose connection is gone by the time it settles is not acknowledged (the broker delivers its
  * messages again, and the handler must absorb the copies).
+ *
+ * It consumes over a connection of its own, with amqplib where the rest of Tally uses
+ * rabbitmq-client: amqplib hands over a message for about a third of the CPU (rabbitmq-client
+ * decodes each frame through promises, and JSON-parses `application/json` bodies), and the
+ * consumer's share is most of what the processor spends per reading. A connection of its own also
+ * keeps acks flowing while RabbitMQ blocks the connections that publish (flow control).
  */
 export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   readonly #options: Required<BatchConsumerOptions>;
-  #channel: Channel | undefined;
-  #consumerTag: string | undefined;
-  #acks = new AckWindow();
-  #collecting: AsyncMessage[] = [];
+  #current: Subscription | undefined;
+  #collecting: Delivery[] = [];
   #collectTimer: NodeJS.Timeout | undefined;
   #waiting: Batch[] = [];
   #handling = new Set<Promise<void>>();
@@ -71,25 +92,32 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
 
   /** True while subscribed to the queue: what a readiness probe should report. */
   get consuming(): boolean {
-    return this.#consumerTag !== undefined && this.#channel?.active === true;
+    return this.#current?.consumerTag !== undefined;
   }
 
   /**
    * Stops taking messages, hands over what was received, waits until every batch is settled and
-   * acknowledged, and closes the channel. What is not settled when the caller stops waiting stays
-   * unacknowledged, and the broker delivers it again.
+   * acknowledged, and closes the connection. What is not settled when the caller stops waiting
+   * stays unacknowledged, and the broker delivers it again.
    */
   async close(): Promise<void> {
     this.#closing = true;
     clearTimeout(this.#retryTimer);
-    const channel = this.#channel;
-    if (channel?.active && this.#consumerTag !== undefined) {
-      await channel.basicCancel({ consumerTag: this.#consumerTag }).catch(() => undefined);
+    const subscription = this.#current;
+    if (subscription?.consumerTag !== undefined) {
+      await subscription.channel.cancel(subscription.consumerTag).catch(() => undefined);
+      subscription.consumerTag = undefined;
     }
-    this.#consumerTag = undefined;
     this.#seal();
     while (this.#handling.size > 0) await Promise.all(this.#handling);
-    if (channel?.active) await channel.close().catch(() => undefined);
+    if (subscription !== undefined && subscription === this.#current) {
+      this.#current = undefined;
+      // The channel first: its close follows its last ack on the wire, and the broker confirms it
+      // once it has processed both. (amqplib sends each channel's frames from a buffer of its own,
+      // so a connection.close could overtake the ack.)
+      await subscription.channel.close().catch(() => undefined);
+      await subscription.connection.close().catch(() => undefined);
+    }
   }
 
   #subscribe(): void {
@@ -100,47 +128,55 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
         this.emit('ready');
       },
       (error: unknown) => {
-        // A connection closed by its owner is final (rabbitmq-client's code "CLOSING").
-        if (this.#closing || (error as { code?: unknown }).code === 'CLOSING') return;
+        if (this.#closing) return;
         this.emit('error', new Error(`cannot subscribe to ${STATUS_QUEUE}: ${(error as Error).message}`, { cause: error }));
-        this.#channel?.close().catch(() => undefined);
         this.#resubscribeLater();
       },
     );
   }
 
   async #setUp(): Promise<void> {
-    await ensureTopology(this.#options.connection);
-    const channel = await this.#options.connection.acquire({ emitErrorsFromChannel: true });
-    this.#channel = channel;
-    this.#acks = new AckWindow();
-    channel.on('error', (error: Error) => this.emit('error', error));
-    channel.once('close', () => this.#lost(channel));
-    await channel.basicQos({ prefetchCount: this.#options.prefetch });
-    const { consumerTag } = await channel.basicConsume({ queue: STATUS_QUEUE }, (message) =>
-      this.#receive(channel, message),
-    );
-    // The server cancels a consumer whose queue was deleted or lost its leader. Subscribe again at
-    // once on a new channel; closing this one (which returns its unacked messages) may take a while.
-    channel.once('basic.cancel', () => {
-      this.#lost(channel);
-      channel.close().catch(() => undefined);
+    const connection = await connect(this.#options.url, {
+      noDelay: true, // one ack per batch: Nagle's algorithm would hold each back
+      timeout: CONNECT_TIMEOUT_MS,
+      clientProperties: { connection_name: this.#options.connectionName },
     });
-    if (this.#closing) await channel.basicCancel({ consumerTag });
-    else this.#consumerTag = consumerTag;
+    connection.on('error', (error: Error) => this.emit('error', error));
+    try {
+      const channel = await connection.createChannel();
+      const subscription: Subscription = { connection, channel, acks: new AckWindow() };
+      this.#current = subscription;
+      connection.once('close', () => this.#lost(subscription));
+      channel.once('close', () => this.#lost(subscription));
+      channel.on('error', (error: Error) => this.emit('error', error));
+      await declareTopology(channel);
+      await channel.prefetch(this.#options.prefetch);
+      const { consumerTag } = await channel.consume(STATUS_QUEUE, (message) => {
+        // null: the server cancelled the consumer (its queue was deleted, or lost its leader).
+        if (message === null) this.#lost(subscription);
+        else this.#receive(subscription, message);
+      });
+      subscription.consumerTag = consumerTag;
+      if (this.#closing || subscription !== this.#current) throw new Error('closed while subscribing');
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
   }
 
-  #lost(channel: Channel): void {
-    if (channel !== this.#channel) return;
-    this.#channel = undefined;
-    this.#consumerTag = undefined;
+  /** The connection or channel closed, or the consumer was cancelled: subscribe again, afresh. */
+  #lost(subscription: Subscription): void {
+    if (subscription !== this.#current) return;
+    this.#current = undefined;
+    const wasConsuming = subscription.consumerTag !== undefined;
     // Not yet handled: dropped here, delivered again by the broker (to us or to another consumer).
     clearTimeout(this.#collectTimer);
     this.#collectTimer = undefined;
     this.#collecting = [];
     this.#waiting = [];
+    subscription.connection.close().catch(() => undefined);
     if (this.#closing) return;
-    this.emit('down', undefined);
+    if (wasConsuming) this.emit('down', undefined);
     this.#resubscribeLater();
   }
 
@@ -150,8 +186,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
   }
 
-  #receive(channel: Channel, message: AsyncMessage): void {
-    if (channel !== this.#channel) return;
+  #receive(subscription: Subscription, message: Delivery): void {
+    if (subscription !== this.#current) return;
     this.#collecting.push(message);
     if (this.#collecting.length >= this.#options.batchSize) this.#seal();
     else this.#collectTimer ??= setTimeout(() => this.#seal(), this.#options.maxWaitMs);
@@ -162,11 +198,11 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     clearTimeout(this.#collectTimer);
     this.#collectTimer = undefined;
     const messages = this.#collecting;
-    const channel = this.#channel;
-    if (messages.length === 0 || channel === undefined) return;
+    const subscription = this.#current;
+    if (messages.length === 0 || subscription === undefined) return;
     this.#collecting = [];
-    this.#acks.open(lastTag(messages));
-    this.#waiting.push({ channel, messages });
+    subscription.acks.open(lastTag(messages));
+    this.#waiting.push({ subscription, messages });
     this.#handleWaiting();
   }
 
@@ -181,7 +217,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     }
   }
 
-  async #handle({ channel, messages }: Batch): Promise<void> {
+  async #handle({ subscription, messages }: Batch): Promise<void> {
     let settled = true;
     try {
       await this.#options.handleBatch(messages);
@@ -189,21 +225,27 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       settled = false;
       this.emit('error', error as Error);
     }
-    // A batch of a lost channel cannot be acknowledged: its tags mean nothing on a new one.
-    if (channel !== this.#channel || !channel.active) return;
+    // A batch of a lost connection cannot be acknowledged: its tags mean nothing on a new one.
+    if (subscription !== this.#current) return;
+    const { channel, acks } = subscription;
     try {
-      if (!settled) for (const { deliveryTag } of messages) channel.basicNack({ deliveryTag, requeue: true });
-      const ackUpTo = this.#acks.settle(lastTag(messages), settled ? 'ack' : 'nack');
-      if (ackUpTo !== undefined) channel.basicAck({ deliveryTag: ackUpTo, multiple: true });
+      if (!settled) for (const message of messages) channel.nack(message, false, true);
+      const ackUpTo = acks.settle(lastTag(messages), settled ? 'ack' : 'nack');
+      if (ackUpTo !== undefined) channel.ack(tagged(ackUpTo), true);
     } catch (error) {
-      // The channel closed under us: its messages come back, and `#lost` has already run.
+      // The channel closed under us: its messages come back, and `#lost` runs.
       this.emit('error', error as Error);
     }
   }
 }
 
-function lastTag(messages: readonly AsyncMessage[]): number {
-  return (messages.at(-1) as AsyncMessage).deliveryTag;
+function lastTag(messages: readonly Delivery[]): number {
+  return (messages.at(-1) as Delivery).fields.deliveryTag;
+}
+
+/** What amqplib's `ack` reads of a message: its delivery tag (and, with `allUpTo`, every one before). */
+function tagged(deliveryTag: number): Message {
+  return { fields: { deliveryTag } } as Message;
 }
 
 export function createBatchConsumer(options: BatchConsumerOptions): BatchConsumer {

@@ -1,6 +1,6 @@
-import type { AsyncMessage, Connection } from 'rabbitmq-client';
+import type { Connection } from 'rabbitmq-client';
+import type { Delivery } from './batch-consumer';
 import { closePublisher } from './connection';
-import { bodyBytes } from './reading';
 import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_REASON_HEADER, TOPOLOGY } from './topology';
 
 export interface DeadLetterPublisher {
@@ -8,7 +8,7 @@ export interface DeadLetterPublisher {
    * Publishes `message` (its body and properties unchanged) to `tally.status.dead` with `reason` in
    * the `x-tally-reason` header; resolves once the broker has confirmed it. Ack the original after.
    */
-  deadLetter(message: AsyncMessage, reason: string): Promise<void>;
+  deadLetter(message: Delivery, reason: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -19,24 +19,24 @@ export interface DeadLetterPublisher {
 export function createDeadLetterPublisher(connection: Connection): DeadLetterPublisher {
   const publisher = connection.createPublisher({ confirm: true, ...TOPOLOGY });
   return {
-    deadLetter: (message, reason) =>
+    deadLetter: ({ content, fields, properties }, reason) =>
       publisher.send(
         {
           exchange: DEAD_LETTER_EXCHANGE,
-          routingKey: message.routingKey,
+          routingKey: fields.routingKey,
           durable: true,
-          contentType: message.contentType,
-          contentEncoding: message.contentEncoding,
-          messageId: message.messageId,
-          timestamp: message.timestamp,
+          contentType: properties.contentType,
+          contentEncoding: properties.contentEncoding,
+          messageId: properties.messageId,
+          timestamp: properties.timestamp,
           headers: {
-            ...message.headers,
+            ...properties.headers,
             [DEAD_LETTER_REASON_HEADER]: reason,
-            'x-tally-original-exchange': message.exchange,
-            'x-tally-original-routing-key': message.routingKey,
+            'x-tally-original-exchange': fields.exchange,
+            'x-tally-original-routing-key': fields.routingKey,
           },
         },
-        bodyBytes(message.body),
+        content,
       ),
     close: () => closePublisher(connection, publisher),
   };

@@ -1,16 +1,15 @@
 export { AckWindow } from './ack-window';
 export { BatchConsumer, createBatchConsumer } from './batch-consumer';
-export type { BatchConsumerEvents, BatchConsumerOptions } from './batch-consumer';
+export type { BatchConsumerEvents, BatchConsumerOptions, Delivery } from './batch-consumer';
 export { closePublisher, createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';
-export type { AsyncMessage } from 'rabbitmq-client';
 export { createDeadLetterPublisher } from './dead-letter';
 export type { DeadLetterPublisher } from './dead-letter';
 export { Outbox } from './outbox';
 export type { OutboxOptions } from './outbox';
 export { BrokerState, createReadingPublisher, watchAmqp } from './publisher';
 export type { AmqpPublisherOptions, MqttPublisherOptions, PublisherEvents, ReadingPublisher, Transport } from './publisher';
-export { bodyBytes, decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId, readingSchema, STATUSES } from './reading';
+export { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId, readingSchema, STATUSES } from './reading';
 export type { DecodeFailureReason, DecodeResult, Reading, Status } from './reading';
 export { settlesWithin } from './settles-within';
 export { startTicker } from './ticker';
@@ -19,6 +18,7 @@ export {
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_REASON_HEADER,
+  declareTopology,
   ensureTopology,
   READING_MQTT_TOPIC,
   READING_ROUTING_KEY,

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAmqpConnection } from './connection';
 import { createBatchConsumer } from './batch-consumer';
 import { createReadingPublisher, type Transport } from './publisher';
-import { bodyBytes, decode, randomReading, type Reading } from './reading';
+import { decode, randomReading, type Reading } from './reading';
 import { STATUS_QUEUE } from './topology';
 
 let vhost: TestVhost;
@@ -33,14 +33,15 @@ async function queueDepth(queue: string): Promise<number> {
 async function consume(count: number): Promise<Reading[]> {
   const received: Reading[] = [];
   const consumer = createBatchConsumer({
-    connection,
+    url: vhost.amqpUrl,
+    connectionName: 'tally-publisher-test-consumer',
     prefetch: 10,
     batchSize: 10,
     maxWaitMs: 10,
     concurrency: 1,
     handleBatch: async (messages) => {
       for (const message of messages) {
-        const result = decode(bodyBytes(message.body));
+        const result = decode(message.content);
         if (!result.ok) throw new Error(`undecodable message: ${result.detail}`);
         received.push(result.reading);
       }

@@ -40,17 +40,6 @@ export type DecodeResult =
   | { ok: true; reading: Reading }
   | { ok: false; reason: DecodeFailureReason; detail: string };
 
-/**
- * The bytes of an AMQP message body. rabbitmq-client hands over a string for `text/plain` and the
- * parsed value for `application/json`; those are turned back into bytes.
- */
-export function bodyBytes(body: unknown): Buffer {
-  if (Buffer.isBuffer(body)) return body;
-  if (typeof body === 'string') return Buffer.from(body);
-  if (body instanceof Uint8Array) return Buffer.from(body);
-  return Buffer.from(JSON.stringify(body) ?? '');
-}
-
 /** Reads a message body. Never throws: a bad body yields the reason and a detail a person can act on. */
 export function decode(body: Uint8Array | string): DecodeResult {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;

@@ -1,3 +1,4 @@
+import type { Channel } from 'amqplib';
 import type { Connection, PublisherProps } from 'rabbitmq-client';
 
 /** The exchange every reading enters through; RabbitMQ's MQTT plugin publishes here too. */
@@ -67,4 +68,11 @@ export async function ensureTopology(connection: Connection): Promise<void> {
   for (const exchange of TOPOLOGY.exchanges) await connection.exchangeDeclare(exchange);
   for (const queue of TOPOLOGY.queues) await connection.queueDeclare(queue);
   for (const binding of TOPOLOGY.queueBindings) await connection.queueBind(binding);
+}
+
+/** Declares the topology once, over an amqplib `channel` (the processor's consumer). Safe to repeat. */
+export async function declareTopology(channel: Channel): Promise<void> {
+  for (const { exchange, type, durable } of TOPOLOGY.exchanges) await channel.assertExchange(exchange, type ?? 'direct', { durable });
+  for (const { queue = '', durable, arguments: args } of TOPOLOGY.queues) await channel.assertQueue(queue, { durable, arguments: args });
+  for (const { queue = '', exchange, routingKey = '' } of TOPOLOGY.queueBindings) await channel.bindQueue(queue, exchange, routingKey);
 }
