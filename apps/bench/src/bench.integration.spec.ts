@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForDevstack } from '@tally/devstack';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CONSUMER_CLIENTS } from './consumers';
 import { NAIVE_ENV, type QueueRun } from './ingest';
 import { QUICK_SIZES } from './options';
 import { RANGES } from './query';
@@ -67,6 +68,15 @@ describe('npm run bench -- --quick', () => {
     expect(ingest?.mqtt.publish.transport).toBe('mqtt');
     expect(ingest?.naive.drain.env).toEqual(NAIVE_ENV);
     for (const ratio of Object.values(ingest?.ratios ?? {})) expect(ratio).toBeGreaterThan(0);
+  });
+
+  it('times each AMQP client consuming the readings alone', () => {
+    expect(result.consumers?.map((consumer) => consumer.client)).toEqual([...CONSUMER_CLIENTS]);
+    for (const consumer of result.consumers ?? []) {
+      expect(consumer.readings).toBe(QUICK_SIZES.readings);
+      expect(consumer.perSecond).toBeGreaterThan(0);
+      expect(consumer.cpuMicrosPerMessage).toBeGreaterThan(0);
+    }
   });
 
   it('times every range, and the 30-day range counts every stored reading', () => {

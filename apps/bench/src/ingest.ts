@@ -159,10 +159,11 @@ async function measureQueueRun(context: BenchContext, options: QueueRunOptions):
   }
 }
 
-async function fillQueue(
+/** Publishes `readings` readings into the vhost's tally.status, as fast as confirms allow. */
+export async function fillQueue(
   context: BenchContext,
   vhost: TestVhost,
-  { label, transport, readings }: QueueRunOptions,
+  { label, transport, readings }: Pick<QueueRunOptions, 'label' | 'transport' | 'readings'>,
 ): Promise<PublishResult> {
   const connection = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-bench-publisher' });
   connection.on('error', () => undefined); // it reconnects by itself; a publish that fails says why

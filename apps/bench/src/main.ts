@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { findWorkspaceRoot, waitForDevstack } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
+import { measureConsumers } from './consumers';
 import { createCleanup, type BenchContext } from './context';
 import { runIngest } from './ingest';
 import { describeMachine, describeServers } from './machine';
@@ -57,6 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const machine = describeMachine();
     const servers = await describeServers(root, urls, mongo);
     const ingest = options.phases.includes('ingest') ? await runIngest(context, options) : undefined;
+    const consumers = options.phases.includes('ingest') ? await measureConsumers(context, options.readings) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
     const result = {
       version: 1 as const,
@@ -74,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
       machine,
       servers,
       ...(ingest && { ingest }),
+      ...(consumers && { consumers }),
       ...(query && { query }),
     };
     const files = writeResult(resolve(root, options.outDir ?? join('bench', 'results')), result);

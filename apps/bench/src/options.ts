@@ -61,8 +61,9 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --only ingest|query      run one phase only
   --reseed                 store the query readings again even if kept from an earlier run
   --out DIR                write the JSON into DIR, relative to the workspace root [bench/results]
-  --processor-node-options S
-                           NODE_OPTIONS of the processor, "" for V8's defaults
+  --processor-node-options=S
+                           NODE_OPTIONS of the processor, "" for V8's defaults (S starts
+                           with a dash, so it follows an =)
                            [${PROCESSOR_IMAGE_NODE_OPTIONS}, as in its image]
   --help                   print this and exit`;
 

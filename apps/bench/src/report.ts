@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONSUMER_ACK_EVERY, CONSUMER_PREFETCH, type ConsumerResult } from './consumers';
 import { DIRECT_BATCH, PUBLISH_WINDOW, type IngestResult, type QueueRun } from './ingest';
 import type { MachineInfo, ServerInfo } from './machine';
 import type { QueryResult } from './query';
@@ -22,6 +23,8 @@ export interface BenchResult {
   servers: ServerInfo;
   /** Absent when the phase was not run (`--only`). */
   ingest?: IngestResult;
+  /** AMQP clients consuming alone; measured with the ingest phase. */
+  consumers?: ConsumerResult[];
   query?: QueryResult;
 }
 
@@ -58,8 +61,20 @@ export function markdown(result: BenchResult): string {
       `; processor NODE_OPTIONS "${result.processorNodeOptions}".`,
   ];
   if (result.ingest) lines.push('', ...ingestTable(result.ingest));
+  if (result.consumers) lines.push('', ...consumersTable(result.consumers));
   if (result.query) lines.push('', ...queryTable(result.query));
   return `${lines.join('\n')}\n`;
+}
+
+function consumersTable(consumers: readonly ConsumerResult[]): string[] {
+  return [
+    `### AMQP clients consuming alone: ${n(consumers[0]?.readings ?? 0)} readings, prefetch ${n(CONSUMER_PREFETCH)}, ` +
+      `one ack per ${n(CONSUMER_ACK_EVERY)}`,
+    '',
+    '| client | messages/s | CPU µs per message |',
+    '|---|---:|---:|',
+    ...consumers.map(({ client, perSecond, cpuMicrosPerMessage }) => `| ${client} | ${n(perSecond)} | ${cpuMicrosPerMessage.toFixed(1)} |`),
+  ];
 }
 
 function ingestTable(ingest: IngestResult): string[] {
