@@ -72,21 +72,32 @@ function timer(): { stop(): Timing } {
   };
 }
 
+/**
+ * Counts the deliveries of a consumer: every CONSUMER_ACK_EVERY-th and the `count`th are acked (the
+ * `ack` given, with `multiple`) and reported. Returns true at the `count`th.
+ */
+function deliveryCounter(count: number, onProgress: (n: number) => void): (ack: () => void) => boolean {
+  let received = 0;
+  return (ack) => {
+    if (++received % CONSUMER_ACK_EVERY === 0 || received === count) {
+      ack();
+      onProgress(received);
+    }
+    return received === count;
+  };
+}
+
 async function consumeWithRabbitmqClient(url: string, count: number, onProgress: (n: number) => void): Promise<Timing> {
   const connection = new Connection({ url, connectionName: 'tally-bench-rabbitmq-client', noDelay: true });
   try {
     const channel = await connection.acquire();
     await channel.basicQos({ prefetchCount: CONSUMER_PREFETCH });
     const clock = timer();
-    let received = 0;
+    const delivered = deliveryCounter(count, onProgress);
     await new Promise<void>((resolve, reject) => {
       channel.on('close', () => reject(new Error('the channel closed while consuming')));
       channel.basicConsume({ queue: STATUS_QUEUE }, ({ deliveryTag }) => {
-        if (++received % CONSUMER_ACK_EVERY === 0 || received === count) {
-          channel.basicAck({ deliveryTag, multiple: true });
-          onProgress(received);
-        }
-        if (received === count) resolve();
+        if (delivered(() => channel.basicAck({ deliveryTag, multiple: true }))) resolve();
       }).catch(reject);
     });
     const timing = clock.stop();
@@ -103,16 +114,12 @@ async function consumeWithAmqplib(url: string, count: number, onProgress: (n: nu
     const channel = await connection.createChannel();
     await channel.prefetch(CONSUMER_PREFETCH);
     const clock = timer();
-    let received = 0;
+    const delivered = deliveryCounter(count, onProgress);
     await new Promise<void>((resolve, reject) => {
       channel.on('close', () => reject(new Error('the channel closed while consuming')));
       channel.consume(STATUS_QUEUE, (message) => {
         if (message === null) return reject(new Error('the consumer was cancelled'));
-        if (++received % CONSUMER_ACK_EVERY === 0 || received === count) {
-          channel.ack(message, true);
-          onProgress(received);
-        }
-        if (received === count) resolve();
+        if (delivered(() => channel.ack(message, true))) resolve();
       }).catch(reject);
     });
     const timing = clock.stop();
