@@ -1,7 +1,6 @@
 import { createTestVhost } from '@tally/devstack';
-import { STATUS_QUEUE } from '@tally/messaging';
+import { createAmqpConnection, STATUS_QUEUE } from '@tally/messaging';
 import { connect } from 'amqplib';
-import { Connection } from 'rabbitmq-client';
 import type { BenchContext } from './context';
 import { fillQueue } from './ingest';
 import { startProgress } from './progress';
@@ -88,7 +87,7 @@ function deliveryCounter(count: number, onProgress: (n: number) => void): (ack: 
 }
 
 async function consumeWithRabbitmqClient(url: string, count: number, onProgress: (n: number) => void): Promise<Timing> {
-  const connection = new Connection({ url, connectionName: 'tally-bench-rabbitmq-client', noDelay: true });
+  const connection = createAmqpConnection({ url, connectionName: 'tally-bench-rabbitmq-client' });
   try {
     const channel = await connection.acquire();
     await channel.basicQos({ prefetchCount: CONSUMER_PREFETCH });
