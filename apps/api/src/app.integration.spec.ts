@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findMongoServer, startLocalMongo, waitForDevstack, type LocalMongo } from '@tally/devstack';
+import { requireMongoServer, startLocalMongo, waitForDevstack, type LocalMongo } from '@tally/devstack';
 import {
   classifyStoreError,
   createMongoConnection,
@@ -88,7 +88,7 @@ describe('counting over the devstack MongoDB-wire server', () => {
 });
 
 describe('when the MongoDB-wire server stops', () => {
-  const binary = findMongoServer() ?? { kind: 'ferretdb' as const, path: 'ferretdb' };
+  const binary = requireMongoServer();
   const dir = mkdtempSync(join(tmpdir(), 'tally-api-outage-'));
   let server: LocalMongo;
   let mongo: MongoConnection;

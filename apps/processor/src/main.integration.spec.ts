@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createTestVhost,
-  findMongoServer,
+  requireMongoServer,
   runApp,
   startLocalMongo,
   waitForDevstack,
@@ -268,7 +268,7 @@ describe('the processor\'s probes', () => {
 });
 
 describe('the processor through a MongoDB outage', () => {
-  const binary = findMongoServer() ?? { kind: 'ferretdb' as const, path: 'ferretdb' };
+  const binary = requireMongoServer();
   const dir = mkdtempSync(join(tmpdir(), 'tally-mongo-outage-'));
   let server: LocalMongo;
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ManagedProcessOptions {
@@ -8,6 +8,13 @@ export interface ManagedProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** stdout and stderr are appended here. */
   logFile: string;
+  /** Run as this user and group instead of ours (e.g. PostgreSQL's `postgres`, when we are root). */
+  runAs?: { uid: number; gid: number };
+  /**
+   * What asks the server to stop, on `stop()` and when this process dies.
+   * @default 'SIGTERM'
+   */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** Where `command` is on PATH, if it is. */
@@ -31,10 +38,17 @@ export class ManagedProcess {
 
   constructor(readonly options: ManagedProcessOptions) {
     const out = openSync(options.logFile, 'a');
+    // setpriv runs after the switch to `runAs`, which would otherwise clear the death signal.
     const [command, args] = hasSetpriv
-      ? ['setpriv', ['--pdeathsig', 'SIGTERM', '--', options.command, ...options.args]]
+      ? ['setpriv', ['--pdeathsig', this.#stopSignal, '--', options.command, ...options.args]]
       : [options.command, options.args];
-    this.#child = spawn(command, args, { env: options.env, stdio: ['ignore', out, out], detached: true });
+    this.#child = spawn(command, args, {
+      env: options.env,
+      stdio: ['ignore', out, out],
+      detached: true,
+      ...options.runAs,
+    });
+    closeSync(out);
     if (this.#child.pid === undefined) throw new Error(`Cannot start ${options.command}`);
     this.pid = this.#child.pid;
     this.exited = new Promise((resolve) => {
@@ -50,12 +64,16 @@ export class ManagedProcess {
     return this.#exitCode === undefined;
   }
 
-  /** SIGTERM to the group, then SIGKILL after `graceMs`; resolves once the leader has exited. */
+  get #stopSignal(): NodeJS.Signals {
+    return this.options.stopSignal ?? 'SIGTERM';
+  }
+
+  /** The stop signal to the group, then SIGKILL after `graceMs`; resolves once the leader has exited. */
   async stop(graceMs = 15_000): Promise<void> {
     if (!this.running) return;
     this.#signalGroup('SIGCONT');
-    this.#signalGroup('SIGTERM');
-    const stopped = await Promise.race([this.exited.then(() => true), sleep(graceMs).then(() => false)]);
+    this.#signalGroup(this.#stopSignal);
+    const stopped = await Promise.race([this.exited.then(() => true), sleep(graceMs, undefined, { ref: false }).then(() => false)]);
     if (!stopped) {
       this.#signalGroup('SIGKILL');
       await this.exited;

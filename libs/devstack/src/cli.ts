@@ -38,9 +38,9 @@ async function up(): Promise<number> {
       return waitForEnd(() => !isAlive(state.pid));
     }
     for (const service of state?.services ?? []) {
-      if (service.pid && isAlive(service.pid)) {
-        log(`stopping ${service.name} (pid ${service.pid}) left by a devstack that died`);
-        killGroup(service.pid);
+      for (const pid of (service.pids ?? []).filter(isAlive)) {
+        log(`stopping ${service.name} (pid ${pid}) left by a devstack that died`);
+        killGroup(pid);
       }
     }
     removeState(dir);
@@ -80,7 +80,7 @@ async function up(): Promise<number> {
   writeState(dir, {
     status: 'ready',
     urls: stack.urls,
-    services: stack.services.map((s) => ({ name: s.name, source: s.source, pid: s.process?.pid })),
+    services: stack.services.map((s) => ({ name: s.name, source: s.source, pids: s.processes.map((p) => p.pid) })),
   });
   const { amqpUrl, mqttUrl, mongodbUri, managementUrl } = stack.urls;
   log(`ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
@@ -89,9 +89,11 @@ async function up(): Promise<number> {
   log(`  MONGODB_URI=${mongodbUri}`);
   if (managementUrl) log(`  management: ${managementUrl.replace(/\/\/[^@]*@/, '//')}`);
   for (const service of stack.services) {
-    service.process?.exited.then(() => {
-      if (!stopping) void shutdown(`${service.name} exited (see its log in tmp/devstack)`).then(() => process.exit(1));
-    });
+    for (const child of service.processes) {
+      void child.exited.then(() => {
+        if (!stopping) void shutdown(`${service.name} exited (see its log in tmp/devstack)`).then(() => process.exit(1));
+      });
+    }
   }
   await ended;
   return 0;

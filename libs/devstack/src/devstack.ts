@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { dockerEngineAnswers, startComposeServices } from './docker';
 import { DevstackError } from './errors';
-import { findMongoServer, pingMongo, startLocalMongo } from './mongodb';
+import { findMongoServer, MONGO_SERVER_MISSING, pingMongo, startLocalMongo, type MongoServerBinary } from './mongodb';
 import { canConnect } from './net';
 import { findRabbitMqServer, startLocalRabbitMq } from './rabbitmq';
 import type { DevstackUrls, Service, ServiceName } from './services';
@@ -33,7 +33,8 @@ export interface Devstack {
 /**
  * Provides RabbitMQ (AMQP, MQTT, management) and a MongoDB-wire server, each from the first of:
  * given URLs that answer, a Docker engine, local binaries (`rabbitmq-server`; `mongod`, else
- * `ferretdb`). Fails with a message naming what to install when none of these is there.
+ * FerretDB v2 on PostgreSQL with DocumentDB). Fails with a message naming what to install when
+ * none of these is there.
  */
 export async function startDevstack(options: StartDevstackOptions): Promise<Devstack> {
   const log = options.log ?? (() => undefined);
@@ -63,6 +64,7 @@ async function findGivenServices(given: NonNullable<StartDevstackOptions['given'
   const external = (name: ServiceName, urls: Partial<DevstackUrls>): Service => ({
     name,
     source: 'environment',
+    processes: [],
     urls,
     stop: async () => undefined,
   });
@@ -93,13 +95,10 @@ async function startLocalServices(
   const mongoServer = needed.includes('mongodb') ? findMongoServer() : undefined;
   const missing: string[] = [];
   if (needed.includes('rabbitmq') && !rabbitMqServer) {
-    missing.push('RabbitMQ: install it (Debian/Ubuntu: sudo apt-get install rabbitmq-server)');
+    missing.push('RabbitMQ (Debian/Ubuntu: `npm run setup` installs it, with what else is missing)');
   }
   if (needed.includes('mongodb') && !mongoServer) {
-    missing.push(
-      'A MongoDB-wire server: install mongod (MongoDB 7+), or FerretDB with ' +
-        '`go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`',
-    );
+    missing.push(MONGO_SERVER_MISSING);
   }
   if (missing.length > 0) {
     throw new DevstackError(
@@ -115,7 +114,7 @@ async function startLocalServices(
     starts.push(startLocalRabbitMq({ server: rabbitMqServer, dir: join(options.dir, 'rabbitmq'), nodeName }));
   }
   if (mongoServer) {
-    log(`starting ${mongoServer.kind} from ${mongoServer.path}`);
+    log(`starting ${describeMongoServer(mongoServer)}`);
     starts.push(startLocalMongo({ binary: mongoServer, dir: join(options.dir, mongoServer.kind) }));
   }
   const results = await Promise.allSettled(starts);
@@ -126,6 +125,12 @@ async function startLocalServices(
     throw failure.reason;
   }
   return started;
+}
+
+function describeMongoServer(server: MongoServerBinary): string {
+  return server.kind === 'mongod'
+    ? `mongod from ${server.path}`
+    : `FerretDB from ${server.ferretdb} on PostgreSQL (${server.postgresBin}) with DocumentDB`;
 }
 
 function mergeUrls(services: readonly Service[]): DevstackUrls {

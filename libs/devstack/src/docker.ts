@@ -26,6 +26,7 @@ export function startComposeServices(root: string, names: readonly ServiceName[]
   return names.map((name) => ({
     name,
     source: 'docker',
+    processes: [],
     urls:
       name === 'rabbitmq'
         ? {

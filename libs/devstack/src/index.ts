@@ -2,7 +2,7 @@ export { startDevstack } from './devstack';
 export type { Devstack, StartDevstackOptions } from './devstack';
 export { DevstackError } from './errors';
 export type { DevstackErrorCode } from './errors';
-export { findMongoServer, startLocalMongo } from './mongodb';
+export { findMongoServer, requireMongoServer, startLocalMongo } from './mongodb';
 export type { LocalMongo, LocalMongoOptions, MongoServerBinary } from './mongodb';
 export { findRabbitMqServer, startLocalRabbitMq } from './rabbitmq';
 export type { LocalRabbitMq, LocalRabbitMqOptions, RabbitMqPorts } from './rabbitmq';

@@ -1,28 +1,33 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { ManagedProcess, onPath } from './child';
+import { findDocumentDb, startDocumentDb, type DocumentDbEngine } from './documentdb';
 import { DevstackError } from './errors';
 import { freePort, waitUntil } from './net';
 import type { Service } from './services';
 
-export type MongoServerKind = 'mongod' | 'ferretdb';
+/** A MongoDB-wire server that can be started here: `mongod`, or FerretDB v2 on PostgreSQL + DocumentDB. */
+export type MongoServerBinary = { kind: 'mongod'; path: string } | ({ kind: 'ferretdb' } & DocumentDbEngine);
 
-export interface MongoServerBinary {
-  kind: MongoServerKind;
-  path: string;
-}
-
-/** `mongod` if installed, else `ferretdb` (on PATH or where `go install` puts it). */
+/** `mongod` if installed, else FerretDB v2 + DocumentDB (`tools/install-documentdb.sh`). */
 export function findMongoServer(): MongoServerBinary | undefined {
   const mongod = onPath('mongod');
   if (mongod) return { kind: 'mongod', path: mongod };
-  const ferretdb = onPath('ferretdb');
-  if (ferretdb) return { kind: 'ferretdb', path: ferretdb };
-  const goBin = join(process.env['GOPATH'] ?? join(homedir(), 'go'), 'bin', 'ferretdb');
-  return existsSync(goBin) ? { kind: 'ferretdb', path: goBin } : undefined;
+  const engine = findDocumentDb();
+  return engine ? { kind: 'ferretdb', ...engine } : undefined;
 }
+
+/** What `findMongoServer` finds, else an error that names what to install. */
+export function requireMongoServer(): MongoServerBinary {
+  const server = findMongoServer();
+  if (!server) throw new DevstackError('not_installed', MONGO_SERVER_MISSING);
+  return server;
+}
+
+export const MONGO_SERVER_MISSING =
+  'A MongoDB-wire server: mongod (MongoDB 7+), or FerretDB v2 on PostgreSQL with DocumentDB ' +
+  '(Debian/Ubuntu: `npm run setup` installs it)';
 
 /** True when a MongoDB-wire server answers a ping at `uri`. */
 export async function pingMongo(uri: string, timeoutMs = 2000): Promise<boolean> {
@@ -39,7 +44,7 @@ export async function pingMongo(uri: string, timeoutMs = 2000): Promise<boolean>
 
 export interface LocalMongoOptions {
   binary: MongoServerBinary;
-  /** Private data directory. */
+  /** Private directory for data and logs. */
   dir: string;
   /** Port to listen on, e.g. that of an earlier start to restart in place; a free one by default. */
   port?: number;
@@ -49,36 +54,64 @@ export interface LocalMongoOptions {
 
 export interface LocalMongo extends Service {
   port: number;
+  /** Freezes every process of the server (SIGSTOP): it hangs with its connections open. */
+  pause(): void;
+  resume(): void;
 }
 
-/** Starts `mongod` or FerretDB (SQLite backend, telemetry off) on a free port. */
+/** Starts `mongod`, or FerretDB v2 over a private PostgreSQL cluster, on a free port. */
 export async function startLocalMongo(options: LocalMongoOptions): Promise<LocalMongo> {
   const { binary, dir, startTimeoutMs = 60_000 } = options;
-  const dataDir = join(dir, 'data');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const port = options.port ?? (await freePort(27017));
-  const args =
-    binary.kind === 'mongod'
-      ? ['--dbpath', dataDir, '--bind_ip', '127.0.0.1', '--port', String(port)]
-      : [
-          '--handler=sqlite',
-          `--sqlite-url=file:${dataDir}/`,
-          `--state-dir=${dir}`,
-          `--listen-addr=127.0.0.1:${port}`,
-          '--debug-addr=-',
-          '--telemetry=disable',
-          '--log-level=warn',
-        ];
-  const process = new ManagedProcess({ command: binary.path, args, logFile: join(dir, 'server.log') });
+  const processes = await startServer(binary, dir, port, startTimeoutMs);
+  const stop = async () => {
+    for (const process of processes) await process.stop();
+  };
   const uri = `mongodb://127.0.0.1:${port}/tally`;
   try {
     await waitUntil(`${binary.kind} on port ${port}`, () => pingMongo(uri, 500), {
       timeoutMs: startTimeoutMs,
-      abort: () => (process.running ? undefined : new Error(`${binary.kind} exited; see ${join(dir, 'server.log')}`)),
+      abort: () => {
+        const exited = processes.find((process) => !process.running);
+        return exited ? new Error(`${exited.options.command} exited; see ${exited.options.logFile}`) : undefined;
+      },
     });
   } catch (cause) {
-    await process.stop();
+    await stop();
     throw new DevstackError('start_failed', `${binary.kind} did not start: ${(cause as Error).message}`, { cause });
   }
-  return { name: 'mongodb', source: binary.kind, process, port, urls: { mongodbUri: uri }, stop: () => process.stop() };
+  return {
+    name: 'mongodb',
+    source: binary.kind,
+    processes,
+    port,
+    urls: { mongodbUri: uri },
+    stop,
+    pause: () => processes.forEach((process) => process.pause()),
+    resume: () => processes.forEach((process) => process.resume()),
+  };
+}
+
+/** The server's processes, the one clients connect to first (and stopped first). */
+async function startServer(
+  binary: MongoServerBinary,
+  dir: string,
+  port: number,
+  timeoutMs: number,
+): Promise<ManagedProcess[]> {
+  if (binary.kind === 'ferretdb') {
+    try {
+      const { ferretdb, postgres } = await startDocumentDb({ engine: binary, dir, port, timeoutMs });
+      return [ferretdb, postgres];
+    } catch (cause) {
+      throw new DevstackError('start_failed', `PostgreSQL with DocumentDB did not start: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  }
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const args = ['--dbpath', dataDir, '--bind_ip', '127.0.0.1', '--port', String(port)];
+  return [new ManagedProcess({ command: binary.path, args, logFile: join(dir, 'server.log') })];
 }

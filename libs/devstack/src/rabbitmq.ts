@@ -94,7 +94,7 @@ export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise
   return {
     name: 'rabbitmq',
     source: 'rabbitmq-server',
-    process,
+    processes: [process],
     ports,
     urls: {
       amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,

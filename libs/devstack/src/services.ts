@@ -21,8 +21,8 @@ export interface Service {
   name: ServiceName;
   source: ServiceSource;
   urls: Partial<DevstackUrls>;
-  /** Present when this devstack started the service as a local process. */
-  process?: ManagedProcess;
+  /** The local processes this devstack started for the service (none for a service it found). */
+  processes: readonly ManagedProcess[];
   /** Stops what this devstack started; a no-op for a service it found running. */
   stop(): Promise<void>;
 }

@@ -11,7 +11,7 @@ export interface DevstackState {
   status: 'starting' | 'ready' | 'failed';
   updatedAt: string;
   urls?: DevstackUrls;
-  services?: { name: ServiceName; source: ServiceSource; pid?: number }[];
+  services?: { name: ServiceName; source: ServiceSource; pids: number[] }[];
   /** Why the start failed, when `status` is `failed`. */
   error?: string;
 }

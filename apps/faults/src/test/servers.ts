@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  findMongoServer,
   findRabbitMqServer,
+  requireMongoServer,
   startLocalMongo,
   startLocalRabbitMq,
   type DevstackUrls,
@@ -91,8 +91,7 @@ export class PrivateMongo {
   ) {}
 
   static async start(): Promise<PrivateMongo> {
-    const binary = findMongoServer();
-    if (!binary) throw new Error('This test starts a MongoDB-wire server of its own: install mongod or ferretdb');
+    const binary = requireMongoServer();
     const dir = mkdtempSync(join(tmpdir(), 'tally-faults-mongo-'));
     try {
       return new PrivateMongo(binary, dir, await startLocalMongo({ binary, dir }));
@@ -118,17 +117,12 @@ export class PrivateMongo {
 
   /** SIGSTOP: the server hangs with its connections open. */
   pause(): void {
-    this.#process().pause();
+    this.server.pause();
   }
 
   /** SIGCONT */
   resume(): void {
-    this.#process().resume();
-  }
-
-  #process() {
-    if (!this.server.process) throw new Error('The MongoDB-wire server is not a process of ours');
-    return this.server.process;
+    this.server.resume();
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the local servers that the devstack, the tests and the benchmarks run on, when there is
+# no Docker engine: RabbitMQ (Debian's package, with its MQTT and management plugins) and the
+# MongoDB-wire engine (FerretDB v2 + PostgreSQL with DocumentDB, see tools/install-documentdb.sh).
+# Debian/Ubuntu; needs root or sudo. Idempotent: seconds when everything is installed.
+#
+#   npm run setup                                   # what `npm start` and `npm test` need
+#   TALLY_VENDOR_DIR=DIR npm run setup              # build the engine from release tarballs in DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=()
+[ "$(id -u)" -eq 0 ] || SUDO=(sudo)
+
+echo "::: RabbitMQ"
+if [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+  echo "already installed"
+else
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+fi
+/usr/lib/rabbitmq/bin/rabbitmqctl version 2>/dev/null || dpkg-query -W rabbitmq-server
+
+echo "::: MongoDB-wire server"
+if command -v mongod >/dev/null; then
+  echo "mongod is installed: the devstack uses it"
+else
+  tools/install-documentdb.sh
+fi
