@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { waitForDevstack } from '@tally/devstack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMongoConnection, type MongoConnection } from './connection';
+import { buildStatusCountPipeline } from './status-counts';
+import { createStatusEventStore, type StatusEventStore } from './status-events';
+
+let connection: MongoConnection;
+let store: StatusEventStore;
+const base = Date.parse('2026-01-01T00:00:00Z');
+
+beforeAll(async () => {
+  const { mongodbUri } = await waitForDevstack();
+  const uri = new URL(mongodbUri);
+  uri.pathname = `/store_test_${randomUUID().slice(0, 8)}`;
+  connection = createMongoConnection({ uri: uri.toString() });
+  store = createStatusEventStore({ db: connection.db });
+  await store.ensureIndexes();
+  await store.collection.insertMany(
+    Array.from({ length: 5000 }, (_, i) => ({ _id: `r${i}`, status: i % 7, ts: new Date(base + i * 1000), receivedAt: new Date() })),
+  );
+});
+
+afterAll(async () => {
+  await connection?.db.dropDatabase();
+  await connection?.close();
+});
+
+describe('the status-count pipeline on the server', () => {
+  it('reads the range from the {ts, status} index, not the whole collection', async () => {
+    const range = { start: new Date(base + 60_000), end: new Date(base + 120_000) };
+    const plan = JSON.stringify(await store.collection.aggregate(buildStatusCountPipeline(range)).explain());
+    // MongoDB: an IXSCAN stage with indexName; FerretDB + DocumentDB: PostgreSQL's "Index Name".
+    expect(plan).toMatch(/"(indexName|Index Name)":"ts_status"/);
+    expect(plan).not.toMatch(/COLLSCAN|"Seq Scan"/);
+  });
+
+  it('counts the half-open range exactly', async () => {
+    const counts = await store.countByStatus({ start: new Date(base + 7000), end: new Date(base + 21_000) }, { timeoutMs: 5000 });
+    expect(counts).toEqual({ 0: 2, 1: 2, 2: 2, 3: 2, 4: 2, 5: 2, 6: 2 });
+  });
+});
