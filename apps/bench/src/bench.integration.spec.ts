@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForDevstack } from '@tally/devstack';
+import { findMongoServer, waitForDevstack } from '@tally/devstack';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONSUMER_CLIENTS } from './consumers';
+import { ENGINE_RANGES, ENGINE_SETTINGS } from './engine';
 import { NAIVE_ENV, type QueueRun } from './ingest';
 import { QUICK_SIZES } from './options';
 import { RANGES } from './query';
@@ -94,6 +95,23 @@ describe('npm run bench -- --quick', () => {
     expect(query?.healthz.perSecond).toBeGreaterThan(0);
     expect(query?.healthz.errors).toBe(0);
     expect(query?.apiExitCode).toBe(0);
+  });
+
+  it('inserts and counts exactly under each DocumentDB index setting (FerretDB + DocumentDB only)', () => {
+    const { engine } = result;
+    if (findMongoServer()?.kind !== 'ferretdb') {
+      expect(engine).toEqual({ skipped: 'the MongoDB-wire server here is not FerretDB + DocumentDB' });
+      return;
+    }
+    if (!engine || 'skipped' in engine) throw new Error(`engine phase missing or skipped: ${JSON.stringify(engine)}`);
+    expect(engine).toMatchObject({ readings: QUICK_SIZES.engineReadings, samples: QUICK_SIZES.samples });
+    expect(engine.variants.map((v) => v.compositeIndexes)).toEqual(ENGINE_SETTINGS.map((s) => s.compositeIndexes));
+    for (const variant of engine.variants) {
+      expect(variant.insertsPerSecond).toBeGreaterThan(0);
+      expect(variant.ranges.map((r) => r.name)).toEqual(ENGINE_RANGES.map((r) => r.name));
+      for (const range of variant.ranges) expect(range.latenciesMs).toHaveLength(QUICK_SIZES.samples);
+    }
+    expect(stdout).toContain('| DocumentDB defaults |');
   });
 
   it('prints the results as Markdown tables', () => {

@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { findWorkspaceRoot, waitForDevstack } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
 import { measureConsumers } from './consumers';
+import { runEngineComparison } from './engine';
 import { createCleanup, type BenchContext } from './context';
 import { runIngest } from './ingest';
 import { describeMachine, describeServers } from './machine';
@@ -11,7 +12,10 @@ import { runQuery } from './query';
 import { markdown, writeResult } from './report';
 
 /** The app whose built bundle each phase runs. */
-const BUNDLE_OF = { ingest: 'processor', query: 'api' } as const satisfies Record<Phase, string>;
+const BUNDLE_OF = { ingest: 'processor', query: 'api', engine: undefined } as const satisfies Record<
+  Phase,
+  string | undefined
+>;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** Set on SIGINT/SIGTERM: the cleanup then ends the process, and a phase failing meanwhile is expected. */
@@ -33,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const root = findWorkspaceRoot(import.meta.dirname);
   const missing = options.phases
-    .map((phase) => BUNDLE_OF[phase])
+    .flatMap((phase) => BUNDLE_OF[phase] ?? [])
     .filter((app) => !existsSync(join(root, 'dist', 'apps', app, 'main.js')));
   if (missing.length > 0) {
     const build = `npx nx run-many -t build -p ${missing.join(',')}`;
@@ -60,6 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const ingest = options.phases.includes('ingest') ? await runIngest(context, options) : undefined;
     const consumers = options.phases.includes('ingest') ? await measureConsumers(context, options.readings) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
+    const engine = options.phases.includes('engine') ? await runEngineComparison(context, options) : undefined;
     const result = {
       version: 1 as const,
       startedAt,
@@ -71,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
         queryReadings: options.queryReadings,
         samples: options.samples,
         healthzSeconds: options.healthzSeconds,
+        engineReadings: options.engineReadings,
       },
       processorNodeOptions: options.processorNodeOptions,
       machine,
@@ -78,6 +84,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(ingest && { ingest }),
       ...(consumers && { consumers }),
       ...(query && { query }),
+      ...(engine && { engine }),
     };
     const files = writeResult(resolve(root, options.outDir ?? join('bench', 'results')), result);
     process.stdout.write(`\n${markdown(result)}`);

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { FULL_SIZES, parseBenchArgs, PROCESSOR_IMAGE_NODE_OPTIONS, QUICK_SIZES, UsageError } from './options';
 
 describe('parseBenchArgs', () => {
-  it('runs both phases at full size by default, the processor as in its image', () => {
+  it('runs every phase at full size by default, the processor as in its image', () => {
     expect(parseBenchArgs([])).toEqual({
       ...FULL_SIZES,
       quick: false,
-      phases: ['ingest', 'query'],
+      phases: ['ingest', 'query', 'engine'],
       reseed: false,
       outDir: undefined,
       processorNodeOptions: PROCESSOR_IMAGE_NODE_OPTIONS,
@@ -30,6 +30,10 @@ describe('parseBenchArgs', () => {
 
   it('runs one phase with --only, and V8 defaults with an empty --processor-node-options', () => {
     expect(parseBenchArgs(['--only', 'query']).phases).toEqual(['query']);
+    expect(parseBenchArgs(['--only', 'engine', '--engine-readings', '5000'])).toMatchObject({
+      phases: ['engine'],
+      engineReadings: 5000,
+    });
     expect(parseBenchArgs(['--processor-node-options', '']).processorNodeOptions).toBe('');
   });
 
@@ -37,7 +41,7 @@ describe('parseBenchArgs', () => {
     [['--readings', '0'], '--readings: expected a positive integer, got "0"'],
     [['--samples', '2.5'], '--samples: expected a positive integer, got "2.5"'],
     [['--naive', 'many'], '--naive: expected a positive integer, got "many"'],
-    [['--only', 'api'], '--only: expected one of ingest, query, got "api"'],
+    [['--only', 'api'], '--only: expected one of ingest, query, engine, got "api"'],
     [['--fast'], "Unknown option '--fast'"],
     [['extra'], 'Unexpected argument'],
   ])('refuses %j', (argv, message) => {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['ingest', 'query'] as const;
+export const PHASES = ['ingest', 'query', 'engine'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
@@ -17,6 +17,8 @@ export interface Sizes {
   samples: number;
   /** Duration of the /healthz load. */
   healthzSeconds: number;
+  /** Readings inserted into the engine under each DocumentDB index setting. */
+  engineReadings: number;
 }
 
 export const FULL_SIZES: Sizes = {
@@ -25,6 +27,7 @@ export const FULL_SIZES: Sizes = {
   queryReadings: 1_000_000,
   samples: 5,
   healthzSeconds: 10,
+  engineReadings: 1_000_000,
 };
 
 export const QUICK_SIZES: Sizes = {
@@ -33,6 +36,7 @@ export const QUICK_SIZES: Sizes = {
   queryReadings: 20_000,
   samples: 3,
   healthzSeconds: 2,
+  engineReadings: 20_000,
 };
 
 export interface BenchOptions extends Sizes {
@@ -58,7 +62,10 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --query-readings N       readings over 30 days that the API queries [${FULL_SIZES.queryReadings}]
   --samples N              POST /status-counts queries per time range [${FULL_SIZES.samples}]
   --healthz-seconds S      duration of the GET /healthz load [${FULL_SIZES.healthzSeconds}]
-  --only ingest|query      run one phase only
+  --engine-readings N      readings inserted and counted under each DocumentDB index setting,
+                           in private engines (FerretDB + DocumentDB only) [${FULL_SIZES.engineReadings}]
+  --only ingest|query|engine
+                           run one phase only
   --reseed                 store the query readings again even if kept from an earlier run
   --out DIR                write the JSON into DIR, relative to the workspace root [bench/results]
   --processor-node-options=S
@@ -70,7 +77,8 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
 function describe(sizes: Sizes): string {
   return (
     `--readings ${sizes.readings} --naive ${sizes.naiveReadings}\n${' '.repeat(27)}` +
-    `--query-readings ${sizes.queryReadings} --samples ${sizes.samples} --healthz-seconds ${sizes.healthzSeconds}`
+    `--query-readings ${sizes.queryReadings} --samples ${sizes.samples} --healthz-seconds ${sizes.healthzSeconds}\n` +
+    `${' '.repeat(27)}--engine-readings ${sizes.engineReadings}`
   );
 }
 
@@ -85,6 +93,7 @@ const SIZE_FLAGS = {
   'query-readings': 'queryReadings',
   samples: 'samples',
   'healthz-seconds': 'healthzSeconds',
+  'engine-readings': 'engineReadings',
 } as const satisfies Record<string, keyof Sizes>;
 
 /** Reads the harness's command line; explicit sizes win over `--quick`'s. */
@@ -102,6 +111,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         'query-readings': { type: 'string' },
         samples: { type: 'string' },
         'healthz-seconds': { type: 'string' },
+        'engine-readings': { type: 'string' },
         only: { type: 'string' },
         reseed: { type: 'boolean', default: false },
         out: { type: 'string' },

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONSUMER_ACK_EVERY, CONSUMER_PREFETCH, type ConsumerResult } from './consumers';
 import { DIRECT_BATCH, PUBLISH_WINDOW, type IngestResult, type QueueRun } from './ingest';
+import { ENGINE_RANGES, type EngineResult } from './engine';
 import type { MachineInfo, ServerInfo } from './machine';
 import type { QueryResult } from './query';
 
@@ -17,6 +18,7 @@ export interface BenchResult {
     queryReadings: number;
     samples: number;
     healthzSeconds: number;
+    engineReadings: number;
   };
   processorNodeOptions: string;
   machine: MachineInfo;
@@ -26,6 +28,8 @@ export interface BenchResult {
   /** AMQP clients consuming alone; measured with the ingest phase. */
   consumers?: ConsumerResult[];
   query?: QueryResult;
+  /** The engine under each DocumentDB index setting. */
+  engine?: EngineResult;
 }
 
 /** `20261127T053000Z`: ISO 8601 basic format, sortable, with no `:` for file systems that refuse it. */
@@ -63,6 +67,7 @@ export function markdown(result: BenchResult): string {
   if (result.ingest) lines.push('', ...ingestTable(result.ingest));
   if (result.consumers) lines.push('', ...consumersTable(result.consumers));
   if (result.query) lines.push('', ...queryTable(result.query));
+  if (result.engine) lines.push('', ...engineTable(result.engine));
   return `${lines.join('\n')}\n`;
 }
 
@@ -121,5 +126,23 @@ function queryTable(query: QueryResult): string[] {
       `${query.healthz.seconds.toFixed(0)} s, ${n(query.healthz.errors)} errors). ` +
       `API peak RSS ${n(query.apiPeakRssMb)} MB. ` +
       `Readings ${seed}.`,
+  ];
+}
+
+function engineTable(engine: EngineResult): string[] {
+  if ('skipped' in engine) return ['### DocumentDB index settings', '', `Skipped: ${engine.skipped}.`];
+  const p50p99 = (range: { p50: number; p99: number }) => `${ms(range.p50)} / ${ms(range.p99)}`;
+  return [
+    `### DocumentDB index settings: ${n(engine.readings)} readings over ${engine.spanDays} days, ` +
+      `${engine.samples} counts per range`,
+    '',
+    `| setting | inserts/s (batches of 1,000) | ${ENGINE_RANGES.map((r) => `${r.name} p50 / p99 ms`).join(' | ')} |`,
+    `|---|---:|${ENGINE_RANGES.map(() => '---:|').join('')}`,
+    ...engine.variants.map(
+      (v) => `| ${v.setting} | ${n(v.insertsPerSecond)} | ${v.ranges.map(p50p99).join(' | ')} |`,
+    ),
+    '',
+    'Each in a private engine, counted with the API\'s pipeline (`countByStatus`) straight to the server; ' +
+      'every count equalled the harness\'s own count of the readings it inserted.',
   ];
 }

@@ -50,6 +50,11 @@ export interface LocalMongoOptions {
   port?: number;
   /** @default 60_000 */
   startTimeoutMs?: number;
+  /**
+   * FerretDB + DocumentDB only: `documentdb.defaultUseCompositeOpClass` (see `DocumentDbOptions`).
+   * @default true
+   */
+  compositeIndexes?: boolean;
 }
 
 export interface LocalMongo extends Service {
@@ -64,7 +69,7 @@ export async function startLocalMongo(options: LocalMongoOptions): Promise<Local
   const { binary, dir, startTimeoutMs = 60_000 } = options;
   mkdirSync(dir, { recursive: true });
   const port = options.port ?? (await freePort(27017));
-  const processes = await startServer(binary, dir, port, startTimeoutMs);
+  const processes = await startServer(options, port);
   const stop = async () => {
     for (const process of processes) await process.stop();
   };
@@ -94,15 +99,11 @@ export async function startLocalMongo(options: LocalMongoOptions): Promise<Local
 }
 
 /** The server's processes, the one clients connect to first (and stopped first). */
-async function startServer(
-  binary: MongoServerBinary,
-  dir: string,
-  port: number,
-  timeoutMs: number,
-): Promise<ManagedProcess[]> {
+async function startServer(options: LocalMongoOptions, port: number): Promise<ManagedProcess[]> {
+  const { binary, dir, startTimeoutMs: timeoutMs = 60_000, compositeIndexes } = options;
   if (binary.kind === 'ferretdb') {
     try {
-      const { ferretdb, postgres } = await startDocumentDb({ engine: binary, dir, port, timeoutMs });
+      const { ferretdb, postgres } = await startDocumentDb({ engine: binary, dir, port, timeoutMs, compositeIndexes });
       return [ferretdb, postgres];
     } catch (cause) {
       throw new DevstackError('start_failed', `PostgreSQL with DocumentDB did not start: ${(cause as Error).message}`, {
