@@ -45,7 +45,7 @@ describe('npm run bench -- --quick', () => {
     expect(result).toMatchObject({ version: 1, quick: true, sizes: QUICK_SIZES });
     expect(result.machine.cpus).toBeGreaterThan(0);
     expect(result.servers.rabbitmq).toMatch(/^RabbitMQ \d/);
-    expect(result.servers.mongodb).toMatch(/^(FerretDB v|MongoDB )\d?/);
+    expect(result.servers.mongodb).toMatch(/^(FerretDB v\d+\.\d+\.\d+|MongoDB \d+\.\d+\.\d+)$/);
   });
 
   it('stores every published reading, through AMQP, MQTT and the naive processor', () => {

@@ -13,7 +13,7 @@ export interface MachineInfo {
 export interface ServerInfo {
   /** e.g. "RabbitMQ 3.10.8" */
   rabbitmq: string;
-  /** e.g. "FerretDB v1.24.2" or "MongoDB 7.0.14" */
+  /** e.g. "FerretDB v2.5.0" or "MongoDB 7.0.14" */
   mongodb: string;
   /** How the devstack provides each service, e.g. `{ rabbitmq: "rabbitmq-server", mongodb: "ferretdb" }`. */
   sources: Record<string, string>;
@@ -50,6 +50,7 @@ async function rabbitmqVersion(managementUrl: string | undefined): Promise<strin
 
 async function mongodbVersion(mongo: MongoClient): Promise<string> {
   const info = await mongo.db().admin().command({ buildInfo: 1 });
-  // FerretDB answers with the MongoDB version it emulates, and its own.
-  return typeof info['ferretdbVersion'] === 'string' ? `FerretDB ${info['ferretdbVersion']}` : `MongoDB ${info['version']}`;
+  // FerretDB answers with the MongoDB version it emulates, and its own: v1 in ferretdbVersion, v2 in ferretdb.version.
+  const ferretdb = (info['ferretdb'] as { version?: unknown } | undefined)?.version ?? info['ferretdbVersion'];
+  return typeof ferretdb === 'string' ? `FerretDB ${ferretdb}` : `MongoDB ${info['version']}`;
 }

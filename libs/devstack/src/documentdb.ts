@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ManagedProcess, onPath } from './child';
@@ -37,10 +37,21 @@ function isFerretDbV2(path: string): boolean {
   return /version: v2\./.test(version.stdout ?? '');
 }
 
-/** DocumentDB settings of FerretDB's own image (`packaging/10-preload.sh` of its fork). */
-const DOCUMENTDB_SETTINGS = {
-  shared_preload_libraries: "'pg_cron,pg_documentdb_core,pg_documentdb'",
-  'cron.database_name': "'postgres'",
+/** Given on the command line at each start, so that a cluster made by an older devstack gets them too. */
+const SETTINGS = {
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: '',
+  // A bulk load otherwise grows the WAL to gigabytes (3.3 GB of data folder for 1M readings).
+  max_wal_size: '256MB',
+  min_wal_size: '64MB',
+  shared_buffers: '256MB',
+  // DocumentDB builds indexes of non-empty collections in pg_cron jobs: background workers need
+  // no connection (pg_cron's own would dial localhost, which may not be 127.0.0.1).
+  'cron.use_background_workers': 'on',
+  max_worker_processes: '16',
+  // The settings of FerretDB's own image (`packaging/10-preload.sh` of its DocumentDB fork).
+  shared_preload_libraries: 'pg_cron,pg_documentdb_core,pg_documentdb',
+  'cron.database_name': 'postgres',
   'documentdb.enableCompact': 'true',
   'documentdb.enableLetAndCollationForQueryMatch': 'true',
   'documentdb.enableNowSystemVariable': 'true',
@@ -88,10 +99,10 @@ export async function startDocumentDb(options: DocumentDbOptions): Promise<Docum
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initCluster(engine, dataDir, runAs);
 
   const pgPort = await freePort();
-  const composite = String(options.compositeIndexes ?? true);
+  const settings = { ...SETTINGS, 'documentdb.defaultUseCompositeOpClass': String(options.compositeIndexes ?? true) };
   const postgres = new ManagedProcess({
     command: join(engine.postgresBin, 'postgres'),
-    args: ['-D', dataDir, '-p', String(pgPort), '-c', `documentdb.defaultUseCompositeOpClass=${composite}`],
+    args: ['-D', dataDir, '-p', String(pgPort), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])],
     logFile: join(dir, 'postgres.log'),
     runAs,
     // Fast shutdown: SIGTERM would wait for FerretDB's connections to close.
@@ -131,17 +142,6 @@ async function initCluster(engine: DocumentDbEngine, dataDir: string, runAs: Run
     ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions'],
     { ...runAs, timeout: 120_000 },
   );
-  const settings = {
-    listen_addresses: "'127.0.0.1'",
-    unix_socket_directories: "''",
-    // A bulk load otherwise grows the WAL to gigabytes (3.3 GB of data folder for 1M readings).
-    max_wal_size: "'256MB'",
-    min_wal_size: "'64MB'",
-    shared_buffers: "'256MB'",
-    ...DOCUMENTDB_SETTINGS,
-  };
-  const lines = Object.entries(settings).map(([name, value]) => `${name} = ${value}`);
-  appendFileSync(join(dataDir, 'postgresql.conf'), `\n# Tally's devstack\n${lines.join('\n')}\n`);
 }
 
 async function psql(engine: DocumentDbEngine, port: number, sql: string, timeoutMs: number): Promise<void> {
