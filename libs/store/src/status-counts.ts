@@ -16,6 +16,12 @@ export function zeroCounts(): StatusCounts {
   return { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
 }
 
+/** Adds `more` into `counts`. */
+export function addCounts(counts: StatusCounts, more: StatusCounts): StatusCounts {
+  for (const key of STATUS_KEYS) counts[key] += more[key];
+  return counts;
+}
+
 /**
  * The aggregation that counts readings per status in `[start, end)`. Only `$match` (range on
  * `ts`, served by the `{ts: 1, status: 1}` index on MongoDB) and `$group` with `$sum`: stages

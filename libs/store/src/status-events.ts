@@ -1,4 +1,5 @@
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
+import { createRollups, type Rollups } from './rollups';
 import { countByStatus, type CountOptions, type StatusCounts, type TimeRange } from './status-counts';
 
 /** A stored reading: one document per reading id. */
@@ -24,45 +25,63 @@ export interface StatusEventStoreOptions {
    * @default 5000
    */
   insertTimeoutMs?: number;
+  /** Called between the raw insert of a batch and the rollup update that follows it (tests crash there). */
+  afterRawInsert?: () => void;
 }
 
 export interface StatusEventStore {
   collection: Collection<StatusEvent>;
-  /** Creates the indexes the queries need; safe to repeat. */
+  /** Counts per status per minute, hour and day, kept exact as readings are written (see rollups.ts). */
+  rollups: Rollups;
+  /** Creates the indexes the queries need, and the rollups' state; safe to repeat. */
   ensureIndexes(): Promise<void>;
   /**
    * Inserts a batch, unordered, acknowledged by a majority with journaling where the server
-   * supports it. A document whose id is already stored counts as stored (a redelivery). Rejects
-   * only when the batch as a whole failed (server down, timeout): then it can be retried whole.
+   * supports it, then marks the rollup buckets of its readings changed. A document whose id is
+   * already stored counts as stored (a redelivery). Rejects only when the batch as a whole failed
+   * (server down, timeout): then it can be retried whole.
    */
   insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]>;
-  /** Readings per status in `[start, end)`, computed by the server with the aggregate pipeline. */
+  /** Readings per status in `[start, end)`: from the rollups where they are clean, else the raw readings. */
   countByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
+  /** Readings per status in `[start, end)`, counted from the raw readings alone with the aggregate pipeline. */
+  countRawByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
 }
 
 const DUPLICATE_KEY = 11000;
 
-export function createStatusEventStore({ db, insertTimeoutMs = 5000 }: StatusEventStoreOptions): StatusEventStore {
+export function createStatusEventStore({ db, insertTimeoutMs = 5000, afterRawInsert }: StatusEventStoreOptions): StatusEventStore {
   const collection = db.collection<StatusEvent>(STATUS_EVENTS_COLLECTION);
+  const rollups = createRollups(db, collection);
+  const insertRaw = async (events: readonly StatusEvent[]): Promise<InsertResult[]> => {
+    try {
+      await collection.insertMany([...events], {
+        ordered: false,
+        writeConcern: { w: 'majority', journal: true },
+        timeoutMS: insertTimeoutMs,
+      });
+      return events.map(() => ({ stored: true, duplicate: false }));
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError) || isWholeBatchFailure(error)) throw error;
+      return perDocumentResults(events.length, error);
+    }
+  };
   return {
     collection,
+    rollups,
     ensureIndexes: async () => {
       await collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
+      await rollups.ensure();
     },
-    countByStatus: (range, options) => countByStatus(collection, range, options),
+    countByStatus: (range, options) => rollups.count(range, options),
+    countRawByStatus: (range, options) => countByStatus(collection, range, options),
     insertReadings: async (events) => {
       if (events.length === 0) return [];
-      try {
-        await collection.insertMany([...events], {
-          ordered: false,
-          writeConcern: { w: 'majority', journal: true },
-          timeoutMS: insertTimeoutMs,
-        });
-        return events.map(() => ({ stored: true, duplicate: false }));
-      } catch (error) {
-        if (!(error instanceof MongoBulkWriteError) || isWholeBatchFailure(error)) throw error;
-        return perDocumentResults(events.length, error);
-      }
+      const results = await insertRaw(events);
+      afterRawInsert?.();
+      // Duplicates too: the write that stored them first may have ended before marking.
+      await rollups.markChanged(events.filter((_, i) => results[i]?.stored).map((event) => event.ts));
+      return results;
     },
   };
 }

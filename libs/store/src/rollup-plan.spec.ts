@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { coalesceRaw, countSeriesPoints, floorTo, planRange, ROLLUP_LEVELS, seriesPoints, type Segment } from './rollup-plan';
+
+const t = (iso: string) => Date.parse(iso);
+const range = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
+const show = (segments: Segment[]) =>
+  segments.map((s) =>
+    s.kind === 'raw'
+      ? `raw ${new Date(s.start).toISOString()}..${new Date(s.end).toISOString()}`
+      : `${s.level.name} ${new Date(s.start).toISOString()}`,
+  );
+
+describe('floorTo', () => {
+  it('rounds down to a multiple, before 1970 too', () => {
+    expect(floorTo(t('2026-01-01T10:37:12.345Z'), 60_000)).toBe(t('2026-01-01T10:37:00Z'));
+    expect(floorTo(t('1969-12-31T23:59:30Z'), 60_000)).toBe(t('1969-12-31T23:59:00Z'));
+    expect(floorTo(t('2026-01-01T10:00:00Z'), 3_600_000)).toBe(t('2026-01-01T10:00:00Z'));
+  });
+});
+
+describe('planRange', () => {
+  it('takes the coarsest whole buckets and counts the unaligned ends raw', () => {
+    expect(show(planRange(range('2026-01-01T22:58:30Z', '2026-01-03T01:02:00.500Z')))).toEqual([
+      'raw 2026-01-01T22:58:30.000Z..2026-01-01T22:59:00.000Z',
+      'minute 2026-01-01T22:59:00.000Z',
+      'hour 2026-01-01T23:00:00.000Z',
+      'day 2026-01-02T00:00:00.000Z',
+      'hour 2026-01-03T00:00:00.000Z',
+      'minute 2026-01-03T01:00:00.000Z',
+      'minute 2026-01-03T01:01:00.000Z',
+      'raw 2026-01-03T01:02:00.000Z..2026-01-03T01:02:00.500Z',
+    ]);
+  });
+
+  it('counts a range shorter than a minute raw, in one stretch', () => {
+    expect(show(planRange(range('2026-01-01T00:00:10Z', '2026-01-01T00:00:50Z')))).toEqual([
+      'raw 2026-01-01T00:00:10.000Z..2026-01-01T00:00:50.000Z',
+    ]);
+    expect(show(planRange(range('2026-01-01T00:00:50Z', '2026-01-01T00:01:10Z')))).toEqual([
+      'raw 2026-01-01T00:00:50.000Z..2026-01-01T00:01:10.000Z',
+    ]);
+  });
+
+  it('covers the range exactly once, without gaps, for any millisecond bounds', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    for (let i = 0; i < 500; i++) {
+      const start = t('2025-12-30T00:00:00Z') + Math.floor(random() * 5 * 86_400_000);
+      const end = start + Math.floor(random() ** 3 * 4 * 86_400_000) + 1;
+      let at = start;
+      for (const segment of planRange({ start: new Date(start), end: new Date(end) })) {
+        expect(segment.start).toBe(at);
+        at = segment.kind === 'raw' ? segment.end : segment.start + segment.level.ms;
+        if (segment.kind === 'bucket') expect(floorTo(segment.start, segment.level.ms)).toBe(segment.start);
+      }
+      expect(at).toBe(end);
+    }
+  });
+
+  it('is empty for an empty range', () => {
+    expect(planRange(range('2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'))).toEqual([]);
+  });
+
+  it('uses minutes only when given minutes only', () => {
+    const minutes = ROLLUP_LEVELS.slice(0, 1);
+    expect(planRange(range('2026-01-01T00:00:00Z', '2026-01-01T03:00:00Z'), minutes)).toHaveLength(180);
+  });
+});
+
+describe('coalesceRaw', () => {
+  it('merges stretches that touch or overlap, in time order', () => {
+    expect(
+      coalesceRaw([
+        { start: 50, end: 60 },
+        { start: 0, end: 10 },
+        { start: 10, end: 20 },
+        { start: 15, end: 30 },
+      ]),
+    ).toEqual([
+      { start: 0, end: 30 },
+      { start: 50, end: 60 },
+    ]);
+  });
+});
+
+describe('seriesPoints', () => {
+  it('gives one point per UTC-aligned step, the first and last clipped to the range', () => {
+    const points = seriesPoints(range('2026-01-01T00:10:00Z', '2026-01-01T02:30:00Z'), 3_600_000);
+    expect(points.map((p) => [p.start.toISOString(), p.end.toISOString()])).toEqual([
+      ['2026-01-01T00:10:00.000Z', '2026-01-01T01:00:00.000Z'],
+      ['2026-01-01T01:00:00.000Z', '2026-01-01T02:00:00.000Z'],
+      ['2026-01-01T02:00:00.000Z', '2026-01-01T02:30:00.000Z'],
+    ]);
+    expect(countSeriesPoints(range('2026-01-01T00:10:00Z', '2026-01-01T02:30:00Z'), 3_600_000)).toBe(3);
+  });
+
+  it('agrees with countSeriesPoints for random ranges and steps', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    for (const step of [60_000, 300_000, 900_000, 3_600_000, 86_400_000]) {
+      for (let i = 0; i < 50; i++) {
+        const start = t('2026-01-01T00:00:00Z') + Math.floor(random() * 86_400_000);
+        const r = { start: new Date(start), end: new Date(start + Math.floor(random() * 200 * step)) };
+        expect(seriesPoints(r, step)).toHaveLength(countSeriesPoints(r, step));
+      }
+    }
+  });
+});

@@ -1,0 +1,91 @@
+import type { TimeRange } from './status-counts';
+
+/** A rollup granularity: counts per status per UTC-aligned bucket of `ms`, in its own collection. */
+export interface RollupLevel {
+  name: 'minute' | 'hour' | 'day';
+  ms: number;
+  collection: string;
+}
+
+/** Finest first. Each level's buckets are whole multiples of the finer ones, all aligned to UTC. */
+export const ROLLUP_LEVELS: readonly RollupLevel[] = [
+  { name: 'minute', ms: 60_000, collection: 'status_rollups_minute' },
+  { name: 'hour', ms: 3_600_000, collection: 'status_rollups_hour' },
+  { name: 'day', ms: 86_400_000, collection: 'status_rollups_day' },
+];
+
+/** One piece of a range: a whole rollup bucket, or a stretch to count from the raw readings. */
+export type Segment = { kind: 'bucket'; level: RollupLevel; start: number } | { kind: 'raw'; start: number; end: number };
+
+export function floorTo(time: number, ms: number): number {
+  return time - (((time % ms) + ms) % ms);
+}
+
+/**
+ * Cuts `[start, end)` into the fewest whole buckets, coarsest first where they fit, and raw
+ * stretches for what no bucket covers whole (the ends of a range that is not minute-aligned).
+ */
+export function planRange({ start, end }: TimeRange, levels: readonly RollupLevel[] = ROLLUP_LEVELS): Segment[] {
+  const to = end.getTime();
+  const segments: Segment[] = [];
+  for (let at = start.getTime(); at < to; ) {
+    const level = [...levels].reverse().find((l) => floorTo(at, l.ms) === at && at + l.ms <= to);
+    if (level) {
+      segments.push({ kind: 'bucket', level, start: at });
+      at += level.ms;
+      continue;
+    }
+    const finest = levels[0]?.ms ?? to - at;
+    const next = Math.min(to, floorTo(at, finest) + finest);
+    const last = segments.at(-1);
+    if (last?.kind === 'raw' && last.end === at) last.end = next;
+    else segments.push({ kind: 'raw', start: at, end: next });
+    at = next;
+  }
+  return segments;
+}
+
+/** Every bucket of `level` that holds some of `times`, as bucket starts, once each. */
+export function bucketsOf(times: readonly Date[], level: RollupLevel): number[] {
+  return [...new Set(times.map((time) => floorTo(time.getTime(), level.ms)))];
+}
+
+/** Merges raw stretches that touch into one, keeping their order. */
+export function coalesceRaw(stretches: readonly { start: number; end: number }[]): { start: number; end: number }[] {
+  const merged: { start: number; end: number }[] = [];
+  for (const { start, end } of [...stretches].sort((a, b) => a.start - b.start)) {
+    const last = merged.at(-1);
+    if (last && last.end >= start) last.end = Math.max(last.end, end);
+    else merged.push({ start, end });
+  }
+  return merged;
+}
+
+/** A chart's step: UTC-aligned buckets of `ms`. */
+export const SERIES_STEPS = {
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '6h': 21_600_000,
+  '1d': 86_400_000,
+} as const;
+export type SeriesStep = keyof typeof SERIES_STEPS;
+
+/**
+ * The points of a series over `[start, end)`: one per UTC-aligned step bucket that overlaps the
+ * range, each clipped to it (so the points add up to the range's counts).
+ */
+export function seriesPoints({ start, end }: TimeRange, stepMs: number): TimeRange[] {
+  const points: TimeRange[] = [];
+  for (let at = floorTo(start.getTime(), stepMs); at < end.getTime(); at += stepMs) {
+    points.push({ start: new Date(Math.max(at, start.getTime())), end: new Date(Math.min(at + stepMs, end.getTime())) });
+  }
+  return points;
+}
+
+/** How many points `seriesPoints` gives, without building them. */
+export function countSeriesPoints({ start, end }: TimeRange, stepMs: number): number {
+  if (end <= start) return 0;
+  return Math.ceil((end.getTime() - floorTo(start.getTime(), stepMs)) / stepMs);
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { waitForDevstack } from '@tally/devstack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMongoConnection, type MongoConnection } from './connection';
+import { ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
+import type { RollupBucket } from './rollups';
+import { createStatusEventStore, type StatusEvent, type StatusEventStore } from './status-events';
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** The readings' "now": readings after it are from the future, refreshes see it as the present. */
+const NOW = Date.parse('2026-03-10T12:00:00Z');
+const options = { timeoutMs: 10_000 };
+
+let uri: string;
+const connections: MongoConnection[] = [];
+
+beforeAll(async () => {
+  uri = (await waitForDevstack()).mongodbUri;
+});
+
+afterAll(async () => {
+  for (const connection of connections) {
+    await connection.db.dropDatabase();
+    await connection.close();
+  }
+});
+
+/** A store on a database of its own; `crashAfterRawInsert()` makes its next insert stop between raw insert and rollup update. */
+function freshStore() {
+  const url = new URL(uri);
+  url.pathname = `/rollups_test_${randomUUID().slice(0, 8)}`;
+  const connection = createMongoConnection({ uri: url.toString() });
+  connections.push(connection);
+  let crash = false;
+  const store = createStatusEventStore({
+    db: connection.db,
+    afterRawInsert: () => {
+      if (!crash) return;
+      crash = false;
+      throw new Error('crashed between raw insert and rollup update');
+    },
+  });
+  return { store, crashAfterRawInsert: () => (crash = true) };
+}
+
+/** A deterministic generator, so that a failure names the seed that reproduces it. */
+function generator(seed: number) {
+  let state = seed;
+  const next = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+  return { next, int: (below: number) => Math.floor(next() * below) };
+}
+
+type Random = ReturnType<typeof generator>;
+
+/** A reading in the 4 days before NOW, a few hours after it (the future), or days late. */
+function randomReading(random: Random, n: number, now = NOW): StatusEvent {
+  const kind = random.next();
+  const offset = kind < 0.8 ? -random.int(4 * DAY) : kind < 0.9 ? random.int(6 * HOUR) : -(10 * DAY + random.int(DAY));
+  return { _id: `r${n}`, status: random.int(7), ts: new Date(now + offset), receivedAt: new Date(now) };
+}
+
+function randomRange(random: Random, now = NOW) {
+  const start = now - 12 * DAY + random.int(12 * DAY + 8 * HOUR);
+  const length = [random.int(90_000), random.int(3 * HOUR), random.int(2 * DAY), random.int(15 * DAY)][random.int(4)] ?? 0;
+  return { start: new Date(start), end: new Date(start + length + 1) };
+}
+
+async function expectExact(store: StatusEventStore, random: Random, seed: number, checks = 25, now = NOW) {
+  for (let i = 0; i < checks; i++) {
+    const range = randomRange(random, now);
+    const what = `seed ${seed}, ${range.start.toISOString()}..${range.end.toISOString()}`;
+    expect(await store.countByStatus(range, options), what).toEqual(await store.countRawByStatus(range, options));
+  }
+  const range = randomRange(random, now);
+  const steps = Object.values(SERIES_STEPS).filter((step) => (range.end.getTime() - range.start.getTime()) / step < 400);
+  const step = steps[random.int(steps.length)] ?? DAY;
+  const series = await store.rollups.series(range, step, options);
+  for (const point of series.slice(0, 20)) {
+    const end = new Date(Math.min(range.end.getTime(), Math.floor(point.start.getTime() / step) * step + step));
+    const raw = await store.countRawByStatus({ start: point.start, end }, options);
+    expect(point.counts, `seed ${seed}, step ${step}, point ${point.start.toISOString()}`).toEqual(raw);
+  }
+}
+
+describe('rollups', () => {
+  it('equal the raw count for random ranges and steps through duplicates, late and future readings, crashes and refreshes', async () => {
+    for (const seed of [1, 2, 3]) {
+      const random = generator(seed);
+      const { store, crashAfterRawInsert } = freshStore();
+      await store.ensureIndexes();
+      let n = 0;
+      const written: StatusEvent[] = [];
+      const batch = () =>
+        Array.from({ length: 1 + random.int(300) }, () =>
+          written.length > 0 && random.next() < 0.1 ? (written[random.int(written.length)] as StatusEvent) : randomReading(random, n++),
+        );
+      for (let round = 0; round < 12; round++) {
+        const action = random.int(4);
+        if (action === 0) {
+          // A processor crashes after the raw insert; the broker delivers the batch again.
+          const events = batch();
+          crashAfterRawInsert();
+          await expect(store.insertReadings(events)).rejects.toThrow(/crashed/);
+          await store.insertReadings(events);
+          written.push(...events);
+        } else if (action === 1) {
+          // Two processors write while a refresher runs.
+          const [a, b] = [batch(), batch()];
+          await Promise.all([store.insertReadings(a), store.insertReadings(b), store.rollups.refresh({ now: new Date(NOW), limit: 50 })]);
+          written.push(...a, ...b);
+        } else if (action === 2) {
+          await store.rollups.refresh({ now: new Date(NOW), limit: 1 + random.int(400) });
+        } else {
+          const events = batch();
+          await store.insertReadings(events);
+          written.push(...events);
+        }
+        await expectExact(store, random, seed, 8);
+      }
+      const refreshed = await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 });
+      expect(refreshed.pending).toBe(0);
+      await expectExact(store, random, seed);
+    }
+  }, 240_000);
+
+  it('leave buckets of the future and those written since their refresh dirty, and count them raw', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    const past = new Date(NOW - 2 * HOUR);
+    const future = new Date(NOW + 2 * HOUR);
+    await store.insertReadings([{ _id: 'a', status: 1, ts: past, receivedAt: past }, { _id: 'b', status: 2, ts: future, receivedAt: past }]);
+    await store.rollups.refresh({ now: new Date(NOW) });
+    const minutes = store.collection.db.collection(ROLLUP_LEVELS[0]?.collection ?? '');
+    expect(await minutes.find({}, { projection: { _id: 1, dirty: 1 } }).sort({ _id: 1 }).toArray()).toEqual([
+      { _id: new Date(past.getTime() - (past.getTime() % 60_000)), dirty: false },
+      { _id: new Date(future.getTime() - (future.getTime() % 60_000)), dirty: true },
+    ]);
+    // A late reading in a refreshed bucket dirties it again.
+    await store.insertReadings([{ _id: 'c', status: 3, ts: new Date(past.getTime() + 1), receivedAt: past }]);
+    expect(await minutes.countDocuments({ dirty: true })).toBe(2);
+    const all = { start: new Date(NOW - DAY), end: new Date(NOW + DAY) };
+    expect(await store.countByStatus(all, options)).toEqual({ 0: 0, 1: 1, 2: 1, 3: 1, 4: 0, 5: 0, 6: 0 });
+  });
+
+  it('count readings written before rollups existed from the raw readings, until a rebuild covers them', async () => {
+    const { store } = freshStore();
+    const random = generator(42);
+    const now = Date.now();
+    const old = Array.from({ length: 2000 }, (_, i) => randomReading(random, i, now));
+    await store.collection.insertMany(old); // as an earlier version of Tally stored them: no rollups
+    await store.ensureIndexes();
+    const coverage = await store.rollups.coverage();
+    expect(coverage.getTime()).toBe(Math.ceil(now / DAY) * DAY);
+    await expectExact(store, random, 42, 10, now);
+
+    const days: Date[] = [];
+    const earliest = Math.min(...old.map((event) => event.ts.getTime()));
+    await store.rollups.rebuild({ start: new Date(earliest), end: coverage }, { onProgress: ({ day }) => days.push(day) });
+    expect(days.length).toBeGreaterThan(10);
+    expect((await store.rollups.coverage()).getTime()).toBe(Math.floor(earliest / DAY) * DAY);
+    const minutes = store.collection.db.collection<RollupBucket>(ROLLUP_LEVELS[0]?.collection ?? '');
+    expect(await minutes.countDocuments({ dirty: true, _id: { $lt: new Date(now - 60_000) } })).toBe(0);
+    await expectExact(store, random, 42, 10, now);
+  }, 120_000);
+});

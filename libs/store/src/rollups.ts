@@ -1,0 +1,273 @@
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
+import {
+  bucketsOf,
+  coalesceRaw,
+  floorTo,
+  planRange,
+  ROLLUP_LEVELS,
+  seriesPoints,
+  type RollupLevel,
+  type Segment,
+} from './rollup-plan';
+import { addCounts, countByStatus, toStatusCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
+import type { StatusEvent } from './status-events';
+
+/**
+ * One bucket of one level. `version` grows each time a write may have changed the bucket's
+ * readings; `counts` were computed from the raw readings after `version` read `countsVersion`.
+ * The bucket is clean (its counts can be used) while `dirty` is false, which a refresh sets only
+ * if `version` did not move meanwhile.
+ */
+export interface RollupBucket {
+  _id: Date;
+  version: number;
+  dirty: boolean;
+  counts?: StatusCounts;
+  countsVersion?: number;
+}
+
+/** Where the rollups hold every reading: buckets starting before `from` are counted from raw readings. */
+interface Coverage {
+  _id: 'coverage';
+  from: Date;
+}
+
+export const ROLLUP_META_COLLECTION = 'status_rollups_meta';
+/** Far enough back for any reading a JavaScript date can hold. */
+const EVERYTHING = new Date(-8.64e15);
+const DUPLICATE_KEY = 11000;
+/** Raw counts (dirty buckets, the ends of a range) run at most this many at once. */
+const RAW_CONCURRENCY = 4;
+
+export interface RollupOptions {
+  /** Bounds every server call of a count (`maxTimeMS`). */
+  timeoutMs: number;
+}
+
+export interface RefreshResult {
+  /** Buckets recomputed and marked clean. */
+  refreshed: number;
+  /** Dirty buckets that ended and are still waiting (more than one call takes, or written to meanwhile). */
+  pending: number;
+}
+
+export interface Rollups {
+  /** Creates the collections' indexes and, on first use, where the rollups start to hold every reading. */
+  ensure(): Promise<void>;
+  /** Marks the buckets of these readings as changed: call after their raw insert, before acknowledging. */
+  markChanged(times: readonly Date[]): Promise<void>;
+  /** Recomputes up to `limit` dirty buckets per level that ended before `now`, from the raw readings. */
+  refresh(options?: { now?: Date; limit?: number }): Promise<RefreshResult>;
+  /** Counts in `[start, end)`: clean buckets from the rollups, the rest from the raw readings. */
+  count(range: TimeRange, options: RollupOptions): Promise<StatusCounts>;
+  /** The counts of each UTC-aligned step in `[start, end)`, each clipped to the range. */
+  series(range: TimeRange, stepMs: number, options: RollupOptions): Promise<{ start: Date; counts: StatusCounts }[]>;
+  /** Marks every bucket with readings in `[start, end)` changed, and extends coverage back to `start` once refreshed. */
+  rebuild(range: TimeRange, options?: RebuildOptions): Promise<void>;
+  /** The time from which the rollups hold every reading. */
+  coverage(): Promise<Date>;
+}
+
+export interface RebuildOptions {
+  /** Told after each day rebuilt, newest first. */
+  onProgress?: (done: { day: Date; buckets: number }) => void;
+  signal?: AbortSignal;
+}
+
+export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
+  const collections = new Map(ROLLUP_LEVELS.map((level) => [level.name, db.collection<RollupBucket>(level.collection)]));
+  const bucketsOfLevel = (level: RollupLevel) => collections.get(level.name) as Collection<RollupBucket>;
+  const meta = db.collection<Coverage>(ROLLUP_META_COLLECTION);
+
+  const coverage = async () => (await meta.findOne({ _id: 'coverage' }))?.from ?? EVERYTHING;
+
+  const markChanged = async (times: readonly Date[]) => {
+    await Promise.all(
+      ROLLUP_LEVELS.map((level) => {
+        // In time order, so that writers marking the same buckets lock them in the same order (no deadlock).
+        const starts = bucketsOf(times, level).sort((a, b) => a - b);
+        const operations: AnyBulkWriteOperation<RollupBucket>[] = starts.map((start) => ({
+          updateOne: { filter: { _id: new Date(start) }, update: { $inc: { version: 1 }, $set: { dirty: true } }, upsert: true },
+        }));
+        return operations.length > 0 ? upsertAll(bucketsOfLevel(level), operations) : undefined;
+      }),
+    );
+  };
+
+  const refreshLevel = async (level: RollupLevel, now: number, limit: number): Promise<RefreshResult> => {
+    const collection = bucketsOfLevel(level);
+    const ended = { dirty: true, _id: { $lte: new Date(now - level.ms) } };
+    const dirty = await collection.find(ended, { projection: { version: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
+    if (dirty.length === 0) return { refreshed: 0, pending: 0 };
+    // One aggregate per run of adjacent buckets (a backlog or a rebuild dirties thousands in a row).
+    const runs = coalesceRaw(dirty.map((bucket) => ({ start: bucket._id.getTime(), end: bucket._id.getTime() + level.ms })));
+    const counted = new Map<number, StatusCounts>();
+    for (const run of runs) {
+      for (const [start, counts] of await countPerBucket(raw, run, level)) counted.set(start, counts);
+    }
+    // Only where the version is still the one read before counting: a write since then keeps it dirty.
+    const { modifiedCount } = await collection.bulkWrite(
+      dirty.map((bucket) => ({
+        updateOne: {
+          filter: { _id: bucket._id, version: bucket.version },
+          update: {
+            $set: { counts: counted.get(bucket._id.getTime()) ?? zeroCounts(), countsVersion: bucket.version, dirty: false },
+          },
+        },
+      })),
+      { ordered: false },
+    );
+    const pending = dirty.length < limit ? dirty.length - modifiedCount : await collection.countDocuments(ended);
+    return { refreshed: modifiedCount, pending };
+  };
+
+  /**
+   * The counts of each plan (a list of segments): clean buckets from the rollups, fetched with one
+   * query per level for all plans, and everything else from the raw readings.
+   */
+  const countPlans = async (plans: readonly Segment[][], { timeoutMs }: RollupOptions): Promise<StatusCounts[]> => {
+    const from = (await coverage()).getTime();
+    const totals = plans.map(() => zeroCounts());
+    const rawStretches = plans.map((): { start: number; end: number }[] => []);
+    const wanted = new Map<RollupLevel, Map<number, number[]>>(); // level → bucket start → plan indexes
+    plans.forEach((segments, plan) => {
+      for (const segment of segments) {
+        if (segment.kind === 'raw') rawStretches[plan]?.push(segment);
+        else if (segment.start < from) rawStretches[plan]?.push({ start: segment.start, end: segment.start + segment.level.ms });
+        else {
+          const byStart = wanted.get(segment.level) ?? new Map<number, number[]>();
+          byStart.set(segment.start, [...(byStart.get(segment.start) ?? []), plan]);
+          wanted.set(segment.level, byStart);
+        }
+      }
+    });
+    await Promise.all(
+      [...wanted].map(async ([level, byStart]) => {
+        const ids = [...byStart.keys()].map((start) => new Date(start));
+        const found = await bucketsOfLevel(level).find({ _id: { $in: ids } }, { maxTimeMS: timeoutMs }).toArray();
+        // A bucket without a document never had a reading written through the store: zero.
+        for (const bucket of found) {
+          const start = bucket._id.getTime();
+          for (const plan of byStart.get(start) ?? []) {
+            if (bucket.dirty || !bucket.counts) rawStretches[plan]?.push({ start, end: start + level.ms });
+            else addCounts(totals[plan] as StatusCounts, bucket.counts);
+          }
+        }
+      }),
+    );
+    const rawWork = rawStretches.flatMap((stretches, plan) => coalesceRaw(stretches).map((stretch) => ({ plan, ...stretch })));
+    await forEachLimited(rawWork, RAW_CONCURRENCY, async ({ plan, start, end }) => {
+      const counts = await countByStatus(raw, { start: new Date(start), end: new Date(end) }, { timeoutMs });
+      addCounts(totals[plan] as StatusCounts, counts);
+    });
+    return totals;
+  };
+
+  return {
+    ensure: async () => {
+      await Promise.all(ROLLUP_LEVELS.map((level) => bucketsOfLevel(level).createIndex({ dirty: 1, _id: 1 }, { name: 'dirty' })));
+      if (await meta.findOne({ _id: 'coverage' })) return;
+      // A store that starts empty holds every reading in its rollups; one with readings written
+      // before rollups existed holds them from the next whole day on, until a rebuild goes back.
+      const empty = (await raw.findOne({}, { projection: { _id: 1 } })) === null;
+      const from = empty ? EVERYTHING : new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000);
+      await meta.updateOne({ _id: 'coverage' }, { $setOnInsert: { from } }, { upsert: true }).catch((error: unknown) => {
+        if (!(error instanceof Error && 'code' in error && error.code === DUPLICATE_KEY)) throw error;
+      });
+    },
+    markChanged,
+    refresh: ({ now = new Date(), limit = 500 } = {}) => refreshAll(now, limit),
+    count: async (range, options) => (await countPlans([planRange(range)], options))[0] ?? zeroCounts(),
+    series: async (range, stepMs, options) => {
+      const points = seriesPoints(range, stepMs);
+      const counts = await countPlans(points.map((point) => planRange(point)), options);
+      return points.map((point, i) => ({ start: point.start, counts: counts[i] ?? zeroCounts() }));
+    },
+    rebuild: async ({ start, end }, { onProgress, signal } = {}) => {
+      const day = 86_400_000;
+      const first = floorTo(start.getTime(), day);
+      for (let at = Math.ceil(end.getTime() / day) * day; at > first; at -= day) {
+        signal?.throwIfAborted();
+        const chunk = { start: new Date(at - day), end: new Date(at) };
+        const times = await minutesWithReadings(raw, chunk);
+        await markChanged(times);
+        // Counts can use the chunk's rollups once its buckets are marked; refreshing them now only
+        // saves the raw counts that dirty buckets cost until the processor's refresher gets to them.
+        await refreshAll(chunk.end, Math.max(1000, times.length));
+        await meta.updateOne({ _id: 'coverage' }, { $min: { from: chunk.start } }, { upsert: true });
+        onProgress?.({ day: chunk.start, buckets: times.length });
+      }
+    },
+    coverage,
+  };
+
+  async function refreshAll(now: Date, limit: number): Promise<RefreshResult> {
+    const results = await Promise.all(ROLLUP_LEVELS.map((level) => refreshLevel(level, now.getTime(), limit)));
+    return results.reduce((sum, r) => ({ refreshed: sum.refreshed + r.refreshed, pending: sum.pending + r.pending }));
+  }
+}
+
+/** Upserts that lose a race to create the same bucket fail with a duplicate key: they then match it, once retried. */
+async function upsertAll(collection: Collection<RollupBucket>, operations: AnyBulkWriteOperation<RollupBucket>[]) {
+  try {
+    await collection.bulkWrite(operations, { ordered: false });
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+    await collection.bulkWrite(
+      errors.map((e) => operations[e.index] as AnyBulkWriteOperation<RollupBucket>),
+      { ordered: false },
+    );
+  }
+}
+
+/**
+ * `ts` rounded down to a multiple of `ms` since 1970, as milliseconds (before 1970 too). Arithmetic
+ * rather than `$dateTrunc`: DocumentDB's `$dateTrunc` to a day answers the wrong day (2026-02-28T10:39Z
+ * gave 2026-02-26 on v0.106).
+ */
+function bucketExpression(ms: number) {
+  const time = { $toLong: '$ts' };
+  return { $subtract: [time, { $mod: [{ $add: [{ $mod: [time, ms] }, ms] }, ms] }] };
+}
+
+/** The counts of every bucket of `level` in `[start, end)` that holds readings, by bucket start. */
+async function countPerBucket(
+  raw: Collection<StatusEvent>,
+  { start, end }: { start: number; end: number },
+  level: RollupLevel,
+): Promise<Map<number, StatusCounts>> {
+  const groups = await raw
+    .aggregate<{ _id: { bucket: unknown; status: unknown }; count: number }>(
+      [
+        { $match: { ts: { $gte: new Date(start), $lt: new Date(end) } } },
+        { $group: { _id: { bucket: bucketExpression(level.ms), status: '$status' }, count: { $sum: 1 } } },
+      ],
+      { maxTimeMS: 60_000, promoteLongs: true },
+    )
+    .toArray();
+  const perBucket = new Map<number, StatusCounts>();
+  for (const { _id, count } of groups) {
+    const key = Number(_id.bucket);
+    const counts = perBucket.get(key) ?? zeroCounts();
+    addCounts(counts, toStatusCounts([{ _id: _id.status, count }]));
+    perBucket.set(key, counts);
+  }
+  return perBucket;
+}
+
+/** The start of every minute in `range` that holds a reading, one date each. */
+async function minutesWithReadings(raw: Collection<StatusEvent>, range: TimeRange): Promise<Date[]> {
+  const minute = ROLLUP_LEVELS[0] as RollupLevel;
+  const buckets = await countPerBucket(raw, { start: range.start.getTime(), end: range.end.getTime() }, minute);
+  return [...buckets.keys()].map((start) => new Date(start));
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
