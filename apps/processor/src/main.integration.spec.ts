@@ -26,6 +26,7 @@ import {
   TOPOLOGY,
   type Reading,
 } from '@tally/messaging';
+import { createStatusEventStore } from '@tally/store';
 import { MongoClient, type Collection } from 'mongodb';
 import type { Connection } from 'rabbitmq-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -264,6 +265,45 @@ describe('the processor\'s probes', () => {
     const post = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'POST' });
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
     await stopProcessor(app);
+  });
+});
+
+describe('the processor\'s rollups', () => {
+  /** Counts per status of `sent` in `[start, end)`, as the rollups must give them. */
+  const expected = (sent: readonly Required<Reading>[], start: number, end: number) => {
+    const counts: Record<string, number> = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+    for (const { status, ts } of sent) if (ts.getTime() >= start && ts.getTime() < end) counts[status] = (counts[status] ?? 0) + 1;
+    return counts;
+  };
+
+  it('refreshes the buckets it wrote, and the rollups then count each reading exactly', async () => {
+    const sent = readings(3000, Date.parse('2026-06-01T00:00:00Z')).map((r, i) => ({ ...r, ts: new Date(r.ts.getTime() + i * 1000) }));
+    await startProcessor({ ROLLUP_REFRESH_INTERVAL_MS: '100' });
+    await publish(sent);
+    await expectStoredExactly(sent);
+    const minutes = mongo.db(database).collection<{ dirty: boolean }>('status_rollups_minute');
+    await expect.poll(() => minutes.countDocuments({ dirty: true }), { timeout: 20_000 }).toBe(0);
+    const store = createStatusEventStore({ db: mongo.db(database) });
+    const start = Date.parse('2026-06-01T00:10:30Z');
+    const end = Date.parse('2026-06-01T00:47:00.500Z');
+    expect(await store.countByStatus({ start: new Date(start), end: new Date(end) }, { timeoutMs: 5000 })).toEqual(expected(sent, start, end));
+    expect(await minutes.countDocuments()).toBe(Math.ceil((3000 * 10 + 3000 * 1000) / 60_000));
+  });
+
+  it('rebuilds them for readings stored before rollups existed, with --rebuild-rollups', async () => {
+    const sent = readings(2000, Date.parse('2026-05-01T00:00:00Z')).map((r, i) => ({ ...r, ts: new Date(r.ts.getTime() + i * 600_000) }));
+    await events.insertMany(sent.map(({ id, status, ts }) => ({ _id: id, status, ts, receivedAt: ts })));
+    const rebuild = runApp({ appDir, args: ['--rebuild-rollups'], env: { MONGODB_URI: mongodbUri(), LOG_LEVEL: 'info' } });
+    running.push(rebuild);
+    await rebuild.waitForLog('rollups rebuilt', 120_000);
+    expect(await rebuild.exited).toBe(0);
+    const store = createStatusEventStore({ db: mongo.db(database) });
+    expect((await store.rollups.coverage()).getTime()).toBe(Date.parse('2026-05-01T00:00:00Z'));
+    const minutes = mongo.db(database).collection('status_rollups_minute');
+    expect(await minutes.countDocuments({ dirty: false })).toBe(2000);
+    const start = Date.parse('2026-05-03T07:00:00Z');
+    const end = Date.parse('2026-05-12T00:00:00Z');
+    expect(await store.countByStatus({ start: new Date(start), end: new Date(end) }, { timeoutMs: 5000 })).toEqual(expected(sent, start, end));
   });
 });
 

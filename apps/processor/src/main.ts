@@ -12,21 +12,37 @@ import {
 } from '@tally/messaging';
 import { createMongoConnection, createStatusEventStore, retryUntilDone, type StatusEvent } from '@tally/store';
 import { startHealthServer } from './health';
+import { parseRebuildArgs, REBUILD_USAGE, rebuildRollups, type RebuildArgs } from './rebuild';
+import { runRollupRefresher } from './rollup-refresher';
 
 async function main(): Promise<void> {
+  let rebuild: RebuildArgs | undefined;
+  try {
+    rebuild = parseRebuildArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${REBUILD_USAGE}\n`);
+    process.exit(2);
+  }
   const config = loadProcessorConfig();
   const logger = createLogger({ name: 'processor', level: config.logLevel });
+  if (rebuild) return runRebuild(config.mongodbUri, rebuild, logger);
   const stats = statsLog(logger);
   const stopping = new AbortController();
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
-  const store = createStatusEventStore({ db: mongo.db });
-  void retryUntilDone(() => store.ensureIndexes(), {
+  const store = createStatusEventStore({
+    db: mongo.db,
+    afterRawInsert: config.testHooks.killAfterInsert ? () => process.kill(process.pid, 'SIGKILL') : undefined,
+  });
+  // Nothing is written before this is done: on first use it decides whether the rollups can hold
+  // every reading, which readings written before it would make untrue.
+  const storeReady = retryUntilDone(() => store.ensureIndexes(), {
     backoff: { minMs: 1000, maxMs: 30_000 },
     onError: (error, _attempt, retryInMs) =>
       logger.warn({ err: (error as Error).message, retryInMs }, 'cannot create indexes yet'),
     signal: stopping.signal,
-  }).catch(() => undefined);
+  });
+  storeReady.catch(() => undefined);
 
   // Dead letters are published over this connection; the consumer has one of its own.
   const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor-dead-letters' });
@@ -38,8 +54,9 @@ async function main(): Promise<void> {
 
   let mongoFailing = false;
   /** Writes a batch, retrying while MongoDB is down or hanging: its messages stay unacked meanwhile. */
-  const insert = (events: readonly StatusEvent[]) =>
-    retryUntilDone(() => store.insertReadings(events), {
+  const insert = async (events: readonly StatusEvent[]) => {
+    await storeReady;
+    return retryUntilDone(() => store.insertReadings(events), {
       onError: (error, attempt, retryInMs) => {
         if (mongoFailing) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
         mongoFailing = true;
@@ -52,6 +69,7 @@ async function main(): Promise<void> {
       },
       signal: stopping.signal,
     });
+  };
 
   const deadLetter = async (message: Delivery, reason: string, detail: string) => {
     await deadLetters.deadLetter(message, `${reason}: ${detail}`);
@@ -80,7 +98,6 @@ async function main(): Promise<void> {
       sources.push(message);
     }
     const results = await insert(events);
-    if (config.testHooks.killAfterInsert) process.kill(process.pid, 'SIGKILL');
     results.forEach((result, i) => {
       if (result.stored) stats.stored(result.duplicate);
       else deadLettering.push(deadLetter(sources[i] as Delivery, 'write_error', result.reason));
@@ -100,6 +117,17 @@ async function main(): Promise<void> {
   consumer.on('down', () => logger.warn('not consuming: subscribing again'));
   consumer.on('error', (error) => logger.error({ err: error }, 'consumer error'));
 
+  const refresher = runRollupRefresher({
+    refresh: () => store.rollups.refresh(),
+    intervalMs: config.rollupRefreshIntervalMs,
+    signal: stopping.signal,
+    onStateChange: (change) =>
+      change.failing
+        ? logger.warn({ err: (change.error as Error).message }, 'rollup refresh failed: counts read changed buckets raw meanwhile')
+        : logger.info('rollup refresh succeeds again'),
+    onRefreshed: ({ refreshed, pending }) => logger.debug({ refreshed, pending }, 'rollups refreshed'),
+  });
+
   const health =
     config.healthPort === undefined
       ? undefined
@@ -117,6 +145,7 @@ async function main(): Promise<void> {
         logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');
       }
       stopping.abort();
+      await refresher;
       stats.summary();
       await health?.close();
       await deadLetters.close();
@@ -125,6 +154,29 @@ async function main(): Promise<void> {
     },
     { logger, graceMs: 10_000 },
   );
+}
+
+/** `--rebuild-rollups`: rebuilds, logging each day, then exits; SIGINT/SIGTERM stop it between two days. */
+async function runRebuild(mongodbUri: string, args: RebuildArgs, logger: Logger): Promise<void> {
+  const mongo = createMongoConnection({ uri: mongodbUri });
+  const stopping = new AbortController();
+  onShutdown(async () => stopping.abort(), { logger });
+  const store = createStatusEventStore({ db: mongo.db });
+  const started = Date.now();
+  try {
+    const range = await rebuildRollups(
+      store,
+      args,
+      ({ day, until, buckets, daysDone }) =>
+        logger.info({ day: day.toISOString().slice(0, 10), minutesWithReadings: buckets, daysDone, downTo: until }, 'rebuilt a day'),
+      stopping.signal,
+    );
+    if (range) logger.info({ from: range.start, to: range.end, seconds: (Date.now() - started) / 1000 }, 'rollups rebuilt');
+    else logger.info('nothing to rebuild: the rollups hold every stored reading');
+  } finally {
+    await mongo.close();
+  }
+  process.exit(0);
 }
 
 interface Counts {

@@ -32,6 +32,7 @@ describe('defaults', () => {
       batchSize: 500,
       batchMaxWaitMs: 50,
       healthPort: undefined,
+      rollupRefreshIntervalMs: 1000,
       logLevel: 'info',
       testHooks: { killAfterInsert: false },
     });

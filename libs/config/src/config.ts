@@ -41,10 +41,14 @@ export interface ProcessorConfig {
   batchMaxWaitMs: number;
   /** Port of the /healthz and /readyz server; `undefined` runs none. */
   healthPort: number | undefined;
+  rollupRefreshIntervalMs: number;
   logLevel: LogLevel;
   /** Test-only behaviour, for the fault suite: never set in deployments, not in the table above. */
   testHooks: {
-    /** `TALLY_TEST_KILL_AFTER_INSERT=1`: SIGKILL itself after its first write, before acking it. */
+    /**
+     * `TALLY_TEST_KILL_AFTER_INSERT=1`: SIGKILL itself after its first raw insert, before the rollup
+     * update and the ack that follow it.
+     */
     killAfterInsert: boolean;
   };
 }
@@ -68,6 +72,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
       'PROCESSOR_HEALTH_PORT',
       'BATCH_SIZE',
       'BATCH_MAX_WAIT_MS',
+      'ROLLUP_REFRESH_INTERVAL_MS',
       'LOG_LEVEL',
     ],
     env,
@@ -79,6 +84,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     batchSize: v.BATCH_SIZE,
     batchMaxWaitMs: v.BATCH_MAX_WAIT_MS,
     healthPort: v.PROCESSOR_HEALTH_PORT,
+    rollupRefreshIntervalMs: v.ROLLUP_REFRESH_INTERVAL_MS,
     logLevel: v.LOG_LEVEL,
     testHooks: { killAfterInsert: env['TALLY_TEST_KILL_AFTER_INSERT'] === '1' },
   };

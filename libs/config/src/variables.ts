@@ -112,6 +112,12 @@ export const VARIABLES = {
     description: 'The processor writes a batch at most this long after its first reading arrived',
     schema: integer(0, 60_000),
   }),
+  ROLLUP_REFRESH_INTERVAL_MS: variable({
+    default: '1000',
+    description:
+      'How often the processor recomputes the rollup buckets that changed (until then counts read those buckets from the raw readings)',
+    schema: integer(100, 3_600_000),
+  }),
   BROADCAST_INTERVAL_MS: variable({
     default: '1000',
     description: 'Milliseconds between two readings of the broadcaster',

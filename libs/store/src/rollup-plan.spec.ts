@@ -81,6 +81,18 @@ describe('coalesceRaw', () => {
       { start: 50, end: 60 },
     ]);
   });
+
+  it('also merges stretches at most maxGap apart', () => {
+    const stretches = [
+      { start: 0, end: 10 },
+      { start: 30, end: 40 },
+      { start: 100, end: 110 },
+    ];
+    expect(coalesceRaw(stretches, 20)).toEqual([
+      { start: 0, end: 40 },
+      { start: 100, end: 110 },
+    ]);
+  });
 });
 
 describe('seriesPoints', () => {

@@ -50,12 +50,15 @@ export function bucketsOf(times: readonly Date[], level: RollupLevel): number[] 
   return [...new Set(times.map((time) => floorTo(time.getTime(), level.ms)))];
 }
 
-/** Merges raw stretches that touch into one, keeping their order. */
-export function coalesceRaw(stretches: readonly { start: number; end: number }[]): { start: number; end: number }[] {
+/** Merges stretches that touch, or lie at most `maxGap` apart, into one, in time order. */
+export function coalesceRaw(
+  stretches: readonly { start: number; end: number }[],
+  maxGap = 0,
+): { start: number; end: number }[] {
   const merged: { start: number; end: number }[] = [];
   for (const { start, end } of [...stretches].sort((a, b) => a.start - b.start)) {
     const last = merged.at(-1);
-    if (last && last.end >= start) last.end = Math.max(last.end, end);
+    if (last && last.end + maxGap >= start) last.end = Math.max(last.end, end);
     else merged.push({ start, end });
   }
   return merged;

@@ -36,6 +36,8 @@ export const ROLLUP_META_COLLECTION = 'status_rollups_meta';
 /** Far enough back for any reading a JavaScript date can hold. */
 const EVERYTHING = new Date(-8.64e15);
 const DUPLICATE_KEY = 11000;
+/** A refresh counts dirty buckets at most this many buckets apart with one aggregate. */
+const REFRESH_MERGE_GAP = 60;
 /** Raw counts (dirty buckets, the ends of a range) run at most this many at once. */
 const RAW_CONCURRENCY = 4;
 
@@ -69,7 +71,7 @@ export interface Rollups {
 }
 
 export interface RebuildOptions {
-  /** Told after each day rebuilt, newest first. */
+  /** Told after each day with readings is rebuilt, newest first (days without readings are skipped). */
   onProgress?: (done: { day: Date; buckets: number }) => void;
   signal?: AbortSignal;
 }
@@ -99,8 +101,12 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     const ended = { dirty: true, _id: { $lte: new Date(now - level.ms) } };
     const dirty = await collection.find(ended, { projection: { version: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
     if (dirty.length === 0) return { refreshed: 0, pending: 0 };
-    // One aggregate per run of adjacent buckets (a backlog or a rebuild dirties thousands in a row).
-    const runs = coalesceRaw(dirty.map((bucket) => ({ start: bucket._id.getTime(), end: bucket._id.getTime() + level.ms })));
+    // One aggregate per run of nearby buckets (a backlog or a rebuild dirties thousands): one that
+    // also counts a few clean buckets in between costs less than one aggregate per bucket.
+    const runs = coalesceRaw(
+      dirty.map((bucket) => ({ start: bucket._id.getTime(), end: bucket._id.getTime() + level.ms })),
+      REFRESH_MERGE_GAP * level.ms,
+    );
     const counted = new Map<number, StatusCounts>();
     for (const run of runs) {
       for (const [start, counts] of await countPerBucket(raw, run, level)) counted.set(start, counts);
@@ -186,8 +192,19 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     rebuild: async ({ start, end }, { onProgress, signal } = {}) => {
       const day = 86_400_000;
       const first = floorTo(start.getTime(), day);
-      for (let at = Math.ceil(end.getTime() / day) * day; at > first; at -= day) {
+      for (let at = Math.ceil(end.getTime() / day) * day; at > first; ) {
         signal?.throwIfAborted();
+        // Straight to the newest day below `at` that holds readings: days without any need nothing.
+        const [latest] = await raw
+          .find({ ts: { $gte: new Date(first), $lt: new Date(at) } }, { projection: { ts: 1 } })
+          .sort({ ts: -1 })
+          .limit(1)
+          .toArray();
+        if (!latest) {
+          await meta.updateOne({ _id: 'coverage' }, { $min: { from: new Date(first) } }, { upsert: true });
+          break;
+        }
+        at = floorTo(latest.ts.getTime(), day) + day;
         const chunk = { start: new Date(at - day), end: new Date(at) };
         const times = await minutesWithReadings(raw, chunk);
         await markChanged(times);
@@ -196,6 +213,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
         await refreshAll(chunk.end, Math.max(1000, times.length));
         await meta.updateOne({ _id: 'coverage' }, { $min: { from: chunk.start } }, { upsert: true });
         onProgress?.({ day: chunk.start, buckets: times.length });
+        at = chunk.start.getTime();
       }
     },
     coverage,

@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import type { StatusEventStore } from '@tally/store';
+
+export const REBUILD_USAGE = `Usage: processor --rebuild-rollups [--from ISO-8601] [--to ISO-8601]
+
+Recomputes the rollups from the raw readings, newest day first, then exits: for readings stored
+before rollups existed (the default range: from the earliest reading to where the rollups hold
+every reading), or after a bug (give --from and --to). Counts stay exact meanwhile; an interrupted
+rebuild of the default range resumes where it stopped when run again. Runs beside the consuming
+processors.`;
+
+export interface RebuildArgs {
+  from: Date | undefined;
+  to: Date | undefined;
+}
+
+/** `undefined` when the processor is to consume as usual; throws a usage error on bad flags. */
+export function parseRebuildArgs(argv: readonly string[]): RebuildArgs | undefined {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: { 'rebuild-rollups': { type: 'boolean' }, from: { type: 'string' }, to: { type: 'string' } },
+  });
+  if (!values['rebuild-rollups']) {
+    if (values.from !== undefined || values.to !== undefined) throw new Error('--from and --to go with --rebuild-rollups');
+    return undefined;
+  }
+  const time = (flag: string, raw: string | undefined) => {
+    if (raw === undefined) return undefined;
+    const date = new Date(raw);
+    if (Number.isNaN(date.getTime())) throw new Error(`--${flag}: expected an ISO-8601 time, got "${raw}"`);
+    return date;
+  };
+  const args = { from: time('from', values.from), to: time('to', values.to) };
+  if (args.from && args.to && args.from >= args.to) throw new Error('--from must be before --to');
+  return args;
+}
+
+export interface RebuildProgress {
+  /** The day just rebuilt; days go newest first, down to `until`. */
+  day: Date;
+  until: Date;
+  /** Minutes of that day that hold readings. */
+  buckets: number;
+  daysDone: number;
+}
+
+/**
+ * Rebuilds the rollups over `[from, to)`, by default from the earliest stored reading to where the
+ * rollups already hold every reading. Resolves with the range rebuilt, or `undefined` when there
+ * was nothing to do.
+ */
+export async function rebuildRollups(
+  store: StatusEventStore,
+  args: RebuildArgs,
+  onProgress: (progress: RebuildProgress) => void,
+  signal?: AbortSignal,
+): Promise<{ start: Date; end: Date } | undefined> {
+  await store.ensureIndexes();
+  const [earliest] = await store.collection.find({}, { projection: { ts: 1 } }).sort({ ts: 1 }).limit(1).toArray();
+  const [latest] = await store.collection.find({}, { projection: { ts: 1 } }).sort({ ts: -1 }).limit(1).toArray();
+  if (!earliest || !latest) return undefined;
+  const start = args.from ?? earliest.ts;
+  const end = args.to ?? (args.from ? new Date(latest.ts.getTime() + 1) : await store.rollups.coverage());
+  if (start >= end) return undefined;
+  let daysDone = 0;
+  await store.rollups.rebuild(
+    { start, end },
+    { signal, onProgress: ({ day, buckets }) => onProgress({ day, until: start, buckets, daysDone: ++daysDone }) },
+  );
+  return { start, end };
+}

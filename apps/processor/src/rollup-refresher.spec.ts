@@ -1,0 +1,56 @@
+import type { RefreshResult } from '@tally/store';
+import { describe, expect, it } from 'vitest';
+import { runRollupRefresher } from './rollup-refresher';
+
+/** A refresh that answers from a script, then aborts the refresher when the script runs out. */
+function scripted(script: (RefreshResult | Error)[], controller: AbortController) {
+  const calls: number[] = [];
+  const started = Date.now();
+  const refresh = async () => {
+    calls.push(Date.now() - started);
+    const next = script.shift();
+    if (script.length === 0) controller.abort();
+    if (next instanceof Error) throw next;
+    return next ?? { refreshed: 0, pending: 0 };
+  };
+  return { refresh, calls };
+}
+
+describe('runRollupRefresher', () => {
+  it('refreshes again at once while buckets are pending, then waits the interval', async () => {
+    const controller = new AbortController();
+    const { refresh, calls } = scripted(
+      [
+        { refreshed: 500, pending: 700 },
+        { refreshed: 500, pending: 200 },
+        { refreshed: 200, pending: 0 },
+        { refreshed: 0, pending: 0 },
+      ],
+      controller,
+    );
+    const refreshed: number[] = [];
+    await runRollupRefresher({ refresh, intervalMs: 200, signal: controller.signal, onRefreshed: (r) => refreshed.push(r.refreshed) });
+    expect(calls).toHaveLength(4);
+    expect(calls[2]).toBeLessThan(150); // no pause while pending
+    expect(calls[3]).toBeGreaterThanOrEqual(195); // the interval after a refresh that left nothing
+    expect(refreshed).toEqual([500, 500, 200]);
+  });
+
+  it('reports one failure and one recovery, however many refreshes fail in between', async () => {
+    const controller = new AbortController();
+    const down = new Error('MongoDB down');
+    const { refresh, calls } = scripted([down, down, down, { refreshed: 3, pending: 0 }, { refreshed: 0, pending: 0 }], controller);
+    const changes: unknown[] = [];
+    await runRollupRefresher({ refresh, intervalMs: 10, signal: controller.signal, onStateChange: (c) => changes.push(c) });
+    expect(calls).toHaveLength(5);
+    expect(changes).toEqual([{ failing: true, error: down }, { failing: false }]);
+  });
+
+  it('ends when the signal aborts during its pause', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 50);
+    await runRollupRefresher({ refresh: async () => ({ refreshed: 0, pending: 0 }), intervalMs: 60_000, signal: controller.signal });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,51 @@
+import type { RefreshResult } from '@tally/store';
+
+export interface RollupRefresherOptions {
+  /** Recomputes the rollup buckets that changed; `rollups.refresh` of the store. */
+  refresh: () => Promise<RefreshResult>;
+  /** Pause between two refreshes that left nothing pending. */
+  intervalMs: number;
+  signal: AbortSignal;
+  /** Told when a refresh fails after succeeding, and when it succeeds again after failing. */
+  onStateChange?: (change: { failing: true; error: unknown } | { failing: false }) => void;
+  /** Told after each refresh that recomputed something. */
+  onRefreshed?: (result: RefreshResult) => void;
+}
+
+/**
+ * Keeps the rollups fresh: refreshes at once again while buckets are pending (a backlog), else
+ * every `intervalMs`; a failure (MongoDB down) is retried at the same pace. Resolves once `signal`
+ * aborts and the refresh in progress has ended. Several processors may each run one: a refresh
+ * only ever writes a bucket whose version it read, so they cannot undo each other's work.
+ */
+export async function runRollupRefresher(options: RollupRefresherOptions): Promise<void> {
+  const { refresh, intervalMs, signal, onStateChange, onRefreshed } = options;
+  let failing = false;
+  while (!signal.aborted) {
+    let pending = 0;
+    try {
+      const result = await refresh();
+      pending = result.pending;
+      if (failing) onStateChange?.({ failing: false });
+      failing = false;
+      if (result.refreshed > 0) onRefreshed?.(result);
+    } catch (error) {
+      if (!failing) onStateChange?.({ failing: true, error });
+      failing = true;
+    }
+    if (pending === 0 || failing) await pause(intervalMs, signal);
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
