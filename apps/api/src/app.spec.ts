@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { seriesPoints } from '@tally/store';
 import { describe, expect, it } from 'vitest';
 import { createApp, MAX_BODY_BYTES, type CountsStore } from './app';
 
@@ -9,14 +10,17 @@ interface Reading {
 
 /** A store over an array; `fail` makes it behave like an unreachable or slow database. */
 function memoryStore(readings: Reading[] = [], fail?: 'unavailable' | 'slow'): CountsStore {
+  const countByStatus: CountsStore['countByStatus'] = async ({ start, end }) => {
+    if (fail === 'unavailable') throw Object.assign(new Error('connect ECONNREFUSED'), { kind: 'unavailable' });
+    if (fail === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+    const counts = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+    for (const { status, ts } of readings) if (ts >= start && ts < end) counts[status as 0] += 1;
+    return counts;
+  };
   return {
-    countByStatus: async ({ start, end }) => {
-      if (fail === 'unavailable') throw Object.assign(new Error('connect ECONNREFUSED'), { kind: 'unavailable' });
-      if (fail === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-      const counts = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
-      for (const { status, ts } of readings) if (ts >= start && ts < end) counts[status as 0] += 1;
-      return counts;
-    },
+    countByStatus,
+    series: async (range, stepMs, options) =>
+      Promise.all(seriesPoints(range, stepMs).map(async (point) => ({ start: point.start, counts: await countByStatus(point, options) }))),
     ping: async () => fail === undefined,
     classifyError: (error) => ((error as { kind?: string }).kind === 'unavailable' ? 'unavailable' : 'other'),
   };
@@ -121,8 +125,9 @@ describe('other routes and methods', () => {
       components: { schemas: Record<string, { required?: string[] }> };
     };
     expect(spec.openapi).toBe('3.1.0');
-    expect(Object.keys(spec.paths)).toEqual(['/status-counts', '/healthz', '/readyz']);
+    expect(Object.keys(spec.paths)).toEqual(['/status-counts', '/status-counts/series', '/healthz', '/readyz']);
     expect(spec.components.schemas['StatusCountsRequest']?.required).toEqual(['start_time', 'end_time']);
+    expect(spec.components.schemas['Series']?.required).toEqual(['start_time', 'end_time', 'step', 'points']);
     const docs = await app.request('/docs');
     expect(docs.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await docs.text()).toContain("fetch('/openapi.json')");
@@ -219,5 +224,53 @@ describe('no input produces a 5xx', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('GET /status-counts/series', () => {
+  const series = (query: string, target = app) => target.request(`/status-counts/series?${query}`);
+
+  it('answers each UTC-aligned step of the range, the first and last clipped to it', async () => {
+    const response = await series('start_time=2024-01-31T06:00:00Z&end_time=2024-02-01T00:00:00.001Z&step=6h');
+    expect(response.status).toBe(200);
+    const zero = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+    expect(await response.json()).toEqual({
+      start_time: '2024-01-31T06:00:00.000Z',
+      end_time: '2024-02-01T00:00:00.001Z',
+      step: '6h',
+      points: [
+        { start: '2024-01-31T06:00:00.000Z', counts: zero },
+        { start: '2024-01-31T12:00:00.000Z', counts: { ...zero, 1: 1 } },
+        { start: '2024-01-31T18:00:00.000Z', counts: { ...zero, 6: 1 } },
+        { start: '2024-02-01T00:00:00.000Z', counts: { ...zero, 2: 1 } },
+      ],
+    });
+  });
+
+  it('refuses a step it does not know, naming those it does', async () => {
+    await expectError(await series('start_time=2024-01-31&end_time=2024-02-01&step=2h'), 400, 'invalid_request', /step must be one of 1m, 5m, 15m, 1h, 6h, 1d/);
+    await expectError(await series('start_time=2024-01-31&end_time=2024-02-01'), 400, 'invalid_request', /step must be one of/);
+  });
+
+  it('refuses more points than it answers, naming the limit', async () => {
+    await expectError(
+      await series('start_time=2024-01-01&end_time=2024-01-03&step=1m'),
+      400,
+      'too_many_points',
+      /The range holds 2880 steps of 1m; at most 1500 points/,
+    );
+    expect((await series('start_time=2024-01-01&end_time=2024-01-02T01:00:00Z&step=1m')).status).toBe(200);
+  });
+
+  it('refuses a range that ends before it starts, and other methods', async () => {
+    await expectError(await series('start_time=2024-02-01&end_time=2024-01-31&step=1h'), 400, 'invalid_request', /start_time must be before end_time/);
+    const post = await app.request('/status-counts/series', { method: 'POST' });
+    await expectError(post, 405, 'method_not_allowed');
+    expect(post.headers.get('allow')).toBe('GET');
+  });
+
+  it('answers 503 when the store is unavailable', async () => {
+    const down = createApp({ store: memoryStore(readings, 'unavailable') });
+    await expectError(await series('start_time=2024-01-31&end_time=2024-02-01&step=1h', down), 503, 'unavailable');
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { StatusCounts, TimeRange } from '@tally/store';
+import { countSeriesPoints, SERIES_STEPS, type StatusCounts, type TimeRange } from '@tally/store';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
@@ -7,11 +7,13 @@ import { secureHeaders } from 'hono/secure-headers';
 import { DOCS_HTML } from './docs';
 import { ApiError } from './errors';
 import { buildOpenApi } from './openapi';
-import { describeIssues, statusCountsRequest } from './schemas';
+import { describeIssues, MAX_SERIES_POINTS, seriesRequest, statusCountsRequest } from './schemas';
 
 /** What the API needs from storage. */
 export interface CountsStore {
   countByStatus(range: TimeRange, options: { timeoutMs: number }): Promise<StatusCounts>;
+  /** Counts of each UTC-aligned `stepMs` of the range, each clipped to it. */
+  series(range: TimeRange, stepMs: number, options: { timeoutMs: number }): Promise<{ start: Date; counts: StatusCounts }[]>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   /** How a failure of `countByStatus` should be reported. */
@@ -78,15 +80,36 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
     const parsed = statusCountsRequest.safeParse(input);
     if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
     const range = { start: parsed.data.start_time, end: parsed.data.end_time };
-    return c.json(await withTimeout(store, range, requestTimeoutMs));
+    return c.json(await withTimeout(store, requestTimeoutMs, (options) => store.countByStatus(range, options)));
   };
 
-  app.get('/status-counts', (c) => {
-    const query = c.req.queries();
-    for (const [name, values] of Object.entries(query)) {
-      if (values.length > 1) throw new ApiError(400, 'invalid_request', `${name} is given more than once`);
+  app.get('/status-counts', (c) => count(c, singleQueryValues(c)));
+
+  app.get('/status-counts/series', async (c) => {
+    const parsed = seriesRequest.safeParse(singleQueryValues(c));
+    if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
+    const { start_time: start, end_time: end, step } = parsed.data;
+    const stepMs = SERIES_STEPS[step];
+    const points = countSeriesPoints({ start, end }, stepMs);
+    if (points > MAX_SERIES_POINTS) {
+      throw new ApiError(
+        400,
+        'too_many_points',
+        `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
+      );
     }
-    return count(c, Object.fromEntries(Object.entries(query).map(([name, values]) => [name, values[0]])));
+    const series = await withTimeout(store, requestTimeoutMs, (options) => store.series({ start, end }, stepMs, options));
+    return c.json({
+      start_time: start.toISOString(),
+      end_time: end.toISOString(),
+      step,
+      points: series.map((point) => ({ start: point.start.toISOString(), counts: point.counts })),
+    });
+  });
+
+  app.all('/status-counts/series', (c) => {
+    c.header('Allow', 'GET');
+    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here: use GET`);
   });
 
   app.post(
@@ -144,13 +167,27 @@ function digest(value: string): Buffer {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-async function withTimeout(store: CountsStore, range: TimeRange, timeoutMs: number): Promise<StatusCounts> {
+/** The query parameters, each given at most once. */
+function singleQueryValues(c: Context): Record<string, string | undefined> {
+  const query = c.req.queries();
+  for (const [name, values] of Object.entries(query)) {
+    if (values.length > 1) throw new ApiError(400, 'invalid_request', `${name} is given more than once`);
+  }
+  return Object.fromEntries(Object.entries(query).map(([name, values]) => [name, values[0]]));
+}
+
+/** Runs a store call bounded by `timeoutMs`: 503 when MongoDB is unreachable, 504 when too slow. */
+async function withTimeout<T>(
+  store: CountsStore,
+  timeoutMs: number,
+  call: (options: { timeoutMs: number }) => Promise<T>,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ApiError(504, 'timeout', `MongoDB did not answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    return await Promise.race([store.countByStatus(range, { timeoutMs }), timedOut]);
+    return await Promise.race([call({ timeoutMs }), timedOut]);
   } catch (error) {
     if (error instanceof ApiError) throw error;
     const kind = store.classifyError(error);

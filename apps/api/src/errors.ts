@@ -2,6 +2,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export type ErrorCode =
   | 'invalid_request'
+  | 'too_many_points'
   | 'invalid_json'
   | 'unauthorized'
   | 'not_found'

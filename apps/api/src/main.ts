@@ -1,7 +1,8 @@
 import { serve } from '@hono/node-server';
 import { createLogger, exitOnStartupError, loadApiConfig, onShutdown } from '@tally/config';
-import { classifyStoreError, createMongoConnection, createStatusEventStore } from '@tally/store';
+import { createMongoConnection } from '@tally/store';
 import { createApp } from './app';
+import { countsStoreOver } from './store';
 
 function main(): void {
   const config = loadApiConfig();
@@ -11,9 +12,8 @@ function main(): void {
     uri: config.mongodbUri,
     serverSelectionTimeoutMS: Math.min(2000, Math.floor(config.requestTimeoutMs / 2)),
   });
-  const events = createStatusEventStore({ db: mongo.db });
   const app = createApp({
-    store: { countByStatus: events.countByStatus, ping: mongo.ping, classifyError: classifyStoreError },
+    store: countsStoreOver(mongo),
     token: config.token,
     requestTimeoutMs: config.requestTimeoutMs,
     log: (entry) => logger.info(entry, 'request'),

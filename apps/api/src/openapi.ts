@@ -1,5 +1,6 @@
+import { SERIES_STEPS } from '@tally/store';
 import { z } from 'zod';
-import './schemas';
+import { MAX_SERIES_POINTS } from './schemas';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const errors = (...statuses: number[]) =>
@@ -11,7 +12,7 @@ const errors = (...statuses: number[]) =>
   );
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'A time is missing, malformed, or start_time is not before end_time',
+  400: 'A time is missing, malformed, or start_time is not before end_time (series: an unknown step, or too many points)',
   401: 'API_TOKEN is set and the request has no valid bearer token',
   413: 'The body is over 16 KiB',
   415: 'The body is not sent as application/json',
@@ -64,6 +65,29 @@ export function buildOpenApi() {
             queryParameter('end_time', '2024-02-01T00:00:00Z'),
           ],
           responses: { 200: counts, ...errors(400, 401, 503, 504) },
+        },
+      },
+      '/status-counts/series': {
+        get: {
+          summary: 'Counts per status in each UTC-aligned step of a time range, for charts',
+          description:
+            `At most ${MAX_SERIES_POINTS} points. The first and last points are clipped to the range, ` +
+            'so the points add up to what /status-counts answers for it.',
+          parameters: [
+            queryParameter('start_time', '2024-01-31T00:00:00Z'),
+            queryParameter('end_time', '2024-02-01T00:00:00Z'),
+            {
+              name: 'step',
+              in: 'query',
+              required: true,
+              description: 'Width of each point, aligned to UTC',
+              schema: { type: 'string', enum: Object.keys(SERIES_STEPS), examples: ['1h'] },
+            },
+          ],
+          responses: {
+            200: { description: 'One point per step', content: { 'application/json': { schema: ref('Series') } } },
+            ...errors(400, 401, 503, 504),
+          },
         },
       },
       '/healthz': {

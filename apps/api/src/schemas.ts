@@ -1,3 +1,4 @@
+import { SERIES_STEPS, type SeriesStep } from '@tally/store';
 import { z } from 'zod';
 import { parseTime } from './time';
 
@@ -47,6 +48,24 @@ export const statusCountsRequest = z
   })
   .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time)' });
 
+/** Most points one series answers: a chart wider than a screen has no use for more. */
+export const MAX_SERIES_POINTS = 1500;
+const STEP_NAMES = Object.keys(SERIES_STEPS) as [SeriesStep, ...SeriesStep[]];
+
+/** The request of `/status-counts/series`: a range and a step, as GET query parameters. */
+export const seriesRequest = z
+  .object({
+    start_time: timeField('start_time', EXAMPLE_START),
+    end_time: timeField('end_time', EXAMPLE_END),
+    step: z
+      .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
+      .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] }),
+  })
+  .refine(({ start_time, end_time }) => start_time < end_time, {
+    error: 'start_time must be before end_time (the range is [start_time, end_time))',
+  })
+  .meta({ id: 'SeriesRequest' });
+
 const count = z.number().int().min(0);
 
 export const statusCountsResponse = z
@@ -70,3 +89,21 @@ export const errorResponse = z
 export function describeIssues(error: z.ZodError): string {
   return [...new Set(error.issues.map((issue) => issue.message))].join('; ');
 }
+
+export const seriesResponse = z
+  .object({
+    start_time: z.string(),
+    end_time: z.string(),
+    step: z.enum(STEP_NAMES),
+    points: z.array(
+      z.object({
+        start: z.string().meta({ description: 'Start of the point: the step bucket, or start_time for the first' }),
+        counts: statusCountsResponse,
+      }),
+    ),
+  })
+  .meta({
+    id: 'Series',
+    description:
+      'Counts per status in each UTC-aligned step of the range; the first and last points are clipped to the range, so the points add up to the range\'s counts',
+  });
