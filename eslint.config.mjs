@@ -21,7 +21,9 @@ const depConstraints = [
     onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:store', 'scope:devstack'],
   },
   { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:config', 'scope:store', 'scope:devstack'] },
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['scope:devstack'] },
+  // End-to-end suites drive the built apps as a black box; the fault suite also reads the rollups
+  // that the store defines (their collections), to check them against what the broker acknowledged.
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['scope:devstack', 'scope:store'] },
   // The benchmark harness drives the real pipeline: it publishes, stores and reads like the apps do.
   { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib'] },
   {

@@ -28,12 +28,14 @@ describe('the processor, stopped abruptly', () => {
     await s.finish();
   });
 
-  it('absorbs the redelivery when the processor dies after its insert but before its ack', async () => {
+  it('absorbs the redelivery when the processor dies between its raw insert and the rollup update', async () => {
     const s = (scenario = await Scenario.create('faults-crash'));
     await s.stopProcessor(await s.startProcessor());
-    await s.publisher.publish(readings(3000));
+    // A minute each: the crashed batch's rollup buckets are marked by its redelivery alone.
+    await s.publisher.publish(readings(3000, { stepMs: 60_000 }));
 
-    // Test-only hook: SIGKILLs itself right after its first successful write, before acking it.
+    // Test-only hook: SIGKILLs itself right after its first raw insert, before it marks the rollups
+    // and acks. finish() checks the rollups too, once refreshed.
     const crashing = s.start('processor', { TALLY_TEST_KILL_AFTER_INSERT: '1', BATCH_MAX_WAIT_MS: '20' });
     expect(await crashing.exited, 'killed by its own SIGKILL').toBeNull();
     const storedUnacked = await s.storedCount();
