@@ -13,10 +13,15 @@ import { addCounts, countByStatus, toStatusCounts, zeroCounts, type StatusCounts
 import type { StatusEvent } from './status-events';
 
 /**
- * One bucket of one level. `version` grows each time a write may have changed the bucket's
- * readings; `counts` were computed from the raw readings after `version` read `countsVersion`.
- * The bucket is clean (its counts can be used) while `dirty` is false, which a refresh sets only
- * if `version` did not move meanwhile.
+ * One bucket of one level. `version` grows each time the bucket's readings may have changed;
+ * `counts` were computed after `version` read `countsVersion`. The bucket is clean (its counts
+ * can be used) while `dirty` is false, which a refresh sets only if `version` did not move meanwhile.
+ *
+ * Writers mark only minutes (after the raw insert, before the ack). A refresh recomputes a minute
+ * from the raw readings and, before marking it clean, marks its hour and day changed; an hour is
+ * recomputed from its minutes and a day from its hours, once those are all clean. A count uses a
+ * clean hour or day only if no minute inside it is dirty, reading the dirty minutes first: then
+ * any write acknowledged before the count is in what it uses (see `countPlans`).
  */
 export interface RollupBucket {
   _id: Date;
@@ -35,7 +40,12 @@ interface Coverage {
 export const ROLLUP_META_COLLECTION = 'status_rollups_meta';
 /** Far enough back for any reading a JavaScript date can hold. */
 const EVERYTHING = new Date(-8.64e15);
+/** Coverage before `ensure()` ever ran on this database: readings may predate rollups, so none is used. */
+const NOTHING = new Date(8.64e15);
 const DUPLICATE_KEY = 11000;
+/** How long counts use a coverage read before reading it again. */
+const COVERAGE_CACHE_MS = 5000;
+type Stretch = { start: number; end: number };
 /** A refresh counts dirty buckets at most this many buckets apart with one aggregate. */
 const REFRESH_MERGE_GAP = 60;
 /** Raw counts (dirty buckets, the ends of a range) run at most this many at once. */
@@ -81,50 +91,105 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
   const bucketsOfLevel = (level: RollupLevel) => collections.get(level.name) as Collection<RollupBucket>;
   const meta = db.collection<Coverage>(ROLLUP_META_COLLECTION);
 
-  const coverage = async () => (await meta.findOne({ _id: 'coverage' }))?.from ?? EVERYTHING;
-
-  const markChanged = async (times: readonly Date[]) => {
-    await Promise.all(
-      ROLLUP_LEVELS.map((level) => {
-        // In time order, so that writers marking the same buckets lock them in the same order (no deadlock).
-        const starts = bucketsOf(times, level).sort((a, b) => a - b);
-        const operations: AnyBulkWriteOperation<RollupBucket>[] = starts.map((start) => ({
-          updateOne: { filter: { _id: new Date(start) }, update: { $inc: { version: 1 }, $set: { dirty: true } }, upsert: true },
-        }));
-        return operations.length > 0 ? upsertAll(bucketsOfLevel(level), operations) : undefined;
-      }),
-    );
+  const coverage = async () => (await meta.findOne({ _id: 'coverage' }))?.from ?? NOTHING;
+  // Coverage only ever moves back in time, so a cached value is at worst too cautious (more raw counting).
+  let cached: { from: Date; at: number } | undefined;
+  const cachedCoverage = async () => {
+    if (cached && Date.now() - cached.at < COVERAGE_CACHE_MS) return cached.from;
+    const from = await coverage();
+    cached = { from, at: Date.now() };
+    return from;
   };
 
-  const refreshLevel = async (level: RollupLevel, now: number, limit: number): Promise<RefreshResult> => {
+  /** Marks the buckets of `times` changed in each of `levels`, in order. */
+  const markLevels = async (times: readonly Date[], levels: readonly RollupLevel[]) => {
+    for (const level of levels) {
+      // In time order, so that writers marking the same buckets lock them in the same order (no deadlock).
+      const starts = bucketsOf(times, level).sort((a, b) => a - b);
+      const operations: AnyBulkWriteOperation<RollupBucket>[] = starts.map((start) => ({
+        updateOne: { filter: { _id: new Date(start) }, update: { $inc: { version: 1 }, $set: { dirty: true } }, upsert: true },
+      }));
+      if (operations.length > 0) await upsertAll(bucketsOfLevel(level), operations);
+    }
+  };
+  const [MINUTE, ...COARSER] = ROLLUP_LEVELS as [RollupLevel, ...RollupLevel[]];
+  const markChanged = (times: readonly Date[]) => markLevels(times, [MINUTE]);
+
+  /**
+   * Recomputes dirty buckets of `level` that ended: minutes from the raw readings, an hour from its
+   * minutes and a day from its hours once those are all clean (else it waits for the next round).
+   * That is exact because marks go finest first: a coarser version read after a write's mark means
+   * the finer buckets were marked before, so a finer bucket found clean was counted after the write.
+   */
+  const refreshLevel = async (index: number, now: number, limit: number): Promise<RefreshResult> => {
+    const level = ROLLUP_LEVELS[index] as RollupLevel;
+    const finer = ROLLUP_LEVELS[index - 1];
     const collection = bucketsOfLevel(level);
     const ended = { dirty: true, _id: { $lte: new Date(now - level.ms) } };
     const dirty = await collection.find(ended, { projection: { version: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
     if (dirty.length === 0) return { refreshed: 0, pending: 0 };
-    // One aggregate per run of nearby buckets (a backlog or a rebuild dirties thousands): one that
-    // also counts a few clean buckets in between costs less than one aggregate per bucket.
+    // One query per run of nearby buckets (a backlog or a rebuild dirties thousands): one that also
+    // reads a few clean buckets in between costs less than one query per bucket.
     const runs = coalesceRaw(
       dirty.map((bucket) => ({ start: bucket._id.getTime(), end: bucket._id.getTime() + level.ms })),
       REFRESH_MERGE_GAP * level.ms,
     );
     const counted = new Map<number, StatusCounts>();
     for (const run of runs) {
-      for (const [start, counts] of await countPerBucket(raw, run, level)) counted.set(start, counts);
+      const perBucket = finer ? await sumFiner(finer, level, run) : await countPerBucket(raw, run, level);
+      for (const [start, counts] of perBucket) counted.set(start, counts);
     }
+    // From the raw readings, a bucket without any counts none; from finer buckets, it waits.
+    if (!finer) for (const bucket of dirty) if (!counted.has(bucket._id.getTime())) counted.set(bucket._id.getTime(), zeroCounts());
+    const refreshable = dirty.filter((bucket) => counted.has(bucket._id.getTime()));
+    // The hours and days above a minute are marked changed before the minute is marked clean.
+    if (!finer) await markLevels(refreshable.map((bucket) => bucket._id), COARSER);
     // Only where the version is still the one read before counting: a write since then keeps it dirty.
-    const { modifiedCount } = await collection.bulkWrite(
-      dirty.map((bucket) => ({
-        updateOne: {
-          filter: { _id: bucket._id, version: bucket.version },
-          update: {
-            $set: { counts: counted.get(bucket._id.getTime()) ?? zeroCounts(), countsVersion: bucket.version, dirty: false },
-          },
-        },
-      })),
-      { ordered: false },
-    );
+    const { modifiedCount } =
+      refreshable.length === 0
+        ? { modifiedCount: 0 }
+        : await collection.bulkWrite(
+            refreshable.map((bucket) => ({
+              updateOne: {
+                filter: { _id: bucket._id, version: bucket.version },
+                update: { $set: { counts: counted.get(bucket._id.getTime()), countsVersion: bucket.version, dirty: false } },
+              },
+            })),
+            { ordered: false },
+          );
     const pending = dirty.length < limit ? dirty.length - modifiedCount : await collection.countDocuments(ended);
     return { refreshed: modifiedCount, pending };
+  };
+
+  /**
+   * The counts of each bucket of `level` in `run` as the sum of its `finer` buckets, for every
+   * bucket whose finer buckets are all clean (a missing one never had a reading: zero). Buckets
+   * left out wait for the finer level's refresh.
+   */
+  const sumFiner = async (finer: RollupLevel, level: RollupLevel, { start, end }: Stretch) => {
+    const parts = await bucketsOfLevel(finer)
+      .find({ _id: { $gte: new Date(start), $lt: new Date(end) } }, { projection: { dirty: 1, counts: 1 } })
+      .toArray();
+    const sums = new Map<number, StatusCounts>();
+    const waiting = new Set<number>();
+    for (let at = start; at < end; at += level.ms) sums.set(at, zeroCounts());
+    for (const part of parts) {
+      const bucket = floorTo(part._id.getTime(), level.ms);
+      if (part.dirty || !part.counts) waiting.add(bucket);
+      else addCounts(sums.get(bucket) ?? zeroCounts(), part.counts);
+    }
+    for (const bucket of waiting) sums.delete(bucket);
+    return sums;
+  };
+
+  /** The starts of the dirty minutes within `stretches`. */
+  const minutesDirtyIn = async (stretches: readonly Stretch[], timeoutMs: number): Promise<number[]> => {
+    if (stretches.length === 0) return [];
+    const within = stretches.map(({ start, end }) => ({ _id: { $gte: new Date(start), $lt: new Date(end) } }));
+    const found = await bucketsOfLevel(MINUTE)
+      .find({ dirty: true, ...(within.length === 1 ? within[0] : { $or: within }) }, { projection: { _id: 1 }, maxTimeMS: timeoutMs })
+      .toArray();
+    return found.map((minute) => minute._id.getTime());
   };
 
   /**
@@ -132,14 +197,15 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
    * query per level for all plans, and everything else from the raw readings.
    */
   const countPlans = async (plans: readonly Segment[][], { timeoutMs }: RollupOptions): Promise<StatusCounts[]> => {
-    const from = (await coverage()).getTime();
+    const from = (await cachedCoverage()).getTime();
     const totals = plans.map(() => zeroCounts());
-    const rawStretches = plans.map((): { start: number; end: number }[] => []);
+    const known = plans.map((): Stretch[] => []); // raw from the plan: the ends of a range, what coverage lacks
+    const dirty = plans.map((): Stretch[] => []);
     const wanted = new Map<RollupLevel, Map<number, number[]>>(); // level → bucket start → plan indexes
     plans.forEach((segments, plan) => {
       for (const segment of segments) {
-        if (segment.kind === 'raw') rawStretches[plan]?.push(segment);
-        else if (segment.start < from) rawStretches[plan]?.push({ start: segment.start, end: segment.start + segment.level.ms });
+        if (segment.kind === 'raw') known[plan]?.push(segment);
+        else if (segment.start < from) known[plan]?.push({ start: segment.start, end: segment.start + segment.level.ms });
         else {
           const byStart = wanted.get(segment.level) ?? new Map<number, number[]>();
           byStart.set(segment.start, [...(byStart.get(segment.start) ?? []), plan]);
@@ -147,25 +213,42 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
         }
       }
     });
-    await Promise.all(
-      [...wanted].map(async ([level, byStart]) => {
+    const countRaw = (stretches: Stretch[][]) =>
+      forEachLimited([...stretches.entries()], RAW_CONCURRENCY, async ([plan, list]) => {
+        if (list.length === 0) return;
+        const ranges = coalesceRaw(list).map(({ start, end }) => ({ start: new Date(start), end: new Date(end) }));
+        addCounts(totals[plan] as StatusCounts, await countByStatus(raw, ranges, { timeoutMs }));
+      });
+    // The dirty minutes under the coarser buckets wanted, read before those buckets (see RollupBucket).
+    const coarse = [...wanted].filter(([level]) => level !== MINUTE).flatMap(([level, byStart]) =>
+      [...byStart.keys()].map((start) => ({ start, end: start + level.ms })),
+    );
+    const dirtyMinutes = await minutesDirtyIn(coalesceRaw(coarse), timeoutMs);
+    // The rollups and the raw stretches known from the plans at once; then the dirty buckets, raw.
+    await Promise.all([
+      countRaw(known),
+      ...[...wanted].map(async ([level, byStart]) => {
+        if (level !== MINUTE) {
+          for (const start of byStart.keys()) {
+            if (!dirtyMinutes.some((minute) => minute >= start && minute < start + level.ms)) continue;
+            for (const plan of byStart.get(start) ?? []) dirty[plan]?.push({ start, end: start + level.ms });
+            byStart.delete(start);
+          }
+        }
         const ids = [...byStart.keys()].map((start) => new Date(start));
+        if (ids.length === 0) return;
         const found = await bucketsOfLevel(level).find({ _id: { $in: ids } }, { maxTimeMS: timeoutMs }).toArray();
         // A bucket without a document never had a reading written through the store: zero.
         for (const bucket of found) {
           const start = bucket._id.getTime();
           for (const plan of byStart.get(start) ?? []) {
-            if (bucket.dirty || !bucket.counts) rawStretches[plan]?.push({ start, end: start + level.ms });
+            if (bucket.dirty || !bucket.counts) dirty[plan]?.push({ start, end: start + level.ms });
             else addCounts(totals[plan] as StatusCounts, bucket.counts);
           }
         }
       }),
-    );
-    const rawWork = rawStretches.flatMap((stretches, plan) => coalesceRaw(stretches).map((stretch) => ({ plan, ...stretch })));
-    await forEachLimited(rawWork, RAW_CONCURRENCY, async ({ plan, start, end }) => {
-      const counts = await countByStatus(raw, { start: new Date(start), end: new Date(end) }, { timeoutMs });
-      addCounts(totals[plan] as StatusCounts, counts);
-    });
+    ]);
+    await countRaw(dirty);
     return totals;
   };
 
@@ -219,9 +302,15 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     coverage,
   };
 
+  /** Each level in turn, finest first, so that coarser buckets find the finer ones refreshed. */
   async function refreshAll(now: Date, limit: number): Promise<RefreshResult> {
-    const results = await Promise.all(ROLLUP_LEVELS.map((level) => refreshLevel(level, now.getTime(), limit)));
-    return results.reduce((sum, r) => ({ refreshed: sum.refreshed + r.refreshed, pending: sum.pending + r.pending }));
+    const total = { refreshed: 0, pending: 0 };
+    for (const index of ROLLUP_LEVELS.keys()) {
+      const { refreshed, pending } = await refreshLevel(index, now.getTime(), limit);
+      total.refreshed += refreshed;
+      total.pending += pending;
+    }
+    return total;
   }
 }
 

@@ -11,7 +11,14 @@ describe('buildStatusCountPipeline', () => {
     ]);
   });
 
-  it('uses only stages and operators that FerretDB v1 runs', () => {
+  it('matches several ranges with one $or', () => {
+    const [a, b, c, d] = [0, 1, 5, 6].map((t) => new Date(t));
+    expect(buildStatusCountPipeline({ start: a as Date, end: b as Date }, { start: c as Date, end: d as Date })[0]).toEqual({
+      $match: { $or: [{ ts: { $gte: a, $lt: b } }, { ts: { $gte: c, $lt: d } }] },
+    });
+  });
+
+  it('uses only stages and operators that MongoDB and both FerretDB versions run', () => {
     const json = JSON.stringify(buildStatusCountPipeline({ start: new Date(0), end: new Date(1) }));
     const operators = [...json.matchAll(/"(\$[a-zA-Z]+)":/g)].map((m) => m[1]);
     expect(new Set(operators)).toEqual(new Set(['$match', '$gte', '$lt', '$group', '$sum']));
