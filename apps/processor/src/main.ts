@@ -15,6 +15,9 @@ import { startHealthServer } from './health';
 import { parseRebuildArgs, REBUILD_USAGE, rebuildRollups, type RebuildArgs } from './rebuild';
 import { runRollupRefresher } from './rollup-refresher';
 
+/** Buckets per level one refresh recomputes: a backlog's thousands take a few rounds of well under a second. */
+const REFRESH_LIMIT = 5000;
+
 async function main(): Promise<void> {
   let rebuild: RebuildArgs | undefined;
   try {
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
   consumer.on('error', (error) => logger.error({ err: error }, 'consumer error'));
 
   const refresher = runRollupRefresher({
-    refresh: () => store.rollups.refresh(),
+    refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT }),
     intervalMs: config.rollupRefreshIntervalMs,
     signal: stopping.signal,
     onStateChange: (change) =>
