@@ -48,6 +48,10 @@ const SETTINGS = {
   // DocumentDB builds indexes of non-empty collections in pg_cron jobs: background workers need
   // no connection (pg_cron's own would dial localhost, which may not be 127.0.0.1).
   'cron.use_background_workers': 'on',
+  // DocumentDB runs an index-build job every 2 s: a log line each is noise.
+  'cron.log_run': 'off',
+  // A statement that waits over a second for a lock is logged, with what holds it.
+  log_lock_waits: 'on',
   max_worker_processes: '16',
   // The settings of FerretDB's own image (`packaging/10-preload.sh` of its DocumentDB fork).
   shared_preload_libraries: 'pg_cron,pg_documentdb_core,pg_documentdb',
