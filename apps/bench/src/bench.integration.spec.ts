@@ -8,7 +8,7 @@ import { CONSUMER_CLIENTS } from './consumers';
 import { ENGINE_RANGES, ENGINE_SETTINGS } from './engine';
 import { NAIVE_ENV, type QueueRun } from './ingest';
 import { QUICK_SIZES } from './options';
-import { RANGES } from './query';
+import { RANGES, SERIES } from './query';
 import type { BenchResult } from './report';
 
 const appDir = join(import.meta.dirname, '..');
@@ -80,21 +80,28 @@ describe('npm run bench -- --quick', () => {
     }
   });
 
-  it('times every range, and the 30-day range counts every stored reading', () => {
+  it('times every range through the API and the raw pipeline, and the 30-day range counts every stored reading', () => {
     const { query } = result;
-    expect(query?.ranges.map((r) => r.name)).toEqual(RANGES.map((r) => r.name));
-    for (const range of query?.ranges ?? []) {
-      expect(range.latenciesMs).toHaveLength(QUICK_SIZES.samples);
-      expect(range.p50).toBeGreaterThan(0);
-      expect(range.p50).toBeLessThanOrEqual(range.p95);
-      expect(range.p95).toBeLessThanOrEqual(range.p99);
-      for (const total of range.totals) expect(total).toBeLessThanOrEqual(QUICK_SIZES.queryReadings);
+    const [readings] = QUICK_SIZES.queryReadings as [number];
+    expect(query?.sizes.map((size) => size.readings)).toEqual([readings]);
+    const [size] = query?.sizes ?? [];
+    expect(size?.ranges.map((r) => r.name)).toEqual(RANGES.map((r) => r.name));
+    for (const range of size?.ranges ?? []) {
+      for (const timed of [range, range.raw]) {
+        expect(timed.latenciesMs).toHaveLength(QUICK_SIZES.samples);
+        expect(timed.p50).toBeGreaterThan(0);
+        expect(timed.p50).toBeLessThanOrEqual(timed.p95);
+        expect(timed.p95).toBeLessThanOrEqual(timed.p99);
+      }
+      for (const total of range.totals) expect(total).toBeLessThanOrEqual(readings);
     }
-    expect(query?.ranges.at(-1)?.totals).toEqual(Array(QUICK_SIZES.samples).fill(QUICK_SIZES.queryReadings));
-    if (!query?.seed.reused) expect(query?.seed.perSecond).toBeGreaterThan(0);
+    expect(size?.ranges.at(-1)?.totals).toEqual(Array(QUICK_SIZES.samples).fill(readings));
+    expect(size?.series).toMatchObject({ step: SERIES.step, points: 720 });
+    expect(size?.series.latenciesMs).toHaveLength(QUICK_SIZES.samples);
+    if (!size?.seed.reused) expect(size?.seed.rollupSeconds).toBeGreaterThan(0);
     expect(query?.healthz.perSecond).toBeGreaterThan(0);
     expect(query?.healthz.errors).toBe(0);
-    expect(query?.apiExitCode).toBe(0);
+    expect(query?.apiExitCodes).toEqual([0]);
   });
 
   it('inserts and counts exactly under each DocumentDB index setting (FerretDB + DocumentDB only)', () => {
@@ -117,7 +124,8 @@ describe('npm run bench -- --quick', () => {
   it('prints the results as Markdown tables', () => {
     expect(stdout).toContain('| measurement | readings | readings/s |');
     expect(stdout).toContain('| naive processor (prefetch 1, batch 1) | 500 |');
-    expect(stdout).toContain('| POST /status-counts range | p50 ms | p95 ms | p99 ms |');
-    expect(stdout).toContain('| 30 days |');
+    expect(stdout).toContain('| query | 20,000: API p50 / p99 ms | raw p50 / p99 ms |');
+    expect(stdout).toContain('| POST /status-counts, 30 days |');
+    expect(stdout).toContain('| GET /status-counts/series, 30 days at 1 h (720 points) |');
   });
 });

@@ -22,7 +22,7 @@ describe('parseBenchArgs', () => {
       samples: 2,
     });
     expect(parseBenchArgs(['--query-readings', '1_000_000', '--naive', '10', '--healthz-seconds', '1'])).toMatchObject({
-      queryReadings: 1_000_000,
+      queryReadings: [1_000_000],
       naiveReadings: 10,
       healthzSeconds: 1,
     });
@@ -39,6 +39,7 @@ describe('parseBenchArgs', () => {
 
   it.each([
     [['--readings', '0'], '--readings: expected a positive integer, got "0"'],
+    [['--query-readings', '1000,x'], '--query-readings: expected a positive integer, got "x"'],
     [['--samples', '2.5'], '--samples: expected a positive integer, got "2.5"'],
     [['--naive', 'many'], '--naive: expected a positive integer, got "many"'],
     [['--only', 'api'], '--only: expected one of ingest, query, engine, got "api"'],

@@ -11,8 +11,8 @@ export interface Sizes {
   readings: number;
   /** Readings drained by the naive processor (prefetch 1, batch 1). */
   naiveReadings: number;
-  /** Readings over 30 days that the API queries. */
-  queryReadings: number;
+  /** Readings over 30 days that the API queries, one database per size. */
+  queryReadings: number[];
   /** Queries per time range. */
   samples: number;
   /** Duration of the /healthz load. */
@@ -24,7 +24,7 @@ export interface Sizes {
 export const FULL_SIZES: Sizes = {
   readings: 200_000,
   naiveReadings: 3000,
-  queryReadings: 1_000_000,
+  queryReadings: [1_000_000, 10_000_000],
   samples: 5,
   healthzSeconds: 10,
   engineReadings: 1_000_000,
@@ -33,7 +33,7 @@ export const FULL_SIZES: Sizes = {
 export const QUICK_SIZES: Sizes = {
   readings: 5000,
   naiveReadings: 500,
-  queryReadings: 20_000,
+  queryReadings: [20_000],
   samples: 3,
   healthzSeconds: 2,
   engineReadings: 20_000,
@@ -59,7 +59,8 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --quick                  about a minute: ${describe(QUICK_SIZES)}
   --readings N             readings per transport through the processor [${FULL_SIZES.readings}]
   --naive N                readings through the naive processor (prefetch 1, batch 1) [${FULL_SIZES.naiveReadings}]
-  --query-readings N       readings over 30 days that the API queries [${FULL_SIZES.queryReadings}]
+  --query-readings N[,N]   readings over 30 days that the API queries, one database each
+                           [${FULL_SIZES.queryReadings.join(',')}]
   --samples N              POST /status-counts queries per time range [${FULL_SIZES.samples}]
   --healthz-seconds S      duration of the GET /healthz load [${FULL_SIZES.healthzSeconds}]
   --engine-readings N      readings inserted and counted under each DocumentDB index setting,
@@ -77,7 +78,7 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
 function describe(sizes: Sizes): string {
   return (
     `--readings ${sizes.readings} --naive ${sizes.naiveReadings}\n${' '.repeat(27)}` +
-    `--query-readings ${sizes.queryReadings} --samples ${sizes.samples} --healthz-seconds ${sizes.healthzSeconds}\n` +
+    `--query-readings ${sizes.queryReadings.join(',')} --samples ${sizes.samples} --healthz-seconds ${sizes.healthzSeconds}\n` +
     `${' '.repeat(27)}--engine-readings ${sizes.engineReadings}`
   );
 }
@@ -90,11 +91,10 @@ export class UsageError extends Error {
 const SIZE_FLAGS = {
   readings: 'readings',
   naive: 'naiveReadings',
-  'query-readings': 'queryReadings',
   samples: 'samples',
   'healthz-seconds': 'healthzSeconds',
   'engine-readings': 'engineReadings',
-} as const satisfies Record<string, keyof Sizes>;
+} as const satisfies Record<string, Exclude<keyof Sizes, 'queryReadings'>>;
 
 /** Reads the harness's command line; explicit sizes win over `--quick`'s. */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
@@ -124,9 +124,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   }
   const { values } = parsed;
   const sizes = { ...(values.quick ? QUICK_SIZES : FULL_SIZES) };
-  for (const [flag, key] of Object.entries(SIZE_FLAGS) as [keyof typeof SIZE_FLAGS, keyof Sizes][]) {
+  for (const [flag, key] of Object.entries(SIZE_FLAGS) as [keyof typeof SIZE_FLAGS, Exclude<keyof Sizes, 'queryReadings'>][]) {
     const raw = values[flag];
     if (raw !== undefined) sizes[key] = positiveInteger(flag, raw);
+  }
+  const queryReadings = values['query-readings'];
+  if (queryReadings !== undefined) {
+    sizes.queryReadings = queryReadings.split(',').map((size) => positiveInteger('query-readings', size.trim()));
   }
   const only = values.only;
   if (only !== undefined && !PHASES.includes(only as Phase)) {

@@ -1,6 +1,6 @@
 import { freePort } from '@tally/devstack';
 import { randomReading } from '@tally/messaging';
-import { createStatusEventStore } from '@tally/store';
+import { createStatusEventStore, floorTo, type StatusCounts, type StatusEventStore } from '@tally/store';
 import { cheapCount, sleep, startBundle, stopApp, withDatabase, type BenchContext } from './context';
 import { createHttpClient, runLoad, type HttpClient, type LoadResult } from './http';
 import { readPeakRssMb } from './proc';
@@ -14,7 +14,7 @@ const QUERY_START = Date.parse('2026-01-01T00:00:00Z');
 const SEED_BATCH = 1000;
 /** Requests in flight during the /healthz load. */
 export const HEALTHZ_CONCURRENCY = 64;
-/** The API's longest allowed wait for MongoDB: a full scan of a big collection on FerretDB is slow. */
+/** The API's longest allowed wait for MongoDB (the raw pipeline over 30 days of 10M readings takes seconds). */
 const API_REQUEST_TIMEOUT_MS = 600_000;
 
 export const RANGES = [
@@ -26,99 +26,122 @@ export const RANGES = [
 
 export interface SeedResult {
   database: string;
-  /** True when a database holding exactly these readings was kept from an earlier run. */
+  /** True when a database holding exactly these readings, with their rollups, was kept from an earlier run. */
   reused: boolean;
   /** Time to store the readings (absent when reused). */
   seconds?: number;
   perSecond?: number;
+  /** Time to build their rollups from them (`--rebuild-rollups`' code; absent when reused). */
+  rollupSeconds?: number;
 }
 
 export interface RangeResult extends Percentiles {
   name: string;
   ms: number;
-  /** Each query's latency, in order. */
+  /** Each query's latency through the API (rollups), in order. */
   latenciesMs: number[];
   /** Each answer's sum over the statuses. */
   totals: number[];
+  /** The raw pipeline over the same ranges, straight to the server. */
+  raw: Percentiles & { latenciesMs: number[] };
+}
+
+export interface SeriesResult extends Percentiles {
+  name: string;
+  step: string;
+  latenciesMs: number[];
+  points: number;
+}
+
+export interface QuerySizeResult {
+  readings: number;
+  seed: SeedResult;
+  ranges: RangeResult[];
+  series: SeriesResult;
 }
 
 export interface QueryResult {
-  readings: number;
   spanDays: number;
-  seed: SeedResult;
-  ranges: RangeResult[];
+  sizes: QuerySizeResult[];
+  /** Measured on the API over the first size. */
   healthz: LoadResult & { concurrency: number };
   apiPeakRssMb: number;
-  apiExitCode: number | null;
+  /** Each API's exit code after SIGTERM (0: graceful). */
+  apiExitCodes: (number | null)[];
 }
 
 export interface QueryOptions {
-  queryReadings: number;
+  queryReadings: readonly number[];
   samples: number;
   healthzSeconds: number;
   reseed: boolean;
 }
 
-/** Stores (or reuses) the readings, then times the API's queries and its /healthz throughput. */
+/** The series a chart of a month asks for. */
+export const SERIES = { name: '30 days at 1 h', step: '1h', ms: SPAN_DAYS * DAY_MS } as const;
+
+/** For each size: stores (or reuses) the readings, then times the API's counts and series beside the raw pipeline. */
 export async function runQuery(context: BenchContext, options: QueryOptions): Promise<QueryResult> {
-  const seed = await seedReadings(context, options.queryReadings, options.reseed);
-  const port = await freePort();
-  const api = startBundle(context, {
-    app: 'api',
-    env: {
-      MONGODB_URI: withDatabase(context.urls.mongodbUri, seed.database),
-      API_PORT: String(port),
-      API_REQUEST_TIMEOUT_MS: String(API_REQUEST_TIMEOUT_MS),
-    },
-  });
-  const stop = context.cleanup.defer(() => stopApp(api));
-  const client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}`, maxSockets: HEALTHZ_CONCURRENCY });
-  try {
-    await waitUntilReady(client, api.exited);
-    const ranges: RangeResult[] = [];
-    for (const range of RANGES) ranges.push(await measureRange(client, range, options.samples));
-    const progress = startProgress({ label: 'GET /healthz load', seconds: options.healthzSeconds });
-    const load = await runLoad({
-      client,
-      path: '/healthz',
-      concurrency: HEALTHZ_CONCURRENCY,
-      seconds: options.healthzSeconds,
+  const sizes: QuerySizeResult[] = [];
+  let healthz: QueryResult['healthz'] | undefined;
+  let apiPeakRssMb = 0;
+  const apiExitCodes: (number | null)[] = [];
+  for (const [index, readings] of options.queryReadings.entries()) {
+    const seed = await seedReadings(context, readings, options.reseed);
+    const store = createStatusEventStore({ db: context.mongo.db(seed.database) });
+    const port = await freePort();
+    const api = startBundle(context, {
+      app: 'api',
+      env: {
+        MONGODB_URI: withDatabase(context.urls.mongodbUri, seed.database),
+        API_PORT: String(port),
+        API_REQUEST_TIMEOUT_MS: String(API_REQUEST_TIMEOUT_MS),
+      },
     });
-    progress.finish(`${load.perSecond.toLocaleString('en-US')} requests/s, ${load.errors} errors`);
-    const apiPeakRssMb = Math.round(readPeakRssMb(api.pid ?? 0));
-    client.close();
-    const apiExitCode = await stopApp(api);
-    return {
-      readings: options.queryReadings,
-      spanDays: SPAN_DAYS,
-      seed,
-      ranges,
-      healthz: { ...load, seconds: round(load.seconds), concurrency: HEALTHZ_CONCURRENCY },
-      apiPeakRssMb,
-      apiExitCode,
-    };
-  } finally {
-    client.close();
-    await stop();
+    const stop = context.cleanup.defer(() => stopApp(api));
+    const client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}`, maxSockets: HEALTHZ_CONCURRENCY });
+    try {
+      await waitUntilReady(client, api.exited);
+      const ranges: RangeResult[] = [];
+      for (const range of RANGES) ranges.push(await measureRange(client, store, range, options.samples, readings));
+      const series = await measureSeries(client, options.samples, readings);
+      sizes.push({ readings, seed, ranges, series });
+      if (index === 0) {
+        const progress = startProgress({ label: 'GET /healthz load', seconds: options.healthzSeconds });
+        const load = await runLoad({ client, path: '/healthz', concurrency: HEALTHZ_CONCURRENCY, seconds: options.healthzSeconds });
+        progress.finish(`${load.perSecond.toLocaleString('en-US')} requests/s, ${load.errors} errors`);
+        healthz = { ...load, seconds: round(load.seconds), concurrency: HEALTHZ_CONCURRENCY };
+      }
+      apiPeakRssMb = Math.max(apiPeakRssMb, Math.round(readPeakRssMb(api.pid ?? 0)));
+      client.close();
+      apiExitCodes.push(await stopApp(api));
+    } finally {
+      client.close();
+      await stop();
+    }
   }
+  if (!healthz) throw new Error('no query size given');
+  return { spanDays: SPAN_DAYS, sizes, healthz, apiPeakRssMb, apiExitCodes };
 }
 
 /**
  * `count` readings with uniformly random statuses and times over SPAN_DAYS, in database
- * `bench_query_<count>`, which is kept for the next run (storing a million takes minutes).
+ * `bench_query_<count>`, which is kept for the next run (storing ten million takes minutes). They
+ * are stored raw, as by a Tally without rollups, and the rollups then rebuilt from them.
  */
 async function seedReadings(context: BenchContext, count: number, reseed: boolean): Promise<SeedResult> {
   const database = `bench_query_${count}`;
   const store = createStatusEventStore({ db: context.mongo.db(database) });
   const kept = (await cheapCount(store.collection)) ?? (await store.collection.countDocuments());
-  if (kept === count && !reseed) {
-    await store.ensureIndexes();
+  const covered = (await store.rollups.coverage()).getTime() <= QUERY_START;
+  if (kept === count && covered && !reseed) {
     process.stderr.write(`query readings: ${count.toLocaleString('en-US')} kept from an earlier run in ${database}\n`);
     return { database, reused: true };
   }
-  await store.collection.drop().catch(() => undefined);
-  await store.ensureIndexes();
-  const progress = startProgress({ label: 'store query readings', total: count });
+  await context.mongo.db(database).dropDatabase();
+  await store.collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
+  const progress = startProgress({ label: `store ${count.toLocaleString('en-US')} query readings`, total: count });
+  let seconds: number;
   try {
     const started = performance.now();
     for (let i = 0; i < count; i += SEED_BATCH) {
@@ -129,42 +152,100 @@ async function seedReadings(context: BenchContext, count: number, reseed: boolea
       await store.collection.insertMany(batch, { ordered: false });
       progress.update(i + batch.length);
     }
-    const seconds = (performance.now() - started) / 1000;
-    const rate = perSecond(count, seconds);
-    progress.finish(`${rate.toLocaleString('en-US')} readings/s into ${database}`);
-    return { database, reused: false, seconds: round(seconds), perSecond: rate };
+    seconds = (performance.now() - started) / 1000;
+    progress.finish(`${perSecond(count, seconds).toLocaleString('en-US')} readings/s into ${database}`);
+  } finally {
+    progress.abort();
+  }
+  await store.ensureIndexes();
+  const rebuilding = startProgress({ label: 'rebuild their rollups', total: SPAN_DAYS, unit: 'days' });
+  try {
+    const started = performance.now();
+    let days = 0;
+    await store.rollups.rebuild(
+      { start: new Date(QUERY_START), end: await store.rollups.coverage() },
+      { onProgress: () => rebuilding.update(++days) },
+    );
+    const rollupSeconds = (performance.now() - started) / 1000;
+    rebuilding.finish(`${days} days in ${rollupSeconds.toFixed(1)} s`);
+    return { database, reused: false, seconds: round(seconds), perSecond: perSecond(count, seconds), rollupSeconds: round(rollupSeconds) };
+  } finally {
+    rebuilding.abort();
+  }
+}
+
+async function measureRange(
+  client: HttpClient,
+  store: StatusEventStore,
+  range: (typeof RANGES)[number],
+  samples: number,
+  readings: number,
+): Promise<RangeResult> {
+  const label = `${readings.toLocaleString('en-US')}: POST /status-counts, ${range.name}`;
+  const progress = startProgress({ label, total: samples * 2, unit: 'queries' });
+  try {
+    const latenciesMs: number[] = [];
+    const rawLatenciesMs: number[] = [];
+    const totals: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const from = randomStart(range.ms);
+      const body = { start_time: new Date(from).toISOString(), end_time: new Date(from + range.ms).toISOString() };
+      const started = performance.now();
+      const response = await client.send('POST', '/status-counts', body);
+      const latency = performance.now() - started;
+      if (response.status !== 200) {
+        throw new Error(`POST /status-counts (${range.name}) answered ${response.status}: ${response.body}`);
+      }
+      const counts = JSON.parse(response.body) as StatusCounts;
+      latenciesMs.push(round(latency, 1));
+      totals.push(Object.values(counts).reduce((sum, n) => sum + n, 0));
+      progress.update(i * 2 + 1);
+
+      const rawStarted = performance.now();
+      const raw = await store.countRawByStatus({ start: new Date(from), end: new Date(from + range.ms) }, { timeoutMs: API_REQUEST_TIMEOUT_MS });
+      rawLatenciesMs.push(round(performance.now() - rawStarted, 1));
+      if (JSON.stringify(raw) !== JSON.stringify(counts)) {
+        throw new Error(`${range.name} from ${body.start_time}: the API counted ${response.body}, the raw pipeline ${JSON.stringify(raw)}`);
+      }
+      progress.update(i * 2 + 2);
+    }
+    const raw = { latenciesMs: rawLatenciesMs, ...percentiles(rawLatenciesMs) };
+    const result = { name: range.name, ms: range.ms, latenciesMs, totals, ...percentiles(latenciesMs), raw };
+    progress.finish(`p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms; raw p50 ${raw.p50.toFixed(0)} ms`);
+    return result;
   } finally {
     progress.abort();
   }
 }
 
-async function measureRange(client: HttpClient, range: (typeof RANGES)[number], samples: number): Promise<RangeResult> {
-  const progress = startProgress({ label: `POST /status-counts, ${range.name}`, total: samples, unit: 'queries' });
+async function measureSeries(client: HttpClient, samples: number, readings: number): Promise<SeriesResult> {
+  const label = `${readings.toLocaleString('en-US')}: GET /status-counts/series, ${SERIES.name}`;
+  const progress = startProgress({ label, total: samples, unit: 'queries' });
   try {
     const latenciesMs: number[] = [];
-    const totals: number[] = [];
+    let points = 0;
     for (let i = 0; i < samples; i++) {
-      const from = QUERY_START + Math.floor(Math.random() * (SPAN_DAYS * DAY_MS - range.ms + 1));
+      // A month from a random whole hour: 720 points of an hour, as a chart of 30 days asks for them.
+      const from = floorTo(randomStart(DAY_MS), 3_600_000);
+      const query = `start_time=${new Date(from).toISOString()}&end_time=${new Date(from + SERIES.ms).toISOString()}&step=${SERIES.step}`;
       const started = performance.now();
-      const response = await client.send('POST', '/status-counts', {
-        start_time: new Date(from).toISOString(),
-        end_time: new Date(from + range.ms).toISOString(),
-      });
-      const latency = performance.now() - started;
-      if (response.status !== 200) {
-        throw new Error(`POST /status-counts (${range.name}) answered ${response.status}: ${response.body}`);
-      }
-      const counts = JSON.parse(response.body) as Record<string, number>;
-      latenciesMs.push(round(latency, 1));
-      totals.push(Object.values(counts).reduce((sum, n) => sum + n, 0));
+      const response = await client.send('GET', `/status-counts/series?${query}`);
+      latenciesMs.push(round(performance.now() - started, 1));
+      if (response.status !== 200) throw new Error(`GET /status-counts/series answered ${response.status}: ${response.body}`);
+      points = (JSON.parse(response.body) as { points: unknown[] }).points.length;
       progress.update(i + 1);
     }
-    const result = { name: range.name, ms: range.ms, latenciesMs, totals, ...percentiles(latenciesMs) };
-    progress.finish(`p50 ${result.p50.toFixed(0)} ms, p95 ${result.p95.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms`);
+    const result = { name: SERIES.name, step: SERIES.step, latenciesMs, points, ...percentiles(latenciesMs) };
+    progress.finish(`p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${points} points`);
     return result;
   } finally {
     progress.abort();
   }
+}
+
+/** A random start for a range of `ms` within the stored span. */
+function randomStart(ms: number): number {
+  return QUERY_START + Math.floor(Math.random() * (SPAN_DAYS * DAY_MS - ms + 1));
 }
 
 /** Waits for GET /readyz to answer 200 (MongoDB reachable), for at most 30 s. */

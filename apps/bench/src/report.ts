@@ -4,7 +4,7 @@ import { CONSUMER_ACK_EVERY, CONSUMER_PREFETCH, type ConsumerResult } from './co
 import { DIRECT_BATCH, PUBLISH_WINDOW, type IngestResult, type QueueRun } from './ingest';
 import { ENGINE_RANGES, type EngineResult } from './engine';
 import type { MachineInfo, ServerInfo } from './machine';
-import type { QueryResult } from './query';
+import { RANGES, SERIES, type QueryResult, type QuerySizeResult } from './query';
 
 /** What `bench/results/<timestamp>.json` holds. */
 export interface BenchResult {
@@ -15,7 +15,7 @@ export interface BenchResult {
   sizes: {
     readings: number;
     naiveReadings: number;
-    queryReadings: number;
+    queryReadings: number[];
     samples: number;
     healthzSeconds: number;
     engineReadings: number;
@@ -111,21 +111,44 @@ function ingestTable(ingest: IngestResult): string[] {
 }
 
 function queryTable(query: QueryResult): string[] {
-  const seed = query.seed.reused
-    ? `kept from an earlier run in \`${query.seed.database}\``
-    : `stored in ${query.seed.seconds?.toFixed(1)} s (${n(query.seed.perSecond ?? 0)} readings/s)`;
-  const samples = query.ranges[0]?.latenciesMs.length ?? 0;
+  const sizes = query.sizes;
+  const samples = sizes[0]?.ranges[0]?.latenciesMs.length ?? 0;
+  const pair = (p: { p50: number; p99: number }) => `${ms(p.p50)} / ${ms(p.p99)}`;
+  const [first, last] = [sizes[0], sizes.at(-1)];
+  const growth = (at: (size: QuerySizeResult) => { p99: number } | undefined) => {
+    const [a, b] = [first && at(first), last && at(last)];
+    return sizes.length > 1 && a && b ? ` ${(b.p99 / a.p99).toFixed(2)} |` : '';
+  };
+  const header = sizes.map((size) => `${n(size.readings)}: API p50 / p99 ms | raw p50 / p99 ms`).join(' | ');
+  const growthHeader = sizes.length > 1 ? ` API p99 ${n(last?.readings ?? 0)} ÷ ${n(first?.readings ?? 0)} |` : '';
+  const rows = RANGES.map(
+    (range, i) =>
+      `| POST /status-counts, ${range.name} | ` +
+      sizes.map((size) => `${pair(size.ranges[i] ?? { p50: 0, p99: 0 })} | ${pair(size.ranges[i]?.raw ?? { p50: 0, p99: 0 })}`).join(' | ') +
+      ` |${growth((size) => size.ranges[i])}`,
+  );
+  const seriesRow =
+    `| GET /status-counts/series, ${SERIES.name} (${sizes[0]?.series.points ?? 0} points) | ` +
+    sizes.map((size) => `${pair(size.series)} | –`).join(' | ') +
+    ` |${growth((size) => size.series)}`;
+  const seeds = sizes.map(({ readings, seed }) =>
+    seed.reused
+      ? `${n(readings)} kept from an earlier run in \`${seed.database}\``
+      : `${n(readings)} stored in ${seed.seconds?.toFixed(1)} s (${n(seed.perSecond ?? 0)} readings/s), rollups rebuilt in ${seed.rollupSeconds?.toFixed(1)} s`,
+  );
   return [
-    `### Query: ${n(query.readings)} readings over ${query.spanDays} days, ${samples} queries per range`,
+    `### Query: readings over ${query.spanDays} days, ${samples} queries per range`,
     '',
-    '| POST /status-counts range | p50 ms | p95 ms | p99 ms |',
-    '|---|---:|---:|---:|',
-    ...query.ranges.map((r) => `| ${r.name} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} |`),
+    'API: the built API over HTTP, answering from the rollups. Raw: the aggregate pipeline over the raw readings, straight to the server.',
+    '',
+    `| query | ${header} |${growthHeader}`,
+    `|---|${sizes.map(() => '---:|---:|').join('')}${sizes.length > 1 ? '---:|' : ''}`,
+    ...rows,
+    seriesRow,
     '',
     `GET /healthz: ${n(query.healthz.perSecond)} requests/s (${query.healthz.concurrency} in flight, keep-alive, ` +
       `${query.healthz.seconds.toFixed(0)} s, ${n(query.healthz.errors)} errors). ` +
-      `API peak RSS ${n(query.apiPeakRssMb)} MB. ` +
-      `Readings ${seed}.`,
+      `API peak RSS ${n(query.apiPeakRssMb)} MB. Readings: ${seeds.join('; ')}.`,
   ];
 }
 
