@@ -27,7 +27,7 @@ import {
   type Reading,
 } from '@tally/messaging';
 import { MongoClient, type Collection } from 'mongodb';
-import type { Connection } from 'rabbitmq-client';
+import { Connection } from 'rabbitmq-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 interface StoredEvent {
@@ -123,12 +123,13 @@ async function depth(queue: string): Promise<number> {
   return (await amqp.queueDeclare({ queue, passive: true })).messageCount;
 }
 
-async function deadLettered(): Promise<{ body: Buffer; reason: unknown }[]> {
-  const messages: { body: Buffer; reason: unknown }[] = [];
+async function deadLettered(): Promise<{ body: Buffer; reason: unknown; headers: Record<string, unknown> }[]> {
+  const messages: { body: Buffer; reason: unknown; headers: Record<string, unknown> }[] = [];
   for (;;) {
     const message = await amqp.basicGet({ queue: DEAD_LETTER_QUEUE, noAck: true });
     if (!message) return messages;
-    messages.push({ body: message.body as Buffer, reason: message.headers?.[DEAD_LETTER_REASON_HEADER] });
+    const headers = message.headers ?? {};
+    messages.push({ body: message.body as Buffer, reason: headers[DEAD_LETTER_REASON_HEADER], headers });
   }
 }
 
@@ -196,6 +197,43 @@ describe('the processor', () => {
     dead.forEach((d, i) => expect(String(d.reason)).toContain(invalid[i]?.[0]));
     expect(await depth(STATUS_QUEUE)).toBe(0);
   });
+
+  it.each([1_000, 7_000, 20_000, 60_000, 130_000])(
+    'dead-letters a message with %i bytes of headers, and stores the readings of its batch once',
+    async (headerBytes) => {
+      // The broker's frame_max (128 KiB) bounds what a client may send; rabbitmq-client's default is 8 KiB.
+      const sender = new Connection({ url: vhost.amqpUrl, frameMax: 131_072 });
+      const publisher = sender.createPublisher({ confirm: true, ...TOPOLOGY });
+      const [reading] = readings(1) as [Required<Reading>];
+      try {
+        const properties = { exchange: READINGS_EXCHANGE, routingKey: READING_ROUTING_KEY, durable: true };
+        await publisher.send({ ...properties, headers: { big: 'h'.repeat(headerBytes), small: 'kept' } }, Buffer.from('x'));
+        await publisher.send(properties, Buffer.from(JSON.stringify({ ...reading, ts: reading.ts.toISOString() })));
+        await publisher.send(properties, Buffer.from('{"status": 4}'));
+      } finally {
+        await publisher.close();
+        await sender.close();
+      }
+      const app = await startProcessor({ BATCH_MAX_WAIT_MS: '200' });
+
+      await expect.poll(() => depth(DEAD_LETTER_QUEUE), { timeout: 15_000 }).toBe(1);
+      await expect.poll(() => depth(STATUS_QUEUE), { timeout: 15_000 }).toBe(0);
+      const [dead] = await deadLettered();
+      expect(dead?.body.toString()).toBe('x');
+      expect(String(dead?.reason)).toMatch(/^invalid_json: /);
+      // Kept while they fit in a frame with the reason; past that, the largest are dropped, and the reason says so.
+      if (headerBytes < 120_000) expect(dead?.headers).toMatchObject({ big: 'h'.repeat(headerBytes), small: 'kept' });
+      else {
+        expect(dead?.headers).toMatchObject({ small: 'kept' });
+        expect(dead?.headers).not.toHaveProperty('big');
+        expect(String(dead?.reason)).toMatch(/^invalid_json: .* \(headers dropped to fit a frame: big \(\d+ bytes\)\)$/);
+      }
+      expect(await events.countDocuments()).toBe(2);
+      expect(await events.countDocuments({ _id: reading.id })).toBe(1);
+      expect(app.lines.filter((line) => line.level >= 50)).toEqual([]);
+      await stopProcessor(app);
+    },
+  );
 
   it('loses nothing and stores nothing twice when SIGKILLed mid-drain of 20,000 readings', async () => {
     const sent = readings(20_000);

@@ -53,17 +53,38 @@ async function main(): Promise<void> {
       signal: stopping.signal,
     });
 
-  const deadLetter = async (message: Delivery, reason: string, detail: string) => {
-    await deadLetters.deadLetter(message, `${reason}: ${detail}`);
-    stats.deadLettered(reason);
-  };
+  let deadLetterFailing = false;
+  /**
+   * Dead-letters a message; resolves with it when that failed (it goes back to the queue), else
+   * with `undefined`. Never rejects: a rejection left waiting while the batch is written would
+   * end the process.
+   */
+  const deadLetter = (message: Delivery, reason: string, detail: string): Promise<Delivery | undefined> =>
+    deadLetters.deadLetter(message, `${reason}: ${detail}`).then(
+      () => {
+        stats.deadLettered(reason);
+        if (deadLetterFailing) logger.info('dead-lettering succeeds again');
+        deadLetterFailing = false;
+        return undefined;
+      },
+      (error: unknown) => {
+        if (!deadLetterFailing) logger.warn({ err: (error as Error).message }, 'cannot dead-letter: returning messages to the queue');
+        deadLetterFailing = true;
+        return message;
+      },
+    );
 
-  /** Settles every message of a batch: stored (now or before), or dead-lettered with its reason. */
-  const handleBatch = async (messages: readonly Delivery[]) => {
+  /**
+   * Settles every message of a batch: stored (now or before), or dead-lettered with its reason.
+   * Resolves with those that could not be dead-lettered, which alone go back to the queue: the
+   * others are acknowledged, so that no stored reading is delivered again (one without id and ts
+   * would be stored again).
+   */
+  const handleBatch = async (messages: readonly Delivery[]): Promise<Delivery[]> => {
     const receivedAt = new Date();
     const events: StatusEvent[] = [];
     const sources: Delivery[] = [];
-    const deadLettering: Promise<void>[] = [];
+    const deadLettering: Promise<Delivery | undefined>[] = [];
     for (const message of messages) {
       const decoded = decode(message.content);
       if (!decoded.ok) {
@@ -85,7 +106,7 @@ async function main(): Promise<void> {
       if (result.stored) stats.stored(result.duplicate);
       else deadLettering.push(deadLetter(sources[i] as Delivery, 'write_error', result.reason));
     });
-    await Promise.all(deadLettering);
+    return (await Promise.all(deadLettering)).filter((message) => message !== undefined);
   };
 
   const consumer = createBatchConsumer({

@@ -27,9 +27,10 @@ export interface BatchConsumerOptions {
   concurrency?: number;
   /**
    * Handles one batch, in delivery order. Resolve once every message of it is settled (stored, or
-   * dead-lettered): the batch is then acknowledged. Reject to return the whole batch to the queue.
+   * dead-lettered): the batch is then acknowledged. Resolve with some of its messages to return
+   * only those to the queue (the rest are acknowledged); reject to return the whole batch.
    */
-  handleBatch(messages: readonly Delivery[]): Promise<void>;
+  handleBatch(messages: readonly Delivery[]): Promise<void | readonly Delivery[]>;
 }
 
 export interface BatchConsumerEvents {
@@ -218,19 +219,28 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   }
 
   async #handle({ subscription, messages }: Batch): Promise<void> {
-    let settled = true;
+    let unsettled: readonly Delivery[];
     try {
-      await this.#options.handleBatch(messages);
+      unsettled = (await this.#options.handleBatch(messages)) ?? [];
     } catch (error) {
-      settled = false;
+      unsettled = messages;
       this.emit('error', error as Error);
     }
     // A batch of a lost connection cannot be acknowledged: its tags mean nothing on a new one.
     if (subscription !== this.#current) return;
     const { channel, acks } = subscription;
     try {
-      if (!settled) for (const message of messages) channel.nack(message, false, true);
-      const ackUpTo = acks.settle(lastTag(messages), settled ? 'ack' : 'nack');
+      let outcome: 'ack' | 'nack' = 'ack';
+      if (unsettled.length > 0) {
+        // Settled one by one: an ack `multiple` naming this batch would name a tag nacked here.
+        outcome = 'nack';
+        const requeue = new Set(unsettled);
+        for (const message of messages) {
+          if (requeue.has(message)) channel.nack(message, false, true);
+          else channel.ack(message);
+        }
+      }
+      const ackUpTo = acks.settle(lastTag(messages), outcome);
       if (ackUpTo !== undefined) channel.ack(tagged(ackUpTo), true);
     } catch (error) {
       // The channel closed under us: its messages come back, and `#lost` runs.
