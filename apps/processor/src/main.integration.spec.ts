@@ -7,6 +7,7 @@ import {
   createTestVhost,
   requireMongoServer,
   runApp,
+  sendRawHttp,
   startLocalMongo,
   waitForDevstack,
   type DevstackUrls,
@@ -297,10 +298,29 @@ describe('the processor\'s probes', () => {
     expect(await probe('/readyz')).toEqual({ status: 200, body: { status: 'ready', consuming: true, mongodb: 'ok' } });
     expect(await probe('/metrics')).toEqual({
       status: 404,
-      body: { error: 'no route /metrics; the processor serves /healthz and /readyz' },
+      body: { error: { code: 'not_found', message: 'No route /metrics; the processor serves /healthz and /readyz' } },
     });
     const post = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'POST' });
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    await stopProcessor(app);
+  });
+});
+
+describe('the processor\'s probe server', () => {
+  it('answers malformed request targets with a JSON 400, logs them, and stays up', async () => {
+    const app = await startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
+    const { port } = (await app.waitForLog('serving /healthz and /readyz')) as unknown as { port: number };
+    const raw = (target: string) =>
+      sendRawHttp({ port, request: `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n` });
+    for (const target of ['http://[', '*', 'http://[/healthz', 'ftp://host/healthz']) {
+      const response = await raw(target);
+      expect(response.status).toBe(400);
+      expect(response.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(response.body)).toEqual({ error: { code: 'invalid_request', message: expect.any(String) } });
+      await expect.poll(() => app.lines.some((line) => line.msg === 'bad request' && line['target'] === target)).toBe(true);
+    }
+    expect((await raw('/healthz')).status).toBe(200);
+    expect((await raw('http://127.0.0.1/readyz')).status).toBe(200);
     await stopProcessor(app);
   });
 });

@@ -124,10 +124,14 @@ async function main(): Promise<void> {
   const health =
     config.healthPort === undefined
       ? undefined
-      : await startHealthServer(config.healthPort, () => ({
-          ready: consumer.consuming,
-          detail: { consuming: consumer.consuming, mongodb: mongoFailing ? 'failing' : 'ok' },
-        }));
+      : await startHealthServer({
+          port: config.healthPort,
+          readiness: () => ({
+            ready: consumer.consuming,
+            detail: { consuming: consumer.consuming, mongodb: mongoFailing ? 'failing' : 'ok' },
+          }),
+          onBadRequest: (info) => logger.warn(info, 'bad request'),
+        });
   if (health) logger.info({ port: health.port }, 'serving /healthz and /readyz');
 
   onShutdown(

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { freePort, runApp, sendRawHttp, waitForDevstack, type RunningApp } from '@tally/devstack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const appDir = join(import.meta.dirname, '..');
+let api: RunningApp;
+let port: number;
+
+beforeAll(async () => {
+  const { mongodbUri } = await waitForDevstack();
+  port = await freePort();
+  api = runApp({
+    appDir,
+    env: {
+      MONGODB_URI: mongodbUri.replace(/\/tally$/, `/api_main_test_${randomUUID().slice(0, 8)}`),
+      API_PORT: String(port),
+    },
+  });
+  await api.waitForLog('listening');
+});
+
+afterAll(async () => {
+  api?.kill('SIGTERM');
+  expect(await api?.exited).toBe(0);
+});
+
+const raw = (target: string) =>
+  sendRawHttp({ port, request: `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n` });
+
+describe('the API server', () => {
+  it.each(['*', 'http://[', 'http://[/healthz', 'http://[::1/healthz', 'ftp://host/healthz'])(
+    'answers the malformed request target %s with a JSON 400, logs it, and stays up',
+    async (target) => {
+      const response = await raw(target);
+      expect(response.status).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(response.body)).toEqual({ error: { code: 'invalid_request', message: expect.any(String) } });
+      expect(response.body).not.toMatch(/\n\s+at /);
+      await expect.poll(() => api.lines.some((line) => line.msg === 'bad request' && line['target'] === target)).toBe(true);
+      expect((await raw('/healthz')).status).toBe(200);
+    },
+  );
+});
