@@ -6,17 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const appDir = join(import.meta.dirname, '..');
 let api: RunningApp;
 let port: number;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   const { mongodbUri } = await waitForDevstack();
   port = await freePort();
-  api = runApp({
-    appDir,
-    env: {
-      MONGODB_URI: mongodbUri.replace(/\/tally$/, `/api_main_test_${randomUUID().slice(0, 8)}`),
-      API_PORT: String(port),
-    },
-  });
+  env = { MONGODB_URI: mongodbUri.replace(/\/tally$/, `/api_main_test_${randomUUID().slice(0, 8)}`), API_PORT: String(port) };
+  api = runApp({ appDir, env });
   await api.waitForLog('listening');
 });
 
@@ -41,4 +37,15 @@ describe('the API server', () => {
       expect((await raw('/healthz')).status).toBe(200);
     },
   );
+});
+
+describe('the API at start-up', () => {
+  it('exits 1 with one line when its port is taken', async () => {
+    const second = runApp({ appDir, env });
+    expect(await second.exited).toBe(1);
+    const errors = second.lines.filter((line) => line.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(JSON.stringify(errors[0])).toContain('EADDRINUSE');
+    expect(second.lines.filter((line) => /"stack"|\\n\s+at /.test(JSON.stringify(line)))).toEqual([]);
+  });
 });

@@ -306,6 +306,39 @@ describe('the processor\'s probes', () => {
   });
 });
 
+describe('the processor at start-up', () => {
+  const noStackTraces = (app: RunningApp) => app.lines.filter((line) => /"stack"|\\n\s+at /.test(JSON.stringify(line)));
+
+  it('exits 1 with one line when the broker refuses its credentials', async () => {
+    const url = new URL(vhost.amqpUrl);
+    url.password = 'pa/ss-SECRET';
+    const app = runApp({ appDir, env: { AMQP_URL: url.toString(), MONGODB_URI: mongodbUri() } });
+    running.push(app);
+    expect(await app.exited).toBe(1);
+    const errors = app.lines.filter((line) => line.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toBe('start-up failed');
+    expect(JSON.stringify(errors[0])).toMatch(/ACCESS.REFUSED/);
+    expect(JSON.stringify(app.lines)).not.toContain('SECRET');
+    expect(noStackTraces(app)).toEqual([]);
+  });
+
+  it('exits 1 with one line when its health port is taken', async () => {
+    const first = await startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
+    const { port } = (await first.waitForLog('serving /healthz and /readyz')) as unknown as { port: number };
+    const second = runApp({
+      appDir,
+      env: { AMQP_URL: vhost.amqpUrl, MONGODB_URI: mongodbUri(), PROCESSOR_HEALTH_PORT: String(port) },
+    });
+    running.push(second);
+    expect(await second.exited).toBe(1);
+    const errors = second.lines.filter((line) => line.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(JSON.stringify(errors[0])).toContain('EADDRINUSE');
+    expect(noStackTraces(second)).toEqual([]);
+  });
+});
+
 describe('the processor\'s probe server', () => {
   it('answers malformed request targets with a JSON 400, logs them, and stays up', async () => {
     const app = await startProcessor({ PROCESSOR_HEALTH_PORT: '0' });

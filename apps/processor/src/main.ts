@@ -1,10 +1,11 @@
-import { createLogger, exitOnStartupError, loadProcessorConfig, onShutdown, type Logger } from '@tally/config';
+import { createLogger, describeError, exitOnStartupError, loadProcessorConfig, onShutdown, type Logger } from '@tally/config';
 import {
   BrokerState,
   createAmqpConnection,
   createBatchConsumer,
   createDeadLetterPublisher,
   decode,
+  MessagingError,
   readingId,
   settlesWithin,
   watchAmqp,
@@ -13,9 +14,13 @@ import {
 import { createMongoConnection, createStatusEventStore, retryUntilDone, type StatusEvent } from '@tally/store';
 import { startHealthServer } from './health';
 
+/** Set once the logger exists, so that a start-up failure after that is logged (one line). */
+let startupLogger: Logger | undefined;
+
 async function main(): Promise<void> {
   const config = loadProcessorConfig();
   const logger = createLogger({ name: 'processor', level: config.logLevel });
+  startupLogger = logger;
   const stats = statsLog(logger);
   const stopping = new AbortController();
 
@@ -32,7 +37,7 @@ async function main(): Promise<void> {
   const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor-dead-letters' });
   const broker = new BrokerState();
   watchAmqp(amqp, broker);
-  broker.on('down', (error) => logger.warn({ err: error.message }, 'broker unreachable: reconnecting'));
+  broker.on('down', (error) => logger.warn({ err: describeError(error) }, 'broker unreachable: reconnecting'));
   broker.on('up', () => logger.info('broker back'));
   const deadLetters = createDeadLetterPublisher(amqp);
 
@@ -117,9 +122,22 @@ async function main(): Promise<void> {
     maxWaitMs: config.batchMaxWaitMs,
     handleBatch,
   });
-  consumer.on('ready', () => logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming'));
+  // One line per change of state: an outage is logged when it starts and when it ends, not per retry.
+  let hasConsumed = false;
+  let consumerFailing = false;
+  consumer.on('ready', () => {
+    hasConsumed = true;
+    consumerFailing = false;
+    logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming');
+  });
   consumer.on('down', () => logger.warn('not consuming: subscribing again'));
-  consumer.on('error', (error) => logger.error({ err: error }, 'consumer error'));
+  consumer.on('error', (error) => {
+    // Credentials or a vhost the broker refuses are a configuration error when they never worked.
+    if (!hasConsumed && error instanceof MessagingError && error.code === 'access_refused') exitOnStartupError(error, logger);
+    if (consumerFailing) return logger.debug({ err: describeError(error) }, 'consumer error again');
+    consumerFailing = true;
+    logger.warn({ err: describeError(error) }, 'consumer error: retrying');
+  });
 
   const health =
     config.healthPort === undefined
@@ -192,4 +210,4 @@ function statsLog(logger: Logger) {
   };
 }
 
-main().catch((error: unknown) => exitOnStartupError(error));
+main().catch((error: unknown) => exitOnStartupError(error, startupLogger));

@@ -1,6 +1,7 @@
 import { connect, type Channel, type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { AckWindow } from './ack-window';
+import { isAccessRefused, MessagingError } from './errors';
 import { declareTopology, STATUS_QUEUE } from './topology';
 
 /** A message as the consumer hands it over (amqplib's): `content` holds the body's bytes as sent. */
@@ -38,6 +39,10 @@ export interface BatchConsumerEvents {
   ready: [];
   /** No longer subscribed (channel or connection lost); it resubscribes by itself. */
   down: [error: Error | undefined];
+  /**
+   * A failure, retried by itself. A failed subscription is a `MessagingError`: code
+   * `access_refused` when the broker refused the credentials or vhost (retrying is unlikely to help).
+   */
   error: [error: Error];
 }
 
@@ -130,7 +135,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       },
       (error: unknown) => {
         if (this.#closing) return;
-        this.emit('error', new Error(`cannot subscribe to ${STATUS_QUEUE}: ${(error as Error).message}`, { cause: error }));
+        const code = isAccessRefused(error) ? 'access_refused' : 'subscribe_failed';
+        this.emit('error', new MessagingError(code, `cannot subscribe to ${STATUS_QUEUE}: ${(error as Error).message}`, { cause: error }));
         this.#resubscribeLater();
       },
     );
