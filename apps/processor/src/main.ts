@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   void retryUntilDone(() => store.ensureIndexes(), {
     backoff: { minMs: 1000, maxMs: 30_000 },
     onError: (error, _attempt, retryInMs) =>
-      logger.warn({ err: (error as Error).message, retryInMs }, 'cannot create indexes yet'),
+      logger.warn({ err: describeError(error), retryInMs }, 'cannot create indexes yet'),
     signal: stopping.signal,
   }).catch(() => undefined);
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       onError: (error, attempt, retryInMs) => {
         if (mongoFailing) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
         mongoFailing = true;
-        logger.warn({ err: (error as Error).message, retryInMs }, 'MongoDB write failed: holding messages unacked, retrying');
+        logger.warn({ err: describeError(error), retryInMs }, 'MongoDB write failed: holding messages unacked, retrying');
       },
       onRecovered: (failingForMs) => {
         if (!mongoFailing) return;
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
         return undefined;
       },
       (error: unknown) => {
-        if (!deadLetterFailing) logger.warn({ err: (error as Error).message }, 'cannot dead-letter: returning messages to the queue');
+        if (!deadLetterFailing) logger.warn({ err: describeError(error) }, 'cannot dead-letter: returning messages to the queue');
         deadLetterFailing = true;
         return message;
       },

@@ -98,6 +98,16 @@ describe('bad values', () => {
     ]);
   });
 
+  it.each([
+    ['AMQP_URL', 'amqp://tally:pa/ss-SECRET@127.0.0.1:5672'],
+    ['MONGODB_URI', 'mongodb://tally:pa/ss-SECRET@127.0.0.1:27017/tally'],
+    ['AMQP_URL', 'amqp://tally:p@ss:w/rd SECRET@host'],
+  ])('never prints a password that holds "/", "@" or spaces: %s=%s', (name, value) => {
+    const [problem] = problemsOf(() => loadProcessorConfig({ env: { [name]: value }, cwd }));
+    expect(problem).toMatch(/:\*\*\*@/);
+    expect(problem).not.toContain('SECRET');
+  });
+
   it('never prints a password', () => {
     const [problem] = problemsOf(() => loadProcessorConfig({ env: { AMQP_URL: 'http://user:s3cret@host' }, cwd }));
     expect(problem).toContain('http://user:***@host');

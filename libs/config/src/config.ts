@@ -1,5 +1,6 @@
 import { ConfigError } from './errors';
 import { readEnvironment, type Environment, type ReadEnvironmentOptions } from './environment';
+import { redactUrl } from './redact';
 import { VARIABLES, type VariableName, type VariableValue } from './variables';
 
 type Values<Names extends VariableName> = { [Name in Names]: VariableValue<Name> };
@@ -20,14 +21,10 @@ export function parseVariables<const Names extends VariableName>(
     if (raw === undefined) continue;
     const result = schema.safeParse(raw.trim());
     if (result.success) values[name] = result.data;
-    else problems.push(`${name}: ${result.error.issues[0]?.message}, got "${redactPassword(raw)}"`);
+    else problems.push(`${name}: ${result.error.issues[0]?.message}, got "${redactUrl(raw)}"`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Values<Names>;
-}
-
-function redactPassword(value: string): string {
-  return value.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/, '$1***@');
 }
 
 export type LogLevel = VariableValue<'LOG_LEVEL'>;

@@ -10,4 +10,5 @@ export type { VariableName, VariableValue } from './variables';
 export { createLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { describeError, exitOnStartupError, onShutdown } from './lifecycle';
+export { redactCredentials, redactUrl } from './redact';
 export type { ShutdownOptions } from './lifecycle';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from './errors';
+import { redactCredentials } from './redact';
 
 export interface ShutdownOptions {
   logger: Logger;
@@ -54,11 +55,18 @@ export function exitOnStartupError(error: unknown, logger?: Logger): never {
   process.exit(1);
 }
 
-/** One line for a log: an error's code and message, and its cause's, without stack traces. */
+/**
+ * One line for a log: an error's code and message, and its cause's, without stack traces, and
+ * with the credentials of any URL in them hidden.
+ */
 export function describeError(error: unknown): string {
+  return redactCredentials(describe(error));
+}
+
+function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error).split('\n')[0] ?? '';
   const code = (error as { code?: unknown }).code;
   const own = `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`.replace(/\s*\n\s*/g, ' ');
-  const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${describeError(error.cause)})` : '';
+  const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${describe(error.cause)})` : '';
   return `${own}${cause}`;
 }
