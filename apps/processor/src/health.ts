@@ -15,7 +15,8 @@ export interface HealthServerOptions {
    * @default "127.0.0.1"
    */
   host?: string;
-  readiness: () => Readiness;
+  /** Asked on every `/readyz`; should answer within a second or two. */
+  readiness: () => Readiness | Promise<Readiness>;
   /**
    * Longest time a client may take to send a request's headers, and the whole request.
    * @default 5000
@@ -43,12 +44,10 @@ export async function startHealthServer({
   onBadRequest,
 }: HealthServerOptions): Promise<HealthServer> {
   const server: Server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs }, (request, response) => {
-    try {
-      route(request, response, readiness, onBadRequest);
-    } catch {
+    route(request, response, readiness, onBadRequest).catch(() => {
       if (!response.headersSent) send(response, 500, error('internal', 'Internal error'));
       else response.destroy();
-    }
+    });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     onBadRequest?.({ target: '', reason: err.code ?? 'malformed request' });
@@ -71,12 +70,12 @@ export async function startHealthServer({
   };
 }
 
-function route(
+async function route(
   request: IncomingMessage,
   response: ServerResponse,
-  readiness: () => Readiness,
+  readiness: HealthServerOptions['readiness'],
   onBadRequest: HealthServerOptions['onBadRequest'],
-): void {
+): Promise<void> {
   const target = request.url ?? '';
   const path = pathOf(target);
   if (path === undefined) {
@@ -89,7 +88,7 @@ function route(
   }
   if (path === '/healthz') return send(response, 200, { status: 'ok' });
   if (path === '/readyz') {
-    const { ready, detail } = readiness();
+    const { ready, detail } = await readiness();
     return send(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...detail });
   }
   send(response, 404, error('not_found', `No route ${path.slice(0, 200)}; the processor serves /healthz and /readyz`));

@@ -372,6 +372,43 @@ describe('the processor through a MongoDB outage', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('reports a frozen server in /readyz within the 5 s write bound, and stores each reading once when it thaws', async () => {
+    const base = server.urls.mongodbUri ?? '';
+    const sent = readings(200);
+    const processor = await startProcessor({ MONGODB_URI: mongodbUri(base), PROCESSOR_HEALTH_PORT: '0' });
+    const { port } = (await processor.waitForLog('serving /healthz and /readyz')) as unknown as { port: number };
+    const readiness = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return { ...((await response.json()) as { mongodb?: string }), http: response.status };
+    };
+    await publish(sent.slice(0, 100));
+    const client = await MongoClient.connect(mongodbUri(base));
+    const collection = client.db(database).collection<StoredEvent>('status_events');
+    try {
+      await expect.poll(() => collection.countDocuments(), { timeout: 30_000 }).toBe(100);
+      expect(await readiness()).toMatchObject({ http: 200, mongodb: 'ok' });
+
+      server.pause();
+      try {
+        await publish(sent.slice(100));
+        const frozenAt = Date.now();
+        await expect.poll(async () => (await readiness()).mongodb, { timeout: 12_000, interval: 250 }).toBe('failing');
+        expect(Date.now() - frozenAt).toBeLessThan(9000);
+        expect((await readiness()).http).toBe(503);
+        // The write itself gives up at its bound, not at the 30 s socket timeout.
+        await processor.waitForLog('MongoDB write failed: holding messages unacked, retrying', 9000 - (Date.now() - frozenAt));
+      } finally {
+        server.resume();
+      }
+      await expect.poll(() => collection.countDocuments(), { timeout: 60_000, interval: 250 }).toBe(sent.length);
+      expect((await collection.distinct('_id')).length).toBe(sent.length);
+      await expect.poll(async () => (await readiness()).mongodb, { timeout: 15_000 }).toBe('ok');
+    } finally {
+      await client.db(database).dropDatabase();
+      await client.close();
+    }
+  });
+
   it('holds messages while the server is down for 10 s, then stores each exactly once', async () => {
     const base = server.urls.mongodbUri ?? '';
     const sent = readings(3000);

@@ -144,10 +144,12 @@ async function main(): Promise<void> {
       ? undefined
       : await startHealthServer({
           port: config.healthPort,
-          readiness: () => ({
-            ready: consumer.consuming,
-            detail: { consuming: consumer.consuming, mongodb: mongoFailing ? 'failing' : 'ok' },
-          }),
+          // Ready while it consumes and MongoDB takes its writes (and answers a ping within 2 s).
+          readiness: async () => {
+            const mongodb = !mongoFailing && (await mongo.ping()) ? 'ok' : 'failing';
+            const consuming = consumer.consuming;
+            return { ready: consuming && mongodb === 'ok', detail: { consuming, mongodb } };
+          },
           onBadRequest: (info) => logger.warn(info, 'bad request'),
         });
   if (health) logger.info({ port: health.port }, 'serving /healthz and /readyz');

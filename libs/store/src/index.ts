@@ -4,7 +4,7 @@ export { createStatusEventStore, STATUS_EVENTS_COLLECTION } from './status-event
 export type { InsertResult, StatusEvent, StatusEventStore, StatusEventStoreOptions } from './status-events';
 export { buildStatusCountPipeline, countByStatus, STATUS_KEYS, toStatusCounts, zeroCounts } from './status-counts';
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
-export { classifyStoreError } from './errors';
+export { classifyStoreError, StoreError, withinTimeout } from './errors';
 export type { StoreErrorKind } from './errors';
 export { retryUntilDone } from './retry';
 export type { RetryOptions } from './retry';

@@ -1,4 +1,5 @@
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
+import { withinTimeout } from './errors';
 import { countByStatus, type CountOptions, type StatusCounts, type TimeRange } from './status-counts';
 
 /** A stored reading: one document per reading id. */
@@ -19,8 +20,9 @@ export type InsertResult = { stored: true; duplicate: boolean } | { stored: fals
 export interface StatusEventStoreOptions {
   db: Db;
   /**
-   * Client-side limit for one batch insert (the driver retries within it); past it the insert
-   * fails and can be retried.
+   * Limit for one batch insert (the driver retries within it), and for creating the indexes; past
+   * it the call fails with a `StoreError` (code `timeout`) and can be retried, even when the server
+   * hangs without closing its connections.
    * @default 5000
    */
   insertTimeoutMs?: number;
@@ -36,7 +38,7 @@ export interface StatusEventStore {
    * only when the batch as a whole failed (server down, timeout): then it can be retried whole.
    */
   insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]>;
-  /** Readings per status in `[start, end)`, computed by the server with the aggregate pipeline. */
+  /** Readings per status in `[start, end)`, computed by the server with the aggregate pipeline; bounded by `timeoutMs`. */
   countByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
 }
 
@@ -47,17 +49,21 @@ export function createStatusEventStore({ db, insertTimeoutMs = 5000 }: StatusEve
   return {
     collection,
     ensureIndexes: async () => {
-      await collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
+      await withinTimeout(collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' }), insertTimeoutMs, 'createIndex');
     },
-    countByStatus: (range, options) => countByStatus(collection, range, options),
+    countByStatus: (range, options) => withinTimeout(countByStatus(collection, range, options), options.timeoutMs, 'The count'),
     insertReadings: async (events) => {
       if (events.length === 0) return [];
       try {
-        await collection.insertMany([...events], {
-          ordered: false,
-          writeConcern: { w: 'majority', journal: true },
-          timeoutMS: insertTimeoutMs,
-        });
+        await withinTimeout(
+          collection.insertMany([...events], {
+            ordered: false,
+            writeConcern: { w: 'majority', journal: true },
+            timeoutMS: insertTimeoutMs,
+          }),
+          insertTimeoutMs,
+          'insertMany',
+        );
         return events.map(() => ({ stored: true, duplicate: false }));
       } catch (error) {
         if (!(error instanceof MongoBulkWriteError) || isWholeBatchFailure(error)) throw error;
