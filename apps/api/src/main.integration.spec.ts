@@ -39,6 +39,15 @@ describe('the API server', () => {
   );
 });
 
+describe('the API server, methods', () => {
+  it.each(['/healthz', '/readyz', '/status-counts', '/openapi.json'])('answers TRACE %s with a JSON 405 and an Allow header', async (path) => {
+    const response = await sendRawHttp({ port, request: `TRACE ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n` });
+    expect(response.status).toBe(405);
+    expect(response.headers['allow']).toMatch(/^GET, HEAD/);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'method_not_allowed' } });
+  });
+});
+
 describe('the API at start-up', () => {
   it('exits 1 with one line when its port is taken', async () => {
     const second = runApp({ appDir, env });
