@@ -11,7 +11,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   const { mongodbUri } = await waitForDevstack();
   port = await freePort();
-  env = { MONGODB_URI: mongodbUri.replace(/\/tally$/, `/api_main_test_${randomUUID().slice(0, 8)}`), API_PORT: String(port) };
+  env = {
+    MONGODB_URI: mongodbUri.replace(/\/tally$/, `/api_main_test_${randomUUID().slice(0, 8)}`),
+    API_PORT: String(port),
+    API_REQUEST_TIMEOUT_MS: '1000',
+  };
   api = runApp({ appDir, env });
   await api.waitForLog('listening');
 });
@@ -37,6 +41,20 @@ describe('the API server', () => {
       expect((await raw('/healthz')).status).toBe(200);
     },
   );
+});
+
+describe('the API server, slow clients', () => {
+  it.each([
+    ['headers', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n'],
+    ['body', 'POST /status-counts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"start'],
+  ])('closes a connection whose %s do not arrive within API_REQUEST_TIMEOUT_MS (1 s here), with a JSON 408', async (_, request) => {
+    const started = Date.now();
+    const response = await sendRawHttp({ port, request, timeoutMs: 10_000 });
+    // The bound, plus up to one check interval (Node checks every min(1 s, bound)).
+    expect(Date.now() - started).toBeLessThan(3500);
+    expect(response.status).toBe(408);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'timeout' } });
+  });
 });
 
 describe('the API server, methods', () => {
