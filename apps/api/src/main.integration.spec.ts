@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createConnection } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { freePort, runApp, sendRawHttp, waitForDevstack, type RunningApp } from '@tally/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +29,27 @@ afterAll(async () => {
 
 const raw = (target: string) =>
   sendRawHttp({ port, request: `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n` });
+
+describe('the API server, exposure', () => {
+  it('listens on 127.0.0.1 only, unless API_HOST says otherwise', async () => {
+    expect(await api.waitForLog('listening')).toMatchObject({ host: '127.0.0.1', port });
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address?.family === 'IPv4' && !address.internal)?.address;
+    if (outside === undefined) return; // no other interface on this machine to try
+    const connected = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: outside, port });
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+      socket.setTimeout(2000, () => done(false));
+    });
+    expect(connected).toBe(false);
+  });
+});
 
 describe('the API server', () => {
   it.each(['*', 'http://[', 'http://[/healthz', 'http://[::1/healthz', 'ftp://host/healthz'])(

@@ -22,12 +22,12 @@ function main(): void {
   const server = startServer({
     fetch: app.fetch,
     port: config.port,
-    host: '0.0.0.0',
+    host: config.host,
     requestTimeoutMs: config.requestTimeoutMs,
     onBadRequest: (info) => logger.warn(info, 'bad request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
   });
-  server.once('listening', () => logger.info({ port: config.port, auth: config.token !== undefined }, 'listening'));
+  server.once('listening', () => logger.info({ host: config.host, port: config.port, auth: config.token !== undefined }, 'listening'));
   server.on('error', (error) => exitOnStartupError(error, logger));
   onShutdown(
     async () => {

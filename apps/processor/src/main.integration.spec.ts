@@ -289,7 +289,8 @@ describe('the processor', () => {
 describe('the processor\'s probes', () => {
   it('serves /healthz, and /readyz as 200 while consuming, when PROCESSOR_HEALTH_PORT is set', async () => {
     const app = await startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
-    const { port } = await app.waitForLog('serving /healthz and /readyz');
+    const { port, host } = await app.waitForLog('serving /healthz and /readyz');
+    expect(host).toBe('127.0.0.1'); // PROCESSOR_HEALTH_HOST's default: this machine only
     const probe = async (path: string) => {
       const response = await fetch(`http://127.0.0.1:${port}${path}`);
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };

@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       ? undefined
       : await startHealthServer({
           port: config.healthPort,
+          host: config.healthHost,
           // Ready while it consumes and MongoDB takes its writes (and answers a ping within 2 s).
           readiness: async () => {
             const mongodb = !mongoFailing && (await mongo.ping()) ? 'ok' : 'failing';
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
           },
           onBadRequest: (info) => logger.warn(info, 'bad request'),
         });
-  if (health) logger.info({ port: health.port }, 'serving /healthz and /readyz');
+  if (health) logger.info({ host: config.healthHost, port: health.port }, 'serving /healthz and /readyz');
 
   onShutdown(
     async () => {

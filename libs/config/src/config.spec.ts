@@ -32,12 +32,14 @@ describe('defaults', () => {
       batchSize: 500,
       batchMaxWaitMs: 50,
       healthPort: undefined,
+      healthHost: '127.0.0.1',
       logLevel: 'info',
       testHooks: { killAfterInsert: false },
     });
     expect(loadApiConfig({ env: {}, cwd })).toEqual({
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
       port: 8000,
+      host: '127.0.0.1',
       token: undefined,
       requestTimeoutMs: 5000,
       logLevel: 'info',
@@ -70,6 +72,12 @@ describe('bad values', () => {
       'API_PORT: expected an integer from 1 to 65535, got "abc"',
       'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
     ]);
+  });
+
+  it('takes an address to listen on, and refuses what is not one', () => {
+    expect(loadApiConfig({ env: { API_HOST: '0.0.0.0' }, cwd }).host).toBe('0.0.0.0');
+    expect(loadProcessorConfig({ env: { PROCESSOR_HEALTH_HOST: '::' }, cwd }).healthHost).toBe('::');
+    expect(problemsOf(() => loadApiConfig({ env: { API_HOST: 'http://x/' }, cwd }))[0]).toMatch(/^API_HOST: expected an IP address/);
   });
 
   it('rejects an unknown transport', () => {

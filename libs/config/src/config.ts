@@ -38,6 +38,8 @@ export interface ProcessorConfig {
   batchMaxWaitMs: number;
   /** Port of the /healthz and /readyz server; `undefined` runs none. */
   healthPort: number | undefined;
+  /** Address that server listens on. */
+  healthHost: string;
   logLevel: LogLevel;
   /** Test-only behaviour, for the fault suite: never set in deployments, not in the table above. */
   testHooks: {
@@ -49,6 +51,8 @@ export interface ProcessorConfig {
 export interface ApiConfig {
   mongodbUri: string;
   port: number;
+  /** Address to listen on. */
+  host: string;
   /** Bearer token every request but the health checks must carry; `undefined` turns auth off. */
   token: string | undefined;
   requestTimeoutMs: number;
@@ -63,6 +67,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
       'MONGODB_URI',
       'PROCESSOR_PREFETCH',
       'PROCESSOR_HEALTH_PORT',
+      'PROCESSOR_HEALTH_HOST',
       'BATCH_SIZE',
       'BATCH_MAX_WAIT_MS',
       'LOG_LEVEL',
@@ -76,6 +81,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     batchSize: v.BATCH_SIZE,
     batchMaxWaitMs: v.BATCH_MAX_WAIT_MS,
     healthPort: v.PROCESSOR_HEALTH_PORT,
+    healthHost: v.PROCESSOR_HEALTH_HOST,
     logLevel: v.LOG_LEVEL,
     testHooks: { killAfterInsert: env['TALLY_TEST_KILL_AFTER_INSERT'] === '1' },
   };
@@ -83,12 +89,13 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
 
 export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
   const v = parseVariables(
-    ['MONGODB_URI', 'API_PORT', 'API_TOKEN', 'API_REQUEST_TIMEOUT_MS', 'LOG_LEVEL'],
+    ['MONGODB_URI', 'API_HOST', 'API_PORT', 'API_TOKEN', 'API_REQUEST_TIMEOUT_MS', 'LOG_LEVEL'],
     readEnvironment(options),
   );
   return {
     mongodbUri: v.MONGODB_URI,
     port: v.API_PORT,
+    host: v.API_HOST,
     token: v.API_TOKEN,
     requestTimeoutMs: v.API_REQUEST_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,
