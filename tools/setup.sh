@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the local servers that the devstack, the tests and the benchmarks run on, when there is
 # no Docker engine: RabbitMQ (Debian's package, with its MQTT and management plugins) and the
-# MongoDB-wire engine (FerretDB v2 + PostgreSQL with DocumentDB, see tools/install-documentdb.sh).
+# MongoDB-wire engine (FerretDB v2 + PostgreSQL with DocumentDB, see tools/install-documentdb.sh),
+# and Schemathesis for the API's fuzz test.
 # Debian/Ubuntu; needs root or sudo. Idempotent: seconds when everything is installed.
 #
 #   npm run setup                                   # what `npm start` and `npm test` need
@@ -26,3 +27,6 @@ if command -v mongod >/dev/null; then
 else
   tools/install-documentdb.sh
 fi
+
+echo "::: Schemathesis (the API's fuzz test)"
+tools/install-schemathesis.sh

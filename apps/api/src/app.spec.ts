@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { seriesPoints } from '@tally/store';
 import { describe, expect, it } from 'vitest';
 import { createApp, MAX_BODY_BYTES, type CountsStore } from './app';
+import { buildOpenApi } from './openapi';
+import { TIME_PATTERN } from './time';
 
 interface Reading {
   status: number;
@@ -53,6 +55,22 @@ describe('POST /status-counts', () => {
     const response = await postJson({ start_time: '2024-01-31T00:00:00Z', end_time: '2024-02-01T00:00:00Z' });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ 0: 0, 1: 2, 2: 0, 3: 0, 4: 0, 5: 0, 6: 1 });
+  });
+
+  it('accepts years 0000-0099 as they are, and expanded years', async () => {
+    const response = await postJson({ start_time: '0001-01-01T00:00:00Z', end_time: '+100000-01-01' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ 0: 0, 1: 2, 2: 1, 3: 0, 4: 0, 5: 0, 6: 1 });
+  });
+
+  it('takes a range narrower than a millisecond, which holds the readings of its start only when it starts on the millisecond', async () => {
+    const within = await postJson({ start_time: '2024-01-31T12:00:00.0000001Z', end_time: '2024-01-31T12:00:00.0000002Z' });
+    expect(within.status).toBe(200);
+    expect(await within.json()).toEqual({ 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 });
+    const onIt = await postJson({ start_time: '2024-01-31T12:00:00Z', end_time: '2024-01-31T12:00:00.0000002Z' });
+    expect(await onIt.json()).toEqual({ 0: 0, 1: 1, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 });
+    const before = await postJson({ start_time: '2024-01-31T11:59:59.9999999Z', end_time: '2024-01-31T12:00:00Z' });
+    expect(await before.json()).toEqual({ 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 });
   });
 
   it('reads a time without offset as UTC, and +05:30 as the same instant as its UTC form', async () => {
@@ -113,7 +131,7 @@ describe('other routes and methods', () => {
     await expectError(await app.request('/nope'), 404, 'not_found', /No route GET \/nope/);
     const response = await app.request('/status-counts', { method: 'DELETE' });
     await expectError(response, 405, 'method_not_allowed');
-    expect(response.headers.get('allow')).toBe('GET, POST');
+    expect(response.headers.get('allow')).toBe('GET, HEAD, POST');
   });
 
   it('serves health, the OpenAPI description and the docs page', async () => {
@@ -272,5 +290,31 @@ describe('GET /status-counts/series', () => {
   it('answers 503 when the store is unavailable', async () => {
     const down = createApp({ store: memoryStore(readings, 'unavailable') });
     await expectError(await series('start_time=2024-01-31&end_time=2024-02-01&step=1h', down), 503, 'unavailable');
+  });
+});
+
+describe('methods', () => {
+  const paths = Object.entries(buildOpenApi().paths) as [string, Record<string, unknown>][];
+
+  it.each(paths)('%s answers every method it does not serve with a JSON 405 and an Allow header', async (path, operations) => {
+    const allowed = Object.keys(operations).map((method) => method.toUpperCase());
+    // TRACE: fetch refuses to send it; main.integration.spec.ts sends it raw.
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !allowed.includes(m))) {
+      const response = await app.request(path, { method });
+      await expectError(response, 405, 'method_not_allowed');
+      expect(response.headers.get('allow')?.split(', ').sort()).toEqual([...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].sort());
+    }
+  });
+});
+
+describe('the OpenAPI description', () => {
+  it('gives the time fields the pattern that parseTime reads, so that "" is not valid by the schema', () => {
+    const doc = buildOpenApi();
+    const body = doc.components.schemas['StatusCountsRequest'] as { properties: Record<string, { pattern?: string }> };
+    const query = doc.paths['/status-counts'].get.parameters;
+    for (const pattern of [body.properties['start_time']?.pattern, body.properties['end_time']?.pattern, ...query.map((p) => p.schema.pattern)]) {
+      expect(pattern).toBe(TIME_PATTERN);
+    }
+    expect(new RegExp(TIME_PATTERN).test('')).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ import { DOCS_HTML } from './docs';
 import { ApiError } from './errors';
 import { buildOpenApi } from './openapi';
 import { describeIssues, MAX_SERIES_POINTS, seriesRequest, statusCountsRequest } from './schemas';
+import { toDate } from './time';
 
 /** What the API needs from storage. */
 export interface CountsStore {
@@ -79,7 +80,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
   const count = async (c: Context, input: unknown) => {
     const parsed = statusCountsRequest.safeParse(input);
     if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
-    const range = { start: parsed.data.start_time, end: parsed.data.end_time };
+    const range = { start: toDate(parsed.data.start_time), end: toDate(parsed.data.end_time) };
     return c.json(await withTimeout(store, requestTimeoutMs, (options) => store.countByStatus(range, options)));
   };
 
@@ -88,7 +89,8 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
   app.get('/status-counts/series', async (c) => {
     const parsed = seriesRequest.safeParse(singleQueryValues(c));
     if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
-    const { start_time: start, end_time: end, step } = parsed.data;
+    const { step } = parsed.data;
+    const [start, end] = [toDate(parsed.data.start_time), toDate(parsed.data.end_time)];
     const stepMs = SERIES_STEPS[step];
     const points = countSeriesPoints({ start, end }, stepMs);
     if (points > MAX_SERIES_POINTS) {
@@ -138,10 +140,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
     },
   );
 
-  app.all('/status-counts', (c) => {
-    c.header('Allow', 'GET, POST');
-    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here: use GET or POST`);
-  });
+  app.all('/status-counts', methodNotAllowed('GET, HEAD, POST'));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -151,6 +150,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
   });
   app.get('/openapi.json', (c) => c.json(openApi));
   app.get('/docs', (c) => c.html(DOCS_HTML));
+  for (const path of ['/healthz', '/readyz', '/openapi.json', '/docs']) app.all(path, methodNotAllowed('GET, HEAD'));
 
   app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route ${c.req.method} ${c.req.path}; see /docs`).toJSON(), 404));
   app.onError((error, c) => {
@@ -159,6 +159,14 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
     return c.json(new ApiError(500, 'internal', 'Internal error').toJSON(), 500);
   });
   return app;
+}
+
+/** Answers a method the path does not serve: 405 with the methods it does in `Allow`. */
+function methodNotAllowed(allow: string) {
+  return (c: Context) => {
+    c.header('Allow', allow);
+    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here: use ${allow.replace(/, (?=[^,]+$)/, ' or ')}`);
+  };
 }
 
 function digest(value: string): Buffer {

@@ -1,7 +1,7 @@
-import { serve } from '@hono/node-server';
 import { createLogger, exitOnStartupError, loadApiConfig, onShutdown } from '@tally/config';
 import { createMongoConnection } from '@tally/store';
 import { createApp } from './app';
+import { startServer } from './server';
 import { countsStoreOver } from './store';
 
 function main(): void {
@@ -19,9 +19,15 @@ function main(): void {
     log: (entry) => logger.info(entry, 'request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
   });
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: '0.0.0.0' }, ({ port }) =>
-    logger.info({ port, auth: config.token !== undefined }, 'listening'),
-  );
+  const server = startServer({
+    fetch: app.fetch,
+    port: config.port,
+    host: config.host,
+    requestTimeoutMs: config.requestTimeoutMs,
+    onBadRequest: (info) => logger.warn(info, 'bad request'),
+    onError: (error) => logger.error({ err: error }, 'unexpected error'),
+  });
+  server.once('listening', () => logger.info({ host: config.host, port: config.port, auth: config.token !== undefined }, 'listening'));
   server.on('error', (error) => exitOnStartupError(error, logger));
   onShutdown(
     async () => {

@@ -1,6 +1,7 @@
 import { SERIES_STEPS } from '@tally/store';
 import { z } from 'zod';
-import { MAX_SERIES_POINTS } from './schemas';
+import { MAX_SERIES_POINTS, TIME_DESCRIPTION } from './schemas';
+import { TIME_PATTERN } from './time';
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const errors = (...statuses: number[]) =>
@@ -36,8 +37,8 @@ export function buildOpenApi() {
     name,
     in: 'query',
     required: true,
-    description: 'ISO-8601 time; without an offset it is read as UTC',
-    schema: { type: 'string', examples: [example] },
+    description: TIME_DESCRIPTION,
+    schema: { type: 'string', pattern: TIME_PATTERN, examples: [example] },
   });
   return {
     openapi: '3.1.0',

@@ -1,6 +1,6 @@
 import { SERIES_STEPS, type SeriesStep } from '@tally/store';
 import { z } from 'zod';
-import { parseTime } from './time';
+import { compareInstants, parseInstant, TIME_PATTERN, type Instant } from './time';
 
 const EXAMPLE_START = '2024-01-31T00:00:00Z';
 const EXAMPLE_END = '2024-02-01T00:00:00+05:30';
@@ -12,6 +12,13 @@ function describeValue(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+export const TIME_DESCRIPTION =
+  'ISO-8601 time: a date (years 0000-9999, or -271820 to +275759 with a sign and six digits), ' +
+  'optionally a time (to the nanosecond) and an offset; without an offset it is read as UTC. ' +
+  'A time between two milliseconds counts from the next one (readings are stored to the millisecond)';
+
+const timePattern = new RegExp(TIME_PATTERN);
+
 function timeField(name: string, example: string) {
   return z
     .string({
@@ -20,21 +27,11 @@ function timeField(name: string, example: string) {
           ? `${name} is required: an ISO-8601 time such as ${example}`
           : `${name} must be an ISO-8601 time string such as ${example}, not ${describeValue(issue.input)}`,
     })
-    .meta({
-      description: 'ISO-8601 time; without an offset it is read as UTC',
-      examples: [example],
+    .regex(timePattern, {
+      error: (issue) => `${name} "${String(issue.input).slice(0, 64)}" is not an ISO-8601 time that exists, e.g. ${example}`,
     })
-    .transform((value, context) => {
-      const time = parseTime(value);
-      if (time === undefined) {
-        context.addIssue({
-          code: 'custom',
-          message: `${name} "${value.slice(0, 64)}" is not an ISO-8601 time that exists, e.g. ${example}`,
-        });
-        return z.NEVER;
-      }
-      return time;
-    });
+    .meta({ description: TIME_DESCRIPTION, examples: [example] })
+    .transform((value) => parseInstant(value) as Instant);
 }
 
 /** The request of `/status-counts`, as a POST body or as GET query parameters. */
@@ -43,7 +40,7 @@ export const statusCountsRequest = z
     start_time: timeField('start_time', EXAMPLE_START),
     end_time: timeField('end_time', EXAMPLE_END),
   })
-  .refine(({ start_time, end_time }) => start_time < end_time, {
+  .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, {
     error: 'start_time must be before end_time (the range is [start_time, end_time))',
   })
   .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time)' });
@@ -61,7 +58,7 @@ export const seriesRequest = z
       .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
       .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] }),
   })
-  .refine(({ start_time, end_time }) => start_time < end_time, {
+  .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, {
     error: 'start_time must be before end_time (the range is [start_time, end_time))',
   })
   .meta({ id: 'SeriesRequest' });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   BROADCASTER_USAGE,
   createLogger,
+  describeError,
   exitOnStartupError,
   loadBroadcasterConfig,
   onShutdown,
@@ -103,7 +104,7 @@ function outageLog(logger: Logger, bufferLimit: number) {
     down(error: Error) {
       downSince = Date.now();
       dropped = 0;
-      logger.warn({ err: error.message }, 'broker unreachable: keeping readings until it is back');
+      logger.warn({ err: describeError(error) }, 'broker unreachable: keeping readings until it is back');
     },
     up(waiting: number) {
       const outageMs = downSince === undefined ? undefined : Date.now() - downSince;

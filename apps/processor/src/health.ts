@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface Readiness {
   ready: boolean;
@@ -7,31 +7,106 @@ export interface Readiness {
   detail: Record<string, unknown>;
 }
 
+export interface HealthServerOptions {
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /**
+   * Address to listen on.
+   * @default "127.0.0.1"
+   */
+  host?: string;
+  /** Asked on every `/readyz`; should answer within a second or two. */
+  readiness: () => Readiness | Promise<Readiness>;
+  /**
+   * Longest time a client may take to send a request's headers, and the whole request.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
+  /** Told about every request refused as malformed (answered 400). */
+  onBadRequest?: (info: { target: string; reason: string }) => void;
+}
+
+export interface HealthServer {
+  port: number;
+  close(): Promise<void>;
+}
+
 /**
  * Serves the processor's probes: `/healthz` (200 while the process runs) and `/readyz` (200 while
- * it consumes, 503 otherwise), JSON bodies. Resolves with the port once listening.
+ * it consumes, 503 otherwise), JSON bodies; errors as `{"error": {"code", "message"}}`. Whatever a
+ * client sends, it answers or closes the connection: it never throws. Resolves once listening.
  */
-export async function startHealthServer(port: number, readiness: () => Readiness): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://processor').pathname;
-    const send = (status: number, body: unknown) => {
-      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    };
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('allow', 'GET, HEAD');
-      send(405, { error: `${request.method} is not allowed; use GET` });
-    } else if (path === '/healthz') send(200, { status: 'ok' });
-    else if (path === '/readyz') {
-      const { ready, detail } = readiness();
-      send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...detail });
-    } else send(404, { error: `no route ${path}; the processor serves /healthz and /readyz` });
+export async function startHealthServer({
+  port,
+  host = '127.0.0.1',
+  readiness,
+  requestTimeoutMs = 5000,
+  onBadRequest,
+}: HealthServerOptions): Promise<HealthServer> {
+  const server: Server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs }, (request, response) => {
+    route(request, response, readiness, onBadRequest).catch(() => {
+      if (!response.headersSent) send(response, 500, error('internal', 'Internal error'));
+      else response.destroy();
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    onBadRequest?.({ target: '', reason: err.code ?? 'malformed request' });
+    if (!socket.writable) return void socket.destroy();
+    const body = JSON.stringify(error('invalid_request', 'Malformed HTTP request'));
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve());
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+async function route(
+  request: IncomingMessage,
+  response: ServerResponse,
+  readiness: HealthServerOptions['readiness'],
+  onBadRequest: HealthServerOptions['onBadRequest'],
+): Promise<void> {
+  const target = request.url ?? '';
+  const path = pathOf(target);
+  if (path === undefined) {
+    onBadRequest?.({ target: target.slice(0, 200), reason: 'malformed request target' });
+    return send(response, 400, error('invalid_request', 'Malformed request target: send a path such as /healthz'));
+  }
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.setHeader('allow', 'GET, HEAD');
+    return send(response, 405, error('method_not_allowed', `${request.method} is not allowed; use GET`));
+  }
+  if (path === '/healthz') return send(response, 200, { status: 'ok' });
+  if (path === '/readyz') {
+    const { ready, detail } = await readiness();
+    return send(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...detail });
+  }
+  send(response, 404, error('not_found', `No route ${path.slice(0, 200)}; the processor serves /healthz and /readyz`));
+}
+
+/** The path of an origin-form (`/readyz?x`) or http(s) absolute-form request target, else `undefined`. */
+export function pathOf(target: string): string | undefined {
+  if (target.startsWith('/')) return target.split('?')[0];
+  if (!/^https?:\/\//i.test(target)) return undefined;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+const error = (code: string, message: string) => ({ error: { code, message } });
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }

@@ -7,6 +7,7 @@ import {
   createTestVhost,
   requireMongoServer,
   runApp,
+  sendRawHttp,
   startLocalMongo,
   waitForDevstack,
   type DevstackUrls,
@@ -28,7 +29,7 @@ import {
 } from '@tally/messaging';
 import { createStatusEventStore } from '@tally/store';
 import { MongoClient, type Collection } from 'mongodb';
-import type { Connection } from 'rabbitmq-client';
+import { Connection } from 'rabbitmq-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 interface StoredEvent {
@@ -124,12 +125,13 @@ async function depth(queue: string): Promise<number> {
   return (await amqp.queueDeclare({ queue, passive: true })).messageCount;
 }
 
-async function deadLettered(): Promise<{ body: Buffer; reason: unknown }[]> {
-  const messages: { body: Buffer; reason: unknown }[] = [];
+async function deadLettered(): Promise<{ body: Buffer; reason: unknown; headers: Record<string, unknown> }[]> {
+  const messages: { body: Buffer; reason: unknown; headers: Record<string, unknown> }[] = [];
   for (;;) {
     const message = await amqp.basicGet({ queue: DEAD_LETTER_QUEUE, noAck: true });
     if (!message) return messages;
-    messages.push({ body: message.body as Buffer, reason: message.headers?.[DEAD_LETTER_REASON_HEADER] });
+    const headers = message.headers ?? {};
+    messages.push({ body: message.body as Buffer, reason: headers[DEAD_LETTER_REASON_HEADER], headers });
   }
 }
 
@@ -198,6 +200,43 @@ describe('the processor', () => {
     expect(await depth(STATUS_QUEUE)).toBe(0);
   });
 
+  it.each([1_000, 7_000, 20_000, 60_000, 130_000])(
+    'dead-letters a message with %i bytes of headers, and stores the readings of its batch once',
+    async (headerBytes) => {
+      // The broker's frame_max (128 KiB) bounds what a client may send; rabbitmq-client's default is 8 KiB.
+      const sender = new Connection({ url: vhost.amqpUrl, frameMax: 131_072 });
+      const publisher = sender.createPublisher({ confirm: true, ...TOPOLOGY });
+      const [reading] = readings(1) as [Required<Reading>];
+      try {
+        const properties = { exchange: READINGS_EXCHANGE, routingKey: READING_ROUTING_KEY, durable: true };
+        await publisher.send({ ...properties, headers: { big: 'h'.repeat(headerBytes), small: 'kept' } }, Buffer.from('x'));
+        await publisher.send(properties, Buffer.from(JSON.stringify({ ...reading, ts: reading.ts.toISOString() })));
+        await publisher.send(properties, Buffer.from('{"status": 4}'));
+      } finally {
+        await publisher.close();
+        await sender.close();
+      }
+      const app = await startProcessor({ BATCH_MAX_WAIT_MS: '200' });
+
+      await expect.poll(() => depth(DEAD_LETTER_QUEUE), { timeout: 15_000 }).toBe(1);
+      await expect.poll(() => depth(STATUS_QUEUE), { timeout: 15_000 }).toBe(0);
+      const [dead] = await deadLettered();
+      expect(dead?.body.toString()).toBe('x');
+      expect(String(dead?.reason)).toMatch(/^invalid_json: /);
+      // Kept while they fit in a frame with the reason; past that, the largest are dropped, and the reason says so.
+      if (headerBytes < 120_000) expect(dead?.headers).toMatchObject({ big: 'h'.repeat(headerBytes), small: 'kept' });
+      else {
+        expect(dead?.headers).toMatchObject({ small: 'kept' });
+        expect(dead?.headers).not.toHaveProperty('big');
+        expect(String(dead?.reason)).toMatch(/^invalid_json: .* \(headers dropped to fit a frame: big \(\d+ bytes\)\)$/);
+      }
+      expect(await events.countDocuments()).toBe(2);
+      expect(await events.countDocuments({ _id: reading.id })).toBe(1);
+      expect(app.lines.filter((line) => line.level >= 50)).toEqual([]);
+      await stopProcessor(app);
+    },
+  );
+
   it('loses nothing and stores nothing twice when SIGKILLed mid-drain of 20,000 readings', async () => {
     const sent = readings(20_000);
     await publish(sent);
@@ -251,7 +290,8 @@ describe('the processor', () => {
 describe('the processor\'s probes', () => {
   it('serves /healthz, and /readyz as 200 while consuming, when PROCESSOR_HEALTH_PORT is set', async () => {
     const app = await startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
-    const { port } = await app.waitForLog('serving /healthz and /readyz');
+    const { port, host } = await app.waitForLog('serving /healthz and /readyz');
+    expect(host).toBe('127.0.0.1'); // PROCESSOR_HEALTH_HOST's default: this machine only
     const probe = async (path: string) => {
       const response = await fetch(`http://127.0.0.1:${port}${path}`);
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -260,7 +300,7 @@ describe('the processor\'s probes', () => {
     expect(await probe('/readyz')).toEqual({ status: 200, body: { status: 'ready', consuming: true, mongodb: 'ok' } });
     expect(await probe('/metrics')).toEqual({
       status: 404,
-      body: { error: 'no route /metrics; the processor serves /healthz and /readyz' },
+      body: { error: { code: 'not_found', message: 'No route /metrics; the processor serves /healthz and /readyz' } },
     });
     const post = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'POST' });
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
@@ -307,6 +347,58 @@ describe('the processor\'s rollups', () => {
   });
 });
 
+describe('the processor at start-up', () => {
+  const noStackTraces = (app: RunningApp) => app.lines.filter((line) => /"stack"|\\n\s+at /.test(JSON.stringify(line)));
+
+  it('exits 1 with one line when the broker refuses its credentials', async () => {
+    const url = new URL(vhost.amqpUrl);
+    url.password = 'pa/ss-SECRET';
+    const app = runApp({ appDir, env: { AMQP_URL: url.toString(), MONGODB_URI: mongodbUri() } });
+    running.push(app);
+    expect(await app.exited).toBe(1);
+    const errors = app.lines.filter((line) => line.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toBe('start-up failed');
+    expect(JSON.stringify(errors[0])).toMatch(/ACCESS.REFUSED/);
+    expect(JSON.stringify(app.lines)).not.toContain('SECRET');
+    expect(noStackTraces(app)).toEqual([]);
+  });
+
+  it('exits 1 with one line when its health port is taken', async () => {
+    const first = await startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
+    const { port } = (await first.waitForLog('serving /healthz and /readyz')) as unknown as { port: number };
+    const second = runApp({
+      appDir,
+      env: { AMQP_URL: vhost.amqpUrl, MONGODB_URI: mongodbUri(), PROCESSOR_HEALTH_PORT: String(port) },
+    });
+    running.push(second);
+    expect(await second.exited).toBe(1);
+    const errors = second.lines.filter((line) => line.level >= 50);
+    expect(errors).toHaveLength(1);
+    expect(JSON.stringify(errors[0])).toContain('EADDRINUSE');
+    expect(noStackTraces(second)).toEqual([]);
+  });
+});
+
+describe('the processor\'s probe server', () => {
+  it('answers malformed request targets with a JSON 400, logs them, and stays up', async () => {
+    const app = await startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
+    const { port } = (await app.waitForLog('serving /healthz and /readyz')) as unknown as { port: number };
+    const raw = (target: string) =>
+      sendRawHttp({ port, request: `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n` });
+    for (const target of ['http://[', '*', 'http://[/healthz', 'ftp://host/healthz']) {
+      const response = await raw(target);
+      expect(response.status).toBe(400);
+      expect(response.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(response.body)).toEqual({ error: { code: 'invalid_request', message: expect.any(String) } });
+      await expect.poll(() => app.lines.some((line) => line.msg === 'bad request' && line['target'] === target)).toBe(true);
+    }
+    expect((await raw('/healthz')).status).toBe(200);
+    expect((await raw('http://127.0.0.1/readyz')).status).toBe(200);
+    await stopProcessor(app);
+  });
+});
+
 describe('the processor through a MongoDB outage', () => {
   const binary = requireMongoServer();
   const dir = mkdtempSync(join(tmpdir(), 'tally-mongo-outage-'));
@@ -319,6 +411,43 @@ describe('the processor through a MongoDB outage', () => {
   afterAll(async () => {
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports a frozen server in /readyz within the 5 s write bound, and stores each reading once when it thaws', async () => {
+    const base = server.urls.mongodbUri ?? '';
+    const sent = readings(200);
+    const processor = await startProcessor({ MONGODB_URI: mongodbUri(base), PROCESSOR_HEALTH_PORT: '0' });
+    const { port } = (await processor.waitForLog('serving /healthz and /readyz')) as unknown as { port: number };
+    const readiness = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return { ...((await response.json()) as { mongodb?: string }), http: response.status };
+    };
+    await publish(sent.slice(0, 100));
+    const client = await MongoClient.connect(mongodbUri(base));
+    const collection = client.db(database).collection<StoredEvent>('status_events');
+    try {
+      await expect.poll(() => collection.countDocuments(), { timeout: 30_000 }).toBe(100);
+      expect(await readiness()).toMatchObject({ http: 200, mongodb: 'ok' });
+
+      server.pause();
+      try {
+        await publish(sent.slice(100));
+        const frozenAt = Date.now();
+        await expect.poll(async () => (await readiness()).mongodb, { timeout: 12_000, interval: 250 }).toBe('failing');
+        expect(Date.now() - frozenAt).toBeLessThan(9000);
+        expect((await readiness()).http).toBe(503);
+        // The write itself gives up at its bound, not at the 30 s socket timeout.
+        await processor.waitForLog('MongoDB write failed: holding messages unacked, retrying', 9000 - (Date.now() - frozenAt));
+      } finally {
+        server.resume();
+      }
+      await expect.poll(() => collection.countDocuments(), { timeout: 60_000, interval: 250 }).toBe(sent.length);
+      expect((await collection.distinct('_id')).length).toBe(sent.length);
+      await expect.poll(async () => (await readiness()).mongodb, { timeout: 15_000 }).toBe('ok');
+    } finally {
+      await client.db(database).dropDatabase();
+      await client.close();
+    }
   });
 
   it('holds messages while the server is down for 10 s, then stores each exactly once', async () => {

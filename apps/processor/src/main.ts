@@ -1,10 +1,11 @@
-import { createLogger, exitOnStartupError, loadProcessorConfig, onShutdown, type Logger } from '@tally/config';
+import { createLogger, describeError, exitOnStartupError, loadProcessorConfig, onShutdown, type Logger } from '@tally/config';
 import {
   BrokerState,
   createAmqpConnection,
   createBatchConsumer,
   createDeadLetterPublisher,
   decode,
+  MessagingError,
   readingId,
   settlesWithin,
   watchAmqp,
@@ -18,6 +19,9 @@ import { runRollupRefresher } from './rollup-refresher';
 /** Buckets per level one refresh recomputes: a backlog's thousands take a few rounds of well under a second. */
 const REFRESH_LIMIT = 5000;
 
+/** Set once the logger exists, so that a start-up failure after that is logged (one line). */
+let startupLogger: Logger | undefined;
+
 async function main(): Promise<void> {
   let rebuild: RebuildArgs | undefined;
   try {
@@ -28,6 +32,7 @@ async function main(): Promise<void> {
   }
   const config = loadProcessorConfig();
   const logger = createLogger({ name: 'processor', level: config.logLevel });
+  startupLogger = logger;
   if (rebuild) return runRebuild(config.mongodbUri, rebuild, logger);
   const stats = statsLog(logger);
   const stopping = new AbortController();
@@ -42,7 +47,7 @@ async function main(): Promise<void> {
   const storeReady = retryUntilDone(() => store.ensureIndexes(), {
     backoff: { minMs: 1000, maxMs: 30_000 },
     onError: (error, _attempt, retryInMs) =>
-      logger.warn({ err: (error as Error).message, retryInMs }, 'cannot create indexes yet'),
+      logger.warn({ err: describeError(error), retryInMs }, 'cannot create indexes yet'),
     signal: stopping.signal,
   });
   storeReady.catch(() => undefined);
@@ -51,7 +56,7 @@ async function main(): Promise<void> {
   const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor-dead-letters' });
   const broker = new BrokerState();
   watchAmqp(amqp, broker);
-  broker.on('down', (error) => logger.warn({ err: error.message }, 'broker unreachable: reconnecting'));
+  broker.on('down', (error) => logger.warn({ err: describeError(error) }, 'broker unreachable: reconnecting'));
   broker.on('up', () => logger.info('broker back'));
   const deadLetters = createDeadLetterPublisher(amqp);
 
@@ -63,7 +68,7 @@ async function main(): Promise<void> {
       onError: (error, attempt, retryInMs) => {
         if (mongoFailing) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
         mongoFailing = true;
-        logger.warn({ err: (error as Error).message, retryInMs }, 'MongoDB write failed: holding messages unacked, retrying');
+        logger.warn({ err: describeError(error), retryInMs }, 'MongoDB write failed: holding messages unacked, retrying');
       },
       onRecovered: (failingForMs) => {
         if (!mongoFailing) return;
@@ -74,17 +79,38 @@ async function main(): Promise<void> {
     });
   };
 
-  const deadLetter = async (message: Delivery, reason: string, detail: string) => {
-    await deadLetters.deadLetter(message, `${reason}: ${detail}`);
-    stats.deadLettered(reason);
-  };
+  let deadLetterFailing = false;
+  /**
+   * Dead-letters a message; resolves with it when that failed (it goes back to the queue), else
+   * with `undefined`. Never rejects: a rejection left waiting while the batch is written would
+   * end the process.
+   */
+  const deadLetter = (message: Delivery, reason: string, detail: string): Promise<Delivery | undefined> =>
+    deadLetters.deadLetter(message, `${reason}: ${detail}`).then(
+      () => {
+        stats.deadLettered(reason);
+        if (deadLetterFailing) logger.info('dead-lettering succeeds again');
+        deadLetterFailing = false;
+        return undefined;
+      },
+      (error: unknown) => {
+        if (!deadLetterFailing) logger.warn({ err: describeError(error) }, 'cannot dead-letter: returning messages to the queue');
+        deadLetterFailing = true;
+        return message;
+      },
+    );
 
-  /** Settles every message of a batch: stored (now or before), or dead-lettered with its reason. */
-  const handleBatch = async (messages: readonly Delivery[]) => {
+  /**
+   * Settles every message of a batch: stored (now or before), or dead-lettered with its reason.
+   * Resolves with those that could not be dead-lettered, which alone go back to the queue: the
+   * others are acknowledged, so that no stored reading is delivered again (one without id and ts
+   * would be stored again).
+   */
+  const handleBatch = async (messages: readonly Delivery[]): Promise<Delivery[]> => {
     const receivedAt = new Date();
     const events: StatusEvent[] = [];
     const sources: Delivery[] = [];
-    const deadLettering: Promise<void>[] = [];
+    const deadLettering: Promise<Delivery | undefined>[] = [];
     for (const message of messages) {
       const decoded = decode(message.content);
       if (!decoded.ok) {
@@ -105,7 +131,7 @@ async function main(): Promise<void> {
       if (result.stored) stats.stored(result.duplicate);
       else deadLettering.push(deadLetter(sources[i] as Delivery, 'write_error', result.reason));
     });
-    await Promise.all(deadLettering);
+    return (await Promise.all(deadLettering)).filter((message) => message !== undefined);
   };
 
   const consumer = createBatchConsumer({
@@ -116,9 +142,22 @@ async function main(): Promise<void> {
     maxWaitMs: config.batchMaxWaitMs,
     handleBatch,
   });
-  consumer.on('ready', () => logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming'));
+  // One line per change of state: an outage is logged when it starts and when it ends, not per retry.
+  let hasConsumed = false;
+  let consumerFailing = false;
+  consumer.on('ready', () => {
+    hasConsumed = true;
+    consumerFailing = false;
+    logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming');
+  });
   consumer.on('down', () => logger.warn('not consuming: subscribing again'));
-  consumer.on('error', (error) => logger.error({ err: error }, 'consumer error'));
+  consumer.on('error', (error) => {
+    // Credentials or a vhost the broker refuses are a configuration error when they never worked.
+    if (!hasConsumed && error instanceof MessagingError && error.code === 'access_refused') exitOnStartupError(error, logger);
+    if (consumerFailing) return logger.debug({ err: describeError(error) }, 'consumer error again');
+    consumerFailing = true;
+    logger.warn({ err: describeError(error) }, 'consumer error: retrying');
+  });
 
   const refresher = runRollupRefresher({
     refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT }),
@@ -126,7 +165,7 @@ async function main(): Promise<void> {
     signal: stopping.signal,
     onStateChange: (change) =>
       change.failing
-        ? logger.warn({ err: (change.error as Error).message }, 'rollup refresh failed: counts read changed buckets raw meanwhile')
+        ? logger.warn({ err: describeError(change.error) }, 'rollup refresh failed: counts read changed buckets raw meanwhile')
         : logger.info('rollup refresh succeeds again'),
     onRefreshed: ({ refreshed, pending }) => logger.debug({ refreshed, pending }, 'rollups refreshed'),
   });
@@ -134,11 +173,18 @@ async function main(): Promise<void> {
   const health =
     config.healthPort === undefined
       ? undefined
-      : await startHealthServer(config.healthPort, () => ({
-          ready: consumer.consuming,
-          detail: { consuming: consumer.consuming, mongodb: mongoFailing ? 'failing' : 'ok' },
-        }));
-  if (health) logger.info({ port: health.port }, 'serving /healthz and /readyz');
+      : await startHealthServer({
+          port: config.healthPort,
+          host: config.healthHost,
+          // Ready while it consumes and MongoDB takes its writes (and answers a ping within 2 s).
+          readiness: async () => {
+            const mongodb = !mongoFailing && (await mongo.ping()) ? 'ok' : 'failing';
+            const consuming = consumer.consuming;
+            return { ready: consuming && mongodb === 'ok', detail: { consuming, mongodb } };
+          },
+          onBadRequest: (info) => logger.warn(info, 'bad request'),
+        });
+  if (health) logger.info({ host: config.healthHost, port: health.port }, 'serving /healthz and /readyz');
 
   onShutdown(
     async () => {
@@ -222,4 +268,4 @@ function statsLog(logger: Logger) {
   };
 }
 
-main().catch((error: unknown) => exitOnStartupError(error));
+main().catch((error: unknown) => exitOnStartupError(error, startupLogger));

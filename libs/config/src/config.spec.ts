@@ -33,12 +33,14 @@ describe('defaults', () => {
       batchMaxWaitMs: 50,
       healthPort: undefined,
       rollupRefreshIntervalMs: 1000,
+      healthHost: '127.0.0.1',
       logLevel: 'info',
       testHooks: { killAfterInsert: false },
     });
     expect(loadApiConfig({ env: {}, cwd })).toEqual({
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
       port: 8000,
+      host: '127.0.0.1',
       token: undefined,
       requestTimeoutMs: 5000,
       logLevel: 'info',
@@ -73,6 +75,12 @@ describe('bad values', () => {
     ]);
   });
 
+  it('takes an address to listen on, and refuses what is not one', () => {
+    expect(loadApiConfig({ env: { API_HOST: '0.0.0.0' }, cwd }).host).toBe('0.0.0.0');
+    expect(loadProcessorConfig({ env: { PROCESSOR_HEALTH_HOST: '::' }, cwd }).healthHost).toBe('::');
+    expect(problemsOf(() => loadApiConfig({ env: { API_HOST: 'http://x/' }, cwd }))[0]).toMatch(/^API_HOST: expected an IP address/);
+  });
+
   it('rejects an unknown transport', () => {
     expect(problemsOf(() => loadBroadcasterConfig({ env: { BROADCAST_TRANSPORT: 'smoke-signals' }, cwd }))).toEqual([
       'BROADCAST_TRANSPORT: expected one of mqtt, amqp, got "smoke-signals"',
@@ -97,6 +105,16 @@ describe('bad values', () => {
     expect(problemsOf(() => loadProcessorConfig({ env: { AMQP_URL: 'http://127.0.0.1:5672' }, cwd }))).toEqual([
       'AMQP_URL: expected an amqp:// or amqps:// URL, got "http://127.0.0.1:5672"',
     ]);
+  });
+
+  it.each([
+    ['AMQP_URL', 'amqp://tally:pa/ss-SECRET@127.0.0.1:5672'],
+    ['MONGODB_URI', 'mongodb://tally:pa/ss-SECRET@127.0.0.1:27017/tally'],
+    ['AMQP_URL', 'amqp://tally:p@ss:w/rd SECRET@host'],
+  ])('never prints a password that holds "/", "@" or spaces: %s=%s', (name, value) => {
+    const [problem] = problemsOf(() => loadProcessorConfig({ env: { [name]: value }, cwd }));
+    expect(problem).toMatch(/:\*\*\*@/);
+    expect(problem).not.toContain('SECRET');
   });
 
   it('never prints a password', () => {

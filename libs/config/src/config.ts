@@ -1,5 +1,6 @@
 import { ConfigError } from './errors';
 import { readEnvironment, type Environment, type ReadEnvironmentOptions } from './environment';
+import { redactUrl } from './redact';
 import { VARIABLES, type VariableName, type VariableValue } from './variables';
 
 type Values<Names extends VariableName> = { [Name in Names]: VariableValue<Name> };
@@ -20,14 +21,10 @@ export function parseVariables<const Names extends VariableName>(
     if (raw === undefined) continue;
     const result = schema.safeParse(raw.trim());
     if (result.success) values[name] = result.data;
-    else problems.push(`${name}: ${result.error.issues[0]?.message}, got "${redactPassword(raw)}"`);
+    else problems.push(`${name}: ${result.error.issues[0]?.message}, got "${redactUrl(raw)}"`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Values<Names>;
-}
-
-function redactPassword(value: string): string {
-  return value.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/, '$1***@');
 }
 
 export type LogLevel = VariableValue<'LOG_LEVEL'>;
@@ -42,6 +39,8 @@ export interface ProcessorConfig {
   /** Port of the /healthz and /readyz server; `undefined` runs none. */
   healthPort: number | undefined;
   rollupRefreshIntervalMs: number;
+  /** Address that server listens on. */
+  healthHost: string;
   logLevel: LogLevel;
   /** Test-only behaviour, for the fault suite: never set in deployments, not in the table above. */
   testHooks: {
@@ -56,6 +55,8 @@ export interface ProcessorConfig {
 export interface ApiConfig {
   mongodbUri: string;
   port: number;
+  /** Address to listen on. */
+  host: string;
   /** Bearer token every request but the health checks must carry; `undefined` turns auth off. */
   token: string | undefined;
   requestTimeoutMs: number;
@@ -70,6 +71,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
       'MONGODB_URI',
       'PROCESSOR_PREFETCH',
       'PROCESSOR_HEALTH_PORT',
+      'PROCESSOR_HEALTH_HOST',
       'BATCH_SIZE',
       'BATCH_MAX_WAIT_MS',
       'ROLLUP_REFRESH_INTERVAL_MS',
@@ -85,6 +87,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     batchMaxWaitMs: v.BATCH_MAX_WAIT_MS,
     healthPort: v.PROCESSOR_HEALTH_PORT,
     rollupRefreshIntervalMs: v.ROLLUP_REFRESH_INTERVAL_MS,
+    healthHost: v.PROCESSOR_HEALTH_HOST,
     logLevel: v.LOG_LEVEL,
     testHooks: { killAfterInsert: env['TALLY_TEST_KILL_AFTER_INSERT'] === '1' },
   };
@@ -92,12 +95,13 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
 
 export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
   const v = parseVariables(
-    ['MONGODB_URI', 'API_PORT', 'API_TOKEN', 'API_REQUEST_TIMEOUT_MS', 'LOG_LEVEL'],
+    ['MONGODB_URI', 'API_HOST', 'API_PORT', 'API_TOKEN', 'API_REQUEST_TIMEOUT_MS', 'LOG_LEVEL'],
     readEnvironment(options),
   );
   return {
     mongodbUri: v.MONGODB_URI,
     port: v.API_PORT,
+    host: v.API_HOST,
     token: v.API_TOKEN,
     requestTimeoutMs: v.API_REQUEST_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,

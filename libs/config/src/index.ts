@@ -9,5 +9,6 @@ export { BROADCAST_TRANSPORTS, LOG_LEVELS, VARIABLES } from './variables';
 export type { VariableName, VariableValue } from './variables';
 export { createLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
-export { exitOnStartupError, onShutdown } from './lifecycle';
+export { describeError, exitOnStartupError, onShutdown } from './lifecycle';
+export { redactCredentials, redactUrl } from './redact';
 export type { ShutdownOptions } from './lifecycle';

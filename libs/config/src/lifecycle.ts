@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from './errors';
+import { redactCredentials } from './redact';
 
 export interface ShutdownOptions {
   logger: Logger;
@@ -44,11 +45,28 @@ export function onShutdown(close: () => Promise<void>, { logger, graceMs = 10_00
 
 /**
  * Ends a process whose start-up failed: a configuration error prints its list of bad variables,
- * anything else is logged with its cause. Exit status 1 either way.
+ * anything else one line (a `fatal` log line with the error's message and code, no stack trace).
+ * Exit status 1 either way.
  */
 export function exitOnStartupError(error: unknown, logger?: Logger): never {
   if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
-  else if (logger) logger.fatal({ err: error }, 'start-up failed');
-  else process.stderr.write(`Start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  else if (logger) logger.fatal({ err: describeError(error) }, 'start-up failed');
+  else process.stderr.write(`Start-up failed: ${describeError(error)}\n`);
   process.exit(1);
+}
+
+/**
+ * One line for a log: an error's code and message, and its cause's, without stack traces, and
+ * with the credentials of any URL in them hidden.
+ */
+export function describeError(error: unknown): string {
+  return redactCredentials(describe(error));
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).split('\n')[0] ?? '';
+  const code = (error as { code?: unknown }).code;
+  const own = `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`.replace(/\s*\n\s*/g, ' ');
+  const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${describe(error.cause)})` : '';
+  return `${own}${cause}`;
 }

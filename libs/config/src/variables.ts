@@ -40,6 +40,11 @@ export function integer(min: number, max: number) {
     .refine((n) => n >= min && n <= max, { error: expected });
 }
 
+function host() {
+  // An IPv4 or IPv6 address (without brackets) or a host name; `0.0.0.0` or `::` listens on every interface.
+  return z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, { error: 'expected an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0' });
+}
+
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, { error: `expected one of ${values.join(', ')}` });
 }
@@ -81,9 +86,15 @@ export const VARIABLES = {
     description: 'TCP port the API listens on',
     schema: integer(1, 65535),
   }),
+  API_HOST: variable({
+    default: '127.0.0.1',
+    description: 'Address the API listens on: 127.0.0.1 is this machine only; 0.0.0.0 (or ::) every interface, as in a container',
+    schema: host(),
+  }),
   API_REQUEST_TIMEOUT_MS: variable({
     default: '5000',
-    description: 'Longest an API request waits for MongoDB before answering 503 (unreachable) or 504 (too slow)',
+    description:
+      'Longest an API request waits for MongoDB before answering 503 (unreachable) or 504 (too slow); also the longest a client may take to send a request (408)',
     schema: integer(100, 600_000),
   }),
   API_TOKEN: variable({
@@ -99,8 +110,13 @@ export const VARIABLES = {
   PROCESSOR_HEALTH_PORT: variable({
     default: undefined,
     description:
-      'When set, the processor serves /healthz and /readyz (200 while consuming, else 503) on this TCP port; 0 picks a free one',
+      'When set, the processor serves /healthz and /readyz (200 while consuming and MongoDB takes its writes, else 503) on this TCP port; 0 picks a free one',
     schema: integer(0, 65535),
+  }),
+  PROCESSOR_HEALTH_HOST: variable({
+    default: '127.0.0.1',
+    description: 'Address the processor serves /healthz and /readyz on: 127.0.0.1 is this machine only; 0.0.0.0 every interface',
+    schema: host(),
   }),
   BATCH_SIZE: variable({
     default: '500',

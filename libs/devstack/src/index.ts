@@ -7,6 +7,8 @@ export type { LocalMongo, LocalMongoOptions, MongoServerBinary } from './mongodb
 export { findRabbitMqServer, startLocalRabbitMq } from './rabbitmq';
 export type { LocalRabbitMq, LocalRabbitMqOptions, RabbitMqPorts } from './rabbitmq';
 export { freePort } from './net';
+export { sendRawHttp } from './raw-http';
+export type { RawHttpOptions, RawHttpResponse } from './raw-http';
 export { runApp } from './run-app';
 export type { LogLine, RunAppOptions, RunningApp } from './run-app';
 export { devstackDir, findWorkspaceRoot, readState, waitForDevstack } from './state';

@@ -75,6 +75,26 @@ describe('BatchConsumer', () => {
     expect(await queueDepth()).toBe(0);
   });
 
+  it('returns to the queue only the messages a batch hands back, and acks the others', async () => {
+    const sent = await publish(10);
+    const deliveries: string[] = [];
+    const consumer = consume({
+      prefetch: 100,
+      batchSize: 10,
+      maxWaitMs: 200,
+      concurrency: 1,
+      handleBatch: async (messages) => {
+        deliveries.push(...idsOf(messages));
+        // The first batch hands back its 3rd and last messages; redeliveries are settled.
+        return messages[0]?.fields.redelivered ? [] : [messages[2], messages[9]].filter((m) => m !== undefined);
+      },
+    });
+    await expect.poll(() => deliveries.length).toBe(12);
+    expect(deliveries.slice(10).sort()).toEqual([sent[2], sent[9]].sort());
+    await consumer.close();
+    expect(await queueDepth()).toBe(0);
+  });
+
   it('acks the batches it is handling when closed, before its connection closes', async () => {
     const sent = await publish(20);
     const handled: string[] = [];

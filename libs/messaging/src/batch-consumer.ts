@@ -1,6 +1,7 @@
 import { connect, type Channel, type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { AckWindow } from './ack-window';
+import { isAccessRefused, MessagingError } from './errors';
 import { declareTopology, STATUS_QUEUE } from './topology';
 
 /** A message as the consumer hands it over (amqplib's): `content` holds the body's bytes as sent. */
@@ -27,9 +28,10 @@ export interface BatchConsumerOptions {
   concurrency?: number;
   /**
    * Handles one batch, in delivery order. Resolve once every message of it is settled (stored, or
-   * dead-lettered): the batch is then acknowledged. Reject to return the whole batch to the queue.
+   * dead-lettered): the batch is then acknowledged. Resolve with some of its messages to return
+   * only those to the queue (the rest are acknowledged); reject to return the whole batch.
    */
-  handleBatch(messages: readonly Delivery[]): Promise<void>;
+  handleBatch(messages: readonly Delivery[]): Promise<void | readonly Delivery[]>;
 }
 
 export interface BatchConsumerEvents {
@@ -37,6 +39,10 @@ export interface BatchConsumerEvents {
   ready: [];
   /** No longer subscribed (channel or connection lost); it resubscribes by itself. */
   down: [error: Error | undefined];
+  /**
+   * A failure, retried by itself. A failed subscription is a `MessagingError`: code
+   * `access_refused` when the broker refused the credentials or vhost (retrying is unlikely to help).
+   */
   error: [error: Error];
 }
 
@@ -129,7 +135,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       },
       (error: unknown) => {
         if (this.#closing) return;
-        this.emit('error', new Error(`cannot subscribe to ${STATUS_QUEUE}: ${(error as Error).message}`, { cause: error }));
+        const code = isAccessRefused(error) ? 'access_refused' : 'subscribe_failed';
+        this.emit('error', new MessagingError(code, `cannot subscribe to ${STATUS_QUEUE}: ${(error as Error).message}`, { cause: error }));
         this.#resubscribeLater();
       },
     );
@@ -218,19 +225,28 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   }
 
   async #handle({ subscription, messages }: Batch): Promise<void> {
-    let settled = true;
+    let unsettled: readonly Delivery[];
     try {
-      await this.#options.handleBatch(messages);
+      unsettled = (await this.#options.handleBatch(messages)) ?? [];
     } catch (error) {
-      settled = false;
+      unsettled = messages;
       this.emit('error', error as Error);
     }
     // A batch of a lost connection cannot be acknowledged: its tags mean nothing on a new one.
     if (subscription !== this.#current) return;
     const { channel, acks } = subscription;
     try {
-      if (!settled) for (const message of messages) channel.nack(message, false, true);
-      const ackUpTo = acks.settle(lastTag(messages), settled ? 'ack' : 'nack');
+      let outcome: 'ack' | 'nack' = 'ack';
+      if (unsettled.length > 0) {
+        // Settled one by one: an ack `multiple` naming this batch would name a tag nacked here.
+        outcome = 'nack';
+        const requeue = new Set(unsettled);
+        for (const message of messages) {
+          if (requeue.has(message)) channel.nack(message, false, true);
+          else channel.ack(message);
+        }
+      }
+      const ackUpTo = acks.settle(lastTag(messages), outcome);
       if (ackUpTo !== undefined) channel.ack(tagged(ackUpTo), true);
     } catch (error) {
       // The channel closed under us: its messages come back, and `#lost` runs.

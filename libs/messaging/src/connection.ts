@@ -8,11 +8,18 @@ export interface AmqpConnectionOptions {
 }
 
 /**
+ * Largest frame asked for: RabbitMQ's default `frame_max` (rabbitmq-client's own default is 8 KiB).
+ * A message's headers travel in one frame, so this bounds the headers a client can send, and
+ * what the dead-letter publisher can copy.
+ */
+export const FRAME_MAX = 131_072;
+
+/**
  * A RabbitMQ connection that reconnects by itself (with backoff). Nagle's algorithm is off:
  * with it on, every awaited publisher confirm costs ~20 ms.
  */
 export function createAmqpConnection({ url, connectionName }: AmqpConnectionOptions): Connection {
-  return new Connection({ url, connectionName, noDelay: true, retryHigh: 5000 });
+  return new Connection({ url, connectionName, noDelay: true, retryHigh: 5000, frameMax: FRAME_MAX });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Connection } from 'rabbitmq-client';
 import type { Delivery } from './batch-consumer';
-import { closePublisher } from './connection';
+import { closePublisher, FRAME_MAX } from './connection';
+import { fitHeaders } from './headers';
 import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_REASON_HEADER, TOPOLOGY } from './topology';
 
 export interface DeadLetterPublisher {
@@ -12,15 +13,33 @@ export interface DeadLetterPublisher {
   close(): Promise<void>;
 }
 
+/** Longest reason recorded; a longer one is cut. */
+const MAX_REASON_CHARS = 1000;
+/** Room kept for the note naming dropped headers. */
+const MAX_NOTE_BYTES = 2048;
+/** Room in a frame for the properties other than the headers (three short strings at most 255 bytes, and fixed fields). */
+const OTHER_PROPERTIES_BYTES = 1024;
+
 /**
  * Dead-letters through a confirmed publish rather than a reject: a reject cannot carry a reason,
- * and the reason is what a person needs to act on.
+ * and the reason is what a person needs to act on. A message's headers are copied while they fit
+ * in one frame (`FRAME_MAX`) beside the reason; past that the largest are dropped, and the reason
+ * names them, so that no header can make a message impossible to dead-letter.
  */
 export function createDeadLetterPublisher(connection: Connection): DeadLetterPublisher {
   const publisher = connection.createPublisher({ confirm: true, ...TOPOLOGY });
   return {
-    deadLetter: ({ content, fields, properties }, reason) =>
-      publisher.send(
+    deadLetter: ({ content, fields, properties }, reason) => {
+      const own = (note: string) => ({
+        [DEAD_LETTER_REASON_HEADER]: `${reason.slice(0, MAX_REASON_CHARS)}${note}`,
+        'x-tally-original-exchange': fields.exchange,
+        'x-tally-original-routing-key': fields.routingKey,
+      });
+      // Room is left for the note that names what was dropped, which lengthens the reason.
+      const budget = FRAME_MAX - OTHER_PROPERTIES_BYTES - MAX_NOTE_BYTES;
+      const { headers, dropped } = fitHeaders((properties.headers ?? {}) as Record<string, unknown>, own(''), budget);
+      const note = droppedNote(dropped);
+      return publisher.send(
         {
           exchange: DEAD_LETTER_EXCHANGE,
           routingKey: fields.routingKey,
@@ -29,15 +48,17 @@ export function createDeadLetterPublisher(connection: Connection): DeadLetterPub
           contentEncoding: properties.contentEncoding,
           messageId: properties.messageId,
           timestamp: properties.timestamp,
-          headers: {
-            ...properties.headers,
-            [DEAD_LETTER_REASON_HEADER]: reason,
-            'x-tally-original-exchange': fields.exchange,
-            'x-tally-original-routing-key': fields.routingKey,
-          },
+          headers: note === '' ? headers : { ...headers, ...own(note) },
         },
         content,
-      ),
+      );
+    },
     close: () => closePublisher(connection, publisher),
   };
+}
+
+function droppedNote(dropped: readonly { name: string; bytes: number }[]): string {
+  if (dropped.length === 0) return '';
+  const list = dropped.map(({ name, bytes }) => `${name} (${bytes} bytes)`).join(', ');
+  return ` (headers dropped to fit a frame: ${list})`.slice(0, MAX_NOTE_BYTES / 4); // UTF-8: at most 4 bytes a character
 }

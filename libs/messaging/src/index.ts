@@ -4,6 +4,8 @@ export type { BatchConsumerEvents, BatchConsumerOptions, Delivery } from './batc
 export { closePublisher, createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';
 export { createDeadLetterPublisher } from './dead-letter';
+export { isAccessRefused, MessagingError } from './errors';
+export type { MessagingErrorCode } from './errors';
 export type { DeadLetterPublisher } from './dead-letter';
 export { Outbox } from './outbox';
 export type { OutboxOptions } from './outbox';

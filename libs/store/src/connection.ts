@@ -1,5 +1,6 @@
 import { MongoClient, type Db } from 'mongodb';
 import { ConnectionString } from 'mongodb-connection-string-url';
+import { withinTimeout } from './errors';
 
 export interface MongoConnectionOptions {
   /** `mongodb://host:port/database`; the database defaults to `tally`. */
@@ -14,12 +15,17 @@ export interface MongoConnectionOptions {
    * @default 30_000
    */
   socketTimeoutMS?: number;
+  /**
+   * Longest `ping()` waits for an answer.
+   * @default 2000
+   */
+  pingTimeoutMs?: number;
 }
 
 export interface MongoConnection {
   client: MongoClient;
   db: Db;
-  /** True when the server answers a ping. */
+  /** True when the server answers a ping within `pingTimeoutMs`. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -29,6 +35,7 @@ export function createMongoConnection({
   uri,
   serverSelectionTimeoutMS = 5000,
   socketTimeoutMS = 30_000,
+  pingTimeoutMs = 2000,
 }: MongoConnectionOptions): MongoConnection {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS, socketTimeoutMS, appName: 'tally' });
   const db = client.db(decodeURIComponent(new ConnectionString(uri).pathname.slice(1)) || 'tally');
@@ -36,7 +43,7 @@ export function createMongoConnection({
     client,
     db,
     ping: () =>
-      db.command({ ping: 1 }).then(
+      withinTimeout(db.command({ ping: 1 }, { timeoutMS: pingTimeoutMs }), pingTimeoutMs, 'ping').then(
         () => true,
         () => false,
       ),

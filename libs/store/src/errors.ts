@@ -11,7 +11,38 @@ export type StoreErrorKind = 'unavailable' | 'timeout' | 'other';
 
 const MAX_TIME_MS_EXPIRED = 50;
 
+/** A store call that did not settle within its bound (the server hangs, or is too slow). */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+
+  constructor(
+    readonly code: 'timeout',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * `operation`, or a `StoreError` with code `timeout` once `timeoutMs` have passed. The driver's own
+ * limits (`timeoutMS`, `maxTimeMS`) do not cover every wait: a server that hangs with its
+ * connections open is otherwise noticed only at the socket timeout.
+ */
+export async function withinTimeout<T>(operation: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreError('timeout', `${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([operation, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function classifyStoreError(error: unknown): StoreErrorKind {
+  if (error instanceof StoreError) return 'timeout';
   if (error instanceof MongoOperationTimeoutError) return 'timeout';
   if (error instanceof MongoServerError && error.code === MAX_TIME_MS_EXPIRED) return 'timeout';
   if (

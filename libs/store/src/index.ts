@@ -8,7 +8,7 @@ export type { RollupLevel, Segment, SeriesStep } from './rollup-plan';
 export { createRollups, ROLLUP_META_COLLECTION } from './rollups';
 export type { RebuildOptions, RefreshResult, RollupBucket, RollupOptions, Rollups } from './rollups';
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
-export { classifyStoreError } from './errors';
+export { classifyStoreError, StoreError, withinTimeout } from './errors';
 export type { StoreErrorKind } from './errors';
 export { retryUntilDone } from './retry';
 export type { RetryOptions } from './retry';

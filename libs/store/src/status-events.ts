@@ -1,4 +1,5 @@
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
+import { withinTimeout } from './errors';
 import { createRollups, type Rollups } from './rollups';
 import { countByStatus, type CountOptions, type StatusCounts, type TimeRange } from './status-counts';
 
@@ -20,8 +21,9 @@ export type InsertResult = { stored: true; duplicate: boolean } | { stored: fals
 export interface StatusEventStoreOptions {
   db: Db;
   /**
-   * Client-side limit for one batch insert (the driver retries within it); past it the insert
-   * fails and can be retried.
+   * Limit for one batch insert (the driver retries within it), and for creating the indexes; past
+   * it the call fails with a `StoreError` (code `timeout`) and can be retried, even when the server
+   * hangs without closing its connections.
    * @default 5000
    */
   insertTimeoutMs?: number;
@@ -42,7 +44,7 @@ export interface StatusEventStore {
    * (server down, timeout): then it can be retried whole.
    */
   insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]>;
-  /** Readings per status in `[start, end)`: from the rollups where they are clean, else the raw readings. */
+  /** Readings per status in `[start, end)`: from the rollups where they are clean, else the raw readings; bounded by `timeoutMs`. */
   countByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
   /** Readings per status in `[start, end)`, counted from the raw readings alone with the aggregate pipeline. */
   countRawByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
@@ -55,11 +57,15 @@ export function createStatusEventStore({ db, insertTimeoutMs = 5000, afterRawIns
   const rollups = createRollups(db, collection);
   const insertRaw = async (events: readonly StatusEvent[]): Promise<InsertResult[]> => {
     try {
-      await collection.insertMany([...events], {
-        ordered: false,
-        writeConcern: { w: 'majority', journal: true },
-        timeoutMS: insertTimeoutMs,
-      });
+      await withinTimeout(
+        collection.insertMany([...events], {
+          ordered: false,
+          writeConcern: { w: 'majority', journal: true },
+          timeoutMS: insertTimeoutMs,
+        }),
+        insertTimeoutMs,
+        'insertMany',
+      );
       return events.map(() => ({ stored: true, duplicate: false }));
     } catch (error) {
       if (!(error instanceof MongoBulkWriteError) || isWholeBatchFailure(error)) throw error;
@@ -70,17 +76,19 @@ export function createStatusEventStore({ db, insertTimeoutMs = 5000, afterRawIns
     collection,
     rollups,
     ensureIndexes: async () => {
-      await collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
-      await rollups.ensure();
+      await withinTimeout(collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' }), insertTimeoutMs, 'createIndex');
+      await withinTimeout(rollups.ensure(), insertTimeoutMs, 'Preparing the rollups');
     },
-    countByStatus: (range, options) => rollups.count(range, options),
-    countRawByStatus: (range, options) => countByStatus(collection, range, options),
+    countByStatus: (range, options) => withinTimeout(rollups.count(range, options), options.timeoutMs, 'The count'),
+    countRawByStatus: (range, options) =>
+      withinTimeout(countByStatus(collection, range, options), options.timeoutMs, 'The count'),
     insertReadings: async (events) => {
       if (events.length === 0) return [];
       const results = await insertRaw(events);
       afterRawInsert?.();
       // Duplicates too: the write that stored them first may have ended before marking.
-      await rollups.markChanged(events.filter((_, i) => results[i]?.stored).map((event) => event.ts));
+      const stored = events.filter((_, i) => results[i]?.stored).map((event) => event.ts);
+      await withinTimeout(rollups.markChanged(stored), insertTimeoutMs, 'Marking the rollups');
       return results;
     },
   };

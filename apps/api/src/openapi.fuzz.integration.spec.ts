@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findWorkspaceRoot, freePort, runApp, waitForDevstack, type RunningApp } from '@tally/devstack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/*
+ * Schemathesis (https://schemathesis.io), a fuzzer no one here wrote, against the API as it runs:
+ * every operation of /openapi.json, every check, a bounded number of examples. It comes from PyPI
+ * into a venv of its own: tools/install-schemathesis.sh (CI runs it). Without it the test is skipped
+ * on a developer's machine, and fails under CI=true.
+ */
+const root = findWorkspaceRoot(import.meta.dirname);
+const venv = [process.env['TALLY_SCHEMATHESIS_VENV'], '/opt/tally-tools/schemathesis', join(root, 'tmp', 'schemathesis')].find(
+  (dir) => dir !== undefined && existsSync(join(dir, 'bin', 'schemathesis')),
+);
+/** Test cases per operation and phase: about 20 s on 2 cores. */
+const MAX_EXAMPLES = process.env['TALLY_FUZZ_MAX_EXAMPLES'] ?? '300';
+/** Fixed, so that a run is reproducible; set TALLY_FUZZ_SEED to explore others. */
+const SEED = process.env['TALLY_FUZZ_SEED'] ?? '20261129';
+
+const appDir = join(import.meta.dirname, '..');
+let api: RunningApp | undefined;
+let port: number;
+const work = mkdtempSync(join(tmpdir(), 'tally-fuzz-'));
+
+describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API under Schemathesis', () => {
+  beforeAll(async () => {
+    const { mongodbUri } = await waitForDevstack();
+    port = await freePort();
+    api = runApp({
+      appDir,
+      env: {
+        MONGODB_URI: mongodbUri.replace(/\/tally$/, `/api_fuzz_${randomUUID().slice(0, 8)}`),
+        API_PORT: String(port),
+      },
+    });
+    await api.waitForLog('listening');
+  });
+
+  afterAll(async () => {
+    api?.kill('SIGTERM');
+    await api?.exited;
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('finds no failure in any operation with --checks all', async () => {
+    expect(venv, 'Schemathesis is not installed: run tools/install-schemathesis.sh').toBeDefined();
+    const { code, output } = await run(join(venv as string, 'bin', 'schemathesis'), [
+      'run',
+      `http://127.0.0.1:${port}/openapi.json`,
+      '--checks',
+      'all',
+      '--max-examples',
+      MAX_EXAMPLES,
+      '--seed',
+      SEED,
+      '--workers',
+      '2',
+      '--generation-database',
+      'none',
+      '--request-timeout',
+      '10',
+      '--no-color',
+    ]);
+    expect(output).toMatch(/Operations:\s+4 selected \/ 4 total/);
+    expect(code, output.split('\n').slice(-120).join('\n')).toBe(0);
+    expect(output).toMatch(/No issues found/);
+    // Nothing the fuzzer sent made the API log an unexpected error.
+    expect(api?.lines.filter((line) => line.level >= 50)).toEqual([]);
+  }, 180_000);
+});
+
+/** Runs the fuzzer with the hooks that teach it what JSON Schema cannot say (see fuzz/hooks.py). */
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: work,
+      env: { PATH: process.env['PATH'], HOME: work, SCHEMATHESIS_HOOKS: join(appDir, 'fuzz', 'hooks.py') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}

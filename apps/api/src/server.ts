@@ -1,0 +1,91 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { getRequestListener, RequestError } from '@hono/node-server';
+import { ApiError } from './errors';
+
+export interface ServeOptions {
+  fetch: (request: Request) => Response | Promise<Response>;
+  port: number;
+  /**
+   * Address to listen on.
+   * @default "127.0.0.1"
+   */
+  host?: string;
+  /**
+   * Longest a client may take to send a request's headers, and the whole request (body included);
+   * past it the connection is answered 408 and closed.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
+  /** Told about every request refused as malformed (answered 400 with the JSON error shape). */
+  onBadRequest?: (info: { target: string; reason: string }) => void;
+  /** Told about unexpected errors (answered 500 without details). */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The API's HTTP server: `fetch` (the Hono app) behind Node's server, with bounded request times
+ * and every malformed request answered as `{"error": {"code", "message"}}` rather than Node's or
+ * the adapter's empty 400. Listening starts at once; listen for `listening` and `error`.
+ */
+export function startServer({
+  fetch,
+  port,
+  host = '127.0.0.1',
+  requestTimeoutMs = 5000,
+  onBadRequest,
+  onError,
+}: ServeOptions): Server {
+  const listener = getRequestListener(fetch, {
+    errorHandler: (error) => {
+      if (error instanceof RequestError) {
+        onBadRequest?.({ target: '', reason: error.message });
+        return json(new ApiError(400, 'invalid_request', 'Malformed request'));
+      }
+      onError?.(error);
+      return json(new ApiError(500, 'internal', 'Internal error'));
+    },
+  });
+  const server = createServer(
+    // headersTimeout must not exceed requestTimeout; Node checks both every connectionsCheckingInterval.
+    { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, requestTimeoutMs) },
+    (request: IncomingMessage, response: ServerResponse) => {
+      const target = request.url ?? '';
+      if (!isRequestTarget(target)) {
+        onBadRequest?.({ target: target.slice(0, 200), reason: 'malformed request target' });
+        const body = JSON.stringify(new ApiError(400, 'invalid_request', 'Malformed request target: send a path such as /status-counts').toJSON());
+        response.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+        return;
+      }
+      void listener(request, response);
+    },
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    onBadRequest?.({ target: '', reason: error.code ?? 'malformed request' });
+    if (!socket.writable) return void socket.destroy();
+    const [status, text, apiError] = timedOut
+      ? [408, 'Request Timeout', new ApiError(408, 'timeout', `The request was not received within ${requestTimeoutMs} ms`)]
+      : [400, 'Bad Request', new ApiError(400, 'invalid_request', 'Malformed HTTP request')];
+    const body = JSON.stringify(apiError.toJSON());
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  server.listen(port, host);
+  return server;
+}
+
+/** An origin-form target (`/path?query`), or an absolute-form http(s) URL that parses. */
+export function isRequestTarget(target: string): boolean {
+  if (target.startsWith('/')) return true;
+  if (!/^https?:\/\//i.test(target)) return false;
+  return URL.canParse(target);
+}
+
+function json(error: ApiError): Response {
+  return new Response(JSON.stringify(error.toJSON()), {
+    status: error.status,
+    headers: { 'content-type': 'application/json' },
+  });
+}
