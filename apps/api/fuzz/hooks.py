@@ -1,9 +1,11 @@
-"""Schemathesis hooks for Tally's API: the one rule its OpenAPI description cannot state.
+"""Schemathesis hooks for Tally's API: the two rules its OpenAPI description cannot state.
 
 JSON Schema has no way to say "start_time is before end_time", so a fuzzer that generates two
 schema-valid times produces an inverted range half of the time, which the API rightly answers 400.
-These hooks drop such cases (and only those) before they are sent. The times are compared exactly,
-below the millisecond too, as the API does; what does not match the API's pattern is left alone.
+Nor can it say that a series holds at most MAX_SERIES_POINTS steps (the operation's description
+does), so nearly every generated series would be a 400 too_many_points. These hooks drop such
+cases (and only those) before they are sent. The times are compared exactly, below the
+millisecond too, as the API does; what does not match the API's pattern is left alone.
 """
 
 import re
@@ -53,9 +55,28 @@ def in_order(data) -> bool:
     return start_ns is None or end_ns is None or start_ns < end_ns
 
 
+# apps/api/src/schemas.ts MAX_SERIES_POINTS, and libs/store's SERIES_STEPS in nanoseconds.
+MAX_SERIES_POINTS = 1500
+STEP_NS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}
+
+
+def few_enough_points(data) -> bool:
+    """False for a series whose UTC-aligned steps over the range outnumber MAX_SERIES_POINTS."""
+    if not isinstance(data, dict) or data.get("step") not in STEP_NS:
+        return True
+    start, end = data.get("start_time"), data.get("end_time")
+    start_ns = nanoseconds(start) if isinstance(start, str) else None
+    end_ns = nanoseconds(end) if isinstance(end, str) else None
+    if start_ns is None or end_ns is None:
+        return True
+    step = STEP_NS[data["step"]] * 10**9
+    first = (start_ns // 10**6 + (start_ns % 10**6 > 0)) * 10**6  # the API counts from the next whole millisecond
+    return (end_ns - (first - first % step) + step - 1) // step <= MAX_SERIES_POINTS
+
+
 @schemathesis.hook
 def filter_query(ctx, query):
-    return in_order(query)
+    return in_order(query) and few_enough_points(query)
 
 
 @schemathesis.hook

@@ -284,7 +284,7 @@ describe('GET /status-counts/series', () => {
     await expectError(await series('start_time=2024-02-01&end_time=2024-01-31&step=1h'), 400, 'invalid_request', /start_time must be before end_time/);
     const post = await app.request('/status-counts/series', { method: 'POST' });
     await expectError(post, 405, 'method_not_allowed');
-    expect(post.headers.get('allow')).toBe('GET');
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
 
   it('answers 503 when the store is unavailable', async () => {

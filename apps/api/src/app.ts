@@ -109,10 +109,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
     });
   });
 
-  app.all('/status-counts/series', (c) => {
-    c.header('Allow', 'GET');
-    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here: use GET`);
-  });
+  app.all('/status-counts/series', methodNotAllowed('GET, HEAD'));
 
   app.post(
     '/status-counts',

@@ -166,3 +166,15 @@ describe('rollups', () => {
     await expectExact(store, random, 42, 10, now);
   }, 120_000);
 });
+
+describe('a count over centuries', () => {
+  it('is counted raw instead of planning a bucket per day, and stays exact', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    const random = generator(7);
+    await store.insertReadings(Array.from({ length: 500 }, (_, i) => randomReading(random, i)));
+    const range = { start: new Date('-270984-02-26T16:40:00Z'), end: new Date('+275000-01-01T00:00:00Z') };
+    expect(await store.countByStatus(range, options)).toEqual(await store.countRawByStatus(range, options));
+    expect(Object.values(await store.countByStatus(range, options)).reduce((a, b) => a + b, 0)).toBe(500);
+  });
+});

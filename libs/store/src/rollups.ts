@@ -43,6 +43,9 @@ const EVERYTHING = new Date(-8.64e15);
 /** Coverage before `ensure()` ever ran on this database: readings may predate rollups, so none is used. */
 const NOTHING = new Date(8.64e15);
 const DUPLICATE_KEY = 11000;
+const DAY_MS = 86_400_000;
+/** Longest range counted from the rollups (about 55 years of day buckets); a longer one is counted raw. */
+const MAX_PLANNED_DAYS = 20_000;
 /** How long counts use a coverage read before reading it again. */
 const COVERAGE_CACHE_MS = 5000;
 type Stretch = { start: number; end: number };
@@ -136,7 +139,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     );
     const counted = new Map<number, StatusCounts>();
     for (const run of runs) {
-      const perBucket = finer ? await sumFiner(finer, level, run) : await countPerBucket(raw, run, level);
+      const perBucket = finer ? await sumFiner(finer, level, run) : await countPerBucket(raw, run, level.ms);
       for (const [start, counts] of perBucket) counted.set(start, counts);
     }
     // From the raw readings, a bucket without any counts none; from finer buckets, it waits.
@@ -266,9 +269,21 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     },
     markChanged,
     refresh: ({ now = new Date(), limit = 500 } = {}) => refreshAll(now, limit),
-    count: async (range, options) => (await countPlans([planRange(range)], options))[0] ?? zeroCounts(),
+    count: async (range, options) =>
+      // A range of centuries would plan a bucket per day: count it raw (bounded by the readings).
+      range.end.getTime() - range.start.getTime() > MAX_PLANNED_DAYS * DAY_MS
+        ? countByStatus(raw, range, options)
+        : ((await countPlans([planRange(range)], options))[0] ?? zeroCounts()),
     series: async (range, stepMs, options) => {
       const points = seriesPoints(range, stepMs);
+      if ((await cachedCoverage()) > range.start) {
+        // Not (all) in the rollups yet: one grouped aggregate, rather than one per point.
+        const perBucket = await countPerBucket(raw, { start: range.start.getTime(), end: range.end.getTime() }, stepMs, options.timeoutMs);
+        return points.map((point) => ({
+          start: point.start,
+          counts: perBucket.get(floorTo(point.start.getTime(), stepMs)) ?? zeroCounts(),
+        }));
+      }
       const counts = await countPlans(points.map((point) => planRange(point)), options);
       return points.map((point, i) => ({ start: point.start, counts: counts[i] ?? zeroCounts() }));
     },
@@ -339,19 +354,20 @@ function bucketExpression(ms: number) {
   return { $subtract: [time, { $mod: [{ $add: [{ $mod: [time, ms] }, ms] }, ms] }] };
 }
 
-/** The counts of every bucket of `level` in `[start, end)` that holds readings, by bucket start. */
+/** The counts of every UTC-aligned bucket of `bucketMs` in `[start, end)` that holds readings, by bucket start. */
 async function countPerBucket(
   raw: Collection<StatusEvent>,
   { start, end }: { start: number; end: number },
-  level: RollupLevel,
+  bucketMs: number,
+  timeoutMs = 60_000,
 ): Promise<Map<number, StatusCounts>> {
   const groups = await raw
     .aggregate<{ _id: { bucket: unknown; status: unknown }; count: number }>(
       [
         { $match: { ts: { $gte: new Date(start), $lt: new Date(end) } } },
-        { $group: { _id: { bucket: bucketExpression(level.ms), status: '$status' }, count: { $sum: 1 } } },
+        { $group: { _id: { bucket: bucketExpression(bucketMs), status: '$status' }, count: { $sum: 1 } } },
       ],
-      { maxTimeMS: 60_000, promoteLongs: true },
+      { maxTimeMS: timeoutMs, promoteLongs: true },
     )
     .toArray();
   const perBucket = new Map<number, StatusCounts>();
@@ -367,7 +383,7 @@ async function countPerBucket(
 /** The start of every minute in `range` that holds a reading, one date each. */
 async function minutesWithReadings(raw: Collection<StatusEvent>, range: TimeRange): Promise<Date[]> {
   const minute = ROLLUP_LEVELS[0] as RollupLevel;
-  const buckets = await countPerBucket(raw, { start: range.start.getTime(), end: range.end.getTime() }, minute);
+  const buckets = await countPerBucket(raw, { start: range.start.getTime(), end: range.end.getTime() }, minute.ms);
   return [...buckets.keys()].map((start) => new Date(start));
 }
 
