@@ -6,21 +6,15 @@ import { createStatusEventStore, STATUS_KEYS, zeroCounts, type StatusCounts, typ
 import { MongoClient } from 'mongodb';
 import type { BenchContext } from './context';
 import { startProgress } from './progress';
+import { DAY_MS, QUERY_START as START, RANGES, SPAN_DAYS } from './query';
 import { percentiles, perSecond, round, type Percentiles } from './stats';
 
-const DAY_MS = 86_400_000;
-const SPAN_DAYS = 30;
-const START = Date.parse('2026-01-01T00:00:00Z');
 const INSERT_BATCH = 1000;
 /** Longest a count may take on the server: the 30-day range counts every reading. */
 const COUNT_TIMEOUT_MS = 600_000;
 
-export const ENGINE_RANGES = [
-  { name: '1 minute', ms: 60_000 },
-  { name: '1 hour', ms: 3_600_000 },
-  { name: '1 day', ms: DAY_MS },
-  { name: '30 days', ms: SPAN_DAYS * DAY_MS },
-] as const;
+/** The query phase's ranges, over readings spread the same way. */
+export const ENGINE_RANGES = RANGES;
 
 /** The DocumentDB index settings compared; `documentdb.defaultUseCompositeOpClass` is experimental upstream. */
 export const ENGINE_SETTINGS = [

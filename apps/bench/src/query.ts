@@ -7,10 +7,10 @@ import { readPeakRssMb } from './proc';
 import { startProgress } from './progress';
 import { perSecond, percentiles, round, type Percentiles } from './stats';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** The stored readings span these many days from QUERY_START. */
 export const SPAN_DAYS = 30;
-const QUERY_START = Date.parse('2026-01-01T00:00:00Z');
+export const QUERY_START = Date.parse('2026-01-01T00:00:00Z');
 const SEED_BATCH = 1000;
 /** Requests in flight during the /healthz load. */
 export const HEALTHZ_CONCURRENCY = 64;

@@ -222,18 +222,20 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
         const ranges = coalesceRaw(list).map(({ start, end }) => ({ start: new Date(start), end: new Date(end) }));
         addCounts(totals[plan] as StatusCounts, await countByStatus(raw, ranges, { timeoutMs }));
       });
-    // The dirty minutes under the coarser buckets wanted, read before those buckets (see RollupBucket).
+    // The dirty minutes under the coarser buckets wanted, read before those buckets (see RollupBucket);
+    // the raw stretches known from the plans and the minutes need not wait for them.
     const coarse = [...wanted].filter(([level]) => level !== MINUTE).flatMap(([level, byStart]) =>
       [...byStart.keys()].map((start) => ({ start, end: start + level.ms })),
     );
-    const dirtyMinutes = await minutesDirtyIn(coalesceRaw(coarse), timeoutMs);
-    // The rollups and the raw stretches known from the plans at once; then the dirty buckets, raw.
+    const dirtyMinutes = minutesDirtyIn(coalesceRaw(coarse), timeoutMs);
     await Promise.all([
       countRaw(known),
+      dirtyMinutes,
       ...[...wanted].map(async ([level, byStart]) => {
         if (level !== MINUTE) {
+          const under = await dirtyMinutes;
           for (const start of byStart.keys()) {
-            if (!dirtyMinutes.some((minute) => minute >= start && minute < start + level.ms)) continue;
+            if (!under.some((minute) => minute >= start && minute < start + level.ms)) continue;
             for (const plan of byStart.get(start) ?? []) dirty[plan]?.push({ start, end: start + level.ms });
             byStart.delete(start);
           }
