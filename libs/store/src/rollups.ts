@@ -121,8 +121,8 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
   /**
    * Recomputes dirty buckets of `level` that ended: minutes from the raw readings, an hour from its
    * minutes and a day from its hours once those are all clean (else it waits for the next round).
-   * That is exact because marks go finest first: a coarser version read after a write's mark means
-   * the finer buckets were marked before, so a finer bucket found clean was counted after the write.
+   * A minute's hour and day are marked changed before the minute is marked clean, so a coarser
+   * bucket whose version was read after that finds the minute clean only with the new counts.
    */
   const refreshLevel = async (index: number, now: number, limit: number): Promise<RefreshResult> => {
     const level = ROLLUP_LEVELS[index] as RollupLevel;
