@@ -219,8 +219,11 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     const countRaw = (stretches: Stretch[][]) =>
       forEachLimited([...stretches.entries()], RAW_CONCURRENCY, async ([plan, list]) => {
         if (list.length === 0) return;
+        // One aggregate per stretch, at once: on DocumentDB an $or of two narrow ranges took three
+        // times as long as either alone at 10M readings (a BitmapOr), and no less at 1M.
         const ranges = coalesceRaw(list).map(({ start, end }) => ({ start: new Date(start), end: new Date(end) }));
-        addCounts(totals[plan] as StatusCounts, await countByStatus(raw, ranges, { timeoutMs }));
+        const parts = await Promise.all(ranges.map((range) => countByStatus(raw, range, { timeoutMs })));
+        for (const part of parts) addCounts(totals[plan] as StatusCounts, part);
       });
     // The dirty minutes under the coarser buckets wanted, read before those buckets (see RollupBucket);
     // the raw stretches known from the plans and the minutes need not wait for them.
