@@ -267,7 +267,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
       // A store that starts empty holds every reading in its rollups; one with readings written
       // before rollups existed holds them from the next whole day on, until a rebuild goes back.
       const empty = (await raw.findOne({}, { projection: { _id: 1 } })) === null;
-      const from = empty ? EVERYTHING : new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000);
+      const from = empty ? EVERYTHING : new Date(Math.ceil(Date.now() / DAY_MS) * DAY_MS);
       await meta.updateOne({ _id: 'coverage' }, { $setOnInsert: { from } }, { upsert: true }).catch((error: unknown) => {
         if (!(error instanceof Error && 'code' in error && error.code === DUPLICATE_KEY)) throw error;
       });
@@ -293,9 +293,8 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
       return points.map((point, i) => ({ start: point.start, counts: counts[i] ?? zeroCounts() }));
     },
     rebuild: async ({ start, end }, { onProgress, signal } = {}) => {
-      const day = 86_400_000;
-      const first = floorTo(start.getTime(), day);
-      for (let at = Math.ceil(end.getTime() / day) * day; at > first; ) {
+      const first = floorTo(start.getTime(), DAY_MS);
+      for (let at = Math.ceil(end.getTime() / DAY_MS) * DAY_MS; at > first; ) {
         signal?.throwIfAborted();
         // Straight to the newest day below `at` that holds readings: days without any need nothing.
         const [latest] = await raw
@@ -307,8 +306,8 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
           await meta.updateOne({ _id: 'coverage' }, { $min: { from: new Date(first) } }, { upsert: true });
           break;
         }
-        at = floorTo(latest.ts.getTime(), day) + day;
-        const chunk = { start: new Date(at - day), end: new Date(at) };
+        at = floorTo(latest.ts.getTime(), DAY_MS) + DAY_MS;
+        const chunk = { start: new Date(at - DAY_MS), end: new Date(at) };
         const times = await minutesWithReadings(raw, chunk);
         await markChanged(times);
         // Counts can use the chunk's rollups once its buckets are marked; refreshing them now only
