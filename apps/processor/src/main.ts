@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   // Nothing is written before this is done: on first use it decides whether the rollups can hold
   // every reading, which readings written before it would make untrue.
   const storeReady = retryUntilDone(() => store.ensureIndexes(), {
-    backoff: { minMs: 1000, maxMs: 30_000 },
+    backoff: { minMs: 1000, maxMs: 5000 },
     onError: (error, _attempt, retryInMs) =>
       logger.warn({ err: describeError(error), retryInMs }, 'cannot create indexes yet'),
     signal: stopping.signal,
