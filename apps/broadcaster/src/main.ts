@@ -27,10 +27,10 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ name: 'broadcaster', level: config.logLevel });
 
-  const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-broadcaster' });
+  const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-broadcaster' });
   const publisher = createReadingPublisher(
     config.transport === 'mqtt'
-      ? { transport: 'mqtt', connection: amqp, mqttUrl: config.mqttUrl, clientId: `tally-broadcaster-${randomUUID()}` }
+      ? { transport: 'mqtt', connection: amqp, mqttUrl: config.mqttUrls, clientId: `tally-broadcaster-${randomUUID()}` }
       : { transport: 'amqp', connection: amqp },
   );
   const outages = outageLog(logger, config.bufferLimit);

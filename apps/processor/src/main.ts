@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   storeReady.catch(() => undefined);
 
   // Dead letters are published over this connection; the consumer has one of its own.
-  const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor-dead-letters' });
+  const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-processor-dead-letters' });
   const broker = new BrokerState();
   watchAmqp(amqp, broker);
   broker.on('down', (error) => logger.warn({ err: describeError(error) }, 'broker unreachable: reconnecting'));
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   };
 
   const consumer = createBatchConsumer({
-    url: config.amqpUrl,
+    url: config.amqpUrls,
     connectionName: 'tally-processor',
     prefetch: config.prefetch,
     batchSize: config.batchSize,

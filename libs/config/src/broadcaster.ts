@@ -6,8 +6,9 @@ import { ConfigError } from './errors';
 import { integer, VARIABLES, type VariableName } from './variables';
 
 export interface BroadcasterConfig {
-  amqpUrl: string;
-  mqttUrl: string;
+  /** The nodes of one RabbitMQ cluster (or one broker), tried in turn. */
+  amqpUrls: readonly string[];
+  mqttUrls: readonly string[];
   transport: BroadcastTransport;
   /** Time between readings; with `rate` set, `1000 / rate`. */
   intervalMs: number;
@@ -97,8 +98,8 @@ export function loadBroadcasterConfig(options: LoadBroadcasterConfigOptions = {}
   if (problems.length > 0 || !variables) throw new ConfigError(problems);
   const { rate, count, window } = flagValues;
   return {
-    amqpUrl: variables.AMQP_URL,
-    mqttUrl: variables.MQTT_URL,
+    amqpUrls: variables.AMQP_URL,
+    mqttUrls: variables.MQTT_URL,
     transport: variables.BROADCAST_TRANSPORT,
     intervalMs: rate ? 1000 / rate : variables.BROADCAST_INTERVAL_MS,
     rate,

@@ -14,8 +14,8 @@ writeFileSync(join(cwd, 'nx.json'), '{}');
 describe('defaults', () => {
   it('gives every app its documented defaults when nothing is set', () => {
     expect(loadBroadcasterConfig({ env: {}, cwd })).toEqual({
-      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
-      mqttUrl: 'mqtt://guest:guest@127.0.0.1:1883',
+      amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
+      mqttUrls: ['mqtt://guest:guest@127.0.0.1:1883'],
       intervalMs: 1000,
       transport: 'mqtt',
       rate: undefined,
@@ -26,7 +26,7 @@ describe('defaults', () => {
       help: false,
     });
     expect(loadProcessorConfig({ env: {}, cwd })).toEqual({
-      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
       prefetch: 1000,
       batchSize: 500,
@@ -59,7 +59,7 @@ describe('defaults', () => {
       env: { BROADCAST_INTERVAL_MS: ' 250 ', BROADCAST_TRANSPORT: 'amqp', AMQP_URL: 'amqps://u:p@rabbit/prod' },
       cwd,
     });
-    expect(config).toMatchObject({ intervalMs: 250, transport: 'amqp', amqpUrl: 'amqps://u:p@rabbit/prod' });
+    expect(config).toMatchObject({ intervalMs: 250, transport: 'amqp', amqpUrls: ['amqps://u:p@rabbit/prod'] });
   });
 });
 

@@ -1,6 +1,6 @@
 import { ConfigError } from './errors';
 import { readEnvironment, type Environment, type ReadEnvironmentOptions } from './environment';
-import { redactUrl } from './redact';
+import { redactUrlList } from './redact';
 import { VARIABLES, type VariableName, type VariableValue } from './variables';
 
 type Values<Names extends VariableName> = { [Name in Names]: VariableValue<Name> };
@@ -21,7 +21,7 @@ export function parseVariables<const Names extends VariableName>(
     if (raw === undefined) continue;
     const result = schema.safeParse(raw.trim());
     if (result.success) values[name] = result.data;
-    else problems.push(`${name}: ${result.error.issues[0]?.message}, got "${redactUrl(raw)}"`);
+    else problems.push(`${name}: ${result.error.issues[0]?.message}, got "${redactUrlList(raw)}"`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Values<Names>;
@@ -31,7 +31,8 @@ export type LogLevel = VariableValue<'LOG_LEVEL'>;
 export type BroadcastTransport = VariableValue<'BROADCAST_TRANSPORT'>;
 
 export interface ProcessorConfig {
-  amqpUrl: string;
+  /** The nodes of one RabbitMQ cluster (or one broker); the consumer fails over between them. */
+  amqpUrls: readonly string[];
   mongodbUri: string;
   prefetch: number;
   batchSize: number;
@@ -80,7 +81,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     env,
   );
   return {
-    amqpUrl: v.AMQP_URL,
+    amqpUrls: v.AMQP_URL,
     mongodbUri: v.MONGODB_URI,
     prefetch: v.PROCESSOR_PREFETCH,
     batchSize: v.BATCH_SIZE,

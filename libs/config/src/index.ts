@@ -10,5 +10,7 @@ export type { VariableName, VariableValue } from './variables';
 export { createLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { describeError, exitOnStartupError, onShutdown } from './lifecycle';
-export { redactCredentials, redactUrl } from './redact';
+export { redactCredentials, redactUrl, redactUrlList } from './redact';
+export { splitUrlList, urlListProblem } from './url-list';
+export type { UrlListCheck } from './url-list';
 export type { ShutdownOptions } from './lifecycle';

@@ -1,3 +1,5 @@
+import { splitUrlList } from './url-list';
+
 /**
  * A URL or connection string with its credentials replaced: `scheme://user:***@host...`. The user
  * information is everything from after `://` (or the start) to the last `@`, whatever it holds
@@ -14,6 +16,11 @@ export function redactUrl(value: string): string {
   const colon = userinfo.indexOf(':');
   const redacted = colon === -1 ? '***' : `${userinfo.slice(0, colon)}:***`;
   return `${value.slice(0, start)}${redacted}${value.slice(at)}`;
+}
+
+/** Each URL of a comma-separated list redacted (see `redactUrl` and `splitUrlList`). */
+export function redactUrlList(value: string): string {
+  return splitUrlList(value).map(redactUrl).join(',');
 }
 
 /** `text` with the credentials of every `scheme://user:password@` in it replaced (see `redactUrl`). */

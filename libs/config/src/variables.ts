@@ -1,20 +1,18 @@
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { z } from 'zod';
+import { splitUrlList, urlListProblem } from './url-list';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BROADCAST_TRANSPORTS = ['mqtt', 'amqp'] as const;
 
-function urlWith(protocols: readonly string[], expected: string) {
-  return z.string().refine(
-    (value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { error: `expected ${expected}` },
-  );
+/** One broker URL, or several separated by commas (failover); the value is the list. */
+function urlList(protocols: readonly string[], expected: string) {
+  return z.string().transform((value, ctx) => {
+    const problem = urlListProblem(value, { protocols, expected });
+    if (problem === undefined) return splitUrlList(value);
+    ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  });
 }
 
 function mongoConnectionString() {
@@ -68,13 +66,15 @@ function variable<Output>(definition: Variable<Output>): Variable<Output> {
 export const VARIABLES = {
   AMQP_URL: variable({
     default: 'amqp://guest:guest@127.0.0.1:5672',
-    description: 'RabbitMQ AMQP URL; the vhost is the path (none means "/")',
-    schema: urlWith(['amqp:', 'amqps:'], 'an amqp:// or amqps:// URL'),
+    description:
+      'RabbitMQ AMQP URL; the vhost is the path (none means "/"). Several, separated by commas, name the nodes of a cluster: each app fails over between them',
+    schema: urlList(['amqp:', 'amqps:'], 'an amqp:// or amqps:// URL'),
   }),
   MQTT_URL: variable({
     default: 'mqtt://guest:guest@127.0.0.1:1883',
-    description: 'RabbitMQ MQTT URL used by the broadcaster; pick a vhost with the user name "vhost:user"',
-    schema: urlWith(['mqtt:', 'mqtts:', 'ws:', 'wss:'], 'an mqtt://, mqtts://, ws:// or wss:// URL'),
+    description:
+      'RabbitMQ MQTT URL used by the broadcaster; pick a vhost with the user name "vhost:user". Several, separated by commas, are tried in turn',
+    schema: urlList(['mqtt:', 'mqtts:', 'ws:', 'wss:'], 'an mqtt://, mqtts://, ws:// or wss:// URL'),
   }),
   MONGODB_URI: variable({
     default: 'mongodb://127.0.0.1:27017/tally',

@@ -1,6 +1,7 @@
 import { connect, type Channel, type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { AckWindow } from './ack-window';
+import { UrlRotation, type BrokerUrls } from './brokers';
 import { isAccessRefused, MessagingError } from './errors';
 import { declareTopology, STATUS_QUEUE } from './topology';
 
@@ -8,8 +9,11 @@ import { declareTopology, STATUS_QUEUE } from './topology';
 export type Delivery = ConsumeMessage;
 
 export interface BatchConsumerOptions {
-  /** `amqp://user:pass@host:port/vhost` */
-  url: string;
+  /**
+   * `amqp://user:pass@host:port/vhost`, or the nodes of a cluster: each connection attempt takes
+   * the next, so a lost node is left for another at once.
+   */
+  url: BrokerUrls;
   /** Shown in the management UI's connection list. */
   connectionName: string;
   /**
@@ -81,6 +85,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  */
 export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   readonly #options: Required<BatchConsumerOptions>;
+  readonly #urls: UrlRotation;
   #current: Subscription | undefined;
   #collecting: Delivery[] = [];
   #collectTimer: NodeJS.Timeout | undefined;
@@ -93,6 +98,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   constructor(options: BatchConsumerOptions) {
     super();
     this.#options = { prefetch: 1000, concurrency: 2, ...options };
+    this.#urls = new UrlRotation(options.url);
     this.#subscribe();
   }
 
@@ -143,7 +149,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   }
 
   async #setUp(): Promise<void> {
-    const connection = await connect(this.#options.url, {
+    const connection = await connect(this.#urls.next(), {
       noDelay: true, // one ack per batch: Nagle's algorithm would hold each back
       timeout: CONNECT_TIMEOUT_MS,
       clientProperties: { connection_name: this.#options.connectionName },

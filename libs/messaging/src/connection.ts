@@ -1,8 +1,9 @@
 import { Connection, type Publisher } from 'rabbitmq-client';
+import { amqpClientTarget, type BrokerUrls } from './brokers';
 
 export interface AmqpConnectionOptions {
-  /** `amqp://user:pass@host:port/vhost` */
-  url: string;
+  /** `amqp://user:pass@host:port/vhost`, or the nodes of a cluster: each reconnect tries the next. */
+  url: BrokerUrls;
   /** Shown in the management UI's connection list. */
   connectionName: string;
 }
@@ -19,7 +20,7 @@ export const FRAME_MAX = 131_072;
  * with it on, every awaited publisher confirm costs ~20 ms.
  */
 export function createAmqpConnection({ url, connectionName }: AmqpConnectionOptions): Connection {
-  return new Connection({ url, connectionName, noDelay: true, retryHigh: 5000, frameMax: FRAME_MAX });
+  return new Connection({ ...amqpClientTarget(url), connectionName, noDelay: true, retryHigh: 5000, frameMax: FRAME_MAX });
 }
 
 /**

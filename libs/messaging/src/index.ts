@@ -1,5 +1,7 @@
 export { AckWindow } from './ack-window';
 export { BatchConsumer, createBatchConsumer } from './batch-consumer';
+export { amqpClientTarget, brokerUrlList, mqttServers, UrlRotation } from './brokers';
+export type { BrokerUrls, MqttServer } from './brokers';
 export type { BatchConsumerEvents, BatchConsumerOptions, Delivery } from './batch-consumer';
 export { closePublisher, createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
 import type { Connection } from 'rabbitmq-client';
+import { brokerUrlList, mqttServers, type BrokerUrls } from './brokers';
 import { closePublisher } from './connection';
 import { encode, type Reading } from './reading';
 import { ensureTopology, READING_MQTT_TOPIC, READING_ROUTING_KEY, READINGS_EXCHANGE, TOPOLOGY } from './topology';
@@ -52,8 +53,11 @@ export interface MqttPublisherOptions {
   transport: 'mqtt';
   /** AMQP connection used to declare the topology; the caller owns it. */
   connection: Connection;
-  /** `mqtt://user:pass@host:1883`; a vhost is picked with the user name `vhost:user`. */
-  mqttUrl: string;
+  /**
+   * `mqtt://user:pass@host:1883`; a vhost is picked with the user name `vhost:user`. Several (the
+   * nodes of a cluster, differing only by host and port) are tried in turn, one per reconnect.
+   */
+  mqttUrl: BrokerUrls;
   /** @default "tally-<random>" */
   clientId?: string;
   /** @default "status" */
@@ -112,12 +116,14 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
   const state = new BrokerState();
   const topic = options.topic ?? READING_MQTT_TOPIC;
   // Credentials are passed decoded: a user name `vhost:user` arrives percent-encoded in a URL.
-  const url = new URL(options.mqttUrl);
+  const url = new URL(brokerUrlList(options.mqttUrl)[0] as string);
+  const servers = mqttServers(options.mqttUrl);
   const credentials = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
   url.username = '';
   url.password = '';
   const client: MqttClient = connect(url.toString(), {
     ...credentials,
+    ...(servers && { servers }),
     protocolVersion: 4,
     clean: true,
     clientId: options.clientId ?? `tally-${Math.random().toString(16).slice(2, 10)}`,
