@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { ManagedProcess, onPath } from './child';
 import { DevstackError } from './errors';
 import { canConnect, freePort, waitUntil } from './net';
@@ -26,6 +28,11 @@ export interface LocalRabbitMqOptions {
   ports?: RabbitMqPorts;
   /** @default 120_000 */
   startTimeoutMs?: number;
+  /**
+   * The Erlang cookie, which every node of a cluster (and the CLI tools reaching them) must share;
+   * by default Erlang makes one of its own on first start.
+   */
+  cookie?: string;
 }
 
 export interface RabbitMqPorts {
@@ -64,6 +71,8 @@ export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise
   );
   writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_mqtt,rabbitmq_management].\n');
   writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
+  const cookieFile = join(dir, 'home', '.erlang.cookie');
+  if (options.cookie !== undefined && !existsSync(cookieFile)) writeFileSync(cookieFile, options.cookie, { mode: 0o400 });
 
   const env = rabbitMqEnv(dir, nodeName, distPort);
   const process = new ManagedProcess({
@@ -103,6 +112,21 @@ export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise
     },
     stop: () => process.stop(),
   };
+}
+
+/**
+ * Runs `rabbitmqctl` (or another CLI tool beside `server`, e.g. `rabbitmq-queues`) against the
+ * private node in `dir`; resolves with its stdout.
+ */
+export async function rabbitMqCtl(
+  node: { server: string; dir: string; nodeName: string },
+  args: readonly string[],
+  { tool = 'rabbitmqctl', timeoutMs = 60_000 }: { tool?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const env = rabbitMqEnv(node.dir, node.nodeName, 0);
+  delete env['RABBITMQ_DIST_PORT']; // the server's port: a CLI tool takes one of its own
+  const { stdout } = await promisify(execFile)(join(dirname(node.server), tool), ['-q', ...args], { env, timeout: timeoutMs });
+  return stdout;
 }
 
 function rabbitMqEnv(dir: string, nodeName: string, distPort: number): NodeJS.ProcessEnv {

@@ -31,8 +31,8 @@ const root = findWorkspaceRoot(import.meta.dirname);
 export type AppName = 'processor' | 'api' | 'broadcaster';
 
 export interface ScenarioOptions {
-  /** Use this broker instead of the devstack's. */
-  broker?: PrivateBroker;
+  /** Use this broker (or cluster, through one of its nodes) instead of the devstack's. */
+  broker?: Pick<PrivateBroker, 'urls'>;
   /** Use this MongoDB-wire server instead of the devstack's. */
   mongo?: PrivateMongo;
 }

@@ -1,0 +1,104 @@
+import type { RunningApp } from '@tally/devstack';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { longestIngestPause } from './ingest-pause';
+import { STATUS_QUEUE } from './test/amqp';
+import { PrivateCluster } from './test/cluster';
+import { pollUntil, Scenario } from './test/scenario';
+
+const INTERVAL_MS = 5;
+const COUNT = 8000; // 40 s of readings at 200 a second
+
+let cluster: PrivateCluster | undefined;
+let scenario: Scenario | undefined;
+
+beforeAll(async () => {
+  cluster = await PrivateCluster.start(3);
+});
+
+afterEach(async ({ task }) => {
+  if (task.result?.state === 'fail') scenario?.printLogs();
+  await scenario?.dispose();
+  scenario = undefined;
+});
+
+afterAll(async () => {
+  await cluster?.dispose();
+});
+
+const consumingLines = (app: RunningApp) => app.lines.filter((line) => line.msg === 'consuming').length;
+
+describe('a three-node RabbitMQ cluster', () => {
+  it('loses the node that leads tally.status mid-stream and gets it back: every reading stored once, the queue empty', async () => {
+    const c = cluster as PrivateCluster;
+    const s = (scenario = await Scenario.create('faults-cluster', { broker: c }));
+    const vhostUrl = s.env.AMQP_URL;
+    // Each app starts on a node of its own and lists the others to fail over to.
+    const processors = [
+      await s.startProcessor({ AMQP_URL: c.amqpUrlList(vhostUrl, 1) }),
+      await s.startProcessor({ AMQP_URL: c.amqpUrlList(vhostUrl, 2) }),
+    ];
+    const replicas = await c.replicas(s.vhost.name, STATUS_QUEUE);
+    expect(replicas.type, 'tally.status is a quorum queue').toBe('quorum');
+    expect([...replicas.members].sort(), 'tally.status has a replica on every node').toEqual(c.nodes.map((node) => node.nodeName).sort());
+
+    const broadcaster = s.startBroadcaster(['--transport', 'amqp', '--interval', String(INTERVAL_MS), '--count', String(COUNT)], {
+      AMQP_URL: c.amqpUrlList(vhostUrl, 0),
+    });
+    const broadcasting = await broadcaster.waitForLog('broadcasting');
+    const startedBy = Date.parse(String(broadcasting['time']));
+    expect(await pollUntil(async () => (await s.storedCount()) >= 500, 30_000), 'readings stored before the fault').toBe(true);
+
+    const leader = c.node(replicas.leader);
+    const leaderIndex = c.nodes.indexOf(leader);
+    // The app that connected to the leader's node first: it loses its connection with the node.
+    const onLeader: RunningApp = leaderIndex === 0 ? broadcaster : (processors[leaderIndex - 1] as RunningApp);
+    const consumingBefore = processors.map(consumingLines);
+    expect(Date.now(), 'the leader stops while readings are still due').toBeLessThan(startedBy + COUNT * INTERVAL_MS - 20_000);
+
+    const stoppedAt = new Date();
+    await leader.stop();
+    const storedWhileDown = await s.storedCount();
+    // Ingest goes on without the node: a new leader is elected among the two left, and the app
+    // that was connected to the lost node moves to another (a processor logs "consuming" again).
+    expect(await pollUntil(async () => (await s.storedCount()) > storedWhileDown + 200, 60_000), 'storing again while the leader is down').toBe(
+      true,
+    );
+    if (onLeader !== broadcaster) {
+      const i = processors.indexOf(onLeader);
+      expect(
+        await pollUntil(async () => consumingLines(onLeader) > (consumingBefore[i] as number), 30_000),
+        'the processor of the lost node consumes from another node',
+      ).toBe(true);
+    }
+    const newLeader = (await c.replicas(s.vhost.name, STATUS_QUEUE)).leader;
+    expect(newLeader, 'another node leads tally.status').not.toBe(leader.nodeName);
+    const restartedAt = new Date();
+
+    await leader.start();
+    expect(await pollUntil(async () => (await c.runningNodes()).includes(leader.nodeName), 60_000), 'the node rejoined').toBe(true);
+
+    expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
+    const summary = await broadcaster.waitForLog('summary', 0);
+    expect(summary).toMatchObject({ generated: COUNT, published: COUNT, unsent: 0, dropped: 0 });
+    s.checker.broadcast({
+      generated: COUNT,
+      intervalMs: INTERVAL_MS,
+      sent: summary['sent'] as Record<string, number>,
+      startedBetween: [broadcaster.spawnedAt, new Date(startedBy)],
+    });
+    const { stored } = await s.finish({ timeoutMs: 120_000 });
+
+    const pause = longestIngestPause(
+      stored.flatMap((doc) => (doc.receivedAt ? [doc.receivedAt] : [])),
+      stoppedAt,
+    );
+    const downMs = restartedAt.getTime() - stoppedAt.getTime();
+    console.log(
+      `cluster failover: stopped ${leader.nodeName} (leader of ${STATUS_QUEUE}, ${onLeader === broadcaster ? 'the broadcaster' : 'a processor'} on it); ` +
+        `${newLeader} led next; ingest paused ${pause?.ms} ms at most (from ${pause?.from.toISOString()} to ${pause?.to.toISOString()}); ` +
+        `the node was down ${downMs} ms before its restart began; ${stored.length} readings stored once`,
+    );
+    expect(pause, 'readings arrived after the fault').toBeDefined();
+    expect(pause?.ms, 'ingest resumed while the node was still down').toBeLessThan(downMs);
+  });
+});

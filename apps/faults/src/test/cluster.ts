@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  findRabbitMqServer,
+  startLocalRabbitMqCluster,
+  type ClusterNode,
+  type DevstackUrls,
+  type LocalRabbitMqCluster,
+} from '@tally/devstack';
+
+export interface QueueReplicas {
+  type: string;
+  /** Node name of the queue's leader. */
+  leader: string;
+  /** Node names of every replica. */
+  members: string[];
+}
+
+/** A three-node RabbitMQ cluster of the test's own, whose nodes it may stop and start again. */
+export class PrivateCluster {
+  private constructor(
+    private readonly dir: string,
+    private readonly cluster: LocalRabbitMqCluster,
+  ) {}
+
+  static async start(size = 3): Promise<PrivateCluster> {
+    const server = findRabbitMqServer();
+    if (!server) throw new Error('This test starts RabbitMQ nodes of its own: install rabbitmq-server');
+    const dir = mkdtempSync(join(tmpdir(), 'tally-faults-cluster-'));
+    try {
+      const namePrefix = `tally-cluster-${process.pid}-${Date.now() % 100_000}`;
+      return new PrivateCluster(dir, await startLocalRabbitMqCluster({ server, dir, namePrefix, size }));
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  get nodes(): readonly ClusterNode[] {
+    return this.cluster.nodes;
+  }
+
+  /** The first node's URLs (vhost "/"), for the scenario's own connection and management calls. */
+  urls(mongodbUri: string): DevstackUrls {
+    const [first] = this.nodes as [ClusterNode];
+    return { amqpUrl: first.amqpUrl, mqttUrl: first.mqttUrl, managementUrl: first.managementUrl, mongodbUri };
+  }
+
+  /**
+   * `AMQP_URL` for an app: every node's URL with the vhost of `vhostUrl`, comma-separated,
+   * starting with node `first` (so the app connects there first, and fails over to the others).
+   */
+  amqpUrlList(vhostUrl: string, first: number): string {
+    const nodes = this.nodes.map((_, i) => this.nodes[(first + i) % this.nodes.length] as ClusterNode);
+    return nodes
+      .map((node) => {
+        const url = new URL(vhostUrl);
+        url.port = String(node.ports.amqp);
+        return url.toString();
+      })
+      .join(',');
+  }
+
+  /** The node whose name is `nodeName`. */
+  node(nodeName: string): ClusterNode {
+    const node = this.nodes.find((each) => each.nodeName === nodeName);
+    if (!node) throw new Error(`No node ${nodeName} in the cluster`);
+    return node;
+  }
+
+  /** Type, leader and replicas of `queue` in `vhost`, asked of a running node. */
+  async replicas(vhost: string, queue: string): Promise<QueueReplicas> {
+    const node = this.nodes.find((each) => each.running);
+    if (!node) throw new Error('No node of the cluster is running');
+    const rows = JSON.parse(
+      await node.ctl(['list_queues', '-p', vhost, 'name', 'type', 'leader', 'members', '--formatter', 'json']),
+    ) as (QueueReplicas & { name: string })[];
+    const row = rows.find((each) => each.name === queue);
+    if (!row) throw new Error(`No queue ${queue} in vhost ${vhost}`);
+    return { type: row.type, leader: row.leader, members: row.members };
+  }
+
+  /** Node names that `cluster_status` of a running node lists as running. */
+  async runningNodes(): Promise<string[]> {
+    const node = this.nodes.find((each) => each.running);
+    if (!node) return [];
+    const status = JSON.parse(await node.ctl(['cluster_status', '--formatter', 'json'])) as { running_nodes?: string[] };
+    return status.running_nodes ?? [];
+  }
+
+  async dispose(): Promise<void> {
+    await this.cluster.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
