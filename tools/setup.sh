@@ -2,7 +2,8 @@
 # Installs the local servers that the devstack, the tests and the benchmarks run on, when there is
 # no Docker engine: RabbitMQ (Debian's package, with its MQTT and management plugins) and the
 # MongoDB-wire engine (FerretDB v2 + PostgreSQL with DocumentDB, see tools/install-documentdb.sh),
-# and Schemathesis for the API's fuzz test.
+# Schemathesis for the API's fuzz test, and kustomize + kubeconform + the Kubernetes JSON schemas
+# that validate deploy/k8s offline (tools/install-k8s-tools.sh; Go and python3-venv needed).
 # Debian/Ubuntu; needs root or sudo. Idempotent: seconds when everything is installed.
 #
 #   npm run setup                                   # what `npm start` and `npm test` need
@@ -30,3 +31,6 @@ fi
 
 echo "::: Schemathesis (the API's fuzz test)"
 tools/install-schemathesis.sh
+
+echo "::: kustomize, kubeconform and the Kubernetes schemas (deploy/k8s's validation)"
+tools/install-k8s-tools.sh
