@@ -6,7 +6,7 @@ import { PrivateCluster } from './test/cluster';
 import { pollUntil, Scenario } from './test/scenario';
 
 const INTERVAL_MS = 5;
-const COUNT = 8000; // 40 s of readings at 200 a second
+const COUNT = 14_000; // 70 s of readings at 200 a second
 
 let cluster: PrivateCluster | undefined;
 let scenario: Scenario | undefined;
@@ -28,7 +28,7 @@ afterAll(async () => {
 const consumingLines = (app: RunningApp) => app.lines.filter((line) => line.msg === 'consuming').length;
 
 describe('a three-node RabbitMQ cluster', () => {
-  it('loses the node that leads tally.status mid-stream and gets it back: every reading stored once, the queue empty', async () => {
+  it('loses the node that leads tally.status, then the broadcaster\'s node, mid-stream: every reading stored once, the queue empty', async () => {
     const c = cluster as PrivateCluster;
     const s = (scenario = await Scenario.create('faults-cluster', { broker: c }));
     const vhostUrl = s.env.AMQP_URL;
@@ -77,6 +77,21 @@ describe('a three-node RabbitMQ cluster', () => {
     await leader.start();
     expect(await pollUntil(async () => (await c.runningNodes()).includes(leader.nodeName), 60_000), 'the node rejoined').toBe(true);
 
+    // Then the broadcaster's node (or, when that was the leader's, the next one): rabbitmq-client
+    // moves to another host, and its readings keep arriving while the node is down.
+    const second = c.nodes[leaderIndex === 0 ? 1 : 0] as (typeof c.nodes)[number];
+    expect(Date.now(), 'the second node stops while readings are still due').toBeLessThan(startedBy + COUNT * INTERVAL_MS - 15_000);
+    const secondStoppedAt = new Date();
+    await second.stop();
+    const storedWhileSecondDown = await s.storedCount();
+    expect(
+      await pollUntil(async () => (await s.storedCount()) > storedWhileSecondDown + 200, 60_000),
+      'storing the broadcaster\'s new readings while its first node is down',
+    ).toBe(true);
+    const secondRestartedAt = new Date();
+    await second.start();
+    expect(await pollUntil(async () => (await c.runningNodes()).includes(second.nodeName), 60_000), 'the second node rejoined').toBe(true);
+
     expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
     const summary = await broadcaster.waitForLog('summary', 0);
     expect(summary).toMatchObject({ generated: COUNT, published: COUNT, unsent: 0, dropped: 0 });
@@ -88,17 +103,21 @@ describe('a three-node RabbitMQ cluster', () => {
     });
     const { stored } = await s.finish({ timeoutMs: 120_000 });
 
+    const arrivals = stored.flatMap((doc) => (doc.receivedAt ? [doc.receivedAt] : []));
     const pause = longestIngestPause(
-      stored.flatMap((doc) => (doc.receivedAt ? [doc.receivedAt] : [])),
+      arrivals.filter((at) => at < secondStoppedAt),
       stoppedAt,
     );
+    const secondPause = longestIngestPause(arrivals, secondStoppedAt);
     const downMs = restartedAt.getTime() - stoppedAt.getTime();
+    const secondDownMs = secondRestartedAt.getTime() - secondStoppedAt.getTime();
     console.log(
-      `cluster failover: stopped ${leader.nodeName} (leader of ${STATUS_QUEUE}, ${onLeader === broadcaster ? 'the broadcaster' : 'a processor'} on it); ` +
-        `${newLeader} led next; ingest paused ${pause?.ms} ms at most (from ${pause?.from.toISOString()} to ${pause?.to.toISOString()}); ` +
-        `the node was down ${downMs} ms before its restart began; ${stored.length} readings stored once`,
+      `cluster failover: stopped ${leader.nodeName} (leader of ${STATUS_QUEUE}, ${onLeader === broadcaster ? 'the broadcaster' : 'a processor'} on it), ` +
+        `${newLeader} led next: ingest paused ${pause?.ms} ms at most (${pause?.from.toISOString()} to ${pause?.to.toISOString()}), the node down ${downMs} ms; ` +
+        `then stopped ${second.nodeName}: ingest paused ${secondPause?.ms} ms at most, the node down ${secondDownMs} ms; ${stored.length} readings stored once`,
     );
-    expect(pause, 'readings arrived after the fault').toBeDefined();
-    expect(pause?.ms, 'ingest resumed while the node was still down').toBeLessThan(downMs);
+    expect(pause, 'readings arrived after the first stop').toBeDefined();
+    expect(pause?.ms, 'ingest resumed while the leader\'s node was still down').toBeLessThan(downMs);
+    expect(secondPause?.ms, 'ingest resumed while the second node was still down').toBeLessThan(secondDownMs);
   });
 });
