@@ -104,11 +104,27 @@ export class Scenario {
     const dir = join(this.#dir, `${app}-${randomUUID().slice(0, 8)}`);
     mkdirSync(dir);
     copyFileSync(join(root, 'dist', 'apps', app, 'main.js'), join(dir, 'main.js'));
-    const running = runApp({ appDir: dir, bundle: join(dir, 'main.js'), env: { ...this.env, ...env }, args });
+    return this.#track(app, runApp({ appDir: dir, bundle: join(dir, 'main.js'), env: { ...this.env, ...env }, args }));
+  }
+
+  /** Keeps `running` for the logs and the cleanup. */
+  #track(app: AppName, running: RunningApp): RunningApp {
     this.#running.add(running);
     this.#started.push({ name: app, app: running });
     void running.exited.then(() => this.#running.delete(running));
     return running;
+  }
+
+  /**
+   * The processor from its source through a test harness (apps/processor/src/test) that SIGKILLs it
+   * right after its first raw insert, before the rollups are marked and the batch acked.
+   */
+  startProcessorCrashingAfterRawInsert(env: Record<string, string> = {}): RunningApp {
+    const source = 'src/test/crash-after-raw-insert.ts';
+    return this.#track(
+      'processor',
+      runApp({ appDir: join(root, 'apps', 'processor'), source, env: { ...this.env, BATCH_MAX_WAIT_MS: '20', ...env } }),
+    );
   }
 
   /** A processor on this scenario's vhost and database, once it consumes. */
