@@ -3,15 +3,17 @@ import {
   BrokerState,
   createAmqpConnection,
   createBatchConsumer,
+  type BatchConsumer,
   createDeadLetterPublisher,
   MessagingError,
   watchAmqp,
 } from '@tally/messaging';
-import { createMongoConnection, createStatusEventStore, retryUntilDone, type StatusEvent } from '@tally/store';
+import { createMongoConnection, createStatusEventStore } from '@tally/store';
 import { createBatchHandler } from './batch-handler';
 import { startHealthServer } from './health';
 import { runRollupRefresher } from './rollup-refresher';
 import { createStats } from './stats';
+import { createStoreWriter } from './store-writer';
 
 /** Buckets per level one refresh recomputes: a backlog's thousands take a few rounds of well under a second. */
 const REFRESH_LIMIT = 5000;
@@ -43,14 +45,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
   const store = createStatusEventStore({ db: mongo.db, afterRawInsert: hooks.afterRawInsert });
-  // Nothing is written before this is done: on first use it decides whether the rollups can hold
-  // every reading, which readings written before it would make untrue.
-  const storeReady = retryUntilDone(() => store.ensureIndexes(), {
-    backoff: { minMs: 1000, maxMs: 5000 },
-    onError: (error, _attempt, retryInMs) => logger.warn({ err: describeError(error), retryInMs }, 'cannot create indexes yet'),
-    signal: stopping.signal,
-  });
-  storeReady.catch(() => undefined);
+  const writer = createStoreWriter(store, logger, stopping.signal);
 
   // Dead letters are published over this connection; the consumer has one of its own.
   const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor-dead-letters' });
@@ -60,25 +55,6 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
   broker.on('up', () => logger.info('broker back'));
   const deadLetters = createDeadLetterPublisher(amqp);
 
-  let mongoFailing = false;
-  /** Writes a batch, retrying while MongoDB is down or hanging: its messages stay unacked meanwhile. */
-  const insert = async (events: readonly StatusEvent[]) => {
-    await storeReady;
-    return retryUntilDone(() => store.insertReadings(events), {
-      onError: (error, attempt, retryInMs) => {
-        if (mongoFailing) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
-        mongoFailing = true;
-        logger.warn({ err: describeError(error), retryInMs }, 'MongoDB write failed: holding messages unacked, retrying');
-      },
-      onRecovered: (failingForMs) => {
-        if (!mongoFailing) return;
-        mongoFailing = false;
-        logger.info({ outageMs: failingForMs }, 'MongoDB writes succeed again');
-      },
-      signal: stopping.signal,
-    });
-  };
-
   const consumer = createBatchConsumer({
     url: config.amqpUrl,
     connectionName: 'tally-processor',
@@ -86,7 +62,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
     batchSize: config.batchSize,
     maxWaitMs: config.batchMaxWaitMs,
     handleBatch: createBatchHandler({
-      insert,
+      insert: writer.insert,
       deadLetter: (message, reason) => deadLetters.deadLetter(message, reason),
       stats,
       onDeadLetterFailing: (failing, error) =>
@@ -95,22 +71,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
           : logger.info('dead-lettering succeeds again'),
     }),
   });
-  // One line per change of state: an outage is logged when it starts and when it ends, not per retry.
-  let hasConsumed = false;
-  let consumerFailing = false;
-  consumer.on('ready', () => {
-    hasConsumed = true;
-    consumerFailing = false;
-    logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming');
-  });
-  consumer.on('down', () => logger.warn('not consuming: subscribing again'));
-  consumer.on('error', (error) => {
-    // Credentials or a vhost the broker refuses are a configuration error when they never worked.
-    if (!hasConsumed && error instanceof MessagingError && error.code === 'access_refused') exitOnStartupError(error, logger);
-    if (consumerFailing) return logger.debug({ err: describeError(error) }, 'consumer error again');
-    consumerFailing = true;
-    logger.warn({ err: describeError(error) }, 'consumer error: retrying');
-  });
+  logConsumerStates(consumer, config, logger);
 
   const refresher = runRollupRefresher({
     refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT }),
@@ -126,18 +87,11 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
   const health =
     config.healthPort === undefined
       ? undefined
-      : await startHealthServer({
-          port: config.healthPort,
-          host: config.healthHost,
+      : await startProbes({ port: config.healthPort, host: config.healthHost }, logger, {
           // Ready while it consumes and MongoDB takes its writes (and answers a ping within 2 s).
-          readiness: async () => {
-            const mongodb = !mongoFailing && (await mongo.ping()) ? 'ok' : 'failing';
-            const consuming = consumer.consuming;
-            return { ready: consuming && mongodb === 'ok', detail: { consuming, mongodb } };
-          },
-          onBadRequest: (info) => logger.warn(info, 'bad request'),
+          consuming: () => consumer.consuming,
+          mongodbOk: async () => !writer.failing && (await mongo.ping()),
         });
-  if (health) logger.info({ host: config.healthHost, port: health.port }, 'serving /healthz and /readyz');
 
   return {
     healthPort: health?.port,
@@ -156,4 +110,43 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
       await mongo.close();
     },
   };
+}
+
+/** One line per change of the consumer's state: an outage is logged when it starts and when it ends, not per retry. */
+function logConsumerStates(consumer: BatchConsumer, config: ProcessorConfig, logger: Logger): void {
+  let hasConsumed = false;
+  let failing = false;
+  consumer.on('ready', () => {
+    hasConsumed = true;
+    failing = false;
+    logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming');
+  });
+  consumer.on('down', () => logger.warn('not consuming: subscribing again'));
+  consumer.on('error', (error) => {
+    // Credentials or a vhost the broker refuses are a configuration error when they never worked.
+    if (!hasConsumed && error instanceof MessagingError && error.code === 'access_refused') exitOnStartupError(error, logger);
+    if (failing) return logger.debug({ err: describeError(error) }, 'consumer error again');
+    failing = true;
+    logger.warn({ err: describeError(error) }, 'consumer error: retrying');
+  });
+}
+
+/** `/healthz` and `/readyz` on `port`: ready while it consumes and MongoDB is ok. */
+async function startProbes(
+  { port, host }: { port: number; host: string },
+  logger: Logger,
+  state: { consuming: () => boolean; mongodbOk: () => Promise<boolean> },
+) {
+  const health = await startHealthServer({
+    port,
+    host,
+    readiness: async () => {
+      const mongodb = (await state.mongodbOk()) ? 'ok' : 'failing';
+      const consuming = state.consuming();
+      return { ready: consuming && mongodb === 'ok', detail: { consuming, mongodb } };
+    },
+    onBadRequest: (info) => logger.warn(info, 'bad request'),
+  });
+  logger.info({ host, port: health.port }, 'serving /healthz and /readyz');
+  return health;
 }
