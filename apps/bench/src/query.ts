@@ -1,7 +1,7 @@
-import { freePort } from '@tally/devstack';
+import { freePort, waitUntil } from '@tally/devstack';
 import { randomReading } from '@tally/messaging';
 import { createStatusEventStore, floorTo, type StatusCounts, type StatusEventStore } from '@tally/store';
-import { cheapCount, sleep, startBundle, stopApp, withDatabase, type BenchContext } from './context';
+import { cheapCount, startBundle, stopApp, withDatabase, type BenchContext } from './context';
 import { createHttpClient, runLoad, type HttpClient, type LoadResult } from './http';
 import { readPeakRssMb } from './proc';
 import { startProgress } from './progress';
@@ -256,13 +256,9 @@ function randomStart(ms: number): number {
 async function waitUntilReady(client: HttpClient, exited: Promise<number | null>): Promise<void> {
   let gone: number | null | undefined;
   void exited.then((code) => (gone = code));
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(100)) {
-    if (gone !== undefined) throw new Error(`The API exited at start-up (code ${gone})`);
-    const status = await client.send('GET', '/readyz').then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-  }
-  throw new Error('The API did not answer GET /readyz with 200 within 30 s');
+  await waitUntil('the API to answer GET /readyz with 200', async () => (await client.send('GET', '/readyz')).status === 200, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    abort: () => (gone === undefined ? undefined : new Error(`The API exited at start-up (code ${gone})`)),
+  });
 }

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createTestVhost,
   findWorkspaceRoot,
   freePort,
+  pollUntil as poll,
   runApp,
   waitForDevstack,
   type DevstackUrls,
@@ -301,11 +301,6 @@ function untilLog(app: RunningApp, msg: string, timeoutMs: number): Promise<LogL
 }
 
 /** Polls `check` (an error counts as false) until true or `timeoutMs`; resolves whether it held. */
-export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(intervalMs);
-  }
+export function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
+  return poll(check, { timeoutMs, intervalMs });
 }
