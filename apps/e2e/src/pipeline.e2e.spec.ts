@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestVhost, runApp, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
+import { createTestVhost, freePort, runApp, testDatabase, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -32,15 +32,14 @@ afterEach(async () => {
 async function stack(): Promise<{ vhost: TestVhost; env: Record<string, string> }> {
   const urls = await waitForDevstack();
   const vhost = await createTestVhost(urls, 'e2e');
-  const database = `e2e_${randomUUID().slice(0, 8)}`;
-  const mongodbUri = urls.mongodbUri.replace(/\/tally$/, `/${database}`);
+  const { uri: mongodbUri } = testDatabase(urls.mongodbUri, 'e2e');
   cleanup.push(async () => {
     await vhost.dispose();
     const client = await MongoClient.connect(mongodbUri);
     await client.db().dropDatabase();
     await client.close();
   });
-  const port = String(20_000 + Math.floor(Math.random() * 10_000));
+  const port = String(await freePort());
   return {
     vhost,
     env: { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, MONGODB_URI: mongodbUri, API_PORT: port },

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,9 @@ import {
   runApp,
   sendRawHttp,
   startLocalMongo,
+  testDatabase,
   waitForDevstack,
+  withDatabase,
   type DevstackUrls,
   type LocalMongo,
   type RunningApp,
@@ -60,7 +61,7 @@ afterAll(async () => {
 beforeEach(async () => {
   vhost = await createTestVhost(stack, 'processor');
   amqp = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-processor-test' });
-  database = `processor_test_${randomUUID().slice(0, 8)}`;
+  database = testDatabase(stack.mongodbUri, 'processor_test').name;
   events = mongo.db(database).collection<StoredEvent>('status_events');
 });
 
@@ -75,7 +76,7 @@ afterEach(async () => {
 });
 
 function mongodbUri(base = stack.mongodbUri): string {
-  return base.replace(/\/tally$/, `/${database}`);
+  return withDatabase(base, database);
 }
 
 async function startProcessor(env: Record<string, string> = {}): Promise<RunningApp> {
