@@ -1,11 +1,14 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import shared from '../../vitest.shared';
 
-export default defineConfig({
-  test: {
-    // beforeAll waits for the devstack, which a cold start on a small machine takes a while to bring up.
-    hookTimeout: 200_000,
-    testTimeout: 240_000,
-    // The scenarios load the machine (and stop servers): one file at a time keeps their timing honest.
-    fileParallelism: false,
-  },
-});
+export default mergeConfig(
+  shared,
+  defineConfig({
+    test: {
+      // A scenario starts servers and apps, waits through outages and then up to 90 s for the store.
+      testTimeout: 240_000,
+      // The scenarios load the machine (and stop servers): one file at a time keeps their timing honest.
+      fileParallelism: false,
+    },
+  }),
+);

@@ -70,7 +70,7 @@ describe.each(['mqtt', 'amqp'])('the built pipeline, broadcasting over %s', (tra
     const token = randomUUID();
     const api = start('api', { ...env, API_TOKEN: token });
     const processors = [start('processor', env), start('processor', env)];
-    await Promise.all([api.waitForLog('listening'), ...processors.map((p) => p.waitForLog('consuming'))]);
+    await Promise.all([api.waitForLog('listening', 15_000), ...processors.map((p) => p.waitForLog('consuming', 15_000))]);
 
     const broadcaster = start('broadcaster', env, ['--transport', transport, '--interval', '10', '--count', '500']);
     expect(await broadcaster.exited).toBe(0);
@@ -78,11 +78,11 @@ describe.each(['mqtt', 'amqp'])('the built pipeline, broadcasting over %s', (tra
     expect(summary).toMatchObject({ generated: 500, published: 500, unsent: 0, dropped: 0 });
     const sent = summary['sent'] as Record<string, number>;
 
-    await expect.poll(async () => total(await counts(env['API_PORT'] ?? '', token)), { timeout: 30_000 }).toBe(500);
+    await expect.poll(async () => total(await counts(env['API_PORT'] ?? '', token)), { timeout: 20_000 }).toBe(500);
     expect(await counts(env['API_PORT'] ?? '', token)).toEqual(sent);
 
     for (const app of [api, ...processors]) app.kill('SIGTERM');
     expect(await Promise.all([api, ...processors].map((app) => app.exited))).toEqual([0, 0, 0]);
     running.splice(0);
-  });
+  }, 60_000);
 });
