@@ -19,8 +19,14 @@ describe('parsePeakRssMb', () => {
 });
 
 describe.runIf(process.platform === 'linux')('on this process', () => {
-  it('reads its CPU time and peak RSS', () => {
-    expect(readCpuSeconds(process.pid)).toBeGreaterThan(0);
-    expect(readPeakRssMb(process.pid)).toBeGreaterThan(10);
+  it('reads its CPU time and peak RSS, as Node reports them', () => {
+    const before = process.cpuUsage();
+    const cpuSeconds = readCpuSeconds(process.pid);
+    const after = process.cpuUsage();
+    // /proc counts in clock ticks (10 ms): the figure lies between the two readings, give or take one tick each.
+    expect(cpuSeconds).toBeGreaterThanOrEqual((before.user + before.system) / 1e6 - 0.02);
+    expect(cpuSeconds).toBeLessThanOrEqual((after.user + after.system) / 1e6 + 0.02);
+    // VmHWM and getrusage's ru_maxrss are the same peak, in kB.
+    expect(Math.abs(readPeakRssMb(process.pid) - process.resourceUsage().maxRSS / 1024)).toBeLessThan(2);
   });
 });
