@@ -7,7 +7,7 @@ export { countSeriesPoints, floorTo, ROLLUP_LEVELS, SERIES_STEPS, seriesPoints }
 export type { RollupLevel, SeriesStep } from './rollup-plan';
 export type { RebuildOptions, RefreshResult, RollupBucket, Rollups } from './rollups';
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
-export { classifyStoreError, StoreError, withinTimeout } from './errors';
+export { classifyStoreError, StoreError } from './errors';
 export type { StoreErrorKind } from './errors';
 export { retryUntilDone } from './retry';
 export type { RetryOptions } from './retry';
