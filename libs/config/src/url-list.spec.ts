@@ -2,8 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadBroadcasterConfig } from './broadcaster';
-import { loadProcessorConfig } from './config';
+import { loadProcessorConfig, parseVariables } from './config';
 import { problemsOf } from './test/problems';
 import { splitUrlList, urlListProblem } from './url-list';
 
@@ -59,9 +58,9 @@ describe('AMQP_URL and MQTT_URL lists', () => {
       MQTT_URL: 'mqtt://u:p@rabbit-0:1883,mqtt://u:p@rabbit-1:1883',
     };
     expect(loadProcessorConfig({ env, cwd }).amqpUrls).toEqual(['amqp://u:p@rabbit-0:5672/tally', 'amqp://u:p@rabbit-1:5672/tally']);
-    expect(loadBroadcasterConfig({ env, cwd })).toMatchObject({
-      amqpUrls: ['amqp://u:p@rabbit-0:5672/tally', 'amqp://u:p@rabbit-1:5672/tally'],
-      mqttUrls: ['mqtt://u:p@rabbit-0:1883', 'mqtt://u:p@rabbit-1:1883'],
+    expect(parseVariables(['AMQP_URL', 'MQTT_URL'], env)).toEqual({
+      AMQP_URL: ['amqp://u:p@rabbit-0:5672/tally', 'amqp://u:p@rabbit-1:5672/tally'],
+      MQTT_URL: ['mqtt://u:p@rabbit-0:1883', 'mqtt://u:p@rabbit-1:1883'],
     });
   });
 

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createTestVhost,
   findWorkspaceRoot,
   freePort,
+  pollUntil as poll,
   runApp,
+  testDatabase,
   waitForDevstack,
   type DevstackUrls,
   type LogLine,
@@ -79,8 +80,8 @@ export class Scenario {
     readonly urls: DevstackUrls,
     readonly vhost: TestVhost,
     readonly database: string,
+    mongodbUri: string,
   ) {
-    const mongodbUri = urls.mongodbUri.replace(/\/tally$/, `/${database}`);
     this.env = { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, MONGODB_URI: mongodbUri };
     this.amqp = new Amqp(vhost.amqpUrl);
     this.publisher = this.amqp.publisher((reading) => this.checker.acked(reading));
@@ -92,7 +93,8 @@ export class Scenario {
     const mongodbUri = mongo?.uri ?? devstack?.mongodbUri ?? '';
     const urls = broker ? broker.urls(mongodbUri) : { ...(devstack as DevstackUrls), mongodbUri };
     const vhost = await createTestVhost(urls, prefix);
-    return new Scenario(urls, vhost, `${prefix}_${randomUUID().slice(0, 8)}`.replace(/-/g, '_'));
+    const database = testDatabase(urls.mongodbUri, prefix);
+    return new Scenario(urls, vhost, database.name, database.uri);
   }
 
   get events(): Collection<StoredReading> {
@@ -104,11 +106,27 @@ export class Scenario {
     const dir = join(this.#dir, `${app}-${randomUUID().slice(0, 8)}`);
     mkdirSync(dir);
     copyFileSync(join(root, 'dist', 'apps', app, 'main.js'), join(dir, 'main.js'));
-    const running = runApp({ appDir: dir, bundle: join(dir, 'main.js'), env: { ...this.env, ...env }, args });
+    return this.#track(app, runApp({ appDir: dir, bundle: join(dir, 'main.js'), env: { ...this.env, ...env }, args }));
+  }
+
+  /** Keeps `running` for the logs and the cleanup. */
+  #track(app: AppName, running: RunningApp): RunningApp {
     this.#running.add(running);
     this.#started.push({ name: app, app: running });
     void running.exited.then(() => this.#running.delete(running));
     return running;
+  }
+
+  /**
+   * The processor from its source through a test harness (apps/processor/src/test) that SIGKILLs it
+   * right after its first raw insert, before the rollups are marked and the batch acked.
+   */
+  startProcessorCrashingAfterRawInsert(env: Record<string, string> = {}): RunningApp {
+    const source = 'src/test/crash-after-raw-insert.ts';
+    return this.#track(
+      'processor',
+      runApp({ appDir: join(root, 'apps', 'processor'), source, env: { ...this.env, BATCH_MAX_WAIT_MS: '20', ...env } }),
+    );
   }
 
   /** A processor on this scenario's vhost and database, once it consumes. */
@@ -285,11 +303,6 @@ function untilLog(app: RunningApp, msg: string, timeoutMs: number): Promise<LogL
 }
 
 /** Polls `check` (an error counts as false) until true or `timeoutMs`; resolves whether it held. */
-export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(intervalMs);
-  }
+export function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
+  return poll(check, { timeoutMs, intervalMs });
 }
