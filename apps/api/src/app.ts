@@ -4,6 +4,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { dashboardRoutes, type DashboardAssets } from './dashboard/routes';
 import { DOCS_HTML } from './docs';
 import { ApiError } from './errors';
 import { buildOpenApi } from './openapi';
@@ -42,12 +43,14 @@ export interface AppOptions {
   log?: (entry: RequestLog) => void;
   /** Called with unexpected errors (answered as a 500 without details). */
   onError?: (error: unknown) => void;
+  /** Serves the dashboard at `/` (no token needed for the page itself) when given. */
+  dashboard?: Promise<DashboardAssets>;
 }
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
 
-export function createApp({ store, token, requestTimeoutMs = 5000, log, onError }: AppOptions): Hono {
+export function createApp({ store, token, requestTimeoutMs = 5000, log, onError, dashboard }: AppOptions): Hono {
   const app = new Hono();
   const openApi = buildOpenApi();
 
@@ -64,6 +67,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
     });
   });
   app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'self'", "'unsafe-inline'"] } }));
+  if (dashboard) app.route('/', dashboardRoutes({ assets: dashboard, authRequired: token !== undefined }));
   if (token !== undefined) {
     const expected = digest(token);
     app.use(async (c, next) => {

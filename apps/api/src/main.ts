@@ -1,6 +1,7 @@
 import { createLogger, exitOnStartupError, loadApiConfig, onShutdown } from '@tally/config';
 import { createMongoConnection } from '@tally/store';
 import { createApp } from './app';
+import { loadDashboardAssets } from './dashboard/assets';
 import { startServer } from './server';
 import { countsStoreOver } from './store';
 
@@ -18,6 +19,7 @@ function main(): void {
     requestTimeoutMs: config.requestTimeoutMs,
     log: (entry) => logger.info(entry, 'request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
+    dashboard: loadDashboardAssets(),
   });
   const server = startServer({
     fetch: app.fetch,
