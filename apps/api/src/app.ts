@@ -7,6 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { dashboardRoutes, type DashboardAssets } from './dashboard/routes';
 import { DOCS_HTML } from './docs';
 import { ApiError } from './errors';
+import type { ApiMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
 import { describeIssues, MAX_SERIES_POINTS, seriesRequest, statusCountsRequest } from './schemas';
 import { toDate } from './time';
@@ -45,14 +46,18 @@ export interface AppOptions {
   onError?: (error: unknown) => void;
   /** Serves the dashboard at `/` (no token needed for the page itself) when given. */
   dashboard?: Promise<DashboardAssets>;
+  /** Counts and times every request (see ./metrics); served elsewhere, never on this app. */
+  metrics?: ApiMetrics;
 }
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
 
-export function createApp({ store, token, requestTimeoutMs = 5000, log, onError, dashboard }: AppOptions): Hono {
+export function createApp({ store, token, requestTimeoutMs = 5000, log, onError, dashboard, metrics }: AppOptions): Hono {
   const app = new Hono();
   const openApi = buildOpenApi();
+
+  if (metrics) app.use(metrics.middleware);
 
   app.use(requestId());
   app.use(async (c, next) => {
