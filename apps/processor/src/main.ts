@@ -11,8 +11,10 @@ import {
   watchAmqp,
   type Delivery,
 } from '@tally/messaging';
+import { renderMetrics } from '@tally/metrics';
 import { createMongoConnection, createStatusEventStore, retryUntilDone, type StatusEvent } from '@tally/store';
 import { startHealthServer } from './health';
+import { createProcessorMetrics } from './metrics';
 import { parseRebuildArgs, REBUILD_USAGE, rebuildRollups, type RebuildArgs } from './rebuild';
 import { runRollupRefresher } from './rollup-refresher';
 
@@ -34,7 +36,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'processor', level: config.logLevel });
   startupLogger = logger;
   if (rebuild) return runRebuild(config.mongodbUri, rebuild, logger);
-  const stats = statsLog(logger);
+  const metrics = createProcessorMetrics({ consuming: () => consumer.consuming, mongoFailing: () => mongoFailing });
+  const stats = metrics.counting(statsLog(logger));
   const stopping = new AbortController();
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
   /** Writes a batch, retrying while MongoDB is down or hanging: its messages stay unacked meanwhile. */
   const insert = async (events: readonly StatusEvent[]) => {
     await storeReady;
-    return retryUntilDone(() => store.insertReadings(events), {
+    return retryUntilDone(() => metrics.timeInsert(events.length, () => store.insertReadings(events)), {
       onError: (error, attempt, retryInMs) => {
         if (mongoFailing) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
         mongoFailing = true;
@@ -182,6 +185,7 @@ async function main(): Promise<void> {
             const consuming = consumer.consuming;
             return { ready: consuming && mongodb === 'ok', detail: { consuming, mongodb } };
           },
+          metrics: () => renderMetrics(metrics.registry),
           onBadRequest: (info) => logger.warn(info, 'bad request'),
         });
   if (health) logger.info({ host: config.healthHost, port: health.port }, 'serving /healthz and /readyz');
