@@ -18,6 +18,8 @@ import {
   type Reading,
   type Status,
 } from '@tally/messaging';
+import { startMetricsServer } from '@tally/metrics';
+import { createBroadcasterMetrics } from './metrics';
 
 async function main(): Promise<void> {
   const config = loadBroadcasterConfig({ argv: process.argv.slice(2) });
@@ -46,6 +48,15 @@ async function main(): Promise<void> {
   });
   publisher.on('down', (error) => outages.down(error));
   publisher.on('up', () => outages.up(outbox.waiting));
+  const metrics =
+    config.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({
+          registry: createBroadcasterMetrics({ outbox, sent, publisher }),
+          port: config.metricsPort,
+          host: config.metricsHost,
+        });
+  if (metrics) logger.info({ host: config.metricsHost, port: metrics.port }, 'serving /metrics');
 
   const startedAt = Date.now();
   const ticker = startTicker({
@@ -80,6 +91,7 @@ async function main(): Promise<void> {
       },
       'summary',
     );
+    await metrics?.close();
     await publisher.close();
     await amqp.close();
   };
