@@ -40,6 +40,8 @@ let selection: Selection = { kind: 'preset', label: '1 h', ms: 3_600_000 };
 let generation = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let chart: uPlot | undefined;
+/** Draws the last answer again (at the chart box's new width). */
+let redraw: (() => void) | undefined;
 
 tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? '';
 tokenInput.addEventListener('change', () => {
@@ -92,7 +94,8 @@ async function load(): Promise<void> {
       getJson<Counts>(`/status-counts?${rangeQuery(range)}`),
     ]);
     if (mine !== generation) return;
-    draw(series, chosen.stepMs, range);
+    redraw = () => draw(series, chosen.stepMs, range);
+    redraw();
     showTotals(totals);
     showError(undefined);
     const live = selection.kind === 'preset' ? `last ${selection.label}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
@@ -191,5 +194,7 @@ function localInputValue(date: Date): string {
   return local.toISOString().slice(0, 19);
 }
 
-new ResizeObserver(() => chart?.setSize({ width: chartBox.clientWidth, height: chart.height })).observe(chartBox);
+new ResizeObserver(() => {
+  if (chart && chart.width !== chartBox.clientWidth) redraw?.();
+}).observe(chartBox);
 void load();
