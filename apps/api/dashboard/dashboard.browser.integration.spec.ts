@@ -71,8 +71,9 @@ const totalsLoaded = (page: Page) => page.waitForFunction(() => document.querySe
 function colourPixels(page: Page): Promise<number[]> {
   return page.evaluate((colours) => {
     const canvas = document.querySelector<HTMLCanvasElement>('#chart canvas');
-    if (!canvas) return colours.map(() => 0);
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    const context = canvas?.getContext('2d');
+    if (!canvas || !context) return colours.map(() => 0);
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
     const wanted = colours.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
     const counts = colours.map(() => 0);
     for (let i = 0; i < data.length; i += 4) {

@@ -145,7 +145,8 @@ function showTotals(totals: Counts): void {
     all += count;
     cell.textContent = count.toLocaleString();
   }
-  element<HTMLTableCellElement>('totals').querySelector<HTMLTableCellElement>('td[data-status="all"]')!.textContent = all.toLocaleString();
+  const allCell = document.querySelector<HTMLTableCellElement>('#totals td[data-status="all"]');
+  if (allCell) allCell.textContent = all.toLocaleString();
 }
 
 /**
