@@ -99,7 +99,8 @@ async function route(
     const { contentType, body } = await metrics();
     return void response.writeHead(200, { 'content-type': contentType }).end(body);
   }
-  send(response, 404, error('not_found', `No route ${path.slice(0, 200)}; the processor serves /healthz and /readyz`));
+  const routes = metrics ? '/healthz, /readyz and /metrics' : '/healthz and /readyz';
+  send(response, 404, error('not_found', `No route ${path.slice(0, 200)}; the processor serves ${routes}`));
 }
 
 /** The path of an origin-form (`/readyz?x`) or http(s) absolute-form request target, else `undefined`. */

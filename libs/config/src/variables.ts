@@ -126,7 +126,7 @@ export const VARIABLES = {
   }),
   PROCESSOR_HEALTH_HOST: variable({
     default: '127.0.0.1',
-    description: 'Address the processor serves /healthz and /readyz on: 127.0.0.1 is this machine only; 0.0.0.0 every interface',
+    description: 'Address the processor serves /healthz, /readyz and /metrics on: 127.0.0.1 is this machine only; 0.0.0.0 every interface',
     schema: host(),
   }),
   BATCH_SIZE: variable({
