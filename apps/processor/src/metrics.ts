@@ -17,7 +17,7 @@ export interface ProcessorMetrics {
   registry: Registry;
   /** `stats`, whose every call is counted here too. */
   counting<Stats extends StoredAndDeadLettered>(stats: Stats): Stats;
-  /** Runs one attempt to write a batch of `size` readings; a successful one is timed and its size observed. */
+  /** Runs one attempt to write a batch of `size` readings; a successful one (of at least one reading) is timed and its size observed. */
   timeInsert<T>(size: number, write: () => Promise<T>): Promise<T>;
 }
 
@@ -84,6 +84,7 @@ export function createProcessorMetrics(state: ProcessorState, registry: Registry
       },
     }),
     timeInsert: async (size, write) => {
+      if (size === 0) return write(); // a batch of dead letters only: nothing to time
       const stop = insertSeconds.startTimer();
       const result = await write();
       stop();
