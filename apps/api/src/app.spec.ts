@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { seriesPoints } from '@tally/store';
 import { describe, expect, it } from 'vitest';
-import { createApp, MAX_BODY_BYTES, type CountsStore } from './app';
+import { createApp } from './app';
+import { MAX_BODY_BYTES } from './routes/counts';
+import type { CountsStore } from './store';
 import { buildOpenApi } from './openapi';
 import { TIME_PATTERN } from './time';
 

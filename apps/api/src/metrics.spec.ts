@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createApp, type CountsStore } from './app';
+import { createApp } from './app';
+import type { CountsStore } from './store';
 import { createApiMetrics } from './metrics';
 
 const zero = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };

@@ -1,7 +1,7 @@
 import { Counter, createMetricsRegistry, Histogram, type Registry } from '@tally/metrics';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
-import type { CountsStore } from './app';
+import type { CountsStore } from './store';
 
 export interface ApiMetrics {
   registry: Registry;

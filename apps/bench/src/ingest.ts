@@ -1,4 +1,4 @@
-import { createTestVhost, type TestVhost } from '@tally/devstack';
+import { createTestVhost, pollUntil, waitUntil, type TestVhost } from '@tally/devstack';
 import {
   createAmqpConnection,
   createReadingPublisher,
@@ -191,10 +191,10 @@ export async function fillQueue(
     const seconds = (performance.now() - started) / 1000;
     // An acknowledged publish is enqueued; the count is read until it shows them all, or 10 s.
     let queued = 0;
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(100)) {
+    await pollUntil(async () => {
       queued = (await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true })).messageCount;
-      if (queued >= readings) break;
-    }
+      return queued >= readings;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
     const rate = perSecond(readings, seconds);
     progress.finish(`${rate.toLocaleString('en-US')} readings/s, ${queued.toLocaleString('en-US')} queued`);
     return { transport, readings, seconds: round(seconds), perSecond: rate, queued };
@@ -231,11 +231,11 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
   const progress = startProgress({ label: `${label}: processor drains`, total: readings });
   try {
     // The clock starts once the processor consumes: loading the bundle and connecting is not draining.
-    while ((await queue()).consumerCount === 0) {
-      if (exited) throw new Error(`The processor exited before consuming (code ${await processor.exited})`);
-      if (performance.now() - spawned > 60_000) throw new Error('The processor did not consume within 60 s');
-      await sleep(20);
-    }
+    await waitUntil('the processor to consume', async () => (await queue()).consumerCount > 0, {
+      timeoutMs: 60_000 - (performance.now() - spawned),
+      intervalMs: 20,
+      abort: () => (exited ? new Error('The processor exited before consuming') : undefined),
+    });
     const started = performance.now();
     const cpuBefore = readCpuSeconds(pid);
 

@@ -38,7 +38,7 @@ async function drainStatusQueue(amqpUrl: string): Promise<Required<Reading>[]> {
       concurrency: 1,
       handleBatch: async (messages) => {
         for (const message of messages) {
-          const result = decode(message.content);
+          const result = decode(message.body);
           if (!result.ok) throw new Error(result.detail);
           readings.push(result.reading as Required<Reading>);
         }

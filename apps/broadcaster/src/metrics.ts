@@ -1,5 +1,7 @@
-import { Counter, createMetricsRegistry, Gauge, type Registry } from '@tally/metrics';
-import type { Outbox, Reading, ReadingPublisher, Status } from '@tally/messaging';
+import type { Logger, Status } from '@tally/config';
+import type { Reading, ReadingPublisher } from '@tally/messaging';
+import { Counter, createMetricsRegistry, Gauge, startMetricsServer, type MetricsServer, type Registry } from '@tally/metrics';
+import type { Outbox } from './outbox';
 
 export interface BroadcasterSources {
   outbox: Outbox<Reading>;
@@ -53,4 +55,15 @@ export function createBroadcasterMetrics({ outbox, sent, publisher }: Broadcaste
     },
   });
   return registry;
+}
+
+/** Serves the broadcaster's metrics at `/metrics` on `port` (0 picks a free one), and logs where. */
+export async function serveBroadcasterMetrics(
+  sources: BroadcasterSources,
+  { port, host }: { port: number; host: string },
+  logger: Logger,
+): Promise<MetricsServer> {
+  const server = await startMetricsServer({ registry: createBroadcasterMetrics(sources), port, host });
+  logger.info({ host, port: server.port }, 'serving /metrics');
+  return server;
 }

@@ -6,11 +6,10 @@
  * sent reading with its `_id`, else for a sent reading with its content: so one reading stored
  * under two ids shows up as duplicated, not as one stored and one unexpected.
  */
+import { STATUS_KEYS, zeroCounts, type StatusCounts, type StatusKey } from '@tally/store';
 
-export const STATUS_KEYS = ['0', '1', '2', '3', '4', '5', '6'] as const;
-export type StatusKey = (typeof STATUS_KEYS)[number];
 /** Readings per status, every status present: the shape of the API's answer. */
-export type Tally = Record<StatusKey, number>;
+export type Tally = StatusCounts;
 
 /** A reading the broker acknowledged (publisher confirm or MQTT PUBACK). */
 export interface AckedReading {
@@ -59,8 +58,6 @@ export interface CheckReport {
   altered: { reading: ExpectedReading; stored: StoredReading }[];
 }
 
-export const emptyTally = (): Tally => ({ 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 });
-
 const contentKey = (ts: Date, status: number) => `${ts.getTime()}|${status}`;
 
 function isStatusKey(key: string): key is StatusKey {
@@ -108,7 +105,7 @@ export class Checker {
 
   /** The acknowledged readings per status: what the API must count. */
   get tally(): Tally {
-    const tally = emptyTally();
+    const tally = zeroCounts();
     for (const reading of [...this.#byId.values(), ...this.#byContent.values()]) {
       const key = String(reading.status);
       if (!isStatusKey(key)) throw new Error(`Reading with status ${reading.status} recorded as acknowledged`);
@@ -205,7 +202,7 @@ function matchSchedule(
 
 /** Per status, the documents of `stored`. */
 export function tallyOf(stored: readonly { status: number }[]): Tally {
-  const tally = emptyTally();
+  const tally = zeroCounts();
   for (const { status } of stored) {
     const key = String(status);
     if (isStatusKey(key)) tally[key] += 1;

@@ -34,9 +34,9 @@ describe('the processor, stopped abruptly', () => {
     // A minute each: the crashed batch's rollup buckets are marked by its redelivery alone.
     await s.publisher.publish(readings(3000, { stepMs: 60_000 }));
 
-    // Test-only hook: SIGKILLs itself right after its first raw insert, before it marks the rollups
-    // and acks. finish() checks the rollups too, once refreshed.
-    const crashing = s.start('processor', { TALLY_TEST_KILL_AFTER_INSERT: '1', BATCH_MAX_WAIT_MS: '20' });
+    // SIGKILLs itself right after its first raw insert, before it marks the rollups and acks.
+    // finish() checks the rollups too, once refreshed.
+    const crashing = s.startProcessorCrashingAfterRawInsert();
     expect(await crashing.exited, 'killed by its own SIGKILL').toBeNull();
     const storedUnacked = await s.storedCount();
     expect(storedUnacked, 'one batch written before the crash').toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '@tally/metrics';
+import type { InsertResult, StatusEvent } from '@tally/store';
 
 export interface ProcessorState {
   /** Subscribed to the queue now. */
@@ -17,8 +18,8 @@ export interface ProcessorMetrics {
   registry: Registry;
   /** `stats`, whose every call is counted here too. */
   counting<Stats extends StoredAndDeadLettered>(stats: Stats): Stats;
-  /** Runs one attempt to write a batch of `size` readings; a successful one (of at least one reading) is timed and its size observed. */
-  timeInsert<T>(size: number, write: () => Promise<T>): Promise<T>;
+  /** `store` whose every successful `insertReadings` of at least one reading is timed and its size observed. */
+  timingInserts<Store extends { insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]> }>(store: Store): Store;
 }
 
 /** The processor's Prometheus metrics (and Node's process metrics) in a registry of their own. */
@@ -83,13 +84,16 @@ export function createProcessorMetrics(state: ProcessorState, registry: Registry
         stats.deadLettered(reason);
       },
     }),
-    timeInsert: async (size, write) => {
-      if (size === 0) return write(); // a batch of dead letters only: nothing to time
-      const stop = insertSeconds.startTimer();
-      const result = await write();
-      stop();
-      batchSize.observe(size);
-      return result;
-    },
+    timingInserts: (store) => ({
+      ...store,
+      insertReadings: async (events) => {
+        if (events.length === 0) return store.insertReadings(events); // a batch of dead letters only
+        const stop = insertSeconds.startTimer();
+        const results = await store.insertReadings(events);
+        stop();
+        batchSize.observe(events.length);
+        return results;
+      },
+    }),
   };
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { StatusEventStore } from '@tally/store';
+import { onShutdown, type Logger } from '@tally/config';
+import { createMongoConnection, createStatusEventStore, type StatusEventStore } from '@tally/store';
 
 export const REBUILD_USAGE = `Usage: processor --rebuild-rollups [--from ISO-8601] [--to ISO-8601]
 
@@ -69,4 +70,26 @@ export async function rebuildRollups(
     { signal, onProgress: ({ day, buckets }) => onProgress({ day, until: start, buckets, daysDone: ++daysDone }) },
   );
   return { start, end };
+}
+
+/** `--rebuild-rollups`: rebuilds, logging each day; SIGINT/SIGTERM stop it between two days. */
+export async function runRebuild(mongodbUri: string, args: RebuildArgs, logger: Logger): Promise<void> {
+  const mongo = createMongoConnection({ uri: mongodbUri });
+  const stopping = new AbortController();
+  onShutdown(async () => stopping.abort(), { logger });
+  const store = createStatusEventStore({ db: mongo.db });
+  const started = Date.now();
+  try {
+    const range = await rebuildRollups(
+      store,
+      args,
+      ({ day, until, buckets, daysDone }) =>
+        logger.info({ day: day.toISOString().slice(0, 10), minutesWithReadings: buckets, daysDone, downTo: until }, 'rebuilt a day'),
+      stopping.signal,
+    );
+    if (range) logger.info({ from: range.start, to: range.end, seconds: (Date.now() - started) / 1000 }, 'rollups rebuilt');
+    else logger.info('nothing to rebuild: the rollups hold every stored reading');
+  } finally {
+    await mongo.close();
+  }
 }

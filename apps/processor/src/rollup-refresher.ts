@@ -1,3 +1,4 @@
+import { sleep } from '@tally/config';
 import type { RefreshResult } from '@tally/store';
 
 export interface RollupRefresherOptions {
@@ -33,19 +34,6 @@ export async function runRollupRefresher(options: RollupRefresherOptions): Promi
       if (!failing) onStateChange?.({ failing: true, error });
       failing = true;
     }
-    await pause(intervalMs, signal);
+    await sleep(intervalMs, signal);
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadBroadcasterConfig } from './broadcaster';
 import { loadApiConfig, loadProcessorConfig } from './config';
 import { problemsOf } from './test/problems';
 import { VARIABLES } from './variables';
@@ -13,20 +12,6 @@ writeFileSync(join(cwd, 'nx.json'), '{}');
 
 describe('defaults', () => {
   it('gives every app its documented defaults when nothing is set', () => {
-    expect(loadBroadcasterConfig({ env: {}, cwd })).toEqual({
-      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
-      mqttUrl: 'mqtt://guest:guest@127.0.0.1:1883',
-      intervalMs: 1000,
-      transport: 'mqtt',
-      rate: undefined,
-      count: undefined,
-      window: 1,
-      bufferLimit: 3600,
-      metricsPort: undefined,
-      metricsHost: '127.0.0.1',
-      logLevel: 'info',
-      help: false,
-    });
     expect(loadProcessorConfig({ env: {}, cwd })).toEqual({
       amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
@@ -37,7 +22,6 @@ describe('defaults', () => {
       rollupRefreshIntervalMs: 1000,
       healthHost: '127.0.0.1',
       logLevel: 'info',
-      testHooks: { killAfterInsert: false },
     });
     expect(loadApiConfig({ env: {}, cwd })).toEqual({
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
@@ -56,7 +40,6 @@ describe('defaults', () => {
       metricsPort: 9464,
       metricsHost: '0.0.0.0',
     });
-    expect(loadBroadcasterConfig({ env: { BROADCAST_METRICS_PORT: '0' }, cwd })).toMatchObject({ metricsPort: 0 });
     expect(problemsOf(() => loadApiConfig({ env: { API_METRICS_PORT: '70000' }, cwd }))).toEqual([
       'API_METRICS_PORT: expected an integer from 0 to 65535, got "70000"',
     ]);
@@ -67,14 +50,6 @@ describe('defaults', () => {
       port: 8000,
       token: undefined,
     });
-  });
-
-  it('takes valid values and converts numbers', () => {
-    const config = loadBroadcasterConfig({
-      env: { BROADCAST_INTERVAL_MS: ' 250 ', BROADCAST_TRANSPORT: 'amqp', AMQP_URL: 'amqps://u:p@rabbit/prod' },
-      cwd,
-    });
-    expect(config).toMatchObject({ intervalMs: 250, transport: 'amqp', amqpUrl: 'amqps://u:p@rabbit/prod' });
   });
 });
 
@@ -94,12 +69,6 @@ describe('bad values', () => {
     expect(loadApiConfig({ env: { API_HOST: '0.0.0.0' }, cwd }).host).toBe('0.0.0.0');
     expect(loadProcessorConfig({ env: { PROCESSOR_HEALTH_HOST: '::' }, cwd }).healthHost).toBe('::');
     expect(problemsOf(() => loadApiConfig({ env: { API_HOST: 'http://x/' }, cwd }))[0]).toMatch(/^API_HOST: expected an IP address/);
-  });
-
-  it('rejects an unknown transport', () => {
-    expect(problemsOf(() => loadBroadcasterConfig({ env: { BROADCAST_TRANSPORT: 'smoke-signals' }, cwd }))).toEqual([
-      'BROADCAST_TRANSPORT: expected one of mqtt, amqp, got "smoke-signals"',
-    ]);
   });
 
   it.each([

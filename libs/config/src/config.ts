@@ -42,14 +42,6 @@ export interface ProcessorConfig {
   /** Address that server listens on. */
   healthHost: string;
   logLevel: LogLevel;
-  /** Test-only behaviour, for the fault suite: never set in deployments, not in the table above. */
-  testHooks: {
-    /**
-     * `TALLY_TEST_KILL_AFTER_INSERT=1`: SIGKILL itself after its first raw insert, before the rollup
-     * update and the ack that follow it.
-     */
-    killAfterInsert: boolean;
-  };
 }
 
 export interface ApiConfig {
@@ -93,7 +85,6 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     rollupRefreshIntervalMs: v.ROLLUP_REFRESH_INTERVAL_MS,
     healthHost: v.PROCESSOR_HEALTH_HOST,
     logLevel: v.LOG_LEVEL,
-    testHooks: { killAfterInsert: env['TALLY_TEST_KILL_AFTER_INSERT'] === '1' },
   };
 }
 

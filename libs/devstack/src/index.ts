@@ -6,7 +6,8 @@ export { findMongoServer, requireMongoServer, startLocalMongo } from './mongodb'
 export type { LocalMongo, LocalMongoOptions, MongoServerBinary } from './mongodb';
 export { findRabbitMqServer, startLocalRabbitMq } from './rabbitmq';
 export type { LocalRabbitMq, LocalRabbitMqOptions, RabbitMqPorts } from './rabbitmq';
-export { freePort } from './net';
+export { freePort, pollUntil, waitUntil } from './net';
+export type { WaitOptions } from './net';
 export { sendRawHttp } from './raw-http';
 export type { RawHttpOptions, RawHttpResponse } from './raw-http';
 export { runApp } from './run-app';

@@ -44,14 +44,22 @@ export interface WaitOptions {
   abort?: () => Error | undefined;
 }
 
-/** Polls `check` until it resolves true; rejects with `what` in the message after `timeoutMs`. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, options: WaitOptions): Promise<void> {
+/**
+ * Polls `check` (a rejection counts as false) every `intervalMs` until it resolves true, and
+ * resolves whether it did within `timeoutMs`. `abort` ends the wait early by throwing what it returns.
+ */
+export async function pollUntil(check: () => Promise<boolean>, options: WaitOptions): Promise<boolean> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const aborted = options.abort?.();
     if (aborted) throw aborted;
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${options.timeoutMs} ms waiting for ${what}`);
+    if (await check().catch(() => false)) return true;
+    if (Date.now() > deadline) return false;
     await sleep(options.intervalMs ?? 200);
   }
+}
+
+/** `pollUntil`, rejecting with `what` in the message when `timeoutMs` pass first. */
+export async function waitUntil(what: string, check: () => Promise<boolean>, options: WaitOptions): Promise<void> {
+  if (!(await pollUntil(check, options))) throw new Error(`Timed out after ${options.timeoutMs} ms waiting for ${what}`);
 }

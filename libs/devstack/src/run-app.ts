@@ -21,6 +21,11 @@ export interface RunningApp {
 export interface RunAppOptions {
   /** The app's directory, holding `src/main.ts`. */
   appDir: string;
+  /**
+   * The TypeScript entry to run, relative to `appDir`, e.g. a test harness around the app's modules.
+   * @default "src/main.ts"
+   */
+  source?: string;
   /** A built bundle to run with plain `node` instead of the TypeScript source. */
   bundle?: string;
   args?: readonly string[];
@@ -32,8 +37,8 @@ export interface RunAppOptions {
  * Runs an app from its TypeScript source, as `nx serve` does (or its built bundle, as a container
  * does), and collects its JSON log lines.
  */
-export function runApp({ appDir, bundle, args = [], env }: RunAppOptions): RunningApp {
-  const entry = bundle ? [bundle] : ['--import', 'tsx', join(appDir, 'src', 'main.ts')];
+export function runApp({ appDir, source = 'src/main.ts', bundle, args = [], env }: RunAppOptions): RunningApp {
+  const entry = bundle ? [bundle] : ['--import', 'tsx', join(appDir, source)];
   const child = spawn(process.execPath, [...entry, ...args], {
     cwd: appDir,
     env: { PATH: process.env['PATH'], LOG_LEVEL: 'info', ...env },

@@ -1,7 +1,8 @@
 import { createTestVhost, waitForDevstack, type TestVhost } from '@tally/devstack';
 import type { Connection } from 'rabbitmq-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createBatchConsumer, type BatchConsumer, type BatchConsumerOptions, type Delivery } from './batch-consumer';
+import { createBatchConsumer, type BatchConsumer, type BatchConsumerOptions } from './batch-consumer';
+import type { Delivery } from './delivery';
 import { createAmqpConnection } from './connection';
 import { createReadingPublisher } from './publisher';
 import { decode, randomReading } from './reading';
@@ -42,7 +43,7 @@ async function queueDepth(): Promise<number> {
 
 function idsOf(messages: readonly Delivery[]): string[] {
   return messages.map((message) => {
-    const decoded = decode(message.content);
+    const decoded = decode(message.body);
     if (!decoded.ok) throw new Error(decoded.detail);
     return decoded.reading.id as string;
   });
@@ -86,7 +87,7 @@ describe('BatchConsumer', () => {
       handleBatch: async (messages) => {
         deliveries.push(...idsOf(messages));
         // The first batch hands back its 3rd and last messages; redeliveries are settled.
-        return messages[0]?.fields.redelivered ? [] : [messages[2], messages[9]].filter((m) => m !== undefined);
+        return messages[0]?.redelivered ? [] : [messages[2], messages[9]].filter((m) => m !== undefined);
       },
     });
     await expect.poll(() => deliveries.length).toBe(12);
@@ -127,11 +128,11 @@ describe('BatchConsumer', () => {
       maxWaitMs: 1000,
       concurrency: 3,
       handleBatch: async (messages) => {
-        if (messages[0]?.fields.redelivered) return void redelivered.push(...idsOf(messages));
+        if (messages[0]?.redelivered) return void redelivered.push(...idsOf(messages));
         firstDeliveries.push(...messages);
         // Batch 1 settles last: it waits until batches 2 and 3 have settled, then the connection is
         // cut before it settles. Had 2 or 3 been acked on their own, they would not come back.
-        if (messages[0]?.fields.deliveryTag === 1) {
+        if (messages[0]?.deliveryTag === 1) {
           await expect.poll(() => firstDeliveries.length).toBe(30);
           connectionsClosed = await closeConsumerConnection(vhost);
         }

@@ -1,11 +1,11 @@
-import { connect, type Channel, type ChannelModel, type ConsumeMessage, type Message } from 'amqplib';
+import { Backoff } from '@tally/config';
+import { connect, type Channel, type ChannelModel, type Message } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { AckWindow } from './ack-window';
+import { RECONNECT_BACKOFF } from './connection';
+import { fromAmqplib, type Delivery } from './delivery';
 import { isAccessRefused, MessagingError } from './errors';
 import { declareTopology, STATUS_QUEUE } from './topology';
-
-/** A message as the consumer hands it over (amqplib's): `content` holds the body's bytes as sent. */
-export type Delivery = ConsumeMessage;
 
 export interface BatchConsumerOptions {
   /** `amqp://user:pass@host:port/vhost` */
@@ -60,8 +60,6 @@ interface Batch {
   messages: Delivery[];
 }
 
-const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 5000;
 /** A broker that accepts the TCP connection but does not answer is given up on after this long. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -87,7 +85,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   #waiting: Batch[] = [];
   #handling = new Set<Promise<void>>();
   #retryTimer: NodeJS.Timeout | undefined;
-  #retryDelay = RETRY_MIN_MS;
+  readonly #retry = new Backoff(RECONNECT_BACKOFF);
   #closing = false;
 
   constructor(options: BatchConsumerOptions) {
@@ -130,7 +128,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     this.#retryTimer = undefined;
     this.#setUp().then(
       () => {
-        this.#retryDelay = RETRY_MIN_MS;
+        this.#retry.reset();
         this.emit('ready');
       },
       (error: unknown) => {
@@ -161,7 +159,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       const { consumerTag } = await channel.consume(STATUS_QUEUE, (message) => {
         // null: the server cancelled the consumer (its queue was deleted, or lost its leader).
         if (message === null) this.#lost(subscription);
-        else this.#receive(subscription, message);
+        else this.#receive(subscription, fromAmqplib(message));
       });
       subscription.consumerTag = consumerTag;
       if (this.#closing || subscription !== this.#current) throw new Error('closed while subscribing');
@@ -189,8 +187,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
 
   #resubscribeLater(): void {
     if (this.#closing || this.#retryTimer !== undefined) return;
-    this.#retryTimer = setTimeout(() => this.#subscribe(), this.#retryDelay);
-    this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
+    this.#retryTimer = setTimeout(() => this.#subscribe(), this.#retry.next());
   }
 
   #receive(subscription: Subscription, message: Delivery): void {
@@ -242,8 +239,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
         outcome = 'nack';
         const requeue = new Set(unsettled);
         for (const message of messages) {
-          if (requeue.has(message)) channel.nack(message, false, true);
-          else channel.ack(message);
+          if (requeue.has(message)) channel.nack(tagged(message.deliveryTag), false, true);
+          else channel.ack(tagged(message.deliveryTag));
         }
       }
       const ackUpTo = acks.settle(lastTag(messages), outcome);
@@ -256,10 +253,10 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
 }
 
 function lastTag(messages: readonly Delivery[]): number {
-  return (messages.at(-1) as Delivery).fields.deliveryTag;
+  return (messages.at(-1) as Delivery).deliveryTag;
 }
 
-/** What amqplib's `ack` reads of a message: its delivery tag (and, with `allUpTo`, every one before). */
+/** What amqplib's `ack` and `nack` read of a message: its delivery tag (and, with `allUpTo`, every one before). */
 function tagged(deliveryTag: number): Message {
   return { fields: { deliveryTag } } as Message;
 }

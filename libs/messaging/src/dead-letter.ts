@@ -1,5 +1,5 @@
 import type { Connection } from 'rabbitmq-client';
-import type { Delivery } from './batch-consumer';
+import type { Delivery } from './delivery';
 import { closePublisher, FRAME_MAX } from './connection';
 import { fitHeaders } from './headers';
 import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_REASON_HEADER, TOPOLOGY } from './topology';
@@ -29,28 +29,28 @@ const OTHER_PROPERTIES_BYTES = 1024;
 export function createDeadLetterPublisher(connection: Connection): DeadLetterPublisher {
   const publisher = connection.createPublisher({ confirm: true, ...TOPOLOGY });
   return {
-    deadLetter: ({ content, fields, properties }, reason) => {
+    deadLetter: (message, reason) => {
       const own = (note: string) => ({
         [DEAD_LETTER_REASON_HEADER]: `${reason.slice(0, MAX_REASON_CHARS)}${note}`,
-        'x-tally-original-exchange': fields.exchange,
-        'x-tally-original-routing-key': fields.routingKey,
+        'x-tally-original-exchange': message.exchange,
+        'x-tally-original-routing-key': message.routingKey,
       });
       // Room is left for the note that names what was dropped, which lengthens the reason.
       const budget = FRAME_MAX - OTHER_PROPERTIES_BYTES - MAX_NOTE_BYTES;
-      const { headers, dropped } = fitHeaders((properties.headers ?? {}) as Record<string, unknown>, own(''), budget);
+      const { headers, dropped } = fitHeaders(message.headers, own(''), budget);
       const note = droppedNote(dropped);
       return publisher.send(
         {
           exchange: DEAD_LETTER_EXCHANGE,
-          routingKey: fields.routingKey,
+          routingKey: message.routingKey,
           durable: true,
-          contentType: properties.contentType,
-          contentEncoding: properties.contentEncoding,
-          messageId: properties.messageId,
-          timestamp: properties.timestamp,
+          contentType: message.contentType,
+          contentEncoding: message.contentEncoding,
+          messageId: message.messageId,
+          timestamp: message.timestamp,
           headers: note === '' ? headers : { ...headers, ...own(note) },
         },
-        content,
+        message.body,
       );
     },
     close: () => closePublisher(connection, publisher),

@@ -41,7 +41,7 @@ async function consume(count: number): Promise<Reading[]> {
     concurrency: 1,
     handleBatch: async (messages) => {
       for (const message of messages) {
-        const result = decode(message.content);
+        const result = decode(message.body);
         if (!result.ok) throw new Error(`undecodable message: ${result.detail}`);
         received.push(result.reading);
       }

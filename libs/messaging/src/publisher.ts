@@ -1,7 +1,8 @@
+import { Backoff, sleep } from '@tally/config';
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
 import type { Connection } from 'rabbitmq-client';
-import { closePublisher } from './connection';
+import { closePublisher, RECONNECT_BACKOFF } from './connection';
 import { encode, type Reading } from './reading';
 import { ensureTopology, READING_MQTT_TOPIC, READING_ROUTING_KEY, READINGS_EXCHANGE, TOPOLOGY } from './topology';
 
@@ -105,8 +106,6 @@ function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: A
   });
 }
 
-const MQTT_RECONNECT_MIN_MS = 250;
-const MQTT_RECONNECT_MAX_MS = 5000;
 
 function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
   const state = new BrokerState();
@@ -116,24 +115,26 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
   const credentials = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
   url.username = '';
   url.password = '';
+  // MQTT.js retries at a fixed period; setting the next period after each failed attempt gives a backoff.
+  const reconnect = new Backoff(RECONNECT_BACKOFF);
   const client: MqttClient = connect(url.toString(), {
     ...credentials,
     protocolVersion: 4,
     clean: true,
     clientId: options.clientId ?? `tally-${Math.random().toString(16).slice(2, 10)}`,
-    reconnectPeriod: MQTT_RECONNECT_MIN_MS,
+    reconnectPeriod: reconnect.next(),
     connectTimeout: 10_000,
   });
   let closed = false;
-  // MQTT.js retries at a fixed period; doubling it after each failed attempt gives a backoff.
   client.on('close', () => {
     if (closed) return;
-    client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? 0) * 2, MQTT_RECONNECT_MAX_MS);
+    client.options.reconnectPeriod = reconnect.next();
     state.markDown(new Error('MQTT connection closed'));
   });
   client.on('error', (error) => state.markDown(error));
   client.on('connect', () => {
-    client.options.reconnectPeriod = MQTT_RECONNECT_MIN_MS;
+    reconnect.reset();
+    client.options.reconnectPeriod = reconnect.next();
     state.markUp();
   });
 
@@ -168,13 +169,14 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
 
 /** Retries `ensureTopology` (the connection reconnects by itself) until it succeeds or `isClosed()`. */
 async function declareUntilDone(connection: Connection, isClosed: () => boolean): Promise<void> {
-  for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+  const backoff = new Backoff(RECONNECT_BACKOFF);
+  for (;;) {
     try {
       await ensureTopology(connection);
       return;
     } catch (error) {
       if (isClosed()) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(backoff.next());
     }
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId, STATUSES } from './reading';
+import { STATUSES } from '@tally/config';
+import { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId } from './reading';
 
 const ID = '0192f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b';
 

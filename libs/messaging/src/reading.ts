@@ -1,12 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
+import { STATUSES, type Status } from '@tally/config';
 import { z } from 'zod';
 
 /** Largest message body accepted, in bytes. */
 export const MAX_MESSAGE_BYTES = 4096;
-
-export const STATUSES = [0, 1, 2, 3, 4, 5, 6] as const;
-export type Status = (typeof STATUSES)[number];
 
 /** A status reading as it travels: `{"id": "<uuid>", "status": 0..6, "ts": "<ISO-8601>"}`. */
 export interface Reading {

@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import type { Connection, PublisherProps } from 'rabbitmq-client';
+import type { Connection } from 'rabbitmq-client';
 
 /** The exchange every reading enters through; RabbitMQ's MQTT plugin publishes here too. */
 export const READINGS_EXCHANGE = 'amq.topic';
@@ -15,10 +15,27 @@ export const DEAD_LETTER_QUEUE = 'tally.status.dead';
 /** Header carrying why a message was dead-lettered, e.g. `invalid_schema: status: expected ...`. */
 export const DEAD_LETTER_REASON_HEADER = 'x-tally-reason';
 
-type Declarations = Required<Pick<PublisherProps, 'exchanges' | 'queues' | 'queueBindings'>>;
-type Exchange = Declarations['exchanges'][number];
-type Queue = Declarations['queues'][number];
-type Binding = Declarations['queueBindings'][number];
+/** Tally's own shapes for what it declares (rabbitmq-client's publishers take them as they are). */
+export interface Exchange {
+  exchange: string;
+  type: 'direct' | 'fanout' | 'topic' | 'headers';
+  durable: boolean;
+}
+export interface Queue {
+  queue: string;
+  durable: boolean;
+  arguments: Record<string, string | number>;
+}
+export interface Binding {
+  queue: string;
+  exchange: string;
+  routingKey: string;
+}
+export interface Topology {
+  exchanges: Exchange[];
+  queues: Queue[];
+  queueBindings: Binding[];
+}
 
 export const DEAD_LETTER_EXCHANGE_DECLARATION: Exchange = {
   exchange: DEAD_LETTER_EXCHANGE,
@@ -53,11 +70,12 @@ export const STATUS_BINDING: Binding = {
 };
 
 /**
- * Tally's topology as data, in the shape rabbitmq-client's publishers take, so that they declare
- * it again after every reconnect. Declaring is idempotent; changing an argument of an existing
+ * Tally's topology as data: the one declaration, applied by whichever client connects —
+ * `ensureTopology` (rabbitmq-client), `declareTopology` (amqplib), and rabbitmq-client's publishers,
+ * which take it as it is and declare it again after every reconnect. Declaring is idempotent; changing an argument of an existing
  * queue is not (RabbitMQ refuses it), so these values are part of the contract.
  */
-export const TOPOLOGY: Declarations = {
+export const TOPOLOGY: Topology = {
   exchanges: [DEAD_LETTER_EXCHANGE_DECLARATION],
   queues: [DEAD_LETTER_QUEUE_DECLARATION, STATUS_QUEUE_DECLARATION],
   queueBindings: [DEAD_LETTER_BINDING, STATUS_BINDING],
@@ -72,7 +90,7 @@ export async function ensureTopology(connection: Connection): Promise<void> {
 
 /** Declares the topology once, over an amqplib `channel` (the processor's consumer). Safe to repeat. */
 export async function declareTopology(channel: Channel): Promise<void> {
-  for (const { exchange, type, durable } of TOPOLOGY.exchanges) await channel.assertExchange(exchange, type ?? 'direct', { durable });
-  for (const { queue = '', durable, arguments: args } of TOPOLOGY.queues) await channel.assertQueue(queue, { durable, arguments: args });
-  for (const { queue = '', exchange, routingKey = '' } of TOPOLOGY.queueBindings) await channel.bindQueue(queue, exchange, routingKey);
+  for (const { exchange, type, durable } of TOPOLOGY.exchanges) await channel.assertExchange(exchange, type, { durable });
+  for (const { queue, durable, arguments: args } of TOPOLOGY.queues) await channel.assertQueue(queue, { durable, arguments: args });
+  for (const { queue, exchange, routingKey } of TOPOLOGY.queueBindings) await channel.bindQueue(queue, exchange, routingKey);
 }

@@ -1,3 +1,4 @@
+import { raceTimeout } from '@tally/config';
 import {
   MongoNetworkError,
   MongoOperationTimeoutError,
@@ -29,16 +30,10 @@ export class StoreError extends Error {
  * limits (`timeoutMS`, `maxTimeMS`) do not cover every wait: a server that hangs with its
  * connections open is otherwise noticed only at the socket timeout.
  */
-export async function withinTimeout<T>(operation: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreError('timeout', `${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+export function withinTimeout<T>(operation: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return raceTimeout(operation, timeoutMs, () => {
+    throw new StoreError('timeout', `${what} did not finish within ${timeoutMs} ms`);
   });
-  try {
-    return await Promise.race([operation, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export function classifyStoreError(error: unknown): StoreErrorKind {

@@ -1,9 +1,11 @@
+import { Backoff, sleep, type BackoffOptions } from '@tally/config';
+
 export interface RetryOptions {
   /**
    * Delay before the second attempt, doubled after each further failure up to `maxMs`.
    * @default { minMs: 100, maxMs: 5000 }
    */
-  backoff?: { minMs: number; maxMs: number };
+  backoff?: BackoffOptions;
   /** Told about every failed attempt, before waiting to retry. */
   onError?(error: unknown, attempt: number, retryInMs: number): void;
   /** Told when an attempt succeeds after failures: how long the operation kept failing. */
@@ -17,9 +19,9 @@ export interface RetryOptions {
  * for writes that must not be given up on while MongoDB is down or hanging.
  */
 export async function retryUntilDone<T>(operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const { minMs, maxMs } = options.backoff ?? { minMs: 100, maxMs: 5000 };
+  const backoff = new Backoff(options.backoff ?? { minMs: 100, maxMs: 5000 });
   let failingSince: number | undefined;
-  for (let attempt = 1, delay = minMs; ; attempt++, delay = Math.min(delay * 2, maxMs)) {
+  for (let attempt = 1; ; attempt++) {
     try {
       const result = await operation();
       if (failingSince !== undefined) options.onRecovered?.(Date.now() - failingSince);
@@ -27,21 +29,10 @@ export async function retryUntilDone<T>(operation: () => Promise<T>, options: Re
     } catch (error) {
       failingSince ??= Date.now();
       if (options.signal?.aborted) throw error;
+      const delay = backoff.next();
       options.onError?.(error, attempt, delay);
-      await wait(delay, options.signal);
+      await sleep(delay, options.signal);
       if (options.signal?.aborted) throw error;
     }
   }
-}
-
-function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

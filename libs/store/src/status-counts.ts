@@ -1,3 +1,4 @@
+import { STATUSES, type Status } from '@tally/config';
 import type { Collection, Document } from 'mongodb';
 
 /** A half-open time range `[start, end)`. */
@@ -6,14 +7,15 @@ export interface TimeRange {
   end: Date;
 }
 
-export const STATUS_KEYS = ['0', '1', '2', '3', '4', '5', '6'] as const;
-export type StatusKey = (typeof STATUS_KEYS)[number];
+/** A status as a key of the counts (JSON object keys are strings): `"0"` … `"6"`. */
+export type StatusKey = `${Status}`;
+export const STATUS_KEYS: readonly StatusKey[] = STATUSES.map((status) => `${status}` as const);
 
 /** How many readings of each status: every key present, zeros included. */
 export type StatusCounts = Record<StatusKey, number>;
 
 export function zeroCounts(): StatusCounts {
-  return { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+  return Object.fromEntries(STATUS_KEYS.map((key) => [key, 0])) as StatusCounts;
 }
 
 /** Adds `more` into `counts`. */

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createTestVhost,
   findWorkspaceRoot,
   freePort,
+  pollUntil as poll,
   runApp,
   waitForDevstack,
   type DevstackUrls,
@@ -104,11 +104,27 @@ export class Scenario {
     const dir = join(this.#dir, `${app}-${randomUUID().slice(0, 8)}`);
     mkdirSync(dir);
     copyFileSync(join(root, 'dist', 'apps', app, 'main.js'), join(dir, 'main.js'));
-    const running = runApp({ appDir: dir, bundle: join(dir, 'main.js'), env: { ...this.env, ...env }, args });
+    return this.#track(app, runApp({ appDir: dir, bundle: join(dir, 'main.js'), env: { ...this.env, ...env }, args }));
+  }
+
+  /** Keeps `running` for the logs and the cleanup. */
+  #track(app: AppName, running: RunningApp): RunningApp {
     this.#running.add(running);
     this.#started.push({ name: app, app: running });
     void running.exited.then(() => this.#running.delete(running));
     return running;
+  }
+
+  /**
+   * The processor from its source through a test harness (apps/processor/src/test) that SIGKILLs it
+   * right after its first raw insert, before the rollups are marked and the batch acked.
+   */
+  startProcessorCrashingAfterRawInsert(env: Record<string, string> = {}): RunningApp {
+    const source = 'src/test/crash-after-raw-insert.ts';
+    return this.#track(
+      'processor',
+      runApp({ appDir: join(root, 'apps', 'processor'), source, env: { ...this.env, BATCH_MAX_WAIT_MS: '20', ...env } }),
+    );
   }
 
   /** A processor on this scenario's vhost and database, once it consumes. */
@@ -285,11 +301,6 @@ function untilLog(app: RunningApp, msg: string, timeoutMs: number): Promise<LogL
 }
 
 /** Polls `check` (an error counts as false) until true or `timeoutMs`; resolves whether it held. */
-export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(intervalMs);
-  }
+export function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
+  return poll(check, { timeoutMs, intervalMs });
 }

@@ -2,15 +2,63 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BROADCASTER_USAGE, loadBroadcasterConfig } from './broadcaster';
-import { problemsOf } from './test/problems';
+import { ConfigError } from '@tally/config';
+import { BROADCASTER_USAGE, loadBroadcasterConfig } from './config';
 
 const cwd = mkdtempSync(join(tmpdir(), 'tally-broadcaster-'));
 writeFileSync(join(cwd, 'nx.json'), '{}');
 
 const load = (argv: string[], env: Record<string, string> = {}) => loadBroadcasterConfig({ argv, env, cwd });
 
+/** The problems of the ConfigError that `load` throws; fails the test when it throws none. */
+function problemsOf(load: () => unknown): readonly string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
 const problemsOfArgs = (argv: string[], env: Record<string, string> = {}) => problemsOf(() => load(argv, env));
+
+describe('the broadcaster configuration', () => {
+  it('has its documented defaults when nothing is set', () => {
+    expect(loadBroadcasterConfig({ env: {}, cwd })).toEqual({
+      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      mqttUrl: 'mqtt://guest:guest@127.0.0.1:1883',
+      intervalMs: 1000,
+      transport: 'mqtt',
+      rate: undefined,
+      count: undefined,
+      window: 1,
+      bufferLimit: 3600,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
+      logLevel: 'info',
+      help: false,
+    });
+  });
+
+  it('takes the metrics port, 0 for a free one', () => {
+    expect(load([], { BROADCAST_METRICS_PORT: '0', BROADCAST_METRICS_HOST: '0.0.0.0' })).toMatchObject({ metricsPort: 0, metricsHost: '0.0.0.0' });
+  });
+
+  it('takes valid values and converts numbers', () => {
+    const config = loadBroadcasterConfig({
+      env: { BROADCAST_INTERVAL_MS: ' 250 ', BROADCAST_TRANSPORT: 'amqp', AMQP_URL: 'amqps://u:p@rabbit/prod' },
+      cwd,
+    });
+    expect(config).toMatchObject({ intervalMs: 250, transport: 'amqp', amqpUrl: 'amqps://u:p@rabbit/prod' });
+  });
+
+  it('rejects an unknown transport', () => {
+    expect(problemsOf(() => loadBroadcasterConfig({ env: { BROADCAST_TRANSPORT: 'smoke-signals' }, cwd }))).toEqual([
+      'BROADCAST_TRANSPORT: expected one of mqtt, amqp, got "smoke-signals"',
+    ]);
+  });
+});
 
 describe('broadcaster flags', () => {
   it('override the environment', () => {

@@ -1,4 +1,4 @@
-import { settlesWithin } from './settles-within';
+import { Backoff, settlesWithin, type BackoffOptions } from '@tally/config';
 
 export interface OutboxOptions<T> {
   /** Sends one item; resolves once it is safely delivered, rejects to have it retried. */
@@ -14,7 +14,7 @@ export interface OutboxOptions<T> {
    * Delay before retrying after a failed publish, doubled after each further failure.
    * @default { minMs: 100, maxMs: 5000 }
    */
-  retry?: { minMs: number; maxMs: number };
+  retry?: BackoffOptions;
   /** Told whenever items are dropped, with how many. */
   onDrop?: (count: number) => void;
   /** Told about every failed publish (the item is retried). */
@@ -36,7 +36,7 @@ export class Outbox<T> {
   #retry: Entry<T>[] = [];
   #inFlight = 0;
   #seq = 0;
-  #delayMs: number;
+  readonly #backoff: Backoff;
   #pausedUntil = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -48,7 +48,7 @@ export class Outbox<T> {
   constructor(options: OutboxOptions<T>) {
     if (!(options.capacity >= 1)) throw new RangeError('Outbox capacity must be at least 1');
     this.#options = { window: 1, retry: { minMs: 100, maxMs: 5000 }, ...options };
-    this.#delayMs = this.#options.retry.minMs;
+    this.#backoff = new Backoff(this.#options.retry);
   }
 
   /** Items waiting, not counting those in flight. */
@@ -136,13 +136,12 @@ export class Outbox<T> {
     this.#options.publish(entry.item).then(
       () => {
         this.#published++;
-        this.#delayMs = this.#options.retry.minMs;
+        this.#backoff.reset();
         this.#settle();
       },
       (error: unknown) => {
         this.#requeue(entry);
-        this.#pausedUntil = Date.now() + this.#delayMs;
-        this.#delayMs = Math.min(this.#delayMs * 2, this.#options.retry.maxMs);
+        this.#pausedUntil = Date.now() + this.#backoff.next();
         this.#options.onError?.(error);
         this.#settle();
       },

@@ -1,9 +1,16 @@
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import { parseVariables, type BroadcastTransport, type LogLevel } from './config';
-import { readEnvironment, type ReadEnvironmentOptions } from './environment';
-import { ConfigError } from './errors';
-import { integer, VARIABLES, type VariableName } from './variables';
+import {
+  ConfigError,
+  integer,
+  parseVariables,
+  readEnvironment,
+  VARIABLES,
+  type BroadcastTransport,
+  type LogLevel,
+  type ReadEnvironmentOptions,
+  type VariableName,
+} from '@tally/config';
 
 export interface BroadcasterConfig {
   amqpUrl: string;

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { exitOnStartupError, STATUSES, type Logger, type Status } from '@tally/config';
+import { createAmqpConnection, createReadingPublisher, randomReading, type Reading } from '@tally/messaging';
+import type { BroadcasterConfig } from './config';
+import { logProgress, outageLog } from './logs';
+import { serveBroadcasterMetrics } from './metrics';
+import { Outbox } from './outbox';
+import { startTicker } from './ticker';
+
+export interface Broadcaster {
+  /** Resolves once `count` readings are all acknowledged; never, without a count. */
+  finished: Promise<void>;
+  /** Stops the schedule, gives the publish in flight 3 s, logs a `summary` line and disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * Publishes a random reading every `intervalMs` (on a drift-free schedule) through an outbox that
+ * keeps up to `bufferLimit` readings while the broker is unreachable.
+ */
+export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Broadcaster {
+  const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-broadcaster' });
+  const publisher = createReadingPublisher(
+    config.transport === 'mqtt'
+      ? { transport: 'mqtt', connection: amqp, mqttUrl: config.mqttUrl, clientId: `tally-broadcaster-${randomUUID()}` }
+      : { transport: 'amqp', connection: amqp },
+  );
+  const outages = outageLog(logger, config.bufferLimit);
+  const sent = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<Status, number>;
+  const outbox = new Outbox<Reading>({
+    publish: async (reading) => {
+      await publisher.publish(reading);
+      sent[reading.status] += 1;
+    },
+    capacity: config.bufferLimit,
+    window: config.window,
+    onDrop: () => outages.dropped(),
+  });
+  publisher.on('down', (error) => outages.down(error));
+  publisher.on('up', () => outages.up(outbox.waiting));
+  const metrics =
+    config.metricsPort === undefined
+      ? undefined
+      : serveBroadcasterMetrics({ outbox, sent, publisher }, { port: config.metricsPort, host: config.metricsHost }, logger);
+  metrics?.catch((error: unknown) => exitOnStartupError(error, logger));
+
+  const startedAt = Date.now();
+  const ticker = startTicker({
+    intervalMs: config.intervalMs,
+    count: config.count,
+    onTick: (_, dueAt) => outbox.push(randomReading(new Date(dueAt))),
+  });
+  const stopProgress = config.rate ? logProgress(outbox, logger) : () => undefined;
+  logger.info(
+    { transport: config.transport, intervalMs: config.intervalMs, count: config.count, window: config.window },
+    'broadcasting',
+  );
+
+  const shutDown = async () => {
+    ticker.stop();
+    stopProgress();
+    // The publish in flight gets 3 s: against an unreachable broker it would wait for the reconnect.
+    const unsent = await outbox.stop(3000);
+    const elapsedMs = Date.now() - startedAt;
+    logger.info(
+      {
+        generated: ticker.ticks,
+        published: outbox.published,
+        unsent,
+        dropped: outbox.dropped,
+        sent,
+        elapsedMs,
+        perSecond: Math.round((outbox.published * 1000) / elapsedMs),
+        maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      },
+      'summary',
+    );
+    await (await metrics)?.close();
+    await publisher.close();
+    await amqp.close();
+  };
+  let closing: Promise<void> | undefined;
+  const finished = config.count === undefined ? new Promise<void>(() => undefined) : ticker.done.then(() => outbox.drained());
+  return { finished, close: () => (closing ??= shutDown()) };
+}

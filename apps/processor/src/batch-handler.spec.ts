@@ -1,0 +1,114 @@
+import { encode, type Delivery } from '@tally/messaging';
+import type { InsertResult, StatusEvent } from '@tally/store';
+import { describe, expect, it } from 'vitest';
+import { createBatchHandler, type BatchHandlerOptions } from './batch-handler';
+
+const RECEIVED_AT = new Date('2026-11-29T12:00:00Z');
+
+function delivery(body: string | Buffer, routingKey = 'status'): Delivery {
+  return { body: Buffer.from(body), exchange: 'amq.topic', routingKey, deliveryTag: 1, redelivered: false, headers: {} };
+}
+
+const valid = (id: string, status = 3, ts = '2026-11-29T11:59:00Z') =>
+  delivery(encode({ id, status: status as 3, ts: new Date(ts) }));
+
+/** A handler over fakes that record what it asked for; `results` answers each insert. */
+function handlerWith(overrides: Partial<BatchHandlerOptions> & { results?: (events: readonly StatusEvent[]) => InsertResult[] } = {}) {
+  const inserted: StatusEvent[][] = [];
+  const deadLettered: { message: Delivery; reason: string }[] = [];
+  const counted = { stored: 0, duplicates: 0, deadLettered: {} as Record<string, number> };
+  const handle = createBatchHandler({
+    insert: async (events) => {
+      inserted.push([...events]);
+      return overrides.results?.(events) ?? events.map(() => ({ stored: true, duplicate: false }));
+    },
+    deadLetter: async (message, reason) => void deadLettered.push({ message, reason }),
+    stats: {
+      stored: (duplicate) => {
+        counted.stored++;
+        if (duplicate) counted.duplicates++;
+      },
+      deadLettered: (reason) => void (counted.deadLettered[reason] = (counted.deadLettered[reason] ?? 0) + 1),
+    },
+    now: () => RECEIVED_AT,
+    ...overrides,
+  });
+  return { handle, inserted, deadLettered, counted };
+}
+
+describe('the batch handler', () => {
+  it('stores every valid reading once, with its id, status and ts, in delivery order', async () => {
+    const { handle, inserted, counted } = handlerWith();
+    const ids = ['0190a1b2-0000-7000-8000-000000000001', '0190a1b2-0000-7000-8000-000000000002'];
+    expect(await handle([valid(ids[0] as string, 1), valid(ids[1] as string, 6)])).toEqual([]);
+    expect(inserted).toEqual([
+      [
+        { _id: ids[0], status: 1, ts: new Date('2026-11-29T11:59:00Z'), receivedAt: RECEIVED_AT },
+        { _id: ids[1], status: 6, ts: new Date('2026-11-29T11:59:00Z'), receivedAt: RECEIVED_AT },
+      ],
+    ]);
+    expect(counted).toEqual({ stored: 2, duplicates: 0, deadLettered: {} });
+  });
+
+  it('gives a reading without ts the time it was received, and one without id an id from its content and source', async () => {
+    const { handle, inserted } = handlerWith();
+    await handle([delivery('{"status": 2}', 'status.device-7'), delivery('{"status": 2}', 'status.device-8')]);
+    const [first, second] = inserted[0] as StatusEvent[];
+    expect(first).toMatchObject({ status: 2, ts: RECEIVED_AT });
+    expect(first?._id).not.toBe(second?._id);
+  });
+
+  it('dead-letters what cannot be decoded, with its reason, and stores the rest', async () => {
+    const { handle, inserted, deadLettered, counted } = handlerWith();
+    const notJson = delivery('{"status": 3');
+    const badStatus = delivery('{"status": 9}');
+    expect(await handle([notJson, valid('0190a1b2-0000-7000-8000-000000000003'), badStatus])).toEqual([]);
+    expect(inserted[0]).toHaveLength(1);
+    expect(deadLettered.map(({ message, reason }) => [message, reason.split(':')[0]])).toEqual([
+      [notJson, 'invalid_json'],
+      [badStatus, 'invalid_schema'],
+    ]);
+    expect(counted.deadLettered).toEqual({ invalid_json: 1, invalid_schema: 1 });
+  });
+
+  it('counts duplicates, and dead-letters a document the store refuses as write_error', async () => {
+    const refused = valid('0190a1b2-0000-7000-8000-000000000005');
+    const { handle, deadLettered, counted } = handlerWith({
+      results: () => [
+        { stored: true, duplicate: true },
+        { stored: false, reason: 'document too large' },
+      ],
+    });
+    await handle([valid('0190a1b2-0000-7000-8000-000000000004'), refused]);
+    expect(counted).toEqual({ stored: 1, duplicates: 1, deadLettered: { write_error: 1 } });
+    expect(deadLettered).toEqual([{ message: refused, reason: 'write_error: document too large' }]);
+  });
+
+  it('returns only the messages it could not dead-letter, and says once when dead-lettering fails and recovers', async () => {
+    const states: boolean[] = [];
+    let brokerUp = false;
+    const { handle, inserted } = handlerWith({
+      deadLetter: async () => {
+        if (!brokerUp) throw new Error('channel closed');
+      },
+      onDeadLetterFailing: (failing) => states.push(failing),
+    });
+    const poison = [delivery('nope'), delivery('[]')];
+    expect(await handle([...poison, valid('0190a1b2-0000-7000-8000-000000000006')])).toEqual(poison);
+    expect(inserted[0]).toHaveLength(1);
+    brokerUp = true;
+    expect(await handle(poison)).toEqual([]);
+    expect(states).toEqual([true, false]);
+  });
+
+  it('writes nothing when no message of the batch is a reading', async () => {
+    const { handle, inserted } = handlerWith();
+    await handle([delivery('')]);
+    expect(inserted).toEqual([]);
+  });
+
+  it('rejects when the write rejects, so that the whole batch goes back to the queue', async () => {
+    const { handle } = handlerWith({ insert: () => Promise.reject(new Error('stopped')) });
+    await expect(handle([valid('0190a1b2-0000-7000-8000-000000000007')])).rejects.toThrow('stopped');
+  });
+});

@@ -1,0 +1,71 @@
+import { decode, readingId, type Delivery } from '@tally/messaging';
+import type { InsertResult, StatusEvent } from '@tally/store';
+
+export interface BatchHandlerOptions {
+  /** Writes the readings (retrying while the store is down); one result per event, in order. */
+  insert(events: readonly StatusEvent[]): Promise<readonly InsertResult[]>;
+  /** Publishes `message` to the dead-letter queue with `reason`; rejects when it cannot. */
+  deadLetter(message: Delivery, reason: string): Promise<void>;
+  /** Told about each reading stored (or found stored already) and each message dead-lettered. */
+  stats: { stored(duplicate: boolean): void; deadLettered(reason: string): void };
+  /** Told when dead-lettering starts failing (with the error) and when it works again. */
+  onDeadLetterFailing?(failing: boolean, error?: unknown): void;
+  /** The time a reading without `ts` gets. */
+  now?: () => Date;
+}
+
+/** Handles one batch; resolves with the messages that go back to the queue (see `createBatchHandler`). */
+export type BatchHandler = (messages: readonly Delivery[]) => Promise<Delivery[]>;
+
+/**
+ * Settles every message of a batch: stored (now or before), or dead-lettered with its reason —
+ * `invalid_json`, `invalid_schema`, … from decoding, `write_error` when the store refuses a
+ * document. Resolves with the messages that could not be dead-lettered, which alone go back to
+ * the queue: the others are acknowledged, so that no stored reading is delivered again (one
+ * without id and ts would be stored again).
+ */
+export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
+  const { insert, stats, now = () => new Date() } = options;
+  let deadLetterFailing = false;
+
+  /** Resolves with `message` when dead-lettering failed, else `undefined`; never rejects. */
+  const deadLetter = (message: Delivery, reason: string, detail: string): Promise<Delivery | undefined> =>
+    options.deadLetter(message, `${reason}: ${detail}`).then(
+      () => {
+        stats.deadLettered(reason);
+        if (deadLetterFailing) options.onDeadLetterFailing?.(false);
+        deadLetterFailing = false;
+        return undefined;
+      },
+      (error: unknown) => {
+        if (!deadLetterFailing) options.onDeadLetterFailing?.(true, error);
+        deadLetterFailing = true;
+        return message;
+      },
+    );
+
+  return async (messages) => {
+    const receivedAt = now();
+    const events: StatusEvent[] = [];
+    const sources: Delivery[] = [];
+    // Started at once, awaited after the write: a rejection left waiting would end the process,
+    // which is why `deadLetter` never rejects.
+    const deadLettering: Promise<Delivery | undefined>[] = [];
+    for (const message of messages) {
+      const decoded = decode(message.body);
+      if (!decoded.ok) {
+        deadLettering.push(deadLetter(message, decoded.reason, decoded.detail));
+        continue;
+      }
+      const { reading } = decoded;
+      events.push({ _id: readingId(reading, message.routingKey), status: reading.status, ts: reading.ts ?? receivedAt, receivedAt });
+      sources.push(message);
+    }
+    const results = events.length > 0 ? await insert(events) : [];
+    results.forEach((result, i) => {
+      if (result.stored) stats.stored(result.duplicate);
+      else deadLettering.push(deadLetter(sources[i] as Delivery, 'write_error', result.reason));
+    });
+    return (await Promise.all(deadLettering)).filter((message) => message !== undefined);
+  };
+}

@@ -1,0 +1,157 @@
+import { describeError, exitOnStartupError, settlesWithin, type Logger, type ProcessorConfig } from '@tally/config';
+import {
+  BrokerState,
+  createAmqpConnection,
+  createBatchConsumer,
+  type BatchConsumer,
+  createDeadLetterPublisher,
+  MessagingError,
+  watchAmqp,
+} from '@tally/messaging';
+import { renderMetrics, type MetricsText } from '@tally/metrics';
+import { createMongoConnection, createStatusEventStore } from '@tally/store';
+import { createBatchHandler } from './batch-handler';
+import { startHealthServer } from './health';
+import { createProcessorMetrics } from './metrics';
+import { runRollupRefresher } from './rollup-refresher';
+import { createStats } from './stats';
+import { createStoreWriter } from './store-writer';
+
+/** Buckets per level one refresh recomputes: a backlog's thousands take a few rounds of well under a second. */
+const REFRESH_LIMIT = 5000;
+
+/** Seams for tests: what a deployment never sets. */
+export interface ProcessorHooks {
+  /** Runs right after each raw insert, before the rollups are marked (the fault suite crashes here). */
+  afterRawInsert?: () => void;
+}
+
+export interface Processor {
+  /** The health server's port, when `healthPort` is set. */
+  healthPort: number | undefined;
+  /**
+   * Stops deliveries, writes and acks what is pending (7 s at most: what is not written by then
+   * stays unacked and comes again), logs the `summary` line and closes every connection.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * The processor: consumes `tally.status` in batches, stores each reading once (its id makes a
+ * redelivery a duplicate), dead-letters what can never be stored with its reason, keeps the
+ * rollups refreshed, and serves `/healthz` and `/readyz` when `healthPort` is set.
+ */
+export async function createProcessor(config: ProcessorConfig, logger: Logger, hooks: ProcessorHooks = {}): Promise<Processor> {
+  const metrics = createProcessorMetrics({ consuming: () => consumer.consuming, mongoFailing: () => writer.failing });
+  const stats = metrics.counting(createStats(logger));
+  const stopping = new AbortController();
+
+  const mongo = createMongoConnection({ uri: config.mongodbUri });
+  const store = createStatusEventStore({ db: mongo.db, afterRawInsert: hooks.afterRawInsert });
+  const writer = createStoreWriter(metrics.timingInserts(store), logger, stopping.signal);
+
+  // Dead letters are published over this connection; the consumer has one of its own.
+  const amqp = createAmqpConnection({ url: config.amqpUrl, connectionName: 'tally-processor-dead-letters' });
+  const broker = new BrokerState();
+  watchAmqp(amqp, broker);
+  broker.on('down', (error) => logger.warn({ err: describeError(error) }, 'broker unreachable: reconnecting'));
+  broker.on('up', () => logger.info('broker back'));
+  const deadLetters = createDeadLetterPublisher(amqp);
+
+  const consumer = createBatchConsumer({
+    url: config.amqpUrl,
+    connectionName: 'tally-processor',
+    prefetch: config.prefetch,
+    batchSize: config.batchSize,
+    maxWaitMs: config.batchMaxWaitMs,
+    handleBatch: createBatchHandler({
+      insert: writer.insert,
+      deadLetter: (message, reason) => deadLetters.deadLetter(message, reason),
+      stats,
+      onDeadLetterFailing: (failing, error) =>
+        failing
+          ? logger.warn({ err: describeError(error) }, 'cannot dead-letter: returning messages to the queue')
+          : logger.info('dead-lettering succeeds again'),
+    }),
+  });
+  logConsumerStates(consumer, config, logger);
+
+  const refresher = runRollupRefresher({
+    refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT }),
+    intervalMs: config.rollupRefreshIntervalMs,
+    signal: stopping.signal,
+    onStateChange: (change) =>
+      change.failing
+        ? logger.warn({ err: describeError(change.error) }, 'rollup refresh failed: counts read changed buckets raw meanwhile')
+        : logger.info('rollup refresh succeeds again'),
+    onRefreshed: ({ refreshed, pending }) => logger.debug({ refreshed, pending }, 'rollups refreshed'),
+  });
+
+  const health =
+    config.healthPort === undefined
+      ? undefined
+      : await startProbes({ port: config.healthPort, host: config.healthHost }, logger, {
+          // Ready while it consumes and MongoDB takes its writes (and answers a ping within 2 s).
+          consuming: () => consumer.consuming,
+          mongodbOk: async () => !writer.failing && (await mongo.ping()),
+          metrics: () => renderMetrics(metrics.registry),
+        });
+
+  return {
+    healthPort: health?.port,
+    close: async () => {
+      // Stop deliveries, and write what is pending now so that its messages can be acked. What
+      // cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
+      if (!(await settlesWithin(consumer.close(), 7000))) {
+        logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');
+      }
+      stopping.abort();
+      await refresher;
+      stats.summary();
+      await health?.close();
+      await deadLetters.close();
+      await amqp.close();
+      await mongo.close();
+    },
+  };
+}
+
+/** One line per change of the consumer's state: an outage is logged when it starts and when it ends, not per retry. */
+function logConsumerStates(consumer: BatchConsumer, config: ProcessorConfig, logger: Logger): void {
+  let hasConsumed = false;
+  let failing = false;
+  consumer.on('ready', () => {
+    hasConsumed = true;
+    failing = false;
+    logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming');
+  });
+  consumer.on('down', () => logger.warn('not consuming: subscribing again'));
+  consumer.on('error', (error) => {
+    // Credentials or a vhost the broker refuses are a configuration error when they never worked.
+    if (!hasConsumed && error instanceof MessagingError && error.code === 'access_refused') exitOnStartupError(error, logger);
+    if (failing) return logger.debug({ err: describeError(error) }, 'consumer error again');
+    failing = true;
+    logger.warn({ err: describeError(error) }, 'consumer error: retrying');
+  });
+}
+
+/** `/healthz`, `/readyz` and `/metrics` on `port`: ready while it consumes and MongoDB is ok. */
+async function startProbes(
+  { port, host }: { port: number; host: string },
+  logger: Logger,
+  state: { consuming: () => boolean; mongodbOk: () => Promise<boolean>; metrics: () => Promise<MetricsText> },
+) {
+  const health = await startHealthServer({
+    port,
+    host,
+    readiness: async () => {
+      const mongodb = (await state.mongodbOk()) ? 'ok' : 'failing';
+      const consuming = state.consuming();
+      return { ready: consuming && mongodb === 'ok', detail: { consuming, mongodb } };
+    },
+    metrics: state.metrics,
+    onBadRequest: (info) => logger.warn(info, 'bad request'),
+  });
+  logger.info({ host, port: health.port }, 'serving /healthz and /readyz');
+  return health;
+}

@@ -1,0 +1,47 @@
+import { describeError, type Logger } from '@tally/config';
+import { retryUntilDone, type InsertResult, type StatusEvent, type StatusEventStore } from '@tally/store';
+
+export interface StoreWriter {
+  /** Writes a batch, retrying while MongoDB is down or hanging: its messages stay unacked meanwhile. */
+  insert(events: readonly StatusEvent[]): Promise<InsertResult[]>;
+  /** True from a failed write until one succeeds again. */
+  readonly failing: boolean;
+}
+
+/**
+ * The processor's writes. Nothing is written before the store is prepared (indexes, and on first
+ * use the decision whether the rollups can hold every reading — which readings written before it
+ * would make untrue); preparing is retried every 1–5 s. An outage is logged when it starts and
+ * when it ends, not per retry. `signal` ends the retries (at shutdown).
+ */
+export function createStoreWriter(store: StatusEventStore, logger: Logger, signal: AbortSignal): StoreWriter {
+  const ready = retryUntilDone(() => store.ensureIndexes(), {
+    backoff: { minMs: 1000, maxMs: 5000 },
+    onError: (error, _attempt, retryInMs) => logger.warn({ err: describeError(error), retryInMs }, 'cannot create indexes yet'),
+    signal,
+  });
+  ready.catch(() => undefined);
+
+  let failing = false;
+  return {
+    get failing() {
+      return failing;
+    },
+    insert: async (events) => {
+      await ready;
+      return retryUntilDone(() => store.insertReadings(events), {
+        onError: (error, attempt, retryInMs) => {
+          if (failing) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
+          failing = true;
+          logger.warn({ err: describeError(error), retryInMs }, 'MongoDB write failed: holding messages unacked, retrying');
+        },
+        onRecovered: (failingForMs) => {
+          if (!failing) return;
+          failing = false;
+          logger.info({ outageMs: failingForMs }, 'MongoDB writes succeed again');
+        },
+        signal,
+      });
+    },
+  };
+}
