@@ -130,6 +130,8 @@ describe('the dashboard, over readings stored in the devstack', () => {
     const errors = watchErrors(page);
     await page.goto(`${url}/`);
     await expect.poll(() => page.locator('#error').textContent()).toMatch(/needs its token/);
+    // Its two data calls (series and totals) refused, and not retried while no token is given.
+    await expect.poll(() => errors.length).toBe(2);
     expect(errors.every((text) => /status of 401/.test(text))).toBe(true);
     errors.length = 0;
 

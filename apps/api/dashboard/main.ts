@@ -36,7 +36,7 @@ const [presets, from, to, tokenInput, errorBox, statusLine, chartBox] = [
 ];
 
 let selection: Selection = { kind: 'preset', label: '1 h', ms: 3_600_000 };
-/** Bumped on every new selection, so that an answer to an older one is dropped. */
+/** Bumped on every load, so that an answer to an older one is dropped. */
 let generation = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let chart: uPlot | undefined;
@@ -100,13 +100,15 @@ async function load(): Promise<void> {
     showError(undefined);
     const live = selection.kind === 'preset' ? `last ${selection.label}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
     statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${chosen.step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
+    // A range that ends now moves on.
+    if (selection.kind === 'preset') timer = setTimeout(() => void load(), REFRESH_MS);
   } catch (error) {
     if (mine !== generation) return;
     showError(describe(error));
-  }
-  // A range that ends now moves on; retry after an error too, so the page recovers by itself.
-  if (mine === generation && (selection.kind === 'preset' || errorBox.hidden === false)) {
-    timer = setTimeout(() => void load(), REFRESH_MS);
+    // The API unreachable or failing (5xx) recovers by itself: try again. A 4xx needs the person (a token, a range).
+    if (!(error instanceof RequestFailed && error.status >= 400 && error.status < 500)) {
+      timer = setTimeout(() => void load(), REFRESH_MS);
+    }
   }
 }
 
