@@ -1,4 +1,5 @@
 import nx from '@nx/eslint-plugin';
+import * as jsoncParser from 'jsonc-eslint-parser';
 
 /**
  * Module boundaries (see ARCHITECTURE.md): apps are wiring over libs; libs never import apps;
@@ -35,16 +36,41 @@ const depConstraints = [
 
 const testFiles = ['**/*.spec.ts', '**/vitest.config.ts', '**/test/**/*.ts'];
 
+/**
+ * Files of a project that only its tests run: what they import belongs in devDependencies, and
+ * `@nx/dependency-checks` (which reads `dependencies` only) does not look at them.
+ */
+const testOnlyFiles = [
+  '{projectRoot}/**/*.spec.ts',
+  '{projectRoot}/**/test/**',
+  '{projectRoot}/vitest.config.ts',
+  '{projectRoot}/eslint.config.mjs',
+];
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   { ignores: ['**/dist', '**/node_modules', '**/tmp', '.nx', 'coverage', 'bench/results'] },
   {
+    // Each package.json declares, in `dependencies`, every package its shipped code imports, and
+    // nothing it does not (obsolete ones are errors too). It reads the files its `typecheck` target
+    // reads (every project has one; `build` bundles the libs in, so it would not count them).
+    files: ['**/package.json'],
+    languageOptions: { parser: jsoncParser },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        { buildTargets: ['typecheck'], ignoredFiles: testOnlyFiles, checkVersionMismatches: true },
+      ],
+    },
+  },
+  {
     files: ['**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
-        { enforceBuildableLibDependency: false, allow: [], depConstraints },
+        // Each project's vitest.config.ts extends the one shared config at the root.
+        { enforceBuildableLibDependency: false, allow: ['../../vitest.shared.mjs'], depConstraints },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },

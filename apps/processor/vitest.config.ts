@@ -1,9 +1,13 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import shared from '../../vitest.shared.mjs';
 
-export default defineConfig({
-  test: {
-    // beforeAll waits for the devstack, which a cold start on a small machine takes a while to bring up.
-    hookTimeout: 200_000,
-    testTimeout: 30_000,
-  },
-});
+export default mergeConfig(
+  shared,
+  defineConfig({
+    test: {
+      // Each test starts a processor from its TypeScript source (up to 15 s on a loaded machine) and
+      // then waits for its log lines (up to 30 s each).
+      testTimeout: 60_000,
+    },
+  }),
+);

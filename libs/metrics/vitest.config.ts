@@ -1,3 +1,1 @@
-import { defineConfig } from 'vitest/config';
-
-export default defineConfig({});
+export { default } from '../../vitest.shared.mjs';

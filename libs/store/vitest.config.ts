@@ -1,9 +1,1 @@
-import { defineConfig } from 'vitest/config';
-
-export default defineConfig({
-  test: {
-    // beforeAll waits for the devstack, which a cold start on a small machine takes a while to bring up.
-    hookTimeout: 200_000,
-    testTimeout: 30_000,
-  },
-});
+export { default } from '../../vitest.shared.mjs';

@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireMongoServer, startLocalMongo, waitForDevstack, type LocalMongo } from '@tally/devstack';
+import { requireMongoServer, startLocalMongo, testDatabase, waitForDevstack, type LocalMongo } from '@tally/devstack';
 import {
   createMongoConnection,
   createStatusEventStore,
@@ -39,7 +39,7 @@ describe('counting over the devstack MongoDB-wire server', () => {
 
   beforeAll(async () => {
     const { mongodbUri } = await waitForDevstack();
-    mongo = createMongoConnection({ uri: mongodbUri.replace(/\/tally$/, `/api_test_${randomUUID().slice(0, 8)}`) });
+    mongo = createMongoConnection({ uri: testDatabase(mongodbUri, 'api_test').uri });
     const created = appOver(mongo);
     app = created.app;
     await created.events.ensureIndexes();

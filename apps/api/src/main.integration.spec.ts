@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { freePort, runApp, sendRawHttp, waitForDevstack, type RunningApp } from '@tally/devstack';
+import { freePort, runApp, sendRawHttp, testDatabase, waitForDevstack, type RunningApp } from '@tally/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const appDir = join(import.meta.dirname, '..');
@@ -14,7 +13,7 @@ beforeAll(async () => {
   const { mongodbUri } = await waitForDevstack();
   port = await freePort();
   env = {
-    MONGODB_URI: mongodbUri.replace(/\/tally$/, `/api_main_test_${randomUUID().slice(0, 8)}`),
+    MONGODB_URI: testDatabase(mongodbUri, 'api_main_test').uri,
     API_PORT: String(port),
     API_REQUEST_TIMEOUT_MS: '1000',
   };

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findWorkspaceRoot, freePort, runApp, waitForDevstack, type RunningApp } from '@tally/devstack';
+import { findWorkspaceRoot, freePort, runApp, testDatabase, waitForDevstack, type RunningApp } from '@tally/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /*
@@ -33,7 +32,7 @@ describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API und
     api = runApp({
       appDir,
       env: {
-        MONGODB_URI: mongodbUri.replace(/\/tally$/, `/api_fuzz_${randomUUID().slice(0, 8)}`),
+        MONGODB_URI: testDatabase(mongodbUri, 'api_fuzz').uri,
         API_PORT: String(port),
       },
     });

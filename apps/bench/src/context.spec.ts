@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCleanup, withDatabase } from './context';
-
-describe('withDatabase', () => {
-  it('replaces the database and keeps hosts, credentials and options', () => {
-    expect(withDatabase('mongodb://127.0.0.1:27017/tally', 'bench_x')).toBe('mongodb://127.0.0.1:27017/bench_x');
-    expect(withDatabase('mongodb://u:p@a:1,b:2/tally?replicaSet=rs0', 'bench_x')).toBe(
-      'mongodb://u:p@a:1,b:2/bench_x?replicaSet=rs0',
-    );
-    expect(withDatabase('mongodb://a:1', 'bench_x')).toBe('mongodb://a:1/bench_x');
-  });
-});
+import { createCleanup } from './context';
 
 describe('createCleanup', () => {
   it('runs a step once, whether called or left for runAll, newest first', async () => {

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { runApp, type DevstackUrls, type RunningApp } from '@tally/devstack';
 import type { Collection, Document, MongoClient } from 'mongodb';
-import { ConnectionString } from 'mongodb-connection-string-url';
 
 /** What every phase of the harness works with. */
 export interface BenchContext {
@@ -45,13 +44,6 @@ export function createCleanup(): Cleanup {
       for (const step of [...steps].reverse()) await step().catch(() => undefined);
     },
   };
-}
-
-/** `uri` with its database (the path) replaced by `database`, keeping hosts and options. */
-export function withDatabase(uri: string, database: string): string {
-  const connectionString = new ConnectionString(uri);
-  connectionString.pathname = `/${encodeURIComponent(database)}`;
-  return connectionString.toString();
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

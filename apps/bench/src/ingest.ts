@@ -1,4 +1,4 @@
-import { createTestVhost, pollUntil, waitUntil, type TestVhost } from '@tally/devstack';
+import { createTestVhost, pollUntil, waitUntil, withDatabase, type TestVhost } from '@tally/devstack';
 import {
   createAmqpConnection,
   createReadingPublisher,
@@ -9,7 +9,7 @@ import {
 } from '@tally/messaging';
 import { createStatusEventStore, STATUS_EVENTS_COLLECTION } from '@tally/store';
 import type { Document } from 'mongodb';
-import { cheapCount, sleep, startBundle, stopApp, withDatabase, type BenchContext } from './context';
+import { cheapCount, sleep, startBundle, stopApp, type BenchContext } from './context';
 import { readCpuSeconds, readPeakRssMb } from './proc';
 import { startProgress } from './progress';
 import { perSecond, round } from './stats';

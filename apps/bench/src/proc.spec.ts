@@ -19,8 +19,18 @@ describe('parsePeakRssMb', () => {
 });
 
 describe.runIf(process.platform === 'linux')('on this process', () => {
-  it('reads its CPU time and peak RSS', () => {
-    expect(readCpuSeconds(process.pid)).toBeGreaterThan(0);
-    expect(readPeakRssMb(process.pid)).toBeGreaterThan(10);
+  it('reads its CPU time and peak RSS, as Node reports them', () => {
+    const before = process.cpuUsage();
+    const cpuSeconds = readCpuSeconds(process.pid);
+    const after = process.cpuUsage();
+    // /proc counts in clock ticks (10 ms): the figure lies between the two readings, give or take one tick each.
+    expect(cpuSeconds).toBeGreaterThanOrEqual((before.user + before.system) / 1e6 - 0.02);
+    expect(cpuSeconds).toBeLessThanOrEqual((after.user + after.system) / 1e6 + 0.02);
+    // The peak is at least the RSS now, and at most getrusage's ru_maxrss (which Linux carries over
+    // from the parent across fork and exec, so it may be higher).
+    const rssNowMb = process.memoryUsage().rss / 2 ** 20;
+    const peakMb = readPeakRssMb(process.pid);
+    expect(peakMb).toBeGreaterThanOrEqual(rssNowMb - 1);
+    expect(peakMb).toBeLessThanOrEqual(process.resourceUsage().maxRSS / 1024 + 1);
   });
 });

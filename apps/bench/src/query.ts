@@ -1,7 +1,7 @@
-import { freePort, waitUntil } from '@tally/devstack';
+import { freePort, waitUntil, withDatabase } from '@tally/devstack';
 import { randomReading } from '@tally/messaging';
 import { createStatusEventStore, floorTo, type StatusCounts, type StatusEventStore } from '@tally/store';
-import { startBundle, stopApp, withDatabase, type BenchContext } from './context';
+import { startBundle, stopApp, type BenchContext } from './context';
 import { createHttpClient, runLoad, type HttpClient, type LoadResult } from './http';
 import { readPeakRssMb } from './proc';
 import { startProgress } from './progress';

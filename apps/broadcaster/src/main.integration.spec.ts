@@ -52,6 +52,16 @@ async function drainStatusQueue(amqpUrl: string): Promise<Required<Reading>[]> {
   }
 }
 
+/** Readings waiting in tally.status at `amqpUrl`, read on a connection of its own. */
+async function queueDepth(amqpUrl: string): Promise<number> {
+  const connection = createAmqpConnection({ url: amqpUrl, connectionName: 'tally-broadcaster-test-depth' });
+  try {
+    return (await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true })).messageCount;
+  } finally {
+    await connection.close();
+  }
+}
+
 function countByStatus(readings: readonly Reading[]): Record<string, number> {
   const counts: Record<string, number> = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
   for (const { status } of readings) counts[status] = (counts[status] ?? 0) + 1;
@@ -106,16 +116,27 @@ describe('the broadcaster through a broker outage', () => {
         AMQP_URL: amqpUrl,
         MQTT_URL: `mqtt://guest:guest@127.0.0.1:${broker.ports.mqtt}`,
       });
-      await broadcaster.waitForLog('broadcasting');
-      await sleep(1500);
+      const broadcasting = await broadcaster.waitForLog('broadcasting');
+      const startedAt = Date.parse(String(broadcasting['time']));
+      /** Readings due by now: one at the start and one every 100 ms. */
+      const due = () => Math.floor((Date.now() - startedAt) / 100) + 1;
+      // Readings acknowledged before the outage, in the queue.
+      await expect.poll(() => queueDepth(amqpUrl), { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(10);
 
       await broker.stop();
-      await broadcaster.waitForLog('broker unreachable: keeping readings until it is back');
+      await broadcaster.waitForLog('broker unreachable: keeping readings until it is back', 10_000);
+      // The outage's length is what this test is about (readings generated meanwhile are kept), not a wait.
       await sleep(5000);
       broker = await startLocalRabbitMq({ server, dir, nodeName, ports: broker.ports });
-      const back = await broadcaster.waitForLog('broker back', 60_000);
+      const back = await broadcaster.waitForLog('broker back', 40_000);
       expect(back['outageMs']).toBeGreaterThanOrEqual(5000);
-      await sleep(1500);
+      // Caught up: what it kept through the outage is published, and so is every reading due since.
+      await expect
+        .poll(async () => {
+          const dueBefore = due();
+          return (await queueDepth(amqpUrl)) - dueBefore;
+        }, { timeout: 20_000, interval: 200 })
+        .toBeGreaterThanOrEqual(0);
 
       broadcaster.kill('SIGTERM');
       expect(await broadcaster.exited).toBe(0);
@@ -133,5 +154,6 @@ describe('the broadcaster through a broker outage', () => {
       const start = unique[0]?.ts.getTime() ?? 0;
       expect(unique.map((r) => r.ts.getTime() - start)).toEqual(Array.from({ length: generated }, (_, i) => i * 100));
     },
+    150_000,
   );
 });

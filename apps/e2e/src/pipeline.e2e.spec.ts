@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestVhost, runApp, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
+import { createTestVhost, freePort, runApp, testDatabase, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -32,15 +32,14 @@ afterEach(async () => {
 async function stack(): Promise<{ vhost: TestVhost; env: Record<string, string> }> {
   const urls = await waitForDevstack();
   const vhost = await createTestVhost(urls, 'e2e');
-  const database = `e2e_${randomUUID().slice(0, 8)}`;
-  const mongodbUri = urls.mongodbUri.replace(/\/tally$/, `/${database}`);
+  const { uri: mongodbUri } = testDatabase(urls.mongodbUri, 'e2e');
   cleanup.push(async () => {
     await vhost.dispose();
     const client = await MongoClient.connect(mongodbUri);
     await client.db().dropDatabase();
     await client.close();
   });
-  const port = String(20_000 + Math.floor(Math.random() * 10_000));
+  const port = String(await freePort());
   return {
     vhost,
     env: { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, MONGODB_URI: mongodbUri, API_PORT: port },
@@ -71,7 +70,7 @@ describe.each(['mqtt', 'amqp'])('the built pipeline, broadcasting over %s', (tra
     const token = randomUUID();
     const api = start('api', { ...env, API_TOKEN: token });
     const processors = [start('processor', env), start('processor', env)];
-    await Promise.all([api.waitForLog('listening'), ...processors.map((p) => p.waitForLog('consuming'))]);
+    await Promise.all([api.waitForLog('listening', 15_000), ...processors.map((p) => p.waitForLog('consuming', 15_000))]);
 
     const broadcaster = start('broadcaster', env, ['--transport', transport, '--interval', '10', '--count', '500']);
     expect(await broadcaster.exited).toBe(0);
@@ -79,11 +78,11 @@ describe.each(['mqtt', 'amqp'])('the built pipeline, broadcasting over %s', (tra
     expect(summary).toMatchObject({ generated: 500, published: 500, unsent: 0, dropped: 0 });
     const sent = summary['sent'] as Record<string, number>;
 
-    await expect.poll(async () => total(await counts(env['API_PORT'] ?? '', token)), { timeout: 30_000 }).toBe(500);
+    await expect.poll(async () => total(await counts(env['API_PORT'] ?? '', token)), { timeout: 20_000 }).toBe(500);
     expect(await counts(env['API_PORT'] ?? '', token)).toEqual(sent);
 
     for (const app of [api, ...processors]) app.kill('SIGTERM');
     expect(await Promise.all([api, ...processors].map((app) => app.exited))).toEqual([0, 0, 0]);
     running.splice(0);
-  });
+  }, 60_000);
 });

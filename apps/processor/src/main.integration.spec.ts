@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,9 @@ import {
   runApp,
   sendRawHttp,
   startLocalMongo,
+  testDatabase,
   waitForDevstack,
+  withDatabase,
   type DevstackUrls,
   type LocalMongo,
   type RunningApp,
@@ -60,7 +61,7 @@ afterAll(async () => {
 beforeEach(async () => {
   vhost = await createTestVhost(stack, 'processor');
   amqp = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-processor-test' });
-  database = `processor_test_${randomUUID().slice(0, 8)}`;
+  database = testDatabase(stack.mongodbUri, 'processor_test').name;
   events = mongo.db(database).collection<StoredEvent>('status_events');
 });
 
@@ -75,7 +76,7 @@ afterEach(async () => {
 });
 
 function mongodbUri(base = stack.mongodbUri): string {
-  return base.replace(/\/tally$/, `/${database}`);
+  return withDatabase(base, database);
 }
 
 async function startProcessor(env: Record<string, string> = {}): Promise<RunningApp> {
@@ -84,7 +85,7 @@ async function startProcessor(env: Record<string, string> = {}): Promise<Running
     env: { AMQP_URL: vhost.amqpUrl, MONGODB_URI: mongodbUri(), BATCH_MAX_WAIT_MS: '20', ...env },
   });
   running.push(app);
-  await app.waitForLog('consuming');
+  await app.waitForLog('consuming', 15_000);
   return app;
 }
 
@@ -135,7 +136,8 @@ async function deadLettered(): Promise<{ body: Buffer; reason: unknown; headers:
   }
 }
 
-async function expectStoredExactly(sent: readonly Required<Reading>[], timeout = 60_000): Promise<void> {
+/** Polls for up to `timeout` ms: the test's own timeout must leave room for it and what follows. */
+async function expectStoredExactly(sent: readonly Required<Reading>[], timeout = 15_000): Promise<void> {
   await expect.poll(() => events.countDocuments(), { timeout, interval: 250 }).toBe(sent.length);
   const ids = await events.distinct('_id');
   expect(ids.length).toBe(sent.length);
@@ -155,12 +157,15 @@ describe('the processor', () => {
     expect(await depth(STATUS_QUEUE)).toBe(0);
   });
 
-  it('stores a reading published twice with the same id once', async () => {
+  it('stores a reading published three times with the same id once, and counts two duplicates', async () => {
     const [reading] = readings(1) as [Required<Reading>];
-    await startProcessor();
+    const app = await startProcessor();
     await publish([reading, reading, { ...reading }]);
     await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
-    await sleep(200);
+    // All three are delivered (the queue is empty); SIGTERM settles what it holds before the summary.
+    await stopProcessor(app);
+    const { stored, duplicates, deadLettered } = await app.waitForLog('summary', 0);
+    expect({ stored, duplicates, deadLettered }).toEqual({ stored: 3, duplicates: 2, deadLettered: {} });
     expect(await events.countDocuments()).toBe(1);
   });
 
@@ -238,34 +243,35 @@ describe('the processor', () => {
       expect(await depth(STATUS_QUEUE)).toBe(0);
       expect(await events.countDocuments()).toBe(2);
     },
+    75_000,
   );
 
   it('loses nothing and stores nothing twice when SIGKILLed mid-drain of 20,000 readings', async () => {
     const sent = readings(20_000);
     await publish(sent);
     const first = await startProcessor();
-    await expect.poll(() => events.countDocuments(), { timeout: 60_000, interval: 50 }).toBeGreaterThan(2000);
+    await expect.poll(() => events.countDocuments(), { timeout: 30_000, interval: 50 }).toBeGreaterThan(2000);
     first.kill('SIGKILL');
     await first.exited;
     running.splice(running.indexOf(first), 1);
     expect(await events.countDocuments()).toBeLessThan(20_000);
 
     await startProcessor();
-    await expectStoredExactly(sent, 120_000);
+    await expectStoredExactly(sent, 90_000);
     await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
-  });
+  }, 180_000);
 
   it('shares the queue between two processors with an exact count', async () => {
     const sent = readings(5000);
     await Promise.all([startProcessor(), startProcessor()]);
     await publish(sent);
-    await expectStoredExactly(sent);
+    await expectStoredExactly(sent, 30_000);
     const [a, b] = running;
     await Promise.all([stopProcessor(a as RunningApp), stopProcessor(b as RunningApp)]);
     const storedBy = [a, b].map((app) => (app?.lines.find((l) => l.msg === 'summary')?.['stored'] as number) ?? 0);
     expect(storedBy.reduce((sum, n) => sum + n, 0)).toBe(5000);
     expect(Math.min(...storedBy)).toBeGreaterThan(0);
-  });
+  }, 90_000);
 
   it('acks what it stored before exiting on SIGTERM, so a restart gets no redelivery', async () => {
     const sent = readings(6000);
@@ -279,7 +285,7 @@ describe('the processor', () => {
     await publishing;
 
     const second = await startProcessor();
-    await expectStoredExactly(sent);
+    await expectStoredExactly(sent, 30_000);
     await stopProcessor(second);
     // The second gets only what the first did not ack. Normally that is what the first did not
     // store either; a write the first saw time out (the server finished it later) comes back as a
@@ -287,7 +293,7 @@ describe('the processor', () => {
     const summary = second.lines.find((line) => line.msg === 'summary');
     expect(summary).toMatchObject({ stored: sent.length - acked, duplicates: storedBefore - acked });
     expect(acked).toBeGreaterThan(0);
-  });
+  }, 90_000);
 });
 
 describe('the processor\'s probes', () => {
@@ -323,7 +329,7 @@ describe('the processor\'s rollups', () => {
     const sent = readings(3000, Date.parse('2026-06-01T00:00:00Z')).map((r, i) => ({ ...r, ts: new Date(r.ts.getTime() + i * 1000) }));
     await startProcessor({ ROLLUP_REFRESH_INTERVAL_MS: '100' });
     await publish(sent);
-    await expectStoredExactly(sent);
+    await expectStoredExactly(sent, 30_000);
     const minutes = mongo.db(database).collection<{ dirty: boolean }>('status_rollups_minute');
     await expect.poll(() => minutes.countDocuments({ dirty: true }), { timeout: 20_000 }).toBe(0);
     const store = createStatusEventStore({ db: mongo.db(database) });
@@ -331,14 +337,14 @@ describe('the processor\'s rollups', () => {
     const end = Date.parse('2026-06-01T00:47:00.500Z');
     expect(await store.countByStatus({ start: new Date(start), end: new Date(end) }, { timeoutMs: 5000 })).toEqual(expected(sent, start, end));
     expect(await minutes.countDocuments()).toBe(Math.ceil((3000 * 10 + 3000 * 1000) / 60_000));
-  });
+  }, 90_000);
 
   it('rebuilds them for readings stored before rollups existed, with --rebuild-rollups', async () => {
     const sent = readings(2000, Date.parse('2026-05-01T00:00:00Z')).map((r, i) => ({ ...r, ts: new Date(r.ts.getTime() + i * 600_000) }));
     await events.insertMany(sent.map(({ id, status, ts }) => ({ _id: id, status, ts, receivedAt: ts })));
     const rebuild = runApp({ appDir, args: ['--rebuild-rollups'], env: { MONGODB_URI: mongodbUri(), LOG_LEVEL: 'info' } });
     running.push(rebuild);
-    await rebuild.waitForLog('rollups rebuilt', 120_000);
+    await rebuild.waitForLog('rollups rebuilt', 90_000);
     expect(await rebuild.exited).toBe(0);
     const store = createStatusEventStore({ db: mongo.db(database) });
     expect((await store.rollups.coverage()).getTime()).toBe(Date.parse('2026-05-01T00:00:00Z'));
@@ -347,7 +353,7 @@ describe('the processor\'s rollups', () => {
     const start = Date.parse('2026-05-03T07:00:00Z');
     const end = Date.parse('2026-05-12T00:00:00Z');
     expect(await store.countByStatus({ start: new Date(start), end: new Date(end) }, { timeoutMs: 5000 })).toEqual(expected(sent, start, end));
-  });
+  }, 120_000);
 });
 
 describe('the processor at start-up', () => {
@@ -451,7 +457,7 @@ describe('the processor through a MongoDB outage', () => {
       await client.db(database).dropDatabase();
       await client.close();
     }
-  });
+  }, 180_000);
 
   it('holds messages while the server is down for 10 s, then stores each exactly once', async () => {
     const base = server.urls.mongodbUri ?? '';
@@ -460,6 +466,8 @@ describe('the processor through a MongoDB outage', () => {
     await publish(sent.slice(0, 1000));
     await server.stop();
     await publish(sent.slice(1000, 2000)); // consumed while the server is down
+    await processor.waitForLog('MongoDB write failed: holding messages unacked, retrying', 15_000);
+    // The outage's length is what this test is about: 10 s of retries, not a wait for something.
     await sleep(10_000);
     server = await startLocalMongo({ binary, dir, port: server.port });
     await publish(sent.slice(2000));
@@ -477,6 +485,6 @@ describe('the processor through a MongoDB outage', () => {
     await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
     const failures = processor.lines.filter((line) => line.msg.startsWith('MongoDB write failed'));
     expect(failures).toHaveLength(1); // the outage is logged once, not once per retry
-    expect((await processor.waitForLog('MongoDB writes succeed again', 0))['outageMs']).toBeGreaterThan(5000);
-  });
+    expect((await processor.waitForLog('MongoDB writes succeed again', 0))['outageMs']).toBeGreaterThan(10_000);
+  }, 150_000);
 });

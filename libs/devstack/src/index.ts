@@ -6,6 +6,8 @@ export { findMongoServer, requireMongoServer, startLocalMongo } from './mongodb'
 export type { LocalMongo, LocalMongoOptions, MongoServerBinary } from './mongodb';
 export { findRabbitMqServer, startLocalRabbitMq } from './rabbitmq';
 export type { LocalRabbitMq, LocalRabbitMqOptions, RabbitMqPorts } from './rabbitmq';
+export { testDatabase, withDatabase } from './mongo-uri';
+export type { TestDatabase } from './mongo-uri';
 export { freePort, pollUntil, waitUntil } from './net';
 export type { WaitOptions } from './net';
 export { sendRawHttp } from './raw-http';

@@ -1,22 +1,20 @@
-export { AckWindow } from './ack-window';
 export { BatchConsumer, createBatchConsumer } from './batch-consumer';
 export type { BatchConsumerEvents, BatchConsumerOptions } from './batch-consumer';
 export type { Delivery } from './delivery';
-export { closePublisher, createAmqpConnection, RECONNECT_BACKOFF } from './connection';
+export { createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';
 export { createDeadLetterPublisher } from './dead-letter';
-export { isAccessRefused, MessagingError } from './errors';
+export { MessagingError } from './errors';
 export type { MessagingErrorCode } from './errors';
 export type { DeadLetterPublisher } from './dead-letter';
 export { BrokerState, createReadingPublisher, watchAmqp } from './publisher';
 export type { AmqpPublisherOptions, MqttPublisherOptions, PublisherEvents, ReadingPublisher, Transport } from './publisher';
-export { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId, readingSchema } from './reading';
+export { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId } from './reading';
 export type { DecodeFailureReason, DecodeResult, Reading } from './reading';
 export {
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_REASON_HEADER,
-  ensureTopology,
   READING_MQTT_TOPIC,
   READING_ROUTING_KEY,
   READINGS_EXCHANGE,

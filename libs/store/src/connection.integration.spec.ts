@@ -1,14 +1,15 @@
-import { waitForDevstack } from '@tally/devstack';
+import { testDatabase, waitForDevstack, withDatabase } from '@tally/devstack';
 import { describe, expect, it } from 'vitest';
 import { createMongoConnection } from './connection';
 
 describe('createMongoConnection', () => {
   it('uses the database named in the URI, and tally when none is', async () => {
     const { mongodbUri } = await waitForDevstack();
-    const named = createMongoConnection({ uri: mongodbUri.replace(/\/tally$/, '/tally_named') });
-    const unnamed = createMongoConnection({ uri: mongodbUri.replace(/\/tally$/, '') });
+    const database = testDatabase(mongodbUri, 'connection_test');
+    const named = createMongoConnection({ uri: database.uri });
+    const unnamed = createMongoConnection({ uri: withDatabase(mongodbUri, '') });
     try {
-      expect(named.db.databaseName).toBe('tally_named');
+      expect(named.db.databaseName).toBe(database.name);
       expect(unnamed.db.databaseName).toBe('tally');
       expect(await named.ping()).toBe(true);
     } finally {

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { waitForDevstack } from '@tally/devstack';
+import { testDatabase, waitForDevstack } from '@tally/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMongoConnection, type MongoConnection } from './connection';
 import { ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
@@ -28,9 +27,7 @@ afterAll(async () => {
 
 /** A store on a database of its own; `crashAfterRawInsert()` makes its next insert stop between raw insert and rollup update. */
 function freshStore() {
-  const url = new URL(uri);
-  url.pathname = `/rollups_test_${randomUUID().slice(0, 8)}`;
-  const connection = createMongoConnection({ uri: url.toString() });
+  const connection = createMongoConnection({ uri: testDatabase(uri, 'rollups_test').uri });
   connections.push(connection);
   let crash = false;
   const store = createStatusEventStore({

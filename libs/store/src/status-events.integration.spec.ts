@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { waitForDevstack } from '@tally/devstack';
+import { testDatabase, waitForDevstack } from '@tally/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMongoConnection, type MongoConnection } from './connection';
 import { buildStatusCountPipeline } from './status-counts';
@@ -11,9 +10,7 @@ const base = Date.parse('2026-01-01T00:00:00Z');
 
 beforeAll(async () => {
   const { mongodbUri } = await waitForDevstack();
-  const uri = new URL(mongodbUri);
-  uri.pathname = `/store_test_${randomUUID().slice(0, 8)}`;
-  connection = createMongoConnection({ uri: uri.toString() });
+  connection = createMongoConnection({ uri: testDatabase(mongodbUri, 'store_test').uri });
   store = createStatusEventStore({ db: connection.db });
   await store.ensureIndexes();
   await store.collection.insertMany(

@@ -8,6 +8,7 @@ import {
   freePort,
   pollUntil as poll,
   runApp,
+  testDatabase,
   waitForDevstack,
   type DevstackUrls,
   type LogLine,
@@ -79,8 +80,8 @@ export class Scenario {
     readonly urls: DevstackUrls,
     readonly vhost: TestVhost,
     readonly database: string,
+    mongodbUri: string,
   ) {
-    const mongodbUri = urls.mongodbUri.replace(/\/tally$/, `/${database}`);
     this.env = { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, MONGODB_URI: mongodbUri };
     this.amqp = new Amqp(vhost.amqpUrl);
     this.publisher = this.amqp.publisher((reading) => this.checker.acked(reading));
@@ -92,7 +93,8 @@ export class Scenario {
     const mongodbUri = mongo?.uri ?? devstack?.mongodbUri ?? '';
     const urls = broker ? broker.urls(mongodbUri) : { ...(devstack as DevstackUrls), mongodbUri };
     const vhost = await createTestVhost(urls, prefix);
-    return new Scenario(urls, vhost, `${prefix}_${randomUUID().slice(0, 8)}`.replace(/-/g, '_'));
+    const database = testDatabase(urls.mongodbUri, prefix);
+    return new Scenario(urls, vhost, database.name, database.uri);
   }
 
   get events(): Collection<StoredReading> {

@@ -57,6 +57,7 @@ describe('through a broker outage', () => {
 
     await server.stop();
     expect(await pollUntil(async () => !(await ready()), 5000, 100), 'not ready while the broker is down').toBe(true);
+    // Not a wait for something: staying not ready for these 3 s is what is checked.
     await sleep(3000);
     expect(await ready(), 'still not ready while the broker is down').toBe(false);
     await server.restart();
@@ -88,6 +89,7 @@ describe('through a broker outage', () => {
       const lastDue = startedBy + (COUNT - 1) * INTERVAL_MS;
       expect(Date.now(), 'the outage begins while readings are still due').toBeLessThan(lastDue - OUTAGE_MS);
       await server.stop();
+      // The outage itself, not a wait for something: readings keep coming due while the broker is down.
       await sleep(OUTAGE_MS);
       await server.restart();
 
