@@ -11,17 +11,18 @@ const depConstraints = [
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'scope:config', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:devstack', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
   { sourceTag: 'scope:store', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
   {
     sourceTag: 'scope:broadcaster',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:devstack'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:metrics', 'scope:devstack'],
   },
   {
     sourceTag: 'scope:processor',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:store', 'scope:devstack'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:metrics', 'scope:store', 'scope:devstack'],
   },
-  { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:config', 'scope:store', 'scope:devstack'] },
+  { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:config', 'scope:metrics', 'scope:store', 'scope:devstack'] },
   // End-to-end suites drive the built apps as a black box; the fault suite also reads the rollups
   // that the store defines (their collections), to check them against what the broker acknowledged.
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['scope:devstack', 'scope:store'] },

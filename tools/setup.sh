@@ -2,8 +2,9 @@
 # Installs the local servers that the devstack, the tests and the benchmarks run on, when there is
 # no Docker engine: RabbitMQ (Debian's package, with its MQTT and management plugins) and the
 # MongoDB-wire engine (FerretDB v2 + PostgreSQL with DocumentDB, see tools/install-documentdb.sh),
-# Schemathesis for the API's fuzz test, and kustomize + kubeconform + the Kubernetes JSON schemas
-# that validate deploy/k8s offline (tools/install-k8s-tools.sh; Go and python3-venv needed).
+# Schemathesis for the API's fuzz test, Debian's chromium for the dashboard's browser test, and
+# kustomize + kubeconform + the Kubernetes JSON schemas that validate deploy/k8s offline
+# (tools/install-k8s-tools.sh; Go and python3-venv needed).
 # Debian/Ubuntu; needs root or sudo. Idempotent: seconds when everything is installed.
 #
 #   npm run setup                                   # what `npm start` and `npm test` need
@@ -31,6 +32,15 @@ fi
 
 echo "::: Schemathesis (the API's fuzz test)"
 tools/install-schemathesis.sh
+
+echo "::: Chromium (the dashboard's browser test, driven by playwright-core)"
+if command -v chromium >/dev/null; then
+  echo "already installed"
+else
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+chromium --version 2>/dev/null | head -1
 
 echo "::: kustomize, kubeconform and the Kubernetes schemas (deploy/k8s's validation)"
 tools/install-k8s-tools.sh

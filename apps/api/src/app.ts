@@ -2,8 +2,10 @@ import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { bearerAuth } from './auth';
+import { dashboardRoutes, type DashboardAssets } from './dashboard/routes';
 import { DOCS_HTML } from './docs';
 import { ApiError } from './errors';
+import type { ApiMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
 import { countsRoutes } from './routes/counts';
 import { healthRoutes } from './routes/health';
@@ -31,14 +33,20 @@ export interface AppOptions {
   log?: (entry: RequestLog) => void;
   /** Called with unexpected errors (answered as a 500 without details). */
   onError?: (error: unknown) => void;
+  /** Serves the dashboard at `/` (no token needed for the page itself) when given. */
+  dashboard?: Promise<DashboardAssets>;
+  /** Counts and times every request (see ./metrics); served elsewhere, never on this app. */
+  metrics?: ApiMetrics;
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
 
 /** The API: request ids and logs, security headers, the token check, then the routes. */
-export function createApp({ store, token, requestTimeoutMs = 5000, log, onError }: AppOptions): Hono {
+export function createApp({ store, token, requestTimeoutMs = 5000, log, onError, dashboard, metrics }: AppOptions): Hono {
   const app = new Hono();
   const openApi = buildOpenApi();
+
+  if (metrics) app.use(metrics.middleware);
 
   app.use(requestId());
   app.use(async (c, next) => {
@@ -53,6 +61,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError 
     });
   });
   app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'self'", "'unsafe-inline'"] } }));
+  if (dashboard) app.route('/', dashboardRoutes({ assets: dashboard, authRequired: token !== undefined }));
   if (token !== undefined) app.use(bearerAuth(token, PUBLIC_PATHS));
 
   countsRoutes(app, { store, requestTimeoutMs });

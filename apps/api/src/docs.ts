@@ -21,7 +21,8 @@ export const DOCS_HTML = `<!doctype html>
 <body>
 <h1>Tally API</h1>
 <p id="description"></p>
-<p>The machine-readable description is at <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+<p>The machine-readable description is at <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).
+The <a href="/">dashboard</a> charts the counts over time.</p>
 <h2>Operations</h2>
 <div id="operations"></div>
 <h2>Try it: POST /status-counts</h2>

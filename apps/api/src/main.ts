@@ -1,6 +1,9 @@
 import { createLogger, exitOnStartupError, loadApiConfig, onShutdown } from '@tally/config';
+import { startMetricsServer } from '@tally/metrics';
 import { createMongoConnection } from '@tally/store';
 import { createApp } from './app';
+import { loadDashboardAssets } from './dashboard/assets';
+import { createApiMetrics } from './metrics';
 import { startServer } from './server';
 import { countsStoreOver } from './store';
 
@@ -12,12 +15,17 @@ function main(): void {
     uri: config.mongodbUri,
     serverSelectionTimeoutMS: Math.min(2000, Math.floor(config.requestTimeoutMs / 2)),
   });
+  // Metrics on a port of their own, never on the (published, token-protected) API port.
+  const metrics = config.metricsPort === undefined ? undefined : createApiMetrics();
+  const store = countsStoreOver(mongo);
   const app = createApp({
-    store: countsStoreOver(mongo),
+    store: metrics?.instrument(store) ?? store,
+    metrics,
     token: config.token,
     requestTimeoutMs: config.requestTimeoutMs,
     log: (entry) => logger.info(entry, 'request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
+    dashboard: loadDashboardAssets(),
   });
   const server = startServer({
     fetch: app.fetch,
@@ -29,12 +37,21 @@ function main(): void {
   });
   server.once('listening', () => logger.info({ host: config.host, port: config.port, auth: config.token !== undefined }, 'listening'));
   server.on('error', (error) => exitOnStartupError(error, logger));
+  const metricsServer =
+    metrics && config.metricsPort !== undefined
+      ? startMetricsServer({ registry: metrics.registry, port: config.metricsPort, host: config.metricsHost })
+      : undefined;
+  metricsServer?.then(
+    ({ port }) => logger.info({ host: config.metricsHost, port }, 'serving /metrics'),
+    (error: unknown) => exitOnStartupError(error, logger),
+  );
   onShutdown(
     async () => {
       // Finish the requests in flight, refuse new ones, then drop idle keep-alive connections.
       const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
+      await (await metricsServer)?.close();
       await mongo.close();
     },
     { logger, graceMs: 10_000 },

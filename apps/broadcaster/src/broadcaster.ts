@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { STATUSES, type Logger, type Status } from '@tally/config';
+import { exitOnStartupError, STATUSES, type Logger, type Status } from '@tally/config';
 import { createAmqpConnection, createReadingPublisher, randomReading, type Reading } from '@tally/messaging';
 import type { BroadcasterConfig } from './config';
 import { logProgress, outageLog } from './logs';
+import { serveBroadcasterMetrics } from './metrics';
 import { Outbox } from './outbox';
 import { startTicker } from './ticker';
 
@@ -37,6 +38,11 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
   });
   publisher.on('down', (error) => outages.down(error));
   publisher.on('up', () => outages.up(outbox.waiting));
+  const metrics =
+    config.metricsPort === undefined
+      ? undefined
+      : serveBroadcasterMetrics({ outbox, sent, publisher }, { port: config.metricsPort, host: config.metricsHost }, logger);
+  metrics?.catch((error: unknown) => exitOnStartupError(error, logger));
 
   const startedAt = Date.now();
   const ticker = startTicker({
@@ -69,6 +75,7 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
       },
       'summary',
     );
+    await (await metrics)?.close();
     await publisher.close();
     await amqp.close();
   };

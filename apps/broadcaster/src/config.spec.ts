@@ -34,9 +34,15 @@ describe('the broadcaster configuration', () => {
       count: undefined,
       window: 1,
       bufferLimit: 3600,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
       logLevel: 'info',
       help: false,
     });
+  });
+
+  it('takes the metrics port, 0 for a free one', () => {
+    expect(load([], { BROADCAST_METRICS_PORT: '0', BROADCAST_METRICS_HOST: '0.0.0.0' })).toMatchObject({ metricsPort: 0, metricsHost: '0.0.0.0' });
   });
 
   it('takes valid values and converts numbers', () => {

@@ -27,6 +27,10 @@ export interface BroadcasterConfig {
   window: number;
   /** Readings kept while the broker is unreachable. */
   bufferLimit: number;
+  /** Port of the /metrics server; `undefined` runs none. */
+  metricsPort: number | undefined;
+  /** Address that server listens on. */
+  metricsHost: string;
   logLevel: LogLevel;
   /** `--help` was given: print `BROADCASTER_USAGE` and exit. */
   help: boolean;
@@ -69,7 +73,7 @@ export const BROADCASTER_USAGE = [
   }),
   '  --help                  print this and exit',
   '',
-  'Also read from the environment: AMQP_URL, MQTT_URL, LOG_LEVEL (see .env.example).',
+  'Also read from the environment: AMQP_URL, MQTT_URL, BROADCAST_METRICS_PORT, BROADCAST_METRICS_HOST, LOG_LEVEL (see .env.example).',
 ].join('\n');
 
 export interface LoadBroadcasterConfigOptions extends ReadEnvironmentOptions {
@@ -95,7 +99,16 @@ export function loadBroadcasterConfig(options: LoadBroadcasterConfigOptions = {}
   let variables;
   try {
     variables = parseVariables(
-      ['AMQP_URL', 'MQTT_URL', 'BROADCAST_INTERVAL_MS', 'BROADCAST_TRANSPORT', 'BROADCAST_BUFFER_LIMIT', 'LOG_LEVEL'],
+      [
+        'AMQP_URL',
+        'MQTT_URL',
+        'BROADCAST_INTERVAL_MS',
+        'BROADCAST_TRANSPORT',
+        'BROADCAST_BUFFER_LIMIT',
+        'BROADCAST_METRICS_PORT',
+        'BROADCAST_METRICS_HOST',
+        'LOG_LEVEL',
+      ],
       env,
     );
   } catch (error) {
@@ -113,6 +126,8 @@ export function loadBroadcasterConfig(options: LoadBroadcasterConfigOptions = {}
     count,
     window: window ?? (rate ? 1000 : 1),
     bufferLimit: variables.BROADCAST_BUFFER_LIMIT,
+    metricsPort: variables.BROADCAST_METRICS_PORT,
+    metricsHost: variables.BROADCAST_METRICS_HOST,
     logLevel: variables.LOG_LEVEL,
     help: flags.help,
   };

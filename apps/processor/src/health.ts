@@ -17,6 +17,8 @@ export interface HealthServerOptions {
   host?: string;
   /** Asked on every `/readyz`; should answer within a second or two. */
   readiness: () => Readiness | Promise<Readiness>;
+  /** When given, `/metrics` answers its text (Prometheus format) with its content type. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
   /**
    * Longest time a client may take to send a request's headers, and the whole request.
    * @default 5000
@@ -40,11 +42,12 @@ export async function startHealthServer({
   port,
   host = '127.0.0.1',
   readiness,
+  metrics,
   requestTimeoutMs = 5000,
   onBadRequest,
 }: HealthServerOptions): Promise<HealthServer> {
   const server: Server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs }, (request, response) => {
-    route(request, response, readiness, onBadRequest).catch(() => {
+    route(request, response, readiness, onBadRequest, metrics).catch(() => {
       if (!response.headersSent) send(response, 500, error('internal', 'Internal error'));
       else response.destroy();
     });
@@ -75,6 +78,7 @@ async function route(
   response: ServerResponse,
   readiness: HealthServerOptions['readiness'],
   onBadRequest: HealthServerOptions['onBadRequest'],
+  metrics: HealthServerOptions['metrics'],
 ): Promise<void> {
   const target = request.url ?? '';
   const path = pathOf(target);
@@ -91,7 +95,12 @@ async function route(
     const { ready, detail } = await readiness();
     return send(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...detail });
   }
-  send(response, 404, error('not_found', `No route ${path.slice(0, 200)}; the processor serves /healthz and /readyz`));
+  if (path === '/metrics' && metrics) {
+    const { contentType, body } = await metrics();
+    return void response.writeHead(200, { 'content-type': contentType }).end(body);
+  }
+  const routes = metrics ? '/healthz, /readyz and /metrics' : '/healthz and /readyz';
+  send(response, 404, error('not_found', `No route ${path.slice(0, 200)}; the processor serves ${routes}`));
 }
 
 /** The path of an origin-form (`/readyz?x`) or http(s) absolute-form request target, else `undefined`. */

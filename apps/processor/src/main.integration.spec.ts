@@ -307,9 +307,9 @@ describe('the processor\'s probes', () => {
     };
     expect(await probe('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await probe('/readyz')).toEqual({ status: 200, body: { status: 'ready', consuming: true, mongodb: 'ok' } });
-    expect(await probe('/metrics')).toEqual({
+    expect(await probe('/status')).toEqual({
       status: 404,
-      body: { error: { code: 'not_found', message: 'No route /metrics; the processor serves /healthz and /readyz' } },
+      body: { error: { code: 'not_found', message: 'No route /status; the processor serves /healthz, /readyz and /metrics' } },
     });
     const post = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'POST' });
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);

@@ -8,9 +8,11 @@ import {
   MessagingError,
   watchAmqp,
 } from '@tally/messaging';
+import { renderMetrics, type MetricsText } from '@tally/metrics';
 import { createMongoConnection, createStatusEventStore } from '@tally/store';
 import { createBatchHandler } from './batch-handler';
 import { startHealthServer } from './health';
+import { createProcessorMetrics } from './metrics';
 import { runRollupRefresher } from './rollup-refresher';
 import { createStats } from './stats';
 import { createStoreWriter } from './store-writer';
@@ -40,12 +42,13 @@ export interface Processor {
  * rollups refreshed, and serves `/healthz` and `/readyz` when `healthPort` is set.
  */
 export async function createProcessor(config: ProcessorConfig, logger: Logger, hooks: ProcessorHooks = {}): Promise<Processor> {
-  const stats = createStats(logger);
+  const metrics = createProcessorMetrics({ consuming: () => consumer.consuming, mongoFailing: () => writer.failing });
+  const stats = metrics.counting(createStats(logger));
   const stopping = new AbortController();
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
   const store = createStatusEventStore({ db: mongo.db, afterRawInsert: hooks.afterRawInsert });
-  const writer = createStoreWriter(store, logger, stopping.signal);
+  const writer = createStoreWriter(metrics.timingInserts(store), logger, stopping.signal);
 
   // Dead letters are published over this connection; the consumer has one of its own.
   const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-processor-dead-letters' });
@@ -91,6 +94,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
           // Ready while it consumes and MongoDB takes its writes (and answers a ping within 2 s).
           consuming: () => consumer.consuming,
           mongodbOk: async () => !writer.failing && (await mongo.ping()),
+          metrics: () => renderMetrics(metrics.registry),
         });
 
   return {
@@ -131,11 +135,11 @@ function logConsumerStates(consumer: BatchConsumer, config: ProcessorConfig, log
   });
 }
 
-/** `/healthz` and `/readyz` on `port`: ready while it consumes and MongoDB is ok. */
+/** `/healthz`, `/readyz` and `/metrics` on `port`: ready while it consumes and MongoDB is ok. */
 async function startProbes(
   { port, host }: { port: number; host: string },
   logger: Logger,
-  state: { consuming: () => boolean; mongodbOk: () => Promise<boolean> },
+  state: { consuming: () => boolean; mongodbOk: () => Promise<boolean>; metrics: () => Promise<MetricsText> },
 ) {
   const health = await startHealthServer({
     port,
@@ -145,6 +149,7 @@ async function startProbes(
       const consuming = state.consuming();
       return { ready: consuming && mongodb === 'ok', detail: { consuming, mongodb } };
     },
+    metrics: state.metrics,
     onBadRequest: (info) => logger.warn(info, 'bad request'),
   });
   logger.info({ host, port: health.port }, 'serving /healthz and /readyz');

@@ -29,8 +29,20 @@ describe('defaults', () => {
       host: '127.0.0.1',
       token: undefined,
       requestTimeoutMs: 5000,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
       logLevel: 'info',
     });
+  });
+
+  it('takes the metrics ports, 0 for a free one', () => {
+    expect(loadApiConfig({ env: { API_METRICS_PORT: '9464', API_METRICS_HOST: '0.0.0.0' }, cwd })).toMatchObject({
+      metricsPort: 9464,
+      metricsHost: '0.0.0.0',
+    });
+    expect(problemsOf(() => loadApiConfig({ env: { API_METRICS_PORT: '70000' }, cwd }))).toEqual([
+      'API_METRICS_PORT: expected an integer from 0 to 65535, got "70000"',
+    ]);
   });
 
   it('treats an empty variable as unset', () => {

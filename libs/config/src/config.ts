@@ -53,6 +53,10 @@ export interface ApiConfig {
   /** Bearer token every request but the health checks must carry; `undefined` turns auth off. */
   token: string | undefined;
   requestTimeoutMs: number;
+  /** Port of the /metrics server; `undefined` runs none. */
+  metricsPort: number | undefined;
+  /** Address that server listens on. */
+  metricsHost: string;
   logLevel: LogLevel;
 }
 
@@ -87,7 +91,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
 
 export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
   const v = parseVariables(
-    ['MONGODB_URI', 'API_HOST', 'API_PORT', 'API_TOKEN', 'API_REQUEST_TIMEOUT_MS', 'LOG_LEVEL'],
+    ['MONGODB_URI', 'API_HOST', 'API_PORT', 'API_TOKEN', 'API_REQUEST_TIMEOUT_MS', 'API_METRICS_PORT', 'API_METRICS_HOST', 'LOG_LEVEL'],
     readEnvironment(options),
   );
   return {
@@ -96,6 +100,8 @@ export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
     host: v.API_HOST,
     token: v.API_TOKEN,
     requestTimeoutMs: v.API_REQUEST_TIMEOUT_MS,
+    metricsPort: v.API_METRICS_PORT,
+    metricsHost: v.API_METRICS_HOST,
     logLevel: v.LOG_LEVEL,
   };
 }

@@ -102,6 +102,17 @@ export const VARIABLES = {
     description: 'When set, every API request but /healthz and /readyz needs "Authorization: Bearer <token>"',
     schema: z.string(),
   }),
+  API_METRICS_PORT: variable({
+    default: undefined,
+    description:
+      'When set, the API serves GET /metrics (Prometheus, no token) on this TCP port, apart from the API port; 0 picks a free one',
+    schema: integer(0, 65535),
+  }),
+  API_METRICS_HOST: variable({
+    default: '127.0.0.1',
+    description: 'Address the API serves /metrics on: 127.0.0.1 is this machine only; 0.0.0.0 every interface',
+    schema: host(),
+  }),
   PROCESSOR_PREFETCH: variable({
     default: '1000',
     description: 'Most unacknowledged messages the processor holds at once (bounds its memory)',
@@ -110,12 +121,12 @@ export const VARIABLES = {
   PROCESSOR_HEALTH_PORT: variable({
     default: undefined,
     description:
-      'When set, the processor serves /healthz and /readyz (200 while consuming and MongoDB takes its writes, else 503) on this TCP port; 0 picks a free one',
+      'When set, the processor serves /healthz, /readyz (200 while consuming and MongoDB takes its writes, else 503) and /metrics (Prometheus) on this TCP port; 0 picks a free one',
     schema: integer(0, 65535),
   }),
   PROCESSOR_HEALTH_HOST: variable({
     default: '127.0.0.1',
-    description: 'Address the processor serves /healthz and /readyz on: 127.0.0.1 is this machine only; 0.0.0.0 every interface',
+    description: 'Address the processor serves /healthz, /readyz and /metrics on: 127.0.0.1 is this machine only; 0.0.0.0 every interface',
     schema: host(),
   }),
   BATCH_SIZE: variable({
@@ -144,6 +155,16 @@ export const VARIABLES = {
     description:
       'Readings the broadcaster keeps while the broker is unreachable (3600 = 1 hour at 1 s); beyond it the oldest are dropped',
     schema: integer(1, 10_000_000),
+  }),
+  BROADCAST_METRICS_PORT: variable({
+    default: undefined,
+    description: 'When set, the broadcaster serves GET /metrics (Prometheus) on this TCP port; 0 picks a free one',
+    schema: integer(0, 65535),
+  }),
+  BROADCAST_METRICS_HOST: variable({
+    default: '127.0.0.1',
+    description: 'Address the broadcaster serves /metrics on: 127.0.0.1 is this machine only; 0.0.0.0 every interface',
+    schema: host(),
   }),
   BROADCAST_TRANSPORT: variable({
     default: 'mqtt',

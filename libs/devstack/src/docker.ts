@@ -21,6 +21,7 @@ const DEVELOPMENT_SECRETS = {
   MONGODB_PASSWORD: 'tally',
   MONGODB_REPLICA_SET_KEY: 'tally-devstack-replica-set-key-for-local-use-only',
   API_TOKEN: 'unused-by-the-devstack',
+  GRAFANA_ADMIN_PASSWORD: 'unused-by-the-devstack',
 };
 
 /**

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  findWorkspaceRoot,
+  freePort,
+  requireMongoServer,
+  runApp,
+  startLocalMongo,
+  waitForDevstack,
+  type LocalMongo,
+  type RunningApp,
+} from '@tally/devstack';
+import { createMongoConnection, createStatusEventStore, type MongoConnection, type StatusEvent } from '@tally/store';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATUS_COLOURS } from '../src/dashboard/page';
+
+/** Debian's chromium (tools/setup.sh installs it); playwright's own browser downloads are not used. */
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const appDir = join(import.meta.dirname, '..');
+const outputDir = join(findWorkspaceRoot(), 'tmp', 'test-output', 'api');
+const TOKEN = 'dashboard-test-token';
+const STATUSES = [0, 1, 2, 3, 4, 5, 6];
+
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`No chromium at ${CHROMIUM}: run tools/setup.sh, or set CHROMIUM_PATH`);
+  mkdirSync(outputDir, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function startApi(env: Record<string, string>): Promise<{ api: RunningApp; url: string }> {
+  const port = await freePort();
+  const api = runApp({ appDir, env: { API_PORT: String(port), API_REQUEST_TIMEOUT_MS: '2000', ...env } });
+  await api.waitForLog('listening');
+  return { api, url: `http://127.0.0.1:${port}` };
+}
+
+async function stopApi(api: RunningApp | undefined): Promise<void> {
+  api?.kill('SIGTERM');
+  await api?.exited;
+}
+
+/** Console errors and uncaught exceptions of a page, as they come. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message: ConsoleMessage) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  return errors;
+}
+
+async function shownTotals(page: Page): Promise<Record<string, number>> {
+  const cells = await page.locator('#totals td[data-status]').evaluateAll((tds) =>
+    tds.map((td) => [(td as HTMLElement).dataset['status'], td.textContent ?? ''] as const),
+  );
+  return Object.fromEntries(cells.map(([status, text]) => [status, Number(text.replace(/\D/g, ''))]));
+}
+
+const totalsLoaded = (page: Page) => page.waitForFunction(() => document.querySelector('#totals td[data-status="all"]')?.textContent !== '–');
+
+/** How many pixels of the chart's canvas have each status's colour exactly (bars are filled flat). */
+function colourPixels(page: Page): Promise<number[]> {
+  return page.evaluate((colours) => {
+    const canvas = document.querySelector<HTMLCanvasElement>('#chart canvas');
+    const context = canvas?.getContext('2d');
+    if (!canvas || !context) return colours.map(() => 0);
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    const wanted = colours.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+    const counts = colours.map(() => 0);
+    for (let i = 0; i < data.length; i += 4) {
+      const found = wanted.findIndex(([r, g, b]) => data[i] === r && data[i + 1] === g && data[i + 2] === b && data[i + 3] === 255);
+      if (found !== -1) counts[found] = (counts[found] ?? 0) + 1;
+    }
+    return counts;
+  }, STATUS_COLOURS as unknown as string[]);
+}
+
+describe('the dashboard, over readings stored in the devstack', () => {
+  let mongo: MongoConnection;
+  let api: RunningApp | undefined;
+  let url: string;
+  const now = Date.now();
+  // Every status, unevenly, all within the last hour: the "1 h" preset holds them all.
+  const readings: StatusEvent[] = STATUSES.flatMap((status) =>
+    Array.from({ length: 5 + status * 7 }, (_, i) => ({
+      _id: randomUUID(),
+      status,
+      ts: new Date(now - 50 * 60_000 + ((i * 7919 + status * 104_729) % (48 * 60_000))),
+      receivedAt: new Date(),
+    })),
+  );
+  const expected = Object.fromEntries(STATUSES.map((status) => [String(status), readings.filter((r) => r.status === status).length]));
+
+  beforeAll(async () => {
+    const { mongodbUri } = await waitForDevstack();
+    const uri = mongodbUri.replace(/\/tally$/, `/api_dashboard_test_${randomUUID().slice(0, 8)}`);
+    mongo = createMongoConnection({ uri });
+    const events = createStatusEventStore({ db: mongo.db });
+    await events.ensureIndexes();
+    await events.insertReadings(readings);
+    ({ api, url } = await startApi({ MONGODB_URI: uri, API_TOKEN: TOKEN }));
+  });
+
+  afterAll(async () => {
+    await stopApi(api);
+    await mongo?.db.dropDatabase();
+    await mongo?.close();
+  });
+
+  it('is served without the token, while its data calls need it', async () => {
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script src="/dashboard.js">');
+    expect((await fetch(`${url}/dashboard.js`)).status).toBe(200);
+    expect((await fetch(`${url}/dashboard.css`)).headers.get('content-type')).toMatch(/^text\/css/);
+    expect((await fetch(`${url}/status-counts/series?start_time=2026-01-01&end_time=2026-01-02&step=1h`)).status).toBe(401);
+  });
+
+  it("shows the API's totals, draws every status, refreshes live, and logs no error once it has the token", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watchErrors(page);
+    await page.goto(`${url}/`);
+    await expect.poll(() => page.locator('#error').textContent()).toMatch(/needs its token/);
+    // Its two data calls (series and totals) refused, and not retried while no token is given.
+    await expect.poll(() => errors.length).toBe(2);
+    expect(errors.every((text) => /status of 401/.test(text))).toBe(true);
+    errors.length = 0;
+
+    await page.locator('#token').fill(TOKEN);
+    await page.locator('#token').press('Tab');
+    await totalsLoaded(page);
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    const shown = await shownTotals(page);
+    const { all, ...perStatus } = shown;
+    expect(perStatus).toEqual(expected);
+    expect(all).toBe(readings.length);
+    // The same as the API counts over the last hour (nothing else is stored in this database).
+    const end = new Date();
+    const query = new URLSearchParams({ start_time: new Date(end.getTime() - 3_600_000).toISOString(), end_time: end.toISOString() });
+    const counts = await (await fetch(`${url}/status-counts?${query}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+    expect(perStatus).toEqual(counts);
+
+    const pixels = await colourPixels(page);
+    STATUSES.forEach((status) => expect(pixels[status], `pixels of status ${status}`).toBeGreaterThan(20));
+    await page.screenshot({ path: join(outputDir, 'dashboard.png'), fullPage: true });
+
+    // Live: a reading stored now shows within a refresh or two.
+    await createStatusEventStore({ db: mongo.db }).insertReadings([{ _id: randomUUID(), status: 3, ts: new Date(), receivedAt: new Date() }]);
+    await expect.poll(async () => (await shownTotals(page))['3'], { timeout: 15_000, interval: 500 }).toBe((expected['3'] ?? 0) + 1);
+
+    // A phone's width: no sideways scrolling, the chart and the totals stacked.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect
+      .poll(() => page.evaluate(() => document.querySelector('#chart canvas')?.getBoundingClientRect().width ?? 0))
+      .toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(outputDir, 'dashboard-phone.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the dashboard, when MongoDB stops', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-dashboard-outage-'));
+  let server: LocalMongo;
+  let api: RunningApp | undefined;
+  let url: string;
+
+  beforeAll(async () => {
+    server = await startLocalMongo({ binary: requireMongoServer(), dir });
+    ({ api, url } = await startApi({ MONGODB_URI: server.urls.mongodbUri ?? '' }));
+  });
+
+  afterAll(async () => {
+    await stopApi(api);
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says the API answered 503 while MongoDB is down, and recovers by itself', async () => {
+    const page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+    const errors = watchErrors(page);
+    await page.goto(`${url}/`);
+    await totalsLoaded(page);
+    expect(await shownTotals(page)).toMatchObject({ all: 0 });
+    expect(errors).toEqual([]);
+
+    await server.stop();
+    await expect.poll(() => page.locator('#error').textContent(), { timeout: 20_000 }).toMatch(/answered 503: MongoDB is unavailable/);
+    expect(await page.locator('#error').isVisible()).toBe(true);
+    await page.screenshot({ path: join(outputDir, 'dashboard-503.png') });
+    expect(errors.filter((text) => !/status of 503/.test(text))).toEqual([]);
+
+    server = await startLocalMongo({ binary: requireMongoServer(), dir, port: server.port });
+    await expect.poll(() => page.locator('#error').isHidden(), { timeout: 30_000, interval: 500 }).toBe(true);
+    await page.close();
+  });
+});

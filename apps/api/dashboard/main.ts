@@ -1,0 +1,203 @@
+// The dashboard page's script: fetches a series and the totals for the selected range, draws them,
+// and refreshes every few seconds while the range ends now. Bundled with uPlot by bundle.assets.mjs.
+import uPlot from 'uplot';
+import { STATUS_COLOURS } from '../src/dashboard/page';
+import { chooseStep, PRESETS, rangeProblem, rangeQuery, type TimeRange } from '../src/dashboard/range';
+
+type Counts = Record<string, number>;
+interface Series {
+  points: { start: string; counts: Counts }[];
+}
+type Selection = { kind: 'preset'; label: string; ms: number } | { kind: 'custom'; range: TimeRange };
+
+const REFRESH_MS = 5000;
+const TOKEN_KEY = 'tally-token';
+/** Tick spacings of the count axis: 1, 2, 5, 10, 20, 50, ... (never a fraction of a reading). */
+const WHOLE_NUMBERS = Array.from({ length: 10 }, (_, power) => [1, 2, 5].map((m) => m * 10 ** power)).flat();
+
+class RequestFailed extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const [presets, from, to, tokenInput, errorBox, statusLine, chartBox] = [
+  element<HTMLFieldSetElement>('presets'),
+  element<HTMLInputElement>('from'),
+  element<HTMLInputElement>('to'),
+  element<HTMLInputElement>('token'),
+  element<HTMLParagraphElement>('error'),
+  element<HTMLParagraphElement>('status'),
+  element<HTMLDivElement>('chart'),
+];
+
+let selection: Selection = { kind: 'preset', label: '1 h', ms: 3_600_000 };
+/** Bumped on every load, so that an answer to an older one is dropped. */
+let generation = 0;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let chart: uPlot | undefined;
+/** Draws the last answer again (at the chart box's new width). */
+let redraw: (() => void) | undefined;
+
+tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? '';
+tokenInput.addEventListener('change', () => {
+  sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
+  void load();
+});
+
+for (const [label, ms] of PRESETS) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = label;
+  button.addEventListener('click', () => select({ kind: 'preset', label, ms }));
+  presets.append(button);
+}
+
+element<HTMLFormElement>('controls').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const range = { start: new Date(from.value), end: new Date(to.value) };
+  const problem = rangeProblem(range);
+  if (problem) return showError(problem);
+  select({ kind: 'custom', range });
+});
+
+function select(next: Selection): void {
+  selection = next;
+  void load();
+}
+
+function currentRange(): TimeRange {
+  if (selection.kind === 'custom') return selection.range;
+  const end = new Date();
+  return { start: new Date(end.getTime() - selection.ms), end };
+}
+
+async function load(): Promise<void> {
+  clearTimeout(timer);
+  const mine = ++generation;
+  for (const button of presets.querySelectorAll('button')) {
+    button.setAttribute('aria-pressed', String(selection.kind === 'preset' && button.textContent === selection.label));
+  }
+  const range = currentRange();
+  const chosen = chooseStep(range);
+  if (!chosen) return showError(rangeProblem(range) ?? 'The range cannot be shown');
+  if (document.activeElement !== from && document.activeElement !== to) {
+    [from.value, to.value] = [localInputValue(range.start), localInputValue(range.end)];
+  }
+  try {
+    const [series, totals] = await Promise.all([
+      getJson<Series>(`/status-counts/series?${rangeQuery(range, chosen.step)}`),
+      getJson<Counts>(`/status-counts?${rangeQuery(range)}`),
+    ]);
+    if (mine !== generation) return;
+    redraw = () => draw(series, chosen.stepMs, range);
+    redraw();
+    showTotals(totals);
+    showError(undefined);
+    const live = selection.kind === 'preset' ? `last ${selection.label}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
+    statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${chosen.step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
+    // A range that ends now moves on.
+    if (selection.kind === 'preset') timer = setTimeout(() => void load(), REFRESH_MS);
+  } catch (error) {
+    if (mine !== generation) return;
+    showError(describe(error));
+    // The API unreachable or failing (5xx) recovers by itself: try again. A 4xx needs the person (a token, a range).
+    if (!(error instanceof RequestFailed && error.status >= 400 && error.status < 500)) {
+      timer = setTimeout(() => void load(), REFRESH_MS);
+    }
+  }
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const token = tokenInput.value.trim();
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  } catch {
+    throw new RequestFailed(0, 'Cannot reach the API');
+  }
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const message = (body as { error?: { message?: string } } | undefined)?.error?.message;
+    throw new RequestFailed(response.status, message ?? response.statusText);
+  }
+  return body as T;
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof RequestFailed)) return `Unexpected error: ${String(error)}`;
+  if (error.status === 0) return `${error.message}: is it running? Retrying every ${REFRESH_MS / 1000} s`;
+  if (error.status === 401) return 'The API needs its token: enter it in the API token field';
+  return `The API answered ${error.status}: ${error.message}. Retrying every ${REFRESH_MS / 1000} s`;
+}
+
+function showError(message: string | undefined): void {
+  errorBox.hidden = message === undefined;
+  errorBox.textContent = message ?? '';
+}
+
+function showTotals(totals: Counts): void {
+  let all = 0;
+  for (const cell of document.querySelectorAll<HTMLTableCellElement>('#totals tbody td')) {
+    const count = totals[cell.dataset['status'] ?? ''] ?? 0;
+    all += count;
+    cell.textContent = count.toLocaleString();
+  }
+  const allCell = document.querySelector<HTMLTableCellElement>('#totals td[data-status="all"]');
+  if (allCell) allCell.textContent = all.toLocaleString();
+}
+
+/**
+ * Stacked bars: series k holds the sum of statuses 0..k, drawn from the tallest down, so that each
+ * status shows as its own band. The legend shows each status's own count.
+ */
+function draw(series: Series, stepMs: number, range: TimeRange): void {
+  const statuses = STATUS_COLOURS.map((_, status) => series.points.map((point) => point.counts[status] ?? 0));
+  // Each bar at its UTC-aligned bucket (the first point starts at the range's start, clipped).
+  const x = series.points.map((point) => (Math.floor(Date.parse(point.start) / stepMs) * stepMs) / 1000);
+  const stacked = statuses.map((_, k) => x.map((__, i) => statuses.slice(0, k + 1).reduce((sum, counts) => sum + (counts[i] ?? 0), 0)));
+  const order = [...statuses.keys()].reverse();
+  const data: uPlot.AlignedData = [x, ...order.map((k) => stacked[k] ?? [])];
+  const xMin = Math.floor(range.start.getTime() / stepMs) * (stepMs / 1000);
+  const xMax = range.end.getTime() / 1000;
+  const size = { width: chartBox.clientWidth, height: Math.max(260, Math.min(420, Math.round(chartBox.clientWidth * 0.5))) };
+  chart?.destroy();
+  chart = new uPlot(
+    {
+      ...size,
+      scales: { x: { time: true, range: () => [xMin, xMax] }, y: { range: (_, __, max) => [0, Math.max(1, max) * 1.05] } },
+      axes: [{}, { label: 'readings', size: 56, incrs: WHOLE_NUMBERS }],
+      cursor: { points: { show: false } },
+      series: [
+        {},
+        ...order.map((k) => ({
+          label: `Status ${k}`,
+          fill: STATUS_COLOURS[k],
+          stroke: STATUS_COLOURS[k],
+          width: 0,
+          paths: uPlot.paths.bars?.({ size: [0.9, 64], align: 1 }),
+          points: { show: false },
+          value: (_: uPlot, __: unknown, ___: number, index: number | null) =>
+            index === null ? '–' : (statuses[k]?.[index] ?? 0).toLocaleString(),
+        })),
+      ],
+    },
+    data,
+    chartBox,
+  );
+}
+
+/** `yyyy-MM-ddTHH:mm:ss` in local time, as a datetime-local input takes it. */
+function localInputValue(date: Date): string {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 19);
+}
+
+new ResizeObserver(() => {
+  if (chart && chart.width !== chartBox.clientWidth) redraw?.();
+}).observe(chartBox);
+void load();

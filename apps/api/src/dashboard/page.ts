@@ -1,0 +1,80 @@
+/** Shared with the page's script: one colour per status 0..6 (Okabe-Ito, told apart with colour blindness). */
+export const STATUS_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#b8a500'] as const;
+
+/** Three stacked bars in the status colours. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">
+<rect x="1" y="6" width="4" height="10" fill="${STATUS_COLOURS[0]}"/><rect x="1" y="3" width="4" height="3" fill="${STATUS_COLOURS[1]}"/>
+<rect x="6" y="9" width="4" height="7" fill="${STATUS_COLOURS[0]}"/><rect x="6" y="5" width="4" height="4" fill="${STATUS_COLOURS[2]}"/>
+<rect x="11" y="4" width="4" height="12" fill="${STATUS_COLOURS[0]}"/><rect x="11" y="1" width="4" height="3" fill="${STATUS_COLOURS[5]}"/>
+</svg>`;
+
+/**
+ * The dashboard's HTML: a chart of the counts per status over time and the totals beside it. The
+ * script (`/dashboard.js`) fills it; nothing comes from another origin.
+ */
+export function dashboardHtml({ authRequired }: { authRequired: boolean }): string {
+  const rows = STATUS_COLOURS.map(
+    (colour, status) =>
+      `<tr><th scope="row"><span class="swatch" style="background:${colour}"></span>Status ${status}</th><td data-status="${status}">–</td></tr>`,
+  ).join('\n      ');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Tally</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/dashboard.css">
+<style>
+  :root { color-scheme: light; font: 15px/1.4 system-ui, sans-serif; color: #222; }
+  body { margin: 0 auto; padding: .75rem 1rem 2rem; max-width: 80rem; }
+  header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
+  h1 { font-size: 1.4rem; margin: 0 auto 0 0; }
+  form { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin: .75rem 0; }
+  fieldset { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: .25rem; }
+  button, input { font: inherit; padding: .3rem .6rem; border: 1px solid #bbb; border-radius: 4px; background: #fff; }
+  button[aria-pressed="true"] { background: #222; color: #fff; border-color: #222; }
+  label { display: flex; flex-direction: column; font-size: .8rem; color: #555; }
+  #error { background: #fde8e8; border: 1px solid #e0a0a0; color: #8a1111; padding: .5rem .75rem; border-radius: 4px; }
+  #status { color: #555; font-size: .85rem; margin: 0 0 .5rem; }
+  .view { display: grid; grid-template-columns: minmax(0, 1fr) 13rem; gap: 1rem; align-items: start; }
+  @media (max-width: 44rem) { .view { grid-template-columns: minmax(0, 1fr); } }
+  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+  caption { text-align: left; font-weight: 600; padding-bottom: .25rem; }
+  th, td { padding: .2rem .4rem; border-bottom: 1px solid #eee; }
+  th { text-align: left; font-weight: normal; white-space: nowrap; }
+  td { text-align: right; }
+  tfoot th, tfoot td { font-weight: 600; border-bottom: 0; }
+  .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .4rem; vertical-align: -.05rem; }
+  #chart { min-height: 320px; }
+</style>
+</head>
+<body data-auth="${authRequired ? 'required' : 'none'}">
+<header>
+  <h1>Tally: readings per status</h1>
+  <a href="/docs">API docs</a>
+</header>
+<form id="controls">
+  <fieldset id="presets" aria-label="Range ending now"></fieldset>
+  <label>From <input id="from" type="datetime-local" step="1"></label>
+  <label>To <input id="to" type="datetime-local" step="1"></label>
+  <button id="custom" type="submit">Show range</button>
+  <label id="token-field"${authRequired ? '' : ' hidden'}>API token <input id="token" type="password" autocomplete="off"></label>
+</form>
+<p id="error" role="alert" hidden></p>
+<p id="status" aria-live="polite">Loading…</p>
+<div class="view">
+  <div id="chart" role="img" aria-label="Readings per status over time, stacked"></div>
+  <table id="totals">
+    <caption>Totals for the range</caption>
+    <tbody>
+      ${rows}
+    </tbody>
+    <tfoot><tr><th scope="row">All</th><td data-status="all">–</td></tr></tfoot>
+  </table>
+</div>
+<script src="/dashboard.js"></script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { createTestVhost, runApp, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let vhost: TestVhost;
+let broadcaster: RunningApp;
+let metricsUrl: string;
+
+beforeAll(async () => {
+  vhost = await createTestVhost(await waitForDevstack(), 'broadcaster-metrics');
+  broadcaster = runApp({
+    appDir: join(import.meta.dirname, '..'),
+    args: ['--interval', '25'],
+    env: { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, BROADCAST_METRICS_PORT: '0' },
+  });
+  const { port, host } = (await broadcaster.waitForLog('serving /metrics')) as unknown as { port: number; host: string };
+  expect(host).toBe('127.0.0.1');
+  metricsUrl = `http://127.0.0.1:${port}/metrics`;
+});
+
+afterAll(async () => {
+  broadcaster?.kill('SIGTERM');
+  await broadcaster?.exited;
+  await vhost?.dispose();
+});
+
+/** Every sample of the Prometheus text, by its name and labels as written. */
+async function samples(): Promise<Map<string, number>> {
+  const text = await (await fetch(metricsUrl)).text();
+  return new Map(
+    text
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))]),
+  );
+}
+
+const published = (all: Map<string, number>) =>
+  [...all].filter(([name]) => name.startsWith('tally_broadcaster_published_total{')).reduce((sum, [, value]) => sum + value, 0);
+
+describe('GET /metrics of the broadcaster, on BROADCAST_METRICS_PORT', () => {
+  it('counts the readings the broker acknowledged, per status, as they flow, and says the broker is up', async () => {
+    await expect.poll(async () => published(await samples()), { timeout: 15_000 }).toBeGreaterThanOrEqual(5);
+    const first = await samples();
+    await expect.poll(async () => published(await samples()), { timeout: 15_000 }).toBeGreaterThanOrEqual(published(first) + 10);
+    const later = await samples();
+    expect(later.get('tally_broadcaster_broker_up')).toBe(1);
+    expect(later.get('tally_broadcaster_dropped_total')).toBe(0);
+    expect(later.get('tally_broadcaster_buffered')).toBeLessThanOrEqual(5);
+    expect(later.get('process_cpu_user_seconds_total')).toBeGreaterThan(0);
+
+    broadcaster.kill('SIGTERM');
+    expect(await broadcaster.exited).toBe(0);
+    // What the metrics counted per status is what the broadcaster says it sent (it sent more since).
+    const { sent } = (await broadcaster.waitForLog('summary', 0)) as unknown as { sent: Record<string, number> };
+    for (let status = 0; status <= 6; status++) {
+      expect(later.get(`tally_broadcaster_published_total{status="${status}"}`) ?? 0).toBeLessThanOrEqual(sent[status] ?? 0);
+    }
+    expect(published(later)).toBeGreaterThan(0);
+  });
+});

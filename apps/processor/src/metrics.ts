@@ -1,0 +1,99 @@
+import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '@tally/metrics';
+import type { InsertResult, StatusEvent } from '@tally/store';
+
+export interface ProcessorState {
+  /** Subscribed to the queue now. */
+  consuming(): boolean;
+  /** MongoDB's last write failed, and no write succeeded since. */
+  mongoFailing(): boolean;
+}
+
+/** What the processor counts in its stats log (see main.ts). */
+export interface StoredAndDeadLettered {
+  stored(duplicate: boolean): void;
+  deadLettered(reason: string): void;
+}
+
+export interface ProcessorMetrics {
+  registry: Registry;
+  /** `stats`, whose every call is counted here too. */
+  counting<Stats extends StoredAndDeadLettered>(stats: Stats): Stats;
+  /** `store` whose every successful `insertReadings` of at least one reading is timed and its size observed. */
+  timingInserts<Store extends { insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]> }>(store: Store): Store;
+}
+
+/** The processor's Prometheus metrics (and Node's process metrics) in a registry of their own. */
+export function createProcessorMetrics(state: ProcessorState, registry: Registry = createMetricsRegistry()): ProcessorMetrics {
+  const registers = [registry];
+  const stored = new Counter({
+    name: 'tally_processor_readings_stored_total',
+    help: 'Readings acknowledged as stored, duplicates (stored before) included',
+    registers,
+  });
+  const duplicates = new Counter({
+    name: 'tally_processor_readings_duplicate_total',
+    help: 'Readings that were already stored (a redelivery): counted once',
+    registers,
+  });
+  const deadLettered = new Counter({
+    name: 'tally_processor_dead_lettered_total',
+    help: 'Messages dead-lettered, by reason (invalid_json, invalid_schema, too_large, write_error, ...)',
+    labelNames: ['reason'],
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'tally_processor_batch_size',
+    help: 'Readings per batch written to MongoDB',
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+    registers,
+  });
+  const insertSeconds = new Histogram({
+    name: 'tally_processor_insert_duration_seconds',
+    help: 'Time of a successful batch write to MongoDB (raw readings and rollup marks)',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  new Gauge({
+    name: 'tally_processor_mongodb_failing',
+    help: '1 while MongoDB refuses or times out the writes (messages are held unacknowledged), else 0',
+    registers,
+    collect() {
+      this.set(state.mongoFailing() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tally_processor_consuming',
+    help: '1 while subscribed to the queue, else 0',
+    registers,
+    collect() {
+      this.set(state.consuming() ? 1 : 0);
+    },
+  });
+
+  return {
+    registry,
+    counting: (stats) => ({
+      ...stats,
+      stored(duplicate: boolean) {
+        stored.inc();
+        if (duplicate) duplicates.inc();
+        stats.stored(duplicate);
+      },
+      deadLettered(reason: string) {
+        deadLettered.inc({ reason });
+        stats.deadLettered(reason);
+      },
+    }),
+    timingInserts: (store) => ({
+      ...store,
+      insertReadings: async (events) => {
+        if (events.length === 0) return store.insertReadings(events); // a batch of dead letters only
+        const stop = insertSeconds.startTimer();
+        const results = await store.insertReadings(events);
+        stop();
+        batchSize.observe(events.length);
+        return results;
+      },
+    }),
+  };
+}
