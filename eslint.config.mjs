@@ -11,7 +11,7 @@ const depConstraints = [
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'scope:config', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:devstack', onlyDependOnLibsWithTags: [] },
-  { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: ['scope:config'] },
   { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
   { sourceTag: 'scope:store', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
   {

@@ -13,3 +13,4 @@ export { Backoff, raceTimeout, settlesWithin, sleep } from './timing';
 export type { BackoffOptions } from './timing';
 export { STATUSES } from './statuses';
 export type { Status } from './statuses';
+export { listen } from './listen';

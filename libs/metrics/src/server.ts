@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '@tally/config';
 import type { Registry } from 'prom-client';
 import { renderMetrics } from './registry';
 
@@ -46,15 +46,8 @@ export async function startMetricsServer({ registry, port, host = '127.0.0.1', r
     );
   });
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
   return {
-    port: (server.address() as AddressInfo).port,
+    port: await listen(server, port, host),
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
