@@ -1,45 +1,55 @@
 import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '@tally/metrics';
 import type { InsertResult, StatusEvent } from '@tally/store';
+import type { Counts } from './stats';
 
 export interface ProcessorState {
   /** Subscribed to the queue now. */
   consuming(): boolean;
   /** MongoDB's last write failed, and no write succeeded since. */
   mongoFailing(): boolean;
-}
-
-/** What the processor counts in its stats log (see main.ts). */
-export interface StoredAndDeadLettered {
-  stored(duplicate: boolean): void;
-  deadLettered(reason: string): void;
+  /** What the processor has counted since it started (its stats' totals), read when scraped. */
+  totals(): Readonly<Counts>;
 }
 
 export interface ProcessorMetrics {
   registry: Registry;
-  /** `stats`, whose every call is counted here too. */
-  counting<Stats extends StoredAndDeadLettered>(stats: Stats): Stats;
   /** `store` whose every successful `insertReadings` of at least one reading is timed and its size observed. */
   timingInserts<Store extends { insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]> }>(store: Store): Store;
 }
 
-/** The processor's Prometheus metrics (and Node's process metrics) in a registry of their own. */
+/**
+ * The processor's Prometheus metrics (and Node's process metrics) in a registry of their own. The
+ * counts are read from its stats when scraped: nothing is added per reading.
+ */
 export function createProcessorMetrics(state: ProcessorState, registry: Registry = createMetricsRegistry()): ProcessorMetrics {
   const registers = [registry];
-  const stored = new Counter({
+  new Counter({
     name: 'tally_processor_readings_stored_total',
     help: 'Readings acknowledged as stored, duplicates (stored before) included',
     registers,
+    collect() {
+      this.reset();
+      this.inc(state.totals().stored);
+    },
   });
-  const duplicates = new Counter({
+  new Counter({
     name: 'tally_processor_readings_duplicate_total',
     help: 'Readings that were already stored (a redelivery): counted once',
     registers,
+    collect() {
+      this.reset();
+      this.inc(state.totals().duplicates);
+    },
   });
-  const deadLettered = new Counter({
+  new Counter({
     name: 'tally_processor_dead_lettered_total',
     help: 'Messages dead-lettered, by reason (invalid_json, invalid_schema, too_large, write_error, ...)',
     labelNames: ['reason'],
     registers,
+    collect() {
+      this.reset();
+      for (const [reason, count] of Object.entries(state.totals().deadLettered)) this.inc({ reason }, count);
+    },
   });
   const batchSize = new Histogram({
     name: 'tally_processor_batch_size',
@@ -72,18 +82,6 @@ export function createProcessorMetrics(state: ProcessorState, registry: Registry
 
   return {
     registry,
-    counting: (stats) => ({
-      ...stats,
-      stored(duplicate: boolean) {
-        stored.inc();
-        if (duplicate) duplicates.inc();
-        stats.stored(duplicate);
-      },
-      deadLettered(reason: string) {
-        deadLettered.inc({ reason });
-        stats.deadLettered(reason);
-      },
-    }),
     timingInserts: (store) => ({
       ...store,
       insertReadings: async (events) => {

@@ -42,8 +42,12 @@ export interface Processor {
  * rollups refreshed, and serves `/healthz` and `/readyz` when `healthPort` is set.
  */
 export async function createProcessor(config: ProcessorConfig, logger: Logger, hooks: ProcessorHooks = {}): Promise<Processor> {
-  const metrics = createProcessorMetrics({ consuming: () => consumer.consuming, mongoFailing: () => writer.failing });
-  const stats = metrics.counting(createStats(logger));
+  const stats = createStats(logger);
+  const metrics = createProcessorMetrics({
+    consuming: () => consumer.consuming,
+    mongoFailing: () => writer.failing,
+    totals: () => stats.total,
+  });
   const stopping = new AbortController();
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
