@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import {
   findRabbitMqServer,
+  rabbitMqCtl,
   requireMongoServer,
   startLocalMongo,
   startLocalRabbitMq,
@@ -57,23 +56,9 @@ export class PrivateBroker {
   }
 
   /** Runs `rabbitmqctl` against this node, e.g. `ctl('close_all_connections', 'test')`. */
-  async ctl(...args: string[]): Promise<string> {
-    const ctl = join(dirname(this.server), 'rabbitmqctl');
-    const { stdout } = await promisify(execFile)(ctl, ['-q', ...args], {
-      env: {
-        PATH: process.env['PATH'],
-        LANG: 'C.UTF-8',
-        HOME: join(this.dir, 'home'),
-        RABBITMQ_NODENAME: this.nodeName,
-        RABBITMQ_CONF_ENV_FILE: join(this.dir, 'rabbitmq-env.conf'),
-        RABBITMQ_CONFIG_FILE: join(this.dir, 'rabbitmq'),
-        RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dir, 'enabled_plugins'),
-        RABBITMQ_MNESIA_BASE: join(this.dir, 'mnesia'),
-        RABBITMQ_LOG_BASE: join(this.dir, 'log'),
-      },
-      timeout: 60_000,
-    });
-    return stdout;
+  ctl(...args: string[]): Promise<string> {
+    const { server, dir, nodeName } = this;
+    return rabbitMqCtl({ server, dir, nodeName }, args);
   }
 
   async dispose(): Promise<void> {
