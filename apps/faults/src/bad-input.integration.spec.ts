@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readings, type RawMessage } from './test/amqp';
-import { pollUntil, Scenario } from './test/scenario';
+import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 
-let scenario: Scenario | undefined;
 
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') scenario?.printLogs();
-  await scenario?.dispose();
-  scenario = undefined;
-});
+const perTest = scenarioPerTest();
 
 /** A message that can never be stored, and the start of the reason it must be dead-lettered with. */
 type Poison = [reason: string, message: RawMessage];
@@ -45,7 +40,7 @@ const POISON: Poison[] = [
 
 describe('bad input', () => {
   it('dead-letters each poison message once with its reason, and stores the valid stream around them', async () => {
-    const s = (scenario = await Scenario.create('faults-poison'));
+    const s = perTest(await Scenario.create('faults-poison'));
     await s.startProcessor();
     const valid = readings(3000);
     const withoutId = readings(300, { withId: false });
@@ -73,7 +68,7 @@ describe('bad input', () => {
   });
 
   it('stores a reading published twice, or retried after a lost confirm, once', async () => {
-    const s = (scenario = await Scenario.create('faults-dup'));
+    const s = perTest(await Scenario.create('faults-dup'));
     await s.startProcessor();
 
     // The same id twice, and the same content without id twice (the processor derives its id).

@@ -1,25 +1,20 @@
 import type { RunningApp } from '@tally/devstack';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { longestIngestPause } from './ingest-pause';
 import { STATUS_QUEUE } from './test/amqp';
 import { PrivateCluster } from './test/cluster';
-import { pollUntil, Scenario } from './test/scenario';
+import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 
 const INTERVAL_MS = 5;
 const COUNT = 14_000; // 70 s of readings at 200 a second
 
 let cluster: PrivateCluster | undefined;
-let scenario: Scenario | undefined;
 
 beforeAll(async () => {
   cluster = await PrivateCluster.start(3);
 });
 
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') scenario?.printLogs();
-  await scenario?.dispose();
-  scenario = undefined;
-});
+const perTest = scenarioPerTest();
 
 afterAll(async () => {
   await cluster?.dispose();
@@ -30,7 +25,7 @@ const consumingLines = (app: RunningApp) => app.lines.filter((line) => line.msg 
 describe('a three-node RabbitMQ cluster', () => {
   it('loses the node that leads tally.status, then the broadcaster\'s node, mid-stream: every reading stored once, the queue empty', async () => {
     const c = cluster as PrivateCluster;
-    const s = (scenario = await Scenario.create('faults-cluster', { broker: c }));
+    const s = perTest(await Scenario.create('faults-cluster', { broker: c }));
     const vhostUrl = s.env.AMQP_URL;
     // Each app starts on a node of its own and lists the others to fail over to.
     const processors = [

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderViolations } from './checker';
-import { pollUntil, Scenario } from './test/scenario';
+import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 import { PrivateBroker } from './test/servers';
 
 const OUTAGE_MS = 10_000;
@@ -9,17 +9,12 @@ const INTERVAL_MS = 10;
 const COUNT = 2000;
 
 let broker: PrivateBroker | undefined;
-let scenario: Scenario | undefined;
 
 beforeAll(async () => {
   broker = await PrivateBroker.start();
 });
 
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') scenario?.printLogs();
-  await scenario?.dispose();
-  scenario = undefined;
-});
+const perTest = scenarioPerTest();
 
 afterAll(async () => {
   await broker?.dispose();
@@ -28,7 +23,7 @@ afterAll(async () => {
 describe('through a broker outage', () => {
   it('the processor consumes again within 15 s of 3 forced connection closes and a broker restart, and is not ready meanwhile', async () => {
     const server = broker as PrivateBroker;
-    const s = (scenario = await Scenario.create('faults-reconnect', { broker: server }));
+    const s = perTest(await Scenario.create('faults-reconnect', { broker: server }));
     const processor = await s.startProcessor({ PROCESSOR_HEALTH_PORT: '0' });
     const { port } = await processor.waitForLog('serving /healthz and /readyz', 0);
     const ready = async () => {
@@ -72,7 +67,7 @@ describe('through a broker outage', () => {
     'the broadcaster over %s has every reading stored once, in order, after the broker was down for 10 s',
     async (transport) => {
       const server = broker as PrivateBroker;
-      const s = (scenario = await Scenario.create('faults-broker', { broker: server }));
+      const s = perTest(await Scenario.create('faults-broker', { broker: server }));
       await s.startProcessor();
       const broadcaster = s.startBroadcaster([
         '--transport',

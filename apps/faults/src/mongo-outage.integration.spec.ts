@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pollUntil, Scenario, type Api } from './test/scenario';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil, Scenario, scenarioPerTest, type Api } from './test/scenario';
 import { PrivateMongo } from './test/servers';
 
 const OUTAGE_MS = 10_000;
@@ -9,17 +9,12 @@ const API_BOUND_MS = 2000;
 const API_SLACK_MS = 1500;
 
 let mongo: PrivateMongo | undefined;
-let scenario: Scenario | undefined;
 
 beforeAll(async () => {
   mongo = await PrivateMongo.start();
 });
 
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') scenario?.printLogs();
-  await scenario?.dispose();
-  scenario = undefined;
-});
+const perTest = scenarioPerTest();
 
 afterAll(async () => {
   await mongo?.dispose();
@@ -46,7 +41,7 @@ function expectUnavailableInTime(answers: { status: number; ms: number }[]): voi
 describe('through MongoDB outages', () => {
   it('stores every reading once after the server is stopped for 10 s, then frozen for 10 s, mid-stream', async () => {
     const server = mongo as PrivateMongo;
-    const s = (scenario = await Scenario.create('faults-mongo', { mongo: server }));
+    const s = perTest(await Scenario.create('faults-mongo', { mongo: server }));
     await s.startProcessor();
     const api = await s.startApi({ API_REQUEST_TIMEOUT_MS: String(API_BOUND_MS) });
     const streaming = s.publisher.stream(200);

@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readings, STATUS_QUEUE } from './test/amqp';
-import { pollUntil, Scenario } from './test/scenario';
+import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 
-let scenario: Scenario | undefined;
 
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') scenario?.printLogs();
-  await scenario?.dispose();
-  scenario = undefined;
-});
+const perTest = scenarioPerTest();
 
 describe('the processor, stopped abruptly', () => {
   it('loses and duplicates nothing when SIGKILLed mid-drain of 15,000 readings, then restarted', async () => {
-    const s = (scenario = await Scenario.create('faults-kill'));
+    const s = perTest(await Scenario.create('faults-kill'));
     // The processor declares the queue; stopped again, it leaves 10,000 readings to queue up.
     await s.stopProcessor(await s.startProcessor());
     await s.publisher.publish(readings(10_000));
@@ -29,7 +24,7 @@ describe('the processor, stopped abruptly', () => {
   });
 
   it('absorbs the redelivery when the processor dies between its raw insert and the rollup update', async () => {
-    const s = (scenario = await Scenario.create('faults-crash'));
+    const s = perTest(await Scenario.create('faults-crash'));
     await s.stopProcessor(await s.startProcessor());
     // A minute each: the crashed batch's rollup buckets are marked by its redelivery alone.
     await s.publisher.publish(readings(3000, { stepMs: 60_000 }));
@@ -52,7 +47,7 @@ describe('the processor, stopped abruptly', () => {
   });
 
   it('exits 0 on SIGTERM mid-stream, having acked what it stored: the restart gets no redelivery', async () => {
-    const s = (scenario = await Scenario.create('faults-term'));
+    const s = perTest(await Scenario.create('faults-term'));
     const first = await s.startProcessor();
     const streaming = s.publisher.publish(readings(8000), { window: 100 });
     expect(await pollUntil(async () => (await s.storedCount()) > 1000, 60_000, 20)).toBe(true);

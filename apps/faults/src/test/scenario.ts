@@ -17,7 +17,7 @@ import {
 } from '@tally/devstack';
 import { addCounts, floorTo, ROLLUP_LEVELS, zeroCounts, type RollupBucket } from '@tally/store';
 import { MongoClient, type Collection } from 'mongodb';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { Checker, tallyOf, type CheckReport, type StoredReading, type Tally } from '../checker';
 import {
   Amqp,
@@ -305,4 +305,18 @@ function untilLog(app: RunningApp, msg: string, timeoutMs: number): Promise<LogL
 /** Polls `check` (an error counts as false) until true or `timeoutMs`; resolves whether it held. */
 export function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
   return poll(check, { timeoutMs, intervalMs });
+}
+
+/**
+ * One scenario per test: registers an `afterEach` that prints the apps' logs when the test failed
+ * and disposes of its scenario. Hand each test's scenario to the function it returns.
+ */
+export function scenarioPerTest(): (scenario: Scenario) => Scenario {
+  let current: Scenario | undefined;
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') current?.printLogs();
+    await current?.dispose();
+    current = undefined;
+  });
+  return (scenario) => (current = scenario);
 }
