@@ -1,7 +1,7 @@
-import { SERIES_STEPS } from '@tally/store';
+import { countSeriesPoints, SERIES_STEPS } from '@tally/store';
 import { describe, expect, it } from 'vitest';
 import { MAX_SERIES_POINTS } from '../schemas';
-import { API_MAX_POINTS, chooseStep, PRESETS, pointsFor, rangeProblem, rangeQuery, STEPS } from './range';
+import { API_MAX_POINTS, chooseStep, PRESETS, rangeProblem, rangeQuery, STEPS } from './range';
 
 const ending = (end: string, ms: number) => ({ start: new Date(Date.parse(end) - ms), end: new Date(end) });
 
@@ -19,14 +19,14 @@ describe('the dashboard ranges', () => {
         const range = { start: new Date(end - ms), end: new Date(end) };
         const chosen = chooseStep(range);
         expect(chosen).toBeDefined();
-        expect(pointsFor(range, chosen?.stepMs ?? 0)).toBeLessThanOrEqual(400);
+        expect(countSeriesPoints(range, chosen?.stepMs ?? 0)).toBeLessThanOrEqual(400);
       }
     }
   });
 
   it('counts points as the API does: UTC-aligned buckets that overlap the range', () => {
-    expect(pointsFor({ start: new Date('2026-03-01T00:00:30Z'), end: new Date('2026-03-01T00:02:00Z') }, 60_000)).toBe(2);
-    expect(pointsFor({ start: new Date('2026-03-01T00:00:30Z'), end: new Date('2026-03-01T00:02:01Z') }, 60_000)).toBe(3);
+    expect(countSeriesPoints({ start: new Date('2026-03-01T00:00:30Z'), end: new Date('2026-03-01T00:02:00Z') }, 60_000)).toBe(2);
+    expect(countSeriesPoints({ start: new Date('2026-03-01T00:00:30Z'), end: new Date('2026-03-01T00:02:01Z') }, 60_000)).toBe(3);
   });
 
   it('falls back to a coarser step up to the API limit, and refuses longer ranges with a reason', () => {

@@ -1,19 +1,17 @@
 /**
  * What the dashboard asks the API for: pure functions shared by the page (bundled for the browser)
- * and its tests. Nothing here may use Node or the DOM.
+ * and its tests. Nothing here may use Node or the DOM: from the store, only its pure
+ * `rollup-plan` module (the steps and how many points a range has at each).
  */
+import { countSeriesPoints, SERIES_STEPS, type SeriesStep } from '@tally/store/rollup-plan';
+import type { TimeRange } from '@tally/store';
 
-/** The series steps the API serves (`SERIES_STEPS` in @tally/store), finest first. */
-export const STEPS = [
-  ['1m', 60_000],
-  ['5m', 300_000],
-  ['15m', 900_000],
-  ['1h', 3_600_000],
-  ['6h', 21_600_000],
-  ['1d', 86_400_000],
-] as const;
+export type { TimeRange };
 
-export type Step = (typeof STEPS)[number][0];
+/** The series steps the API serves, finest first. */
+export const STEPS = Object.entries(SERIES_STEPS) as [SeriesStep, number][];
+
+export type Step = SeriesStep;
 
 /** Range presets, each ending now. */
 export const PRESETS = [
@@ -30,24 +28,12 @@ export const API_MAX_POINTS = 1500;
 /** Bars a chart shows at most when a finer step would exceed it: readable on a phone, detailed on a screen. */
 export const TARGET_POINTS = 400;
 
-export interface TimeRange {
-  start: Date;
-  end: Date;
-}
-
-/** Points the API answers for `range` at `stepMs`: UTC-aligned buckets that overlap it. */
-export function pointsFor({ start, end }: TimeRange, stepMs: number): number {
-  if (end <= start) return 0;
-  const alignedStart = Math.floor(start.getTime() / stepMs) * stepMs;
-  return Math.ceil((end.getTime() - alignedStart) / stepMs);
-}
-
 /**
  * The finest step that draws at most `TARGET_POINTS` bars, else the finest within the API's
  * limit; `undefined` when even a day per point is too many.
  */
 export function chooseStep(range: TimeRange): { step: Step; stepMs: number } | undefined {
-  const fits = (limit: number) => STEPS.find(([, ms]) => pointsFor(range, ms) <= limit);
+  const fits = (limit: number) => STEPS.find(([, ms]) => countSeriesPoints(range, ms) <= limit);
   const found = fits(TARGET_POINTS) ?? fits(API_MAX_POINTS);
   return found && { step: found[0], stepMs: found[1] };
 }
