@@ -86,7 +86,7 @@ source_of() { # name
 step "Debian packages"
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = 'install ok installed' ] || missing+=("$package")
 done
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
@@ -184,5 +184,6 @@ else
 fi
 
 step "done"
-"$PREFIX/bin/ferretdb" --version 2>/dev/null | head -1
+# sed, not head: head exits after one line and, under pipefail, the writer's SIGPIPE fails the script.
+"$PREFIX/bin/ferretdb" --version 2>/dev/null | sed -n 1p
 echo "PostgreSQL $("$PG_CONFIG" --version | awk '{print $2}'), extensions in $PG_LIB"

@@ -40,7 +40,7 @@ else
   "${SUDO[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
 fi
-chromium --version 2>/dev/null | head -1
+chromium --version 2>/dev/null | sed -n 1p # not head: SIGPIPE under pipefail
 
 echo "::: kustomize, kubeconform and the Kubernetes schemas (deploy/k8s's validation)"
 tools/install-k8s-tools.sh
