@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { runApp, type DevstackUrls, type RunningApp } from '@tally/devstack';
-import type { Collection, Document, MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 
 /** What every phase of the harness works with. */
 export interface BenchContext {
@@ -47,19 +47,6 @@ export function createCleanup(): Cleanup {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Documents in `collection` when the server keeps the count ($collStats: a lookup on MongoDB and
- * on FerretDB, where countDocuments scans every document), else `undefined`.
- */
-export async function cheapCount<T extends Document>(collection: Collection<T>): Promise<number | undefined> {
-  try {
-    const [stats] = await collection.aggregate<{ count?: unknown }>([{ $collStats: { count: {} } }]).toArray();
-    return typeof stats?.count === 'number' ? stats.count : undefined;
-  } catch {
-    return undefined; // no such collection yet, or no $collStats
-  }
-}
 
 export interface BundleOptions {
   /** `processor` or `api`: runs `dist/apps/<app>/main.js`, built by `nx build <app>`. */
