@@ -75,6 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
         naiveReadings: options.naiveReadings,
         queryReadings: options.queryReadings,
         samples: options.samples,
+        apiSamples: options.apiSamples,
         healthzSeconds: options.healthzSeconds,
         engineReadings: options.engineReadings,
       },

@@ -16,10 +16,11 @@ describe('parseBenchArgs', () => {
 
   it('takes the quick sizes with --quick, and explicit sizes over them', () => {
     expect(parseBenchArgs(['--quick'])).toMatchObject({ ...QUICK_SIZES, quick: true });
-    expect(parseBenchArgs(['--quick', '--readings', '7000', '--samples=2'])).toMatchObject({
+    expect(parseBenchArgs(['--quick', '--readings', '7000', '--samples=2', '--api-samples', '9'])).toMatchObject({
       ...QUICK_SIZES,
       readings: 7000,
       samples: 2,
+      apiSamples: 9,
     });
     expect(parseBenchArgs(['--query-readings', '1_000_000', '--naive', '10', '--healthz-seconds', '1'])).toMatchObject({
       queryReadings: [1_000_000],

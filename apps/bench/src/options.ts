@@ -13,8 +13,10 @@ export interface Sizes {
   naiveReadings: number;
   /** Readings over 30 days that the API queries, one database per size. */
   queryReadings: number[];
-  /** Queries per time range. */
+  /** Counts per time range through the raw pipeline (the API's answer checked against each), and per engine setting. */
   samples: number;
+  /** Queries per time range (and series) through the API: enough for a p99 that is not simply the slowest. */
+  apiSamples: number;
   /** Duration of the /healthz load. */
   healthzSeconds: number;
   /** Readings inserted into the engine under each DocumentDB index setting. */
@@ -26,6 +28,7 @@ export const FULL_SIZES: Sizes = {
   naiveReadings: 3000,
   queryReadings: [1_000_000, 10_000_000],
   samples: 5,
+  apiSamples: 200,
   healthzSeconds: 10,
   engineReadings: 1_000_000,
 };
@@ -35,6 +38,7 @@ export const QUICK_SIZES: Sizes = {
   naiveReadings: 500,
   queryReadings: [20_000],
   samples: 3,
+  apiSamples: 6,
   healthzSeconds: 2,
   engineReadings: 20_000,
 };
@@ -61,7 +65,9 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --naive N                readings through the naive processor (prefetch 1, batch 1) [${FULL_SIZES.naiveReadings}]
   --query-readings N[,N]   readings over 30 days that the API queries, one database each
                            [${FULL_SIZES.queryReadings.join(',')}]
-  --samples N              POST /status-counts queries per time range [${FULL_SIZES.samples}]
+  --samples N              counts per time range through the raw pipeline, each also asked of
+                           the API, which must answer the same [${FULL_SIZES.samples}]
+  --api-samples N          queries per time range, and series, through the API [${FULL_SIZES.apiSamples}]
   --healthz-seconds S      duration of the GET /healthz load [${FULL_SIZES.healthzSeconds}]
   --engine-readings N      readings inserted and counted under each DocumentDB index setting,
                            in private engines (FerretDB + DocumentDB only) [${FULL_SIZES.engineReadings}]
@@ -78,7 +84,7 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
 function describe(sizes: Sizes): string {
   return (
     `--readings ${sizes.readings} --naive ${sizes.naiveReadings}\n${' '.repeat(27)}` +
-    `--query-readings ${sizes.queryReadings.join(',')} --samples ${sizes.samples} --healthz-seconds ${sizes.healthzSeconds}\n` +
+    `--query-readings ${sizes.queryReadings.join(',')} --samples ${sizes.samples} --api-samples ${sizes.apiSamples} --healthz-seconds ${sizes.healthzSeconds}\n` +
     `${' '.repeat(27)}--engine-readings ${sizes.engineReadings}`
   );
 }
@@ -92,6 +98,7 @@ const SIZE_FLAGS = {
   readings: 'readings',
   naive: 'naiveReadings',
   samples: 'samples',
+  'api-samples': 'apiSamples',
   'healthz-seconds': 'healthzSeconds',
   'engine-readings': 'engineReadings',
 } as const satisfies Record<string, Exclude<keyof Sizes, 'queryReadings'>>;
@@ -110,6 +117,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         naive: { type: 'string' },
         'query-readings': { type: 'string' },
         samples: { type: 'string' },
+        'api-samples': { type: 'string' },
         'healthz-seconds': { type: 'string' },
         'engine-readings': { type: 'string' },
         only: { type: 'string' },

@@ -113,6 +113,7 @@ function ingestTable(ingest: IngestResult): string[] {
 function queryTable(query: QueryResult): string[] {
   const sizes = query.sizes;
   const samples = sizes[0]?.ranges[0]?.latenciesMs.length ?? 0;
+  const rawSamples = sizes[0]?.ranges[0]?.raw.latenciesMs.length ?? 0;
   const pair = (p: { p50: number; p99: number }) => `${ms(p.p50)} / ${ms(p.p99)}`;
   const [first, last] = [sizes[0], sizes.at(-1)];
   const growth = (at: (size: QuerySizeResult) => { p99: number } | undefined) => {
@@ -137,7 +138,7 @@ function queryTable(query: QueryResult): string[] {
       : `${n(readings)} stored in ${seed.seconds?.toFixed(1)} s (${n(seed.perSecond ?? 0)} readings/s), rollups rebuilt in ${seed.rollupSeconds?.toFixed(1)} s`,
   );
   return [
-    `### Query: readings over ${query.spanDays} days, ${samples} queries per range`,
+    `### Query: readings over ${query.spanDays} days, ${samples} API queries per range (the raw pipeline on ${rawSamples} of them)`,
     '',
     'API: the built API over HTTP, answering from the rollups. Raw: the aggregate pipeline over the raw readings, straight to the server.',
     '',

@@ -188,11 +188,33 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
   /** The starts of the dirty minutes within `stretches`. */
   const minutesDirtyIn = async (stretches: readonly Stretch[], timeoutMs: number): Promise<number[]> => {
     if (stretches.length === 0) return [];
-    const within = stretches.map(({ start, end }) => ({ _id: { $gte: new Date(start), $lt: new Date(end) } }));
     const found = await bucketsOfLevel(MINUTE)
-      .find({ dirty: true, ...(within.length === 1 ? within[0] : { $or: within }) }, { projection: { _id: 1 }, maxTimeMS: timeoutMs })
+      .find({ dirty: true, ...startsWithin(stretches) }, { projection: { _id: 1 }, maxTimeMS: timeoutMs })
       .toArray();
     return found.map((minute) => minute._id.getTime());
+  };
+
+  /**
+   * The buckets of `level` that start at `starts` and exist, gathered by the server into one
+   * document: FerretDB hands over one document much faster than hundreds (a month's 720 hours:
+   * 3.7 ms instead of 7.6 ms p50 at 10M readings).
+   */
+  const readBuckets = async (level: RollupLevel, starts: readonly number[], timeoutMs: number) => {
+    if (starts.length === 0) return [];
+    const runs = coalesceRaw(starts.map((start) => ({ start, end: start + level.ms })));
+    // Several runs by `$in`: DocumentDB scans the collection for an `$or` of `_id` ranges (a day's
+    // count took 19 ms that way, 3.6 ms with `$in`); one run by its range (a month's hours: 5.4 vs 7.5 ms).
+    const match = runs.length === 1 ? startsWithin(runs) : { _id: { $in: starts.map((start) => new Date(start)) } };
+    const [all] = await bucketsOfLevel(level)
+      .aggregate<{ buckets: Pick<RollupBucket, '_id' | 'dirty' | 'counts'>[] }>(
+        [
+          { $match: match },
+          { $group: { _id: null, buckets: { $push: { _id: '$_id', dirty: '$dirty', counts: '$counts' } } } },
+        ],
+        { maxTimeMS: timeoutMs },
+      )
+      .toArray();
+    return all?.buckets ?? [];
   };
 
   /**
@@ -243,11 +265,8 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
             byStart.delete(start);
           }
         }
-        const ids = [...byStart.keys()].map((start) => new Date(start));
-        if (ids.length === 0) return;
-        const found = await bucketsOfLevel(level).find({ _id: { $in: ids } }, { maxTimeMS: timeoutMs }).toArray();
         // A bucket without a document never had a reading written through the store: zero.
-        for (const bucket of found) {
+        for (const bucket of await readBuckets(level, [...byStart.keys()], timeoutMs)) {
           const start = bucket._id.getTime();
           for (const plan of byStart.get(start) ?? []) {
             if (bucket.dirty || !bucket.counts) dirty[plan]?.push({ start, end: start + level.ms });
@@ -331,6 +350,12 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     }
     return total;
   }
+}
+
+/** A filter on bucket starts (`_id`) within any of `stretches`. */
+function startsWithin(stretches: readonly Stretch[]) {
+  const within = stretches.map(({ start, end }) => ({ _id: { $gte: new Date(start), $lt: new Date(end) } }));
+  return within.length === 1 ? (within[0] as (typeof within)[number]) : { $or: within };
 }
 
 /** Upserts that lose a race to create the same bucket fail with a duplicate key: they then match it, once retried. */
