@@ -108,6 +108,8 @@ describe('npm run bench -- --quick', () => {
       expect(run.drain.peakRssMb).toBeGreaterThan(30);
       expect(run.drain.peakRssMb).toBeLessThan(512);
       expect(run.drain.startupSeconds).toBeGreaterThan(0);
+      // Measured once no bucket was dirty: at or after the drain's end.
+      expect(run.drain.rollupsSettledSeconds).toBeGreaterThanOrEqual(0);
     }
     expect(ingest?.amqp.publish.transport).toBe('amqp');
     expect(ingest?.mqtt.publish.transport).toBe('mqtt');

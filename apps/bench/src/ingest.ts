@@ -7,8 +7,8 @@ import {
   STATUS_QUEUE,
   type Transport,
 } from '@tally/messaging';
-import { createStatusEventStore, STATUS_EVENTS_COLLECTION } from '@tally/store';
-import type { Document } from 'mongodb';
+import { createStatusEventStore, ROLLUP_LEVELS, STATUS_EVENTS_COLLECTION } from '@tally/store';
+import type { Db, Document } from 'mongodb';
 import { sleep, startBundle, stopApp, type BenchContext } from './context';
 import { readCpuSeconds, readPeakRssMb } from './proc';
 import { startProgress } from './progress';
@@ -53,6 +53,8 @@ export interface DrainResult extends RateResult {
   startupSeconds: number;
   /** Exit code after SIGTERM (0: graceful). */
   exitCode: number | null;
+  /** Seconds from the end of the drain until no rollup bucket was dirty (the processor refreshes them; not in `seconds`). */
+  rollupsSettledSeconds: number;
 }
 
 export interface QueueRun {
@@ -144,6 +146,12 @@ interface QueueRunOptions {
   readings: number;
   env: Record<string, string>;
   nodeOptions: string;
+}
+
+/** Rollup buckets of every level still waiting for a refresh. */
+async function dirtyBuckets(db: Db): Promise<number> {
+  const counts = await Promise.all(ROLLUP_LEVELS.map((level) => db.collection(level.collection).countDocuments({ dirty: true })));
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 /** Fills the queue of a fresh vhost, then starts the processor and times it emptying the queue. */
@@ -267,6 +275,9 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
     const seconds = (performance.now() - started) / 1000;
     const cpuSeconds = readCpuSeconds(pid) - cpuBefore;
     const peakRssMb = readPeakRssMb(pid);
+    // Refreshes wait while the processor has a backlog: then they catch up.
+    await waitUntil('the rollups to settle', async () => (await dirtyBuckets(db)) === 0, { timeoutMs: 120_000, intervalMs: 100 });
+    const rollupsSettledSeconds = (performance.now() - started) / 1000 - seconds;
     const exitCode = await stopApp(processor);
     const verified = await events.countDocuments();
     const rate = perSecond(readings, seconds);
@@ -282,6 +293,7 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
       peakRssMb: Math.round(peakRssMb),
       startupSeconds: round((started - spawned) / 1000),
       exitCode,
+      rollupsSettledSeconds: round(rollupsSettledSeconds),
     };
   } finally {
     progress.abort();

@@ -106,7 +106,9 @@ function ingestTable(ingest: IngestResult): string[] {
     drainRow('naive processor (prefetch 1, batch 1)', ingest.naive),
     '',
     `Processor ÷ direct: ${ratios.amqpToDirect.toFixed(2)} (AMQP), ${ratios.mqttToDirect.toFixed(2)} (MQTT). ` +
-      `Processor ÷ naive: ${ratios.amqpToNaive.toFixed(1)}×.`,
+      `Processor ÷ naive: ${ratios.amqpToNaive.toFixed(1)}×. ` +
+      `Rollups all refreshed ${ingest.amqp.drain.rollupsSettledSeconds.toFixed(1)} s (AMQP), ` +
+      `${ingest.mqtt.drain.rollupsSettledSeconds.toFixed(1)} s (MQTT) after the drain (refreshes wait while the processor has a backlog).`,
   ];
 }
 

@@ -19,6 +19,8 @@ import { createStoreWriter } from './store-writer';
 
 /** Buckets per level one refresh recomputes: a backlog's thousands take a few rounds of well under a second. */
 const REFRESH_LIMIT = 5000;
+/** The processor has a backlog while it handled a full batch this recently: rollup refreshes then wait. */
+const BACKLOG_WINDOW_MS = 1000;
 
 /** Seams for tests: what a deployment never sets. */
 export interface ProcessorHooks {
@@ -62,27 +64,34 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
   broker.on('up', () => logger.info('broker back'));
   const deadLetters = createDeadLetterPublisher(amqp);
 
+  const handleBatch = createBatchHandler({
+    insert: writer.insert,
+    deadLetter: (message, reason) => deadLetters.deadLetter(message, reason),
+    stats,
+    onDeadLetterFailing: (failing, error) =>
+      failing
+        ? logger.warn({ err: describeError(error) }, 'cannot dead-letter: returning messages to the queue')
+        : logger.info('dead-lettering succeeds again'),
+  });
+  // A full batch means readings were waiting (with batches of one, every batch is full: no signal).
+  let fullBatchAt = -Infinity;
   const consumer = createBatchConsumer({
     url: config.amqpUrls,
     connectionName: 'tally-processor',
     prefetch: config.prefetch,
     batchSize: config.batchSize,
     maxWaitMs: config.batchMaxWaitMs,
-    handleBatch: createBatchHandler({
-      insert: writer.insert,
-      deadLetter: (message, reason) => deadLetters.deadLetter(message, reason),
-      stats,
-      onDeadLetterFailing: (failing, error) =>
-        failing
-          ? logger.warn({ err: describeError(error) }, 'cannot dead-letter: returning messages to the queue')
-          : logger.info('dead-lettering succeeds again'),
-    }),
+    handleBatch: (messages) => {
+      if (config.batchSize > 1 && messages.length >= config.batchSize) fullBatchAt = Date.now();
+      return handleBatch(messages);
+    },
   });
   logConsumerStates(consumer, config, logger);
 
   const refresher = runRollupRefresher({
     refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT }),
     intervalMs: config.rollupRefreshIntervalMs,
+    busy: () => Date.now() - fullBatchAt < BACKLOG_WINDOW_MS,
     signal: stopping.signal,
     onStateChange: (change) =>
       change.failing

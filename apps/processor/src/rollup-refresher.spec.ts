@@ -35,6 +35,25 @@ describe('runRollupRefresher', () => {
     expect(refreshed).toEqual([500, 500, 200]);
   });
 
+  it('waits while the processor is busy, and refreshes once it is not', async () => {
+    const controller = new AbortController();
+    const { refresh, calls } = scripted([{ refreshed: 9, pending: 0 }, { refreshed: 0, pending: 0 }], controller);
+    const started = Date.now();
+    await runRollupRefresher({ refresh, intervalMs: 20, busy: () => Date.now() - started < 200, signal: controller.signal });
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toBeGreaterThanOrEqual(195);
+  });
+
+  it('refreshes at least every maxDeferMs while the processor stays busy', async () => {
+    const controller = new AbortController();
+    const { refresh, calls } = scripted([{ refreshed: 1, pending: 5 }, { refreshed: 1, pending: 4 }, { refreshed: 1, pending: 3 }], controller);
+    await runRollupRefresher({ refresh, intervalMs: 10, busy: () => true, maxDeferMs: 150, signal: controller.signal });
+    expect(calls).toHaveLength(3);
+    expect(calls[0]).toBeGreaterThanOrEqual(145);
+    expect((calls[1] ?? 0) - (calls[0] ?? 0)).toBeGreaterThanOrEqual(145);
+    expect((calls[2] ?? 0) - (calls[1] ?? 0)).toBeGreaterThanOrEqual(145);
+  });
+
   it('reports one failure and one recovery, however many refreshes fail in between', async () => {
     const controller = new AbortController();
     const down = new Error('MongoDB down');
