@@ -164,6 +164,21 @@ describe('rollups', () => {
   }, 120_000);
 });
 
+describe('the index of dirty buckets', () => {
+  it('replaces the index of earlier versions, and serves the look for dirty minutes alone', async () => {
+    const { store } = freshStore();
+    const minutes = store.collection.db.collection<RollupBucket>(ROLLUP_LEVELS[0]?.collection ?? '');
+    await minutes.createIndex({ dirty: 1, _id: 1 }, { name: 'dirty' }); // as versions before 2026-11-29 made it
+    await store.ensureIndexes();
+    expect((await minutes.indexes()).map((index) => index.name).sort()).toEqual(['_id_', 'dirty_buckets']);
+    await minutes.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: new Date(NOW - i * 60_000), version: 1, dirty: i % 1000 === 0 })));
+    const month = { dirty: true, _id: { $gte: new Date(NOW - 30 * DAY), $lt: new Date(NOW) } };
+    expect(await minutes.countDocuments(month)).toBe(2); // NOW itself is outside the range
+    // MongoDB: an IXSCAN stage with indexName; FerretDB + DocumentDB: PostgreSQL's "Index Name".
+    expect(JSON.stringify(await minutes.find(month).explain())).toMatch(/"(indexName|Index Name)":"dirty_buckets"/);
+  });
+});
+
 describe('a count over centuries', () => {
   it('is counted raw instead of planning a bucket per day, and stays exact', async () => {
     const { store } = freshStore();

@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import {
   bucketsOf,
   coalesceRaw,
@@ -43,6 +43,8 @@ const EVERYTHING = new Date(-8.64e15);
 /** Coverage before `ensure()` ever ran on this database: readings may predate rollups, so none is used. */
 const NOTHING = new Date(8.64e15);
 const DUPLICATE_KEY = 11000;
+const NAMESPACE_NOT_FOUND = 26;
+const INDEX_NOT_FOUND = 27;
 const DAY_MS = 86_400_000;
 /** Longest range counted from the rollups (about 55 years of day buckets); a longer one is counted raw. */
 const MAX_PLANNED_DAYS = 20_000;
@@ -281,7 +283,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
 
   return {
     ensure: async () => {
-      await Promise.all(ROLLUP_LEVELS.map((level) => bucketsOfLevel(level).createIndex({ dirty: 1, _id: 1 }, { name: 'dirty' })));
+      await Promise.all(ROLLUP_LEVELS.map((level) => ensureDirtyIndex(bucketsOfLevel(level))));
       if (await meta.findOne({ _id: 'coverage' })) return;
       // A store that starts empty holds every reading in its rollups; one with readings written
       // before rollups existed holds them from the next whole day on, until a rebuild goes back.
@@ -350,6 +352,21 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     }
     return total;
   }
+}
+
+/**
+ * Indexes the dirty buckets only, so that looking for them (the refresher; a count, for the dirty
+ * minutes under its hours and days) costs what there is to find. It replaces `{dirty: 1, _id: 1}`
+ * over every bucket, through which DocumentDB read a range's every entry: a month of minutes, none
+ * dirty, took 6.6 ms that way and takes 0.7 ms now. Not `{_id: 1}` alone: MongoDB allows no
+ * partial index on `_id`.
+ */
+async function ensureDirtyIndex(buckets: Collection<RollupBucket>): Promise<void> {
+  await buckets.dropIndex('dirty').catch((error: unknown) => {
+    // Dropped already, or no collection yet.
+    if (!(error instanceof MongoServerError && (error.code === INDEX_NOT_FOUND || error.code === NAMESPACE_NOT_FOUND))) throw error;
+  });
+  await buckets.createIndex({ _id: 1, dirty: 1 }, { name: 'dirty_buckets', partialFilterExpression: { dirty: true } });
 }
 
 /** A filter on bucket starts (`_id`) within any of `stretches`. */
