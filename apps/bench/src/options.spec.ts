@@ -1,5 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FULL_SIZES, parseBenchArgs, PROCESSOR_IMAGE_NODE_OPTIONS, QUICK_SIZES, UsageError } from './options';
+
+describe('PROCESSOR_IMAGE_NODE_OPTIONS', () => {
+  it('are the V8 flags of the processor image, so that the bench measures the processor as deployed', () => {
+    const dockerfile = readFileSync(join(import.meta.dirname, '../../../docker/Dockerfile'), 'utf8');
+    const stage = dockerfile.slice(dockerfile.indexOf('AS processor'));
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(stage)?.[1] ?? '[]') as string[];
+    expect(cmd.filter((arg) => arg.startsWith('--')).join(' ')).toBe(PROCESSOR_IMAGE_NODE_OPTIONS);
+  });
+});
 
 describe('parseBenchArgs', () => {
   it('runs every phase at full size by default, the processor as in its image', () => {

@@ -4,7 +4,7 @@ export const PHASES = ['ingest', 'query', 'engine'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
-export const PROCESSOR_IMAGE_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=160';
+export const PROCESSOR_IMAGE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=160';
 
 export interface Sizes {
   /** Readings published per transport (AMQP, MQTT), each drained by the processor. */
