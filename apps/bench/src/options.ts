@@ -28,7 +28,7 @@ export const FULL_SIZES: Sizes = {
   naiveReadings: 3000,
   queryReadings: [1_000_000, 10_000_000],
   samples: 5,
-  apiSamples: 200,
+  apiSamples: 1000,
   healthzSeconds: 10,
   engineReadings: 1_000_000,
 };
