@@ -1,4 +1,4 @@
-import { freePort, waitUntil, withDatabase } from '@tally/devstack';
+import { freePort, waitUntil, withDatabase, type RunningApp } from '@tally/devstack';
 import { randomReading } from '@tally/messaging';
 import { createStatusEventStore, floorTo, type StatusCounts, type StatusEventStore } from '@tally/store';
 import { startBundle, stopApp, type BenchContext } from './context';
@@ -81,48 +81,74 @@ export interface QueryOptions {
 /** The series a chart of a month asks for. */
 export const SERIES = { name: '30 days at 1 h', step: '1h', ms: SPAN_DAYS * DAY_MS } as const;
 
-/** For each size: stores (or reuses) the readings, then times the API's counts and series beside the raw pipeline. */
+/** One size under test: its readings, the API serving them, and the store for the raw pipeline. */
+interface Target {
+  readings: number;
+  seed: SeedResult;
+  store: StatusEventStore;
+  client: HttpClient;
+  api: RunningApp;
+  /** Stops the API (once; also when the run fails). */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Stores (or reuses) the readings of every size and starts an API over each, then times the
+ * counts and series of every size in turn, query by query, at the same random ranges: the sizes
+ * are compared under the same conditions (measured one size after the other, a p99 of a few ms
+ * differed by half between two runs at the same size).
+ */
 export async function runQuery(context: BenchContext, options: QueryOptions): Promise<QueryResult> {
-  const sizes: QuerySizeResult[] = [];
-  let healthz: QueryResult['healthz'] | undefined;
-  let apiPeakRssMb = 0;
-  const apiExitCodes: (number | null)[] = [];
-  for (const [index, readings] of options.queryReadings.entries()) {
-    const seed = await seedReadings(context, readings, options.reseed);
-    const store = createStatusEventStore({ db: context.mongo.db(seed.database) });
-    const port = await freePort();
-    const api = startBundle(context, {
-      app: 'api',
-      env: {
-        MONGODB_URI: withDatabase(context.urls.mongodbUri, seed.database),
-        API_PORT: String(port),
-        API_REQUEST_TIMEOUT_MS: String(API_REQUEST_TIMEOUT_MS),
-      },
-    });
-    const stop = context.cleanup.defer(() => stopApp(api));
-    const client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}`, maxSockets: HEALTHZ_CONCURRENCY });
-    try {
+  const targets: Target[] = [];
+  try {
+    for (const readings of options.queryReadings) {
+      const seed = await seedReadings(context, readings, options.reseed);
+      const port = await freePort();
+      const api = startBundle(context, {
+        app: 'api',
+        env: {
+          MONGODB_URI: withDatabase(context.urls.mongodbUri, seed.database),
+          API_PORT: String(port),
+          API_REQUEST_TIMEOUT_MS: String(API_REQUEST_TIMEOUT_MS),
+        },
+      });
+      const stop = context.cleanup.defer(() => stopApp(api));
+      const client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}`, maxSockets: HEALTHZ_CONCURRENCY });
+      targets.push({ readings, seed, store: createStatusEventStore({ db: context.mongo.db(seed.database) }), client, api, stop });
       await waitUntilReady(client, api.exited);
-      const ranges: RangeResult[] = [];
-      for (const range of RANGES) ranges.push(await measureRange(client, store, range, options, readings));
-      const series = await measureSeries(client, options.apiSamples, readings);
-      sizes.push({ readings, seed, ranges, series });
-      if (index === 0) {
-        const progress = startProgress({ label: 'GET /healthz load', seconds: options.healthzSeconds });
-        const load = await runLoad({ client, path: '/healthz', concurrency: HEALTHZ_CONCURRENCY, seconds: options.healthzSeconds });
-        progress.finish(`${load.perSecond.toLocaleString('en-US')} requests/s, ${load.errors} errors`);
-        healthz = { ...load, seconds: round(load.seconds), concurrency: HEALTHZ_CONCURRENCY };
-      }
-      apiPeakRssMb = Math.max(apiPeakRssMb, Math.round(readPeakRssMb(api.pid ?? 0)));
-      client.close();
-      apiExitCodes.push(await stopApp(api));
-    } finally {
-      client.close();
-      await stop();
+    }
+    const [first] = targets;
+    if (!first) throw new Error('no query size given');
+    const ranges: RangeResult[][] = [];
+    for (const range of RANGES) ranges.push(await measureRange(targets, range, options));
+    const series = await measureSeries(targets, options.apiSamples);
+    const progress = startProgress({ label: 'GET /healthz load', seconds: options.healthzSeconds });
+    const load = await runLoad({ client: first.client, path: '/healthz', concurrency: HEALTHZ_CONCURRENCY, seconds: options.healthzSeconds });
+    progress.finish(`${load.perSecond.toLocaleString('en-US')} requests/s, ${load.errors} errors`);
+    const apiPeakRssMb = Math.max(...targets.map((target) => Math.round(readPeakRssMb(target.api.pid ?? 0))));
+    const apiExitCodes: (number | null)[] = [];
+    for (const target of targets) {
+      target.client.close();
+      apiExitCodes.push(await stopApp(target.api));
+    }
+    return {
+      spanDays: SPAN_DAYS,
+      sizes: targets.map(({ readings, seed }, i) => ({
+        readings,
+        seed,
+        ranges: ranges.map((perSize) => perSize[i] as RangeResult),
+        series: series[i] as SeriesResult,
+      })),
+      healthz: { ...load, seconds: round(load.seconds), concurrency: HEALTHZ_CONCURRENCY },
+      apiPeakRssMb,
+      apiExitCodes,
+    };
+  } finally {
+    for (const target of targets) {
+      target.client.close();
+      await target.stop();
     }
   }
-  if (!healthz) throw new Error('no query size given');
-  return { spanDays: SPAN_DAYS, sizes, healthz, apiPeakRssMb, apiExitCodes };
 }
 
 /**
@@ -186,72 +212,78 @@ async function seedReadings(context: BenchContext, count: number, reseed: boolea
 }
 
 async function measureRange(
-  client: HttpClient,
-  store: StatusEventStore,
+  targets: readonly Target[],
   range: (typeof RANGES)[number],
   { samples, apiSamples }: Pick<QueryOptions, 'samples' | 'apiSamples'>,
-  readings: number,
-): Promise<RangeResult> {
-  const label = `${readings.toLocaleString('en-US')}: POST /status-counts, ${range.name}`;
+): Promise<RangeResult[]> {
   const rawSamples = Math.min(samples, apiSamples);
-  const progress = startProgress({ label, total: apiSamples + rawSamples, unit: 'queries' });
+  const progress = startProgress({ label: `POST /status-counts, ${range.name}`, total: (apiSamples + rawSamples) * targets.length, unit: 'queries' });
   try {
-    const latenciesMs: number[] = [];
-    const rawLatenciesMs: number[] = [];
-    const totals: number[] = [];
+    const results = targets.map(() => ({ latenciesMs: [] as number[], rawLatenciesMs: [] as number[], totals: [] as number[] }));
+    let done = 0;
     // Every query through the API; the first `rawSamples` also through the raw pipeline, which must agree.
     for (let i = 0; i < apiSamples; i++) {
       const from = randomStart(range.ms);
       const body = { start_time: new Date(from).toISOString(), end_time: new Date(from + range.ms).toISOString() };
-      const started = performance.now();
-      const response = await client.send('POST', '/status-counts', body);
-      const latency = performance.now() - started;
-      if (response.status !== 200) {
-        throw new Error(`POST /status-counts (${range.name}) answered ${response.status}: ${response.body}`);
-      }
-      const counts = JSON.parse(response.body) as StatusCounts;
-      latenciesMs.push(round(latency, 1));
-      totals.push(Object.values(counts).reduce((sum, n) => sum + n, 0));
-      progress.update(i + Math.min(i, rawSamples) + 1);
-      if (i >= rawSamples) continue;
+      for (const [t, { client, store, readings }] of targets.entries()) {
+        const result = results[t] as (typeof results)[number];
+        const started = performance.now();
+        const response = await client.send('POST', '/status-counts', body);
+        const latency = performance.now() - started;
+        if (response.status !== 200) {
+          throw new Error(`POST /status-counts (${range.name}, ${readings} readings) answered ${response.status}: ${response.body}`);
+        }
+        const counts = JSON.parse(response.body) as StatusCounts;
+        result.latenciesMs.push(round(latency, 1));
+        result.totals.push(Object.values(counts).reduce((sum, n) => sum + n, 0));
+        progress.update(++done);
+        if (i >= rawSamples) continue;
 
-      const rawStarted = performance.now();
-      const raw = await store.countRawByStatus({ start: new Date(from), end: new Date(from + range.ms) }, { timeoutMs: API_REQUEST_TIMEOUT_MS });
-      rawLatenciesMs.push(round(performance.now() - rawStarted, 1));
-      if (JSON.stringify(raw) !== JSON.stringify(counts)) {
-        throw new Error(`${range.name} from ${body.start_time}: the API counted ${response.body}, the raw pipeline ${JSON.stringify(raw)}`);
+        const rawStarted = performance.now();
+        const raw = await store.countRawByStatus({ start: new Date(from), end: new Date(from + range.ms) }, { timeoutMs: API_REQUEST_TIMEOUT_MS });
+        result.rawLatenciesMs.push(round(performance.now() - rawStarted, 1));
+        if (JSON.stringify(raw) !== JSON.stringify(counts)) {
+          throw new Error(
+            `${range.name} from ${body.start_time} over ${readings} readings: the API counted ${response.body}, the raw pipeline ${JSON.stringify(raw)}`,
+          );
+        }
+        progress.update(++done);
       }
-      progress.update(2 * i + 2);
     }
-    const raw = { latenciesMs: rawLatenciesMs, ...percentiles(rawLatenciesMs) };
-    const result = { name: range.name, ms: range.ms, latenciesMs, totals, ...percentiles(latenciesMs), raw };
-    progress.finish(`p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms; raw p50 ${raw.p50.toFixed(0)} ms`);
-    return result;
+    const measured = results.map(({ latenciesMs, rawLatenciesMs, totals }) => {
+      const raw = { latenciesMs: rawLatenciesMs, ...percentiles(rawLatenciesMs) };
+      return { name: range.name, ms: range.ms, latenciesMs, totals, ...percentiles(latenciesMs), raw };
+    });
+    progress.finish(
+      measured.map((r, t) => `${targets[t]?.readings.toLocaleString('en-US')}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; raw p50 ${r.raw.p50.toFixed(0)} ms`).join(' | '),
+    );
+    return measured;
   } finally {
     progress.abort();
   }
 }
 
-async function measureSeries(client: HttpClient, samples: number, readings: number): Promise<SeriesResult> {
-  const label = `${readings.toLocaleString('en-US')}: GET /status-counts/series, ${SERIES.name}`;
-  const progress = startProgress({ label, total: samples, unit: 'queries' });
+async function measureSeries(targets: readonly Target[], samples: number): Promise<SeriesResult[]> {
+  const progress = startProgress({ label: `GET /status-counts/series, ${SERIES.name}`, total: samples * targets.length, unit: 'queries' });
   try {
-    const latenciesMs: number[] = [];
-    let points = 0;
+    const results = targets.map(() => ({ latenciesMs: [] as number[], points: 0 }));
     for (let i = 0; i < samples; i++) {
       // A month from a random whole hour: 720 points of an hour, as a chart of 30 days asks for them.
       const from = floorTo(randomStart(DAY_MS), 3_600_000);
       const query = `start_time=${new Date(from).toISOString()}&end_time=${new Date(from + SERIES.ms).toISOString()}&step=${SERIES.step}`;
-      const started = performance.now();
-      const response = await client.send('GET', `/status-counts/series?${query}`);
-      latenciesMs.push(round(performance.now() - started, 1));
-      if (response.status !== 200) throw new Error(`GET /status-counts/series answered ${response.status}: ${response.body}`);
-      points = (JSON.parse(response.body) as { points: unknown[] }).points.length;
-      progress.update(i + 1);
+      for (const [t, { client }] of targets.entries()) {
+        const result = results[t] as (typeof results)[number];
+        const started = performance.now();
+        const response = await client.send('GET', `/status-counts/series?${query}`);
+        result.latenciesMs.push(round(performance.now() - started, 1));
+        if (response.status !== 200) throw new Error(`GET /status-counts/series answered ${response.status}: ${response.body}`);
+        result.points = (JSON.parse(response.body) as { points: unknown[] }).points.length;
+        progress.update(i * targets.length + t + 1);
+      }
     }
-    const result = { name: SERIES.name, step: SERIES.step, latenciesMs, points, ...percentiles(latenciesMs) };
-    progress.finish(`p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${points} points`);
-    return result;
+    const measured = results.map(({ latenciesMs, points }) => ({ name: SERIES.name, step: SERIES.step, latenciesMs, points, ...percentiles(latenciesMs) }));
+    progress.finish(measured.map((r, t) => `${targets[t]?.readings.toLocaleString('en-US')}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`).join(' | '));
+    return measured;
   } finally {
     progress.abort();
   }
