@@ -87,15 +87,7 @@ describe('a three-node RabbitMQ cluster', () => {
     await second.start();
     expect(await pollUntil(async () => (await c.runningNodes()).includes(second.nodeName), 60_000), 'the second node rejoined').toBe(true);
 
-    expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
-    const summary = await broadcaster.waitForLog('summary', 0);
-    expect(summary).toMatchObject({ generated: COUNT, published: COUNT, unsent: 0, dropped: 0 });
-    s.checker.broadcast({
-      generated: COUNT,
-      intervalMs: INTERVAL_MS,
-      sent: summary['sent'] as Record<string, number>,
-      startedBetween: [broadcaster.spawnedAt, new Date(startedBy)],
-    });
+    await s.expectBroadcastAcknowledged(broadcaster, { count: COUNT, intervalMs: INTERVAL_MS, startedBy });
     const { stored } = await s.finish({ timeoutMs: 120_000 });
 
     const arrivals = stored.flatMap((doc) => (doc.receivedAt ? [doc.receivedAt] : []));

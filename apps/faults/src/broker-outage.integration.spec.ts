@@ -88,15 +88,7 @@ describe('through a broker outage', () => {
       await sleep(OUTAGE_MS);
       await server.restart();
 
-      expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
-      const summary = await broadcaster.waitForLog('summary', 0);
-      expect(summary).toMatchObject({ generated: COUNT, published: COUNT, unsent: 0, dropped: 0 });
-      s.checker.broadcast({
-        generated: COUNT,
-        intervalMs: INTERVAL_MS,
-        sent: summary['sent'] as Record<string, number>,
-        startedBetween: [broadcaster.spawnedAt, new Date(startedBy)],
-      });
+      await s.expectBroadcastAcknowledged(broadcaster, { count: COUNT, intervalMs: INTERVAL_MS, startedBy });
 
       const { stored } = await s.finish();
       // The processor stamps receivedAt on arrival: readings in the order of their ts were received

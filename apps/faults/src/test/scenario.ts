@@ -179,6 +179,26 @@ export class Scenario {
   }
 
   /**
+   * Expects `broadcaster` (run with `--count`) to exit 0 with every reading it generated
+   * acknowledged, and hands its schedule (started by `startedBy`, from its `broadcasting` line)
+   * and what it sent to the checker.
+   */
+  async expectBroadcastAcknowledged(
+    broadcaster: RunningApp & { spawnedAt: Date },
+    { count, intervalMs, startedBy }: { count: number; intervalMs: number; startedBy: number },
+  ): Promise<void> {
+    expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
+    const summary = await broadcaster.waitForLog('summary', 0);
+    expect(summary).toMatchObject({ generated: count, published: count, unsent: 0, dropped: 0 });
+    this.checker.broadcast({
+      generated: count,
+      intervalMs,
+      sent: summary['sent'] as Record<string, number>,
+      startedBetween: [broadcaster.spawnedAt, new Date(startedBy)],
+    });
+  }
+
+  /**
    * The vhost's AMQP connections (those named `connectionName` when given), once the management
    * API lists at least one.
    */
