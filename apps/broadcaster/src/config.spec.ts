@@ -2,24 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@tally/config';
+import { problemsOf } from '@tally/config/testing';
 import { BROADCASTER_USAGE, loadBroadcasterConfig } from './config';
 
 const cwd = mkdtempSync(join(tmpdir(), 'tally-broadcaster-'));
 writeFileSync(join(cwd, 'nx.json'), '{}');
 
 const load = (argv: string[], env: Record<string, string> = {}) => loadBroadcasterConfig({ argv, env, cwd });
-
-/** The problems of the ConfigError that `load` throws; fails the test when it throws none. */
-function problemsOf(load: () => unknown): readonly string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const problemsOfArgs = (argv: string[], env: Record<string, string> = {}) => problemsOf(() => load(argv, env));
 
