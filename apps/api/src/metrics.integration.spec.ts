@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort, runApp, waitForDevstack, type RunningApp } from '@tally/devstack';
 import { createMongoConnection, createStatusEventStore, type MongoConnection } from '@tally/store';
+import { scrapeSample } from '@tally/metrics/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const appDir = join(import.meta.dirname, '..');
@@ -27,12 +28,7 @@ afterAll(async () => {
   await mongo?.close();
 });
 
-/** The value of one sample of the Prometheus text, 0 when absent. */
-async function sample(line: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found === undefined ? 0 : Number(found.slice(line.length + 1));
-}
+const sample = (line: string) => scrapeSample(metricsUrl, line);
 
 describe('GET /metrics of the API, on its own port', () => {
   it('shows request counters that move as readings are counted, and the process metrics', async () => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createTestVhost, runApp, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
+import { scrapeSamples } from '@tally/metrics/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let vhost: TestVhost;
@@ -24,16 +25,7 @@ afterAll(async () => {
   await vhost?.dispose();
 });
 
-/** Every sample of the Prometheus text, by its name and labels as written. */
-async function samples(): Promise<Map<string, number>> {
-  const text = await (await fetch(metricsUrl)).text();
-  return new Map(
-    text
-      .split('\n')
-      .filter((line) => line !== '' && !line.startsWith('#'))
-      .map((line) => [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))]),
-  );
-}
+const samples = () => scrapeSamples(metricsUrl);
 
 const published = (all: Map<string, number>) =>
   [...all].filter(([name]) => name.startsWith('tally_broadcaster_published_total{')).reduce((sum, [, value]) => sum + value, 0);

@@ -11,6 +11,7 @@ import {
 } from '@tally/messaging';
 import { MongoClient } from 'mongodb';
 import type { Connection } from 'rabbitmq-client';
+import { scrapeSample } from '@tally/metrics/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const appDir = join(import.meta.dirname, '..');
@@ -50,12 +51,7 @@ afterAll(async () => {
   await mongo?.close();
 });
 
-/** The value of one sample of the Prometheus text, 0 when absent. */
-async function sample(line: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found === undefined ? 0 : Number(found.slice(line.length + 1));
-}
+const sample = (line: string) => scrapeSample(metricsUrl, line);
 
 describe('GET /metrics of the processor, on its health port', () => {
   it('counts readings stored, duplicates and dead letters by reason as they flow, and shows its state', async () => {
