@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { readings, type RawMessage } from './test/amqp';
@@ -65,6 +66,22 @@ describe('bad input', () => {
     }
     expect(problems).toEqual([]);
     expect(letters).toHaveLength(POISON.length);
+  });
+
+  it('takes a publish to an MQTT topic AMQP cannot carry out of the way: the stream around it is stored, it is dead-lettered', async () => {
+    const s = perTest(await Scenario.create('faults-long-topic'));
+    await s.startProcessor();
+    const streaming = s.publisher.publish(readings(3000), { window: 50 });
+    // Over 255 bytes: the broker takes it over MQTT, and cannot hand its routing key to an AMQP consumer.
+    const body = JSON.stringify({ status: 4, ts: new Date().toISOString() });
+    const client = await mqtt.connectAsync(s.env.MQTT_URL, { protocolVersion: 4, reconnectPeriod: 0 });
+    await client.publishAsync(`status/${'d'.repeat(249)}`, body, { qos: 1 });
+    await client.endAsync();
+    await streaming;
+
+    await s.finish({ deadLetters: 1 });
+    const letters = await s.amqp.takeDeadLetters();
+    expect(letters.map(({ brokerReason, body }) => ({ brokerReason, body: body.toString() }))).toEqual([{ brokerReason: 'delivery_limit', body }]);
   });
 
   it('stores a reading published twice, or retried after a lost confirm, once', async () => {

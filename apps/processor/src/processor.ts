@@ -5,6 +5,7 @@ import {
   createBatchConsumer,
   type BatchConsumer,
   createDeadLetterPublisher,
+  LEGACY_QUEUE_POLICY,
   MessagingError,
   watchAmqp,
 } from '@tally/messaging';
@@ -133,12 +134,24 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
 function logConsumerStates(consumer: BatchConsumer, config: ProcessorConfig, logger: Logger): void {
   let hasConsumed = false;
   let failing = false;
-  consumer.on('ready', () => {
+  consumer.on('ready', (topology) => {
+    if (topology === 'legacy' && !hasConsumed) {
+      logger.warn(
+        { policy: LEGACY_QUEUE_POLICY },
+        'tally.status was declared by an earlier version, without a delivery limit: a message that cannot be delivered would stall it; give it one with the policy shown',
+      );
+    }
     hasConsumed = true;
     failing = false;
     logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming');
   });
   consumer.on('down', () => logger.warn('not consuming: subscribing again'));
+  consumer.on('careful', (messages) =>
+    logger.warn(
+      { messages },
+      'the broker closed the connection while delivering (a routing key over 255 bytes?): taking the next messages one at a time until the queue dead-letters the one it cannot deliver',
+    ),
+  );
   consumer.on('error', (error) => {
     // Credentials or a vhost the broker refuses are a configuration error when they never worked.
     if (!hasConsumed && error instanceof MessagingError && error.code === 'access_refused') exitOnStartupError(error, logger);

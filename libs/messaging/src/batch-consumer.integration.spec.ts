@@ -6,7 +6,8 @@ import type { Delivery } from './delivery';
 import { createAmqpConnection } from './connection';
 import { createReadingPublisher } from './publisher';
 import { decode, randomReading } from './reading';
-import { STATUS_QUEUE } from './topology';
+import mqtt from 'mqtt';
+import { BROKER_DEAD_LETTER_ROUTING_KEY, DEAD_LETTER_QUEUE, LEGACY_STATUS_QUEUE_DECLARATION, STATUS_QUEUE, TOPOLOGY } from './topology';
 
 const CONSUMER_CONNECTION = 'tally-batch-consumer-test';
 
@@ -213,6 +214,55 @@ describe('BatchConsumer', () => {
     const sent = await publish(5, { consumerRunning: true });
     await expect.poll(() => handled).toEqual(sent);
   });
+
+  it('takes a message whose routing key AMQP cannot carry out of the way: dead-lettered by the delivery limit, nothing else with it', async () => {
+    // Declared first: an MQTT publish that no queue is bound for is acknowledged and lost.
+    await declare();
+    const before = await publish(30);
+    // A topic over 255 bytes: MQTT carries it, AMQP's routing key (a short string) cannot.
+    const poisonTopic = `status/${'x'.repeat(260)}`;
+    const client = await mqtt.connectAsync(vhost.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 });
+    await client.publishAsync(poisonTopic, JSON.stringify({ status: 3 }), { qos: 1 });
+    await client.endAsync();
+    const after = await publish(30, { consumerRunning: true });
+    await expect.poll(() => queueDepth()).toBe(61);
+
+    const handled: string[] = [];
+    const careful: number[] = [];
+    const consumer = consume({
+      prefetch: 50,
+      batchSize: 10,
+      maxWaitMs: 20,
+      handleBatch: async (messages) => void handled.push(...idsOf(messages)),
+    });
+    consumer.on('careful', (messages) => careful.push(messages));
+
+    // Batches handled but not yet acked when the broker closed the connection come again.
+    await expect.poll(() => new Set(handled).size, { timeout: 60_000 }).toBe(60);
+    expect(new Set(handled)).toEqual(new Set([...before, ...after]));
+    expect(careful, 'went careful once the broker closed the connection').toEqual([50]);
+    await expect.poll(() => deadLetters(), { timeout: 10_000 }).toEqual([
+      { routingKey: BROKER_DEAD_LETTER_ROUTING_KEY, reason: 'delivery_limit', originalRoutingKey: poisonTopic.replaceAll('/', '.') },
+    ]);
+
+    // Back to full batches once the window that was in flight has passed.
+    const handledBefore = handled.length;
+    const later = await publish(30, { consumerRunning: true });
+    await expect.poll(() => handled.length).toBe(handledBefore + 30);
+    expect(handled.slice(handledBefore)).toEqual(later);
+    expect(await queueDepth()).toBe(0);
+  }, 90_000);
+
+  it('consumes a tally.status declared by an earlier version as it is, and says so', async () => {
+    await connection.queueDeclare(LEGACY_STATUS_QUEUE_DECLARATION);
+    const sent = await publish(5);
+    const handled: string[] = [];
+    const consumer = consume({ batchSize: 5, maxWaitMs: 20, handleBatch: async (messages) => void handled.push(...idsOf(messages)) });
+    const topology = await new Promise((resolve) => consumer.once('ready', resolve));
+    expect(topology).toBe('legacy');
+    await expect.poll(() => handled).toEqual(sent);
+  });
+
 });
 
 /** Force-closes the consumer's connection once the management API lists it (it lags a few seconds). */
@@ -222,4 +272,30 @@ async function closeConsumerConnection(testVhost: TestVhost): Promise<number> {
     .poll(async () => (names = await testVhost.listConnections(CONSUMER_CONNECTION)), { timeout: 10_000, interval: 200 })
     .not.toEqual([]);
   return testVhost.closeConnections(names);
+}
+
+async function declare(): Promise<void> {
+  for (const exchange of TOPOLOGY.exchanges) await connection.exchangeDeclare(exchange);
+  for (const queue of TOPOLOGY.queues) await connection.queueDeclare(queue);
+  for (const binding of TOPOLOGY.queueBindings) await connection.queueBind(binding);
+}
+
+/** Takes the dead-letter queue's messages: their routing key, and what the broker recorded of their death. */
+async function deadLetters(): Promise<{ routingKey: string; reason: unknown; originalRoutingKey: unknown }[]> {
+  const taken = [];
+  const channel = await connection.acquire();
+  try {
+    for (;;) {
+      const message = await channel.basicGet({ queue: DEAD_LETTER_QUEUE, noAck: true });
+      if (message === undefined) return taken;
+      const [death] = (message.headers?.['x-death'] ?? []) as Record<string, unknown>[];
+      taken.push({
+        routingKey: message.routingKey,
+        reason: death?.['reason'],
+        originalRoutingKey: (death?.['routing-keys'] as string[] | undefined)?.[0],
+      });
+    }
+  } finally {
+    await channel.close();
+  }
 }

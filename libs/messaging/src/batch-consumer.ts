@@ -6,7 +6,7 @@ import { UrlRotation, type BrokerUrls } from './brokers';
 import { RECONNECT_BACKOFF } from './connection';
 import { fromAmqplib, type Delivery } from './delivery';
 import { isAccessRefused, MessagingError } from './errors';
-import { declareTopology, STATUS_QUEUE } from './topology';
+import { declareTopology, STATUS_QUEUE, type DeclaredTopology } from './topology';
 
 export interface BatchConsumerOptions {
   /**
@@ -39,15 +39,25 @@ export interface BatchConsumerOptions {
 }
 
 export interface BatchConsumerEvents {
-  /** Subscribed to the queue (at start, and again after every reconnect). */
-  ready: [];
+  /**
+   * Subscribed to the queue (at start, and again after every reconnect); `topology` is `legacy`
+   * when `tally.status` was declared by an earlier version, without the delivery limit.
+   */
+  ready: [topology: DeclaredTopology];
   /** No longer subscribed (channel or connection lost); it resubscribes by itself. */
   down: [error: Error | undefined];
   /**
    * A failure, retried by itself. A failed subscription is a `MessagingError`: code
    * `access_refused` when the broker refused the credentials or vhost (retrying is unlikely to help).
+   * Emitted only while someone listens: nothing needs to be done about it.
    */
   error: [error: Error];
+  /**
+   * The broker closed the connection while it delivered (e.g. `541 INTERNAL_ERROR` for a routing
+   * key AMQP cannot carry): the next `messages` are taken one at a time, so that only the message
+   * that cannot be delivered keeps coming back, until the queue's delivery limit dead-letters it.
+   */
+  careful: [messages: number];
 }
 
 /** One connection, its channel, and the consumer on it: all three are lost together. */
@@ -57,6 +67,8 @@ interface Subscription {
   consumerTag?: string;
   /** Which of this channel's deliveries can be acknowledged. */
   acks: AckWindow;
+  /** Why the broker closed the connection, if it did. */
+  closedBy?: Error;
 }
 
 interface Batch {
@@ -66,6 +78,8 @@ interface Batch {
 
 /** A broker that accepts the TCP connection but does not answer is given up on after this long. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** AMQP's reply code for a broker that failed while it served the connection. */
+const INTERNAL_ERROR = 541;
 
 /**
  * Consumes `tally.status` in batches with manual acks: each batch is acknowledged with a single
@@ -80,6 +94,14 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * decodes each frame through promises, and JSON-parses `application/json` bodies), and the
  * consumer's share is most of what the processor spends per reading. A connection of its own also
  * keeps acks flowing while RabbitMQ blocks the connections that publish (flow control).
+ *
+ * A message the broker cannot deliver kills the connection each time it comes (RabbitMQ 3.10
+ * closes it with 541 INTERNAL_ERROR for a routing key over 255 bytes, which MQTT allows). The
+ * queue's delivery limit dead-letters it after `DELIVERY_LIMIT` such returns — but every message
+ * delivered and unacknowledged beside it is returned too, and would reach the limit with it. So
+ * after such a close the consumer takes the next `prefetch` messages (the window that was in
+ * flight) one at a time: then only the message that cannot be delivered is ever returned, and it
+ * is dead-lettered within `DELIVERY_LIMIT` quick reconnects.
  */
 export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   readonly #options: Required<BatchConsumerOptions>;
@@ -92,6 +114,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #retry = new Backoff(RECONNECT_BACKOFF);
   #closing = false;
+  /** Messages still to take one at a time (prefetch 1, batches of one) after the broker closed a delivering connection. */
+  #careful = 0;
 
   constructor(options: BatchConsumerOptions) {
     super();
@@ -133,52 +157,91 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   #subscribe(): void {
     this.#retryTimer = undefined;
     this.#setUp().then(
-      () => {
+      (topology) => {
         this.#retry.reset();
-        this.emit('ready');
+        this.emit('ready', topology);
       },
       (error: unknown) => {
         if (this.#closing) return;
         const code = isAccessRefused(error) ? 'access_refused' : 'subscribe_failed';
-        this.emit('error', new MessagingError(code, `cannot subscribe to ${STATUS_QUEUE}: ${(error as Error).message}`, { cause: error }));
+        this.#report(new MessagingError(code, `cannot subscribe to ${STATUS_QUEUE}: ${(error as Error).message}`, { cause: error }));
         this.#resubscribeLater();
       },
     );
   }
 
-  async #setUp(): Promise<void> {
+  #report(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  async #setUp(): Promise<DeclaredTopology> {
     const connection = await connect(this.#urls.next(), {
       noDelay: true, // one ack per batch: Nagle's algorithm would hold each back
       timeout: CONNECT_TIMEOUT_MS,
       clientProperties: { connection_name: this.#options.connectionName },
     });
-    connection.on('error', (error: Error) => this.emit('error', error));
+    let closedBy: Error | undefined;
+    connection.on('error', (error: Error) => {
+      if ((error as { code?: unknown }).code === INTERNAL_ERROR) closedBy = error;
+      this.#report(error);
+    });
     try {
+      const topology = await declareTopology(connection);
       const channel = await connection.createChannel();
       const subscription: Subscription = { connection, channel, acks: new AckWindow() };
       this.#current = subscription;
-      connection.once('close', () => this.#lost(subscription));
-      channel.once('close', () => this.#lost(subscription));
-      channel.on('error', (error: Error) => this.emit('error', error));
-      await declareTopology(channel);
-      await channel.prefetch(this.#options.prefetch);
-      const { consumerTag } = await channel.consume(STATUS_QUEUE, (message) => {
-        // null: the server cancelled the consumer (its queue was deleted, or lost its leader).
-        if (message === null) this.#lost(subscription);
-        else this.#receive(subscription, fromAmqplib(message));
-      });
-      subscription.consumerTag = consumerTag;
+      connection.once('close', () => this.#lost(subscription, closedBy));
+      channel.once('close', () => this.#lost(subscription, closedBy));
+      channel.on('error', (error: Error) => this.#report(error));
+      await this.#consume(subscription);
       if (this.#closing || subscription !== this.#current) throw new Error('closed while subscribing');
+      return topology;
     } catch (error) {
       await connection.close().catch(() => undefined);
+      // The broker closed it while it delivered: the consumer never heard back, but a delivery failed.
+      if (closedBy !== undefined) this.#beCareful();
       throw error;
     }
   }
 
+  async #consume(subscription: Subscription): Promise<void> {
+    const { channel } = subscription;
+    await channel.prefetch(this.#careful > 0 ? 1 : this.#options.prefetch);
+    const { consumerTag } = await channel.consume(STATUS_QUEUE, (message) => {
+      // null: the server cancelled the consumer (its queue was deleted, or lost its leader).
+      if (message === null) this.#lost(subscription);
+      else this.#receive(subscription, fromAmqplib(message));
+    });
+    subscription.consumerTag = consumerTag;
+  }
+
+  #beCareful(): void {
+    if (this.#careful === 0) this.emit('careful', this.#options.prefetch);
+    this.#careful = this.#options.prefetch;
+  }
+
+  /** The careful window has passed: take the full prefetch again, over the same channel. */
+  async #resume(subscription: Subscription): Promise<void> {
+    const { channel, consumerTag } = subscription;
+    if (consumerTag === undefined) return;
+    subscription.consumerTag = undefined;
+    try {
+      await channel.cancel(consumerTag);
+      this.#seal();
+      while (this.#handling.size > 0) await Promise.all(this.#handling);
+      if (this.#closing || subscription !== this.#current) return;
+      await this.#consume(subscription);
+    } catch (error) {
+      // The channel closed under us: `#lost` subscribes again.
+      this.#report(error as Error);
+    }
+  }
+
   /** The connection or channel closed, or the consumer was cancelled: subscribe again, afresh. */
-  #lost(subscription: Subscription): void {
+  #lost(subscription: Subscription, closedBy?: Error): void {
     if (subscription !== this.#current) return;
     this.#current = undefined;
+    if (closedBy !== undefined && !this.#closing) this.#beCareful();
     const wasConsuming = subscription.consumerTag !== undefined;
     // Not yet handled: dropped here, delivered again by the broker (to us or to another consumer).
     clearTimeout(this.#collectTimer);
@@ -193,13 +256,16 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
 
   #resubscribeLater(): void {
     if (this.#closing || this.#retryTimer !== undefined) return;
-    this.#retryTimer = setTimeout(() => this.#subscribe(), this.#retry.next());
+    // A broker that answers but cannot deliver one message is tried again at once: each try brings
+    // that message nearer its delivery limit.
+    const delay = this.#careful > 0 ? RECONNECT_BACKOFF.minMs : this.#retry.next();
+    this.#retryTimer = setTimeout(() => this.#subscribe(), delay);
   }
 
   #receive(subscription: Subscription, message: Delivery): void {
     if (subscription !== this.#current) return;
     this.#collecting.push(message);
-    if (this.#collecting.length >= this.#options.batchSize) this.#seal();
+    if (this.#careful > 0 || this.#collecting.length >= this.#options.batchSize) this.#seal();
     else this.#collectTimer ??= setTimeout(() => this.#seal(), this.#options.maxWaitMs);
   }
 
@@ -233,7 +299,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       unsettled = (await this.#options.handleBatch(messages)) ?? [];
     } catch (error) {
       unsettled = messages;
-      this.emit('error', error as Error);
+      this.#report(error as Error);
     }
     // A batch of a lost connection cannot be acknowledged: its tags mean nothing on a new one.
     if (subscription !== this.#current) return;
@@ -253,7 +319,12 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       if (ackUpTo !== undefined) channel.ack(tagged(ackUpTo), true);
     } catch (error) {
       // The channel closed under us: its messages come back, and `#lost` runs.
-      this.emit('error', error as Error);
+      this.#report(error as Error);
+      return;
+    }
+    if (this.#careful > 0) {
+      this.#careful = Math.max(0, this.#careful - messages.length);
+      if (this.#careful === 0) void this.#resume(subscription);
     }
   }
 }

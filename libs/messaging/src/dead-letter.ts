@@ -2,7 +2,7 @@ import type { Connection } from 'rabbitmq-client';
 import type { Delivery } from './delivery';
 import { closePublisher, FRAME_MAX } from './connection';
 import { fitHeaders } from './headers';
-import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_REASON_HEADER, TOPOLOGY } from './topology';
+import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_REASON_HEADER, DEAD_LETTER_TOPOLOGY } from './topology';
 
 export interface DeadLetterPublisher {
   /**
@@ -27,7 +27,7 @@ const OTHER_PROPERTIES_BYTES = 1024;
  * names them, so that no header can make a message impossible to dead-letter.
  */
 export function createDeadLetterPublisher(connection: Connection): DeadLetterPublisher {
-  const publisher = connection.createPublisher({ confirm: true, ...TOPOLOGY });
+  const publisher = connection.createPublisher({ confirm: true, ...DEAD_LETTER_TOPOLOGY });
   return {
     deadLetter: (message, reason) => {
       const own = (note: string) => ({

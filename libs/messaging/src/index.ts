@@ -12,12 +12,16 @@ export type { AmqpPublisherOptions, MqttPublisherOptions, PublisherEvents, Readi
 export { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId } from './reading';
 export type { DecodeFailureReason, DecodeResult, Reading } from './reading';
 export {
+  BROKER_DEAD_LETTER_ROUTING_KEY,
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_REASON_HEADER,
+  DELIVERY_LIMIT,
+  LEGACY_QUEUE_POLICY,
   READING_MQTT_TOPIC,
   READING_ROUTING_KEY,
   READINGS_EXCHANGE,
   STATUS_QUEUE,
   TOPOLOGY,
 } from './topology';
+export type { DeclaredTopology } from './topology';

@@ -5,7 +5,7 @@ import type { Connection } from 'rabbitmq-client';
 import { brokerUrlList, mqttServers, type BrokerUrls } from './brokers';
 import { closePublisher, RECONNECT_BACKOFF } from './connection';
 import { encode, type Reading } from './reading';
-import { ensureTopology, READING_MQTT_TOPIC, READING_ROUTING_KEY, READINGS_EXCHANGE, TOPOLOGY } from './topology';
+import { ensureTopology, READING_MQTT_TOPIC, READING_ROUTING_KEY, READINGS_EXCHANGE } from './topology';
 
 export type Transport = 'mqtt' | 'amqp';
 
@@ -89,11 +89,13 @@ export function watchAmqp(connection: Connection, state: BrokerState): () => voi
 function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: AmqpPublisherOptions): ReadingPublisher {
   const state = new BrokerState();
   const unwatch = watchAmqp(connection, state);
-  const publisher = connection.createPublisher({ confirm: true, ...TOPOLOGY });
+  const topology = declareOnEveryConnection(connection);
+  const publisher = connection.createPublisher({ confirm: true });
   return Object.assign(state, {
     transport: 'amqp' as const,
-    publish: (reading: Reading) =>
-      publisher.send(
+    publish: async (reading: Reading) => {
+      await topology.declared();
+      await publisher.send(
         {
           exchange: READINGS_EXCHANGE,
           routingKey,
@@ -102,9 +104,11 @@ function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: A
           ...(reading.id !== undefined && { messageId: reading.id }),
         },
         encode(reading),
-      ),
+      );
+    },
     close: async () => {
       unwatch();
+      topology.stop();
       await closePublisher(connection, publisher);
     },
   });
@@ -144,33 +148,48 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
     state.markUp();
   });
 
-  // Declared once before the first publish; again whenever the AMQP connection comes back.
-  const declare = () => {
-    const done = declareUntilDone(options.connection, () => closed);
-    done.catch(() => undefined); // rejects only once closed; a publish still waiting sees it
-    return done;
-  };
-  let declared = declare();
-  const redeclare = () => {
-    declared = declare();
-  };
-  options.connection.on('connection', redeclare);
+  const topology = declareOnEveryConnection(options.connection);
   const swallowAmqpErrors = () => undefined; // the MQTT side reports the outage
   options.connection.on('error', swallowAmqpErrors);
 
   return Object.assign(state, {
     transport: 'mqtt' as const,
     publish: async (reading: Reading) => {
-      await declared;
+      await topology.declared();
       await client.publishAsync(topic, encode(reading), { qos: 1 });
     },
     close: async () => {
       closed = true;
-      options.connection.off('connection', redeclare);
+      topology.stop();
       options.connection.off('error', swallowAmqpErrors);
       await client.endAsync(true);
     },
   });
+}
+
+/**
+ * Declares the topology before the first publish, and again whenever the AMQP connection comes
+ * back: a publish with no queue bound (an MQTT QoS 1 one too) is acknowledged and lost.
+ */
+function declareOnEveryConnection(connection: Connection): { declared(): Promise<void>; stop(): void } {
+  let stopped = false;
+  const declare = () => {
+    const done = declareUntilDone(connection, () => stopped);
+    done.catch(() => undefined); // rejects only once stopped; a publish still waiting sees it
+    return done;
+  };
+  let declared = declare();
+  const redeclare = () => {
+    declared = declare();
+  };
+  connection.on('connection', redeclare);
+  return {
+    declared: () => declared,
+    stop: () => {
+      stopped = true;
+      connection.off('connection', redeclare);
+    },
+  };
 }
 
 /** Retries `ensureTopology` (the connection reconnects by itself) until it succeeds or `isClosed()`. */

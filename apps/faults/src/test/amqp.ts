@@ -58,7 +58,10 @@ function bodyBytes(body: unknown): Buffer {
 
 export interface DeadLetter {
   body: Buffer;
+  /** Why the processor dead-lettered it (`x-tally-reason`). */
   reason: unknown;
+  /** Why the broker dead-lettered it (`x-death`), e.g. `delivery_limit`. */
+  brokerReason: unknown;
   messageId: string | undefined;
 }
 
@@ -89,9 +92,11 @@ export class Amqp {
     for (;;) {
       const message = await this.connection.basicGet({ queue: DEAD_LETTER_QUEUE, noAck: true });
       if (!message) return letters;
+      const [death] = (message.headers?.['x-death'] ?? []) as { reason?: unknown }[];
       letters.push({
         body: bodyBytes(message.body),
         reason: message.headers?.[DEAD_LETTER_REASON_HEADER],
+        brokerReason: death?.reason,
         messageId: message.messageId,
       });
     }
