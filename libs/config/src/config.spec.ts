@@ -80,6 +80,39 @@ describe('bad values', () => {
     expect(problemsOf(() => loadApiConfig({ env: { [name]: value }, cwd }))).toHaveLength(1);
   });
 
+  it('refuses a token of spaces alone, which would turn authentication off', () => {
+    expect(problemsOf(() => loadApiConfig({ env: { API_TOKEN: ' ' }, cwd }))).toEqual([
+      'API_TOKEN: expected a token of printable ASCII characters without spaces (unset it to turn authentication off)',
+    ]);
+    const [problem] = problemsOf(() => loadApiConfig({ env: { API_TOKEN: 'two SECRET-words' }, cwd }));
+    expect(problem, 'a bad token is not shown').not.toContain('SECRET');
+    expect(loadApiConfig({ env: { API_TOKEN: ' s3cret-token ' }, cwd }).token).toBe('s3cret-token');
+  });
+
+  it.each([
+    ['mongodb://127.0.0.1:27017/a%20b', 'holds a space'],
+    ['mongodb://127.0.0.1:27017/a.b', 'holds "."'],
+    ['mongodb://127.0.0.1:27017/a%2Fb', 'holds "/"'],
+    ['mongodb://127.0.0.1:27017/a$b', 'holds "$"'],
+    [`mongodb://127.0.0.1:27017/${'d'.repeat(64)}`, '64 bytes long'],
+  ])('refuses a database name MongoDB refuses: %s', (uri, problem) => {
+    const [message] = problemsOf(() => loadProcessorConfig({ env: { MONGODB_URI: uri }, cwd }));
+    expect(message).toMatch(/^MONGODB_URI: the database name/);
+    expect(message).toContain(problem);
+  });
+
+  it('takes a database name with the characters MongoDB allows', () => {
+    const uri = 'mongodb://127.0.0.1:27017/tally_prod-2?authSource=admin';
+    expect(loadProcessorConfig({ env: { MONGODB_URI: uri }, cwd }).mongodbUri).toBe(uri);
+  });
+
+  it('refuses a batch size over the prefetch, which no batch could reach', () => {
+    expect(problemsOf(() => loadProcessorConfig({ env: { BATCH_SIZE: '2000', PROCESSOR_PREFETCH: '1000' }, cwd }))).toEqual([
+      expect.stringMatching(/^BATCH_SIZE: 2000 is more than PROCESSOR_PREFETCH \(1000\), so a batch could never fill/),
+    ]);
+    expect(loadProcessorConfig({ env: { BATCH_SIZE: '1000', PROCESSOR_PREFETCH: '1000' }, cwd }).batchSize).toBe(1000);
+  });
+
   it('accepts a connection string with several hosts, which no WHATWG URL can hold', () => {
     const uri = 'mongodb://u:p@db1:27017,db2:27017,db3:27017/tally?replicaSet=rs0';
     expect(loadApiConfig({ env: { MONGODB_URI: uri }, cwd }).mongodbUri).toBe(uri);

@@ -16,12 +16,12 @@ export function parseVariables<const Names extends VariableName>(
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const name of names) {
-    const { default: fallback, schema } = VARIABLES[name];
+    const { default: fallback, schema, secret } = VARIABLES[name] as (typeof VARIABLES)[VariableName];
     const raw = env[name] === undefined || env[name] === '' ? fallback : env[name];
     if (raw === undefined) continue;
     const result = schema.safeParse(raw.trim());
     if (result.success) values[name] = result.data;
-    else problems.push(`${name}: ${result.error.issues[0]?.message}, got "${redactUrlList(raw)}"`);
+    else problems.push(`${name}: ${result.error.issues[0]?.message}${secret ? '' : `, got "${redactUrlList(raw)}"`}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Values<Names>;
@@ -76,6 +76,11 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     ],
     env,
   );
+  if (v.BATCH_SIZE > v.PROCESSOR_PREFETCH) {
+    throw new ConfigError([
+      `BATCH_SIZE: ${v.BATCH_SIZE} is more than PROCESSOR_PREFETCH (${v.PROCESSOR_PREFETCH}), so a batch could never fill and every one would wait BATCH_MAX_WAIT_MS; make BATCH_SIZE at most PROCESSOR_PREFETCH`,
+    ]);
+  }
   return {
     amqpUrls: v.AMQP_URL,
     mongodbUri: v.MONGODB_URI,

@@ -15,18 +15,45 @@ function urlList(protocols: readonly string[], expected: string) {
   });
 }
 
+/** Characters MongoDB refuses in a database name (on any platform), and its longest name in bytes. */
+const DATABASE_NAME_FORBIDDEN = /[/\\. "$*<>:|?\0]/;
+const DATABASE_NAME_MAX_BYTES = 63;
+
 function mongoConnectionString() {
-  // The driver's own parser: a WHATWG URL cannot hold several hosts (`mongodb://a:1,b:2/db`).
-  return z.string().refine(
-    (value) => {
-      try {
-        return new ConnectionString(value).hosts.length > 0;
-      } catch {
-        return false;
-      }
-    },
-    { error: 'expected a mongodb:// or mongodb+srv:// connection string' },
-  );
+  return z.string().transform((value, ctx) => {
+    let uri: ConnectionString;
+    try {
+      // The driver's own parser: a WHATWG URL cannot hold several hosts (`mongodb://a:1,b:2/db`).
+      uri = new ConnectionString(value);
+      if (uri.hosts.length === 0) throw new Error('no host');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'expected a mongodb:// or mongodb+srv:// connection string' });
+      return z.NEVER;
+    }
+    const problem = databaseNameProblem(uri.pathname.slice(1));
+    if (problem === undefined) return value;
+    ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  });
+}
+
+/** Why MongoDB would refuse the database named by a connection string's path (percent-encoded), if it would. */
+function databaseNameProblem(path: string): string | undefined {
+  let name: string;
+  try {
+    name = decodeURIComponent(path);
+  } catch {
+    return `the database name "${path}" is not valid percent-encoding`;
+  }
+  const forbidden = DATABASE_NAME_FORBIDDEN.exec(name)?.[0];
+  if (forbidden !== undefined) {
+    const shown = forbidden === ' ' ? 'a space' : forbidden === '\0' ? 'a NUL' : `"${forbidden}"`;
+    return `the database name "${name}" holds ${shown}, which MongoDB refuses in a database name (/\\. "$*<>:|?)`;
+  }
+  if (Buffer.byteLength(name) > DATABASE_NAME_MAX_BYTES) {
+    return `the database name is ${Buffer.byteLength(name)} bytes long, over MongoDB's ${DATABASE_NAME_MAX_BYTES}`;
+  }
+  return undefined;
 }
 
 export function integer(min: number, max: number) {
@@ -53,6 +80,8 @@ interface Variable<Output> {
   /** One line for `.env.example` and the README. */
   readonly description: string;
   readonly schema: z.ZodType<Output, string>;
+  /** A bad value is not shown in the error (it may be most of a secret). */
+  readonly secret?: boolean;
 }
 
 function variable<Output>(definition: Variable<Output>): Variable<Output> {
@@ -100,7 +129,11 @@ export const VARIABLES = {
   API_TOKEN: variable({
     default: undefined,
     description: 'When set, every API request but /healthz and /readyz needs "Authorization: Bearer <token>"',
-    schema: z.string(),
+    secret: true,
+    // A value of spaces alone would otherwise be read as unset, and turn authentication off.
+    schema: z.string().regex(/^[\x21-\x7e]+$/, {
+      error: 'expected a token of printable ASCII characters without spaces (unset it to turn authentication off)',
+    }),
   }),
   API_METRICS_PORT: variable({
     default: undefined,
@@ -131,7 +164,7 @@ export const VARIABLES = {
   }),
   BATCH_SIZE: variable({
     default: '500',
-    description: 'The processor writes a batch as soon as this many readings wait',
+    description: 'The processor writes a batch as soon as this many readings wait; at most PROCESSOR_PREFETCH',
     schema: integer(1, 100_000),
   }),
   BATCH_MAX_WAIT_MS: variable({
