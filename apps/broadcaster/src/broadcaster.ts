@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { exitOnStartupError, STATUSES, type Logger, type Status } from '@tally/config';
-import { createAmqpConnection, createReadingPublisher, randomReading, type Reading } from '@tally/messaging';
+import {
+  createAmqpConnection,
+  createReadingPublisher,
+  isAccessRefused,
+  MessagingError,
+  randomReading,
+  type Reading,
+  type ReadingPublisher,
+} from '@tally/messaging';
 import type { BroadcasterConfig } from './config';
 import { logProgress, outageLog } from './logs';
 import { serveBroadcasterMetrics } from './metrics';
@@ -38,6 +46,7 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
   });
   publisher.on('down', (error) => outages.down(error));
   publisher.on('up', () => outages.up(outbox.waiting));
+  exitWhenRefusedAtStart(amqp, publisher, logger);
   const metrics =
     config.metricsPort === undefined
       ? undefined
@@ -82,4 +91,22 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
   let closing: Promise<void> | undefined;
   const finished = config.count === undefined ? new Promise<void>(() => undefined) : ticker.done.then(() => outbox.drained());
   return { finished, close: () => (closing ??= shutDown()) };
+}
+
+/**
+ * Credentials or a vhost the broker refuses before they ever worked are a configuration error, not
+ * an outage: one line, exit 1 (as the processor and the API do). Over MQTT the AMQP connection
+ * (which declares the queues) and the MQTT one are watched apart: either may be refused.
+ */
+function exitWhenRefusedAtStart(amqp: ReturnType<typeof createAmqpConnection>, publisher: ReadingPublisher, logger: Logger): void {
+  const worked = { amqp: false, publisher: false };
+  amqp.on('connection', () => (worked.amqp = true));
+  publisher.on('up', () => (worked.publisher = true));
+  const exitIfRefused = (which: keyof typeof worked) => (error: Error) => {
+    if (worked[which] || !isAccessRefused(error)) return;
+    const refusal = new MessagingError('access_refused', `the broker refused the credentials or the vhost: ${error.message}`, { cause: error });
+    exitOnStartupError(refusal, logger);
+  };
+  amqp.on('error', exitIfRefused('amqp'));
+  publisher.on('down', exitIfRefused('publisher'));
 }

@@ -90,6 +90,25 @@ describe.each<Transport>(['mqtt', 'amqp'])('the broadcaster over %s', (transport
       await vhost.dispose();
     }
   });
+
+  it('exits 1 with one line when the broker refuses its credentials', async () => {
+    const vhost = await createTestVhost(await waitForDevstack(), 'broadcaster');
+    try {
+      const wrong = (url: string) => Object.assign(new URL(url), { password: 'pa-SECRET' }).toString();
+      const broadcaster = runBroadcaster(['--transport', transport, '--interval', '50'], {
+        AMQP_URL: wrong(vhost.amqpUrl),
+        MQTT_URL: wrong(vhost.mqttUrl),
+      });
+      expect(await broadcaster.exited).toBe(1);
+      const errors = broadcaster.lines.filter((line) => line.level >= 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ msg: 'start-up failed' });
+      expect(JSON.stringify(errors[0])).toMatch(/access_refused: the broker refused the credentials/);
+      expect(JSON.stringify(broadcaster.lines)).not.toContain('SECRET');
+    } finally {
+      await vhost.dispose();
+    }
+  });
 });
 
 describe('the broadcaster through a broker outage', () => {

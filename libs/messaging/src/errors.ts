@@ -17,9 +17,14 @@ export class MessagingError extends Error {
   }
 }
 
-/** True for the broker's refusal of a login or a vhost, from amqplib or rabbitmq-client. */
+/** True for the broker's refusal of a login or a vhost, from amqplib, rabbitmq-client or MQTT.js (CONNACK 4 or 5). */
 export function isAccessRefused(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  return code === 'ACCESS_REFUSED' || code === 'NOT_ALLOWED' || /\b(ACCESS[-_]REFUSED|NOT[-_]ALLOWED)\b/.test(error.message);
+  return (
+    code === 'ACCESS_REFUSED' ||
+    code === 'NOT_ALLOWED' ||
+    /\b(ACCESS[-_]REFUSED|NOT[-_]ALLOWED)\b/.test(error.message) ||
+    /^Connection refused: (Not authorized|Bad username or password)/.test(error.message)
+  );
 }

@@ -4,7 +4,7 @@ export type { Delivery } from './delivery';
 export { createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';
 export { createDeadLetterPublisher } from './dead-letter';
-export { MessagingError } from './errors';
+export { isAccessRefused, MessagingError } from './errors';
 export type { MessagingErrorCode } from './errors';
 export type { DeadLetterPublisher } from './dead-letter';
 export { BrokerState, createReadingPublisher, watchAmqp } from './publisher';
