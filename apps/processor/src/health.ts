@@ -80,6 +80,11 @@ async function route(
     onBadRequest?.({ target: target.slice(0, 200), reason: 'malformed request target' });
     return send(response, 400, error('invalid_request', 'Malformed request target: send a path such as /healthz'));
   }
+  const routes = metrics ? ['/healthz', '/readyz', '/metrics'] : ['/healthz', '/readyz'];
+  if (!routes.includes(path)) {
+    const list = `${routes.slice(0, -1).join(', ')} and ${routes.at(-1)}`;
+    return send(response, 404, error('not_found', `No route ${path.slice(0, 200)}; the processor serves ${list}`));
+  }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('allow', 'GET, HEAD');
     return send(response, 405, error('method_not_allowed', `${request.method} is not allowed; use GET`));
@@ -89,12 +94,8 @@ async function route(
     const { ready, detail } = await readiness();
     return send(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...detail });
   }
-  if (path === '/metrics' && metrics) {
-    const { contentType, body } = await metrics();
-    return void response.writeHead(200, { 'content-type': contentType }).end(body);
-  }
-  const routes = metrics ? '/healthz, /readyz and /metrics' : '/healthz and /readyz';
-  send(response, 404, error('not_found', `No route ${path.slice(0, 200)}; the processor serves ${routes}`));
+  const { contentType, body } = await (metrics as NonNullable<typeof metrics>)();
+  response.writeHead(200, { 'content-type': contentType }).end(body);
 }
 
 /** The path of an origin-form (`/readyz?x`) or http(s) absolute-form request target, else `undefined`. */

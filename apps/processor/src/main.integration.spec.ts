@@ -313,6 +313,9 @@ describe('the processor\'s probes', () => {
     });
     const post = await fetch(`http://127.0.0.1:${port}/readyz`, { method: 'POST' });
     expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    // No such route, whatever the method.
+    const postElsewhere = await fetch(`http://127.0.0.1:${port}/nope`, { method: 'POST' });
+    expect(postElsewhere.status).toBe(404);
     await stopProcessor(app);
   });
 });
@@ -386,6 +389,8 @@ describe('the processor at start-up', () => {
     expect(errors).toHaveLength(1);
     expect(JSON.stringify(errors[0])).toContain('EADDRINUSE');
     expect(noStackTraces(second)).toEqual([]);
+    // It closed what it had opened (its consumer logs the summary as it closes) before exiting.
+    expect(second.lines.filter((line) => line.msg === 'summary')).toHaveLength(1);
   });
 });
 

@@ -12,7 +12,7 @@ import {
 import { renderMetrics, type MetricsText } from '@tally/metrics';
 import { createMongoConnection, createStatusEventStore } from '@tally/store';
 import { createBatchHandler } from './batch-handler';
-import { startHealthServer } from './health';
+import { startHealthServer, type HealthServer } from './health';
 import { createProcessorMetrics } from './metrics';
 import { runRollupRefresher } from './rollup-refresher';
 import { createStats } from './stats';
@@ -101,31 +101,41 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
     onRefreshed: ({ refreshed, pending }) => logger.debug({ refreshed, pending }, 'rollups refreshed'),
   });
 
-  const health =
-    config.healthPort === undefined
-      ? undefined
-      : await startProbes({ port: config.healthPort, host: config.healthHost }, logger, {
-          // Ready while it consumes and MongoDB takes its writes (and answers a ping within 2 s).
-          consuming: () => consumer.consuming,
-          mongodbOk: async () => !writer.failing && (await mongo.ping()),
-          metrics: () => renderMetrics(metrics.registry),
-        });
+  /** Stops deliveries, writes and acks what is pending, and closes every connection. */
+  const stop = async () => {
+    // What cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
+    if (!(await settlesWithin(consumer.close(), 7000))) {
+      logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');
+    }
+    stopping.abort();
+    await refresher;
+    stats.summary();
+    await deadLetters.close();
+    await amqp.close();
+    await mongo.close();
+  };
+
+  let health: HealthServer | undefined;
+  try {
+    health =
+      config.healthPort === undefined
+        ? undefined
+        : await startProbes({ port: config.healthPort, host: config.healthHost }, logger, {
+            // Ready while it consumes and MongoDB takes its writes (and answers a ping within 2 s).
+            consuming: () => consumer.consuming,
+            mongodbOk: async () => !writer.failing && (await mongo.ping()),
+            metrics: () => renderMetrics(metrics.registry),
+          });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 
   return {
     healthPort: health?.port,
     close: async () => {
-      // Stop deliveries, and write what is pending now so that its messages can be acked. What
-      // cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
-      if (!(await settlesWithin(consumer.close(), 7000))) {
-        logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');
-      }
-      stopping.abort();
-      await refresher;
-      stats.summary();
       await health?.close();
-      await deadLetters.close();
-      await amqp.close();
-      await mongo.close();
+      await stop();
     },
   };
 }
