@@ -9,6 +9,21 @@ describe('decode', () => {
     expect(decode(Buffer.from('{"status": 3}'))).toEqual({ ok: true, reading: { status: 3 } });
   });
 
+  it('reads a ts in an expanded year, as the API prints and accepts them', () => {
+    for (const ts of ['+020000-02-29T12:00:00.5+05:30', '-000001-01-01T00:00:00Z', '+275760-09-13T00:00:00.000Z']) {
+      const result = decode(`{"status":1,"ts":"${ts}"}`);
+      expect(result, ts).toEqual({ ok: true, reading: { status: 1, ts: new Date(ts) } });
+      expect(Number.isFinite((result as { reading: { ts: Date } }).reading.ts.getTime())).toBe(true);
+    }
+    const printed = new Date(Date.UTC(-5, 0, 1)).toISOString();
+    expect(decode(`{"status":1,"ts":"${printed}"}`)).toMatchObject({ ok: true });
+  });
+
+  it('stores an upper-case UUID as the same id as its lower-case form', () => {
+    const result = decode(`{"id":"${ID.toUpperCase()}","status":2}`);
+    expect(result).toEqual({ ok: true, reading: { id: ID.toLowerCase(), status: 2 } });
+  });
+
   it('reads id and ts, and ignores unknown fields', () => {
     const result = decode(`{"id":"${ID}","status":0,"ts":"2026-01-02T03:04:05.678+05:30","extra":[1]}`);
     expect(result).toEqual({
@@ -33,6 +48,9 @@ describe('decode', () => {
     ['a ts at an hour that does not exist', '{"status":3,"ts":"2023-01-01T25:00:00Z"}', 'ts: expected an ISO-8601 instant with Z or an offset'],
     ['a numeric ts', '{"status":3,"ts":1700000000}', 'ts: expected an ISO-8601 instant with Z or an offset'],
     ['an id that is not a UUID', '{"status":3,"id":"abc"}', 'id: expected a UUID'],
+    ['a ts in an expanded year on a day that does not exist', '{"status":3,"ts":"+020001-02-29T00:00:00Z"}', 'ts: expected an ISO-8601 instant with Z or an offset'],
+    ['a ts in year -000000', '{"status":3,"ts":"-000000-01-01T00:00:00Z"}', 'ts: expected an ISO-8601 instant with Z or an offset'],
+    ['a ts past the last instant a date holds', '{"status":3,"ts":"+275760-09-13T00:00:00.001Z"}', 'ts: expected an ISO-8601 instant with Z or an offset'],
   ])('rejects %s as invalid_schema naming the field', (_, body, detail) => {
     expect(decode(body)).toEqual({ ok: false, reason: 'invalid_schema', detail });
   });

@@ -15,13 +15,36 @@ export interface Reading {
   ts?: Date;
 }
 
+const INSTANT_ERROR = 'expected an ISO-8601 instant with Z or an offset';
+const isoInstant = z.iso.datetime({ offset: true });
+/**
+ * A year written with a sign and six digits (ISO 8601's expanded years), as `Date#toISOString`
+ * writes the years outside 0000-9999 and the API accepts them.
+ */
+const EXPANDED_YEAR_INSTANT =
+  /^([+-][0-9]{6})-([0-9]{2})-([0-9]{2})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$/;
+
+function isExpandedYearInstant(value: string): boolean {
+  const [, year, month, day] = EXPANDED_YEAR_INSTANT.exec(value) ?? [];
+  if (year === undefined || year === '-000000') return false; // ISO 8601 has no negative zero
+  const date = new Date(0);
+  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  const exists = date.getUTCMonth() === Number(month) - 1 && date.getUTCDate() === Number(day);
+  return exists && Number.isFinite(new Date(value).getTime());
+}
+
 /** An instant: a date that exists, a time, and `Z` or a `±hh:mm` offset. */
-const instant = z.iso
-  .datetime({ offset: true, error: 'expected an ISO-8601 instant with Z or an offset' })
+const instant = z
+  .string({ error: INSTANT_ERROR })
+  .refine((value) => isoInstant.safeParse(value).success || isExpandedYearInstant(value), { error: INSTANT_ERROR })
   .transform((value) => new Date(value));
 
 export const readingSchema = z.object({
-  id: z.uuid({ error: 'expected a UUID' }).optional(),
+  // One reading, one id, however its hex digits are written.
+  id: z
+    .uuid({ error: 'expected a UUID' })
+    .transform((id) => id.toLowerCase())
+    .optional(),
   status: z
     .number({ error: 'expected an integer from 0 to 6' })
     .int({ error: 'expected an integer from 0 to 6' })
