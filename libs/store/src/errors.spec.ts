@@ -1,6 +1,6 @@
 import { MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { classifyStoreError, StoreError, withinTimeout } from './errors';
+import { classifyStoreError, isTransientWriteError, StoreError, withinTimeout } from './errors';
 
 /** An error as the driver surfaces FerretDB's answer: `{ok: 0, errmsg, code, codeName}`. */
 const fromServer = (errmsg: string, code = 1, codeName = 'InternalError') => new MongoServerError({ ok: 0, errmsg, code, codeName });
@@ -47,5 +47,15 @@ describe('classifyStoreError', () => {
     expect(classifyStoreError(fromServer('invalid input syntax for type bson'))).toBe('other');
     expect(classifyStoreError(fromServer('operation exceeded time limit', 50, 'MaxTimeMSExpired'))).toBe('timeout');
     expect(classifyStoreError(new Error('the database system is in recovery mode'))).toBe('other');
+  });
+});
+
+describe('isTransientWriteError', () => {
+  it("knows PostgreSQL's deadlock as FerretDB reports it, and MongoDB's write conflicts", () => {
+    expect(isTransientWriteError(16908292)).toBe(true); // 40P01, "deadlock detected" (seen from FerretDB v2.5)
+    expect(isTransientWriteError(16777220)).toBe(true); // 40001, serialization_failure
+    expect(isTransientWriteError(112)).toBe(true);
+    expect(isTransientWriteError(11000)).toBe(false);
+    expect(isTransientWriteError(1)).toBe(false);
   });
 });

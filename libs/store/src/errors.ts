@@ -34,12 +34,17 @@ const SERVER_GOING_AWAY = new Set([
 const POSTGRESQL_UNAVAILABLE =
   /terminating connection|unexpected EOF|the database system is (in recovery mode|not yet accepting connections|starting up|shutting down)|failed to connect to/;
 
-/** A store call that did not settle within its bound (the server hangs, or is too slow). */
+/**
+ * `timeout`: a store call did not settle within its bound (the server hangs, or is too slow);
+ * `write_conflict`: readings kept meeting deadlocks or lock timeouts (the batch can be retried whole).
+ */
+export type StoreErrorCode = 'timeout' | 'write_conflict';
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 
   constructor(
-    readonly code: 'timeout',
+    readonly code: StoreErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -59,7 +64,7 @@ export function withinTimeout<T>(operation: Promise<T>, timeoutMs: number, what:
 }
 
 export function classifyStoreError(error: unknown): StoreErrorKind {
-  if (error instanceof StoreError) return 'timeout';
+  if (error instanceof StoreError) return error.code === 'timeout' ? 'timeout' : 'other';
   if (error instanceof MongoOperationTimeoutError) return 'timeout';
   if (error instanceof MongoServerError && error.code === MAX_TIME_MS_EXPIRED) return 'timeout';
   if (error instanceof MongoServerError && (SERVER_GOING_AWAY.has(Number(error.code)) || POSTGRESQL_UNAVAILABLE.test(error.message))) {
@@ -73,4 +78,22 @@ export function classifyStoreError(error: unknown): StoreErrorKind {
     return 'unavailable';
   }
   return 'other';
+}
+
+/** PostgreSQL's SQLSTATE as DocumentDB reports it in `code`: its five characters, six bits each. */
+function sqlState(state: string): number {
+  return [...state].reduce((code, char, i) => code + (((char.charCodeAt(0) - 48) & 0x3f) << (6 * i)), 0);
+}
+
+/** Write errors of one document that a retry of that document can overcome. */
+const TRANSIENT_WRITE_ERRORS = new Set([
+  sqlState('40P01'), // deadlock_detected: 16908292, "deadlock detected"
+  sqlState('40001'), // serialization_failure
+  sqlState('55P03'), // lock_not_available (lock_timeout)
+  112, // MongoDB's WriteConflict
+  24, // MongoDB's LockTimeout
+]);
+
+export function isTransientWriteError(code: unknown): boolean {
+  return TRANSIENT_WRITE_ERRORS.has(Number(code));
 }

@@ -8,6 +8,6 @@ export type { RollupLevel, SeriesStep } from './rollup-plan';
 export type { RebuildOptions, RefreshResult, RollupBucket, Rollups } from './rollups';
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
 export { classifyStoreError, StoreError } from './errors';
-export type { StoreErrorKind } from './errors';
+export type { StoreErrorCode, StoreErrorKind } from './errors';
 export { retryUntilDone } from './retry';
 export type { RetryOptions } from './retry';
