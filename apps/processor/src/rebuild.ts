@@ -49,7 +49,8 @@ export interface RebuildProgress {
 /**
  * Rebuilds the rollups over `[from, to)`, by default from the earliest stored reading to where the
  * rollups already hold every reading. Resolves with the range rebuilt, or `undefined` when there
- * was nothing to do.
+ * was nothing to do. Counts read the rebuilt days from the rollups only when the range reaches
+ * where the rollups held every reading (no gap), else still from the raw readings.
  */
 export async function rebuildRollups(
   store: StatusEventStore,
@@ -62,7 +63,10 @@ export async function rebuildRollups(
   const [latest] = await store.collection.find({}, { projection: { ts: 1 } }).sort({ ts: -1 }).limit(1).toArray();
   if (!earliest || !latest) return undefined;
   const start = args.from ?? earliest.ts;
-  const end = args.to ?? (args.from ? new Date(latest.ts.getTime() + 1) : await store.rollups.coverage());
+  const coverage = await store.rollups.coverage();
+  // With --from alone, up to the latest reading, and at least to where coverage starts, so that
+  // coverage can move back over what is rebuilt (readings need not reach it).
+  const end = args.to ?? (args.from ? new Date(Math.max(latest.ts.getTime() + 1, coverage.getTime())) : coverage);
   if (start >= end) return undefined;
   let daysDone = 0;
   await store.rollups.rebuild(

@@ -2,6 +2,7 @@ import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type
 import {
   bucketsOf,
   coalesceRaw,
+  coverageAfterRebuild,
   floorTo,
   planRange,
   ROLLUP_LEVELS,
@@ -79,7 +80,10 @@ export interface Rollups {
   count(range: TimeRange, options: RollupOptions): Promise<StatusCounts>;
   /** The counts of each UTC-aligned step in `[start, end)`, each clipped to the range. */
   series(range: TimeRange, stepMs: number, options: RollupOptions): Promise<{ start: Date; counts: StatusCounts }[]>;
-  /** Marks every bucket with readings in `[start, end)` changed, and extends coverage back to `start` once refreshed. */
+  /**
+   * Recomputes the buckets of the days of `[start, end)` from the raw readings, newest first, and
+   * moves coverage back over each day done if the days rebuilt reach where coverage starts.
+   */
   rebuild(range: TimeRange, options?: RebuildOptions): Promise<void>;
   /** The time from which the rollups hold every reading. */
   coverage(): Promise<Date>;
@@ -315,7 +319,15 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     },
     rebuild: async ({ start, end }, { onProgress, signal } = {}) => {
       const first = floorTo(start.getTime(), DAY_MS);
-      for (let at = Math.ceil(end.getTime() / DAY_MS) * DAY_MS; at > first; ) {
+      const top = Math.ceil(end.getTime() / DAY_MS) * DAY_MS;
+      const before = (await coverage()).getTime();
+      // Only over days rebuilt without a gap down from where coverage starts: a day between that
+      // was never rebuilt would then be read from rollups that lack its readings.
+      const extendCoverage = async (rebuiltFrom: number) => {
+        const from = coverageAfterRebuild(before, { start: rebuiltFrom, end: top });
+        if (from < before) await meta.updateOne({ _id: 'coverage' }, { $min: { from: new Date(from) } }, { upsert: true });
+      };
+      for (let at = top; at > first; ) {
         signal?.throwIfAborted();
         // Straight to the newest day below `at` that holds readings: days without any need nothing.
         const [latest] = await raw
@@ -324,7 +336,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
           .limit(1)
           .toArray();
         if (!latest) {
-          await meta.updateOne({ _id: 'coverage' }, { $min: { from: new Date(first) } }, { upsert: true });
+          await extendCoverage(first);
           break;
         }
         at = floorTo(latest.ts.getTime(), DAY_MS) + DAY_MS;
@@ -334,7 +346,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
         // Counts can use the chunk's rollups once its buckets are marked; refreshing them now only
         // saves the raw counts that dirty buckets cost until the processor's refresher gets to them.
         await refreshAll(chunk.end, Math.max(1000, times.length));
-        await meta.updateOne({ _id: 'coverage' }, { $min: { from: chunk.start } }, { upsert: true });
+        await extendCoverage(chunk.start.getTime());
         onProgress?.({ day: chunk.start, buckets: times.length });
         at = chunk.start.getTime();
       }
