@@ -54,7 +54,9 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
   const store = createStatusEventStore({ db: mongo.db, afterRawInsert: hooks.afterRawInsert });
-  const writer = createStoreWriter(metrics.timingInserts(store), logger, stopping.signal);
+  const writer = createStoreWriter(metrics.timingInserts(store), logger, stopping.signal, {
+    onFatal: (error) => exitOnStartupError(error, logger),
+  });
 
   // Dead letters are published over this connection; the consumer has one of its own.
   const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-processor-dead-letters' });

@@ -36,9 +36,10 @@ const POSTGRESQL_UNAVAILABLE =
 
 /**
  * `timeout`: a store call did not settle within its bound (the server hangs, or is too slow);
- * `write_conflict`: readings kept meeting deadlocks or lock timeouts (the batch can be retried whole).
+ * `write_conflict`: readings kept meeting deadlocks or lock timeouts (the batch can be retried whole);
+ * `unsupported_engine`: the server lacks what the store needs (retrying cannot help).
  */
-export type StoreErrorCode = 'timeout' | 'write_conflict';
+export type StoreErrorCode = 'timeout' | 'write_conflict' | 'unsupported_engine';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

@@ -10,6 +10,7 @@ import {
   type RollupLevel,
   type Segment,
 } from './rollup-plan';
+import { StoreError } from './errors';
 import { addCounts, countByStatus, toStatusCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 import type { StatusEvent } from './status-events';
 
@@ -46,6 +47,7 @@ const NOTHING = new Date(8.64e15);
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const INDEX_NOT_FOUND = 27;
+const NOT_IMPLEMENTED = 238;
 const DAY_MS = 86_400_000;
 /** Longest range counted from the rollups (about 55 years of day buckets); a longer one is counted raw. */
 const MAX_PLANNED_DAYS = 20_000;
@@ -378,7 +380,17 @@ async function ensureDirtyIndex(buckets: Collection<RollupBucket>): Promise<void
     // Dropped already, or no collection yet.
     if (!(error instanceof MongoServerError && (error.code === INDEX_NOT_FOUND || error.code === NAMESPACE_NOT_FOUND))) throw error;
   });
-  await buckets.createIndex({ _id: 1, dirty: 1 }, { name: 'dirty_buckets', partialFilterExpression: { dirty: true } });
+  await buckets.createIndex({ _id: 1, dirty: 1 }, { name: 'dirty_buckets', partialFilterExpression: { dirty: true } }).catch((error: unknown) => {
+    // FerretDB v1: `Index option "partialFilterExpression" is not implemented yet`.
+    if (error instanceof MongoServerError && (error.code === NOT_IMPLEMENTED || /partialFilterExpression/.test(error.message))) {
+      throw new StoreError(
+        'unsupported_engine',
+        'The MongoDB server cannot create partial indexes, which the rollups need: use MongoDB 7+ or FerretDB v2',
+        { cause: error },
+      );
+    }
+    throw error;
+  });
 }
 
 /** A filter on bucket starts (`_id`) within any of `stretches`. */
