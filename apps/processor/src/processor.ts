@@ -19,6 +19,8 @@ import { createStoreWriter } from './store-writer';
 
 /** Buckets per level one refresh recomputes: a backlog's thousands take a few rounds of well under a second. */
 const REFRESH_LIMIT = 5000;
+/** Longest one refresh may take: shutdown waits for the one in progress, also when MongoDB hangs. */
+const REFRESH_TIMEOUT_MS = 5000;
 /** The processor has a backlog while it handled a full batch this recently: rollup refreshes then wait. */
 const BACKLOG_WINDOW_MS = 1000;
 
@@ -51,6 +53,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
     totals: () => stats.total,
   });
   const stopping = new AbortController();
+  const stoppingRefreshes = new AbortController();
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
   const store = createStatusEventStore({ db: mongo.db, afterRawInsert: hooks.afterRawInsert });
@@ -91,10 +94,10 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
   logConsumerStates(consumer, config, logger);
 
   const refresher = runRollupRefresher({
-    refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT }),
+    refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT, timeoutMs: REFRESH_TIMEOUT_MS }),
     intervalMs: config.rollupRefreshIntervalMs,
     busy: () => Date.now() - fullBatchAt < BACKLOG_WINDOW_MS,
-    signal: stopping.signal,
+    signal: stoppingRefreshes.signal,
     onStateChange: (change) =>
       change.failing
         ? logger.warn({ err: describeError(change.error) }, 'rollup refresh failed: counts read changed buckets raw meanwhile')
@@ -115,6 +118,8 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
   return {
     healthPort: health?.port,
     close: async () => {
+      // No new refresh; the one in progress ends within REFRESH_TIMEOUT_MS, while deliveries stop.
+      stoppingRefreshes.abort();
       // Stop deliveries, and write what is pending now so that its messages can be acked. What
       // cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
       if (!(await settlesWithin(consumer.close(), 7000))) {

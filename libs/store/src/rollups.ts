@@ -10,7 +10,7 @@ import {
   type RollupLevel,
   type Segment,
 } from './rollup-plan';
-import { StoreError } from './errors';
+import { StoreError, withinTimeout } from './errors';
 import { addCounts, countByStatus, toStatusCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 import type { StatusEvent } from './status-events';
 
@@ -77,7 +77,7 @@ export interface Rollups {
   /** Marks the buckets of these readings as changed: call after their raw insert, before acknowledging. */
   markChanged(times: readonly Date[]): Promise<void>;
   /** Recomputes up to `limit` dirty buckets per level that ended before `now`, from the raw readings. */
-  refresh(options?: { now?: Date; limit?: number }): Promise<RefreshResult>;
+  refresh(options?: RefreshOptions): Promise<RefreshResult>;
   /** Counts in `[start, end)`: clean buckets from the rollups, the rest from the raw readings. */
   count(range: TimeRange, options: RollupOptions): Promise<StatusCounts>;
   /** The counts of each UTC-aligned step in `[start, end)`, each clipped to the range. */
@@ -89,6 +89,19 @@ export interface Rollups {
   rebuild(range: TimeRange, options?: RebuildOptions): Promise<void>;
   /** The time from which the rollups hold every reading. */
   coverage(): Promise<Date>;
+}
+
+export interface RefreshOptions {
+  /** @default now */
+  now?: Date;
+  /** @default 500 */
+  limit?: number;
+  /**
+   * Past this, the refresh fails with a `StoreError` (code `timeout`), even against a server that
+   * hangs; what it did so far stays valid (a bucket is marked clean only with its counts).
+   * @default no bound
+   */
+  timeoutMs?: number;
 }
 
 export interface RebuildOptions {
@@ -300,7 +313,8 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
       });
     },
     markChanged,
-    refresh: ({ now = new Date(), limit = 500 } = {}) => refreshAll(now, limit),
+    refresh: ({ now = new Date(), limit = 500, timeoutMs } = {}) =>
+      timeoutMs === undefined ? refreshAll(now, limit) : withinTimeout(refreshAll(now, limit), timeoutMs, 'The rollup refresh'),
     count: async (range, options) =>
       // A range of centuries would plan a bucket per day: count it raw (bounded by the readings).
       range.end.getTime() - range.start.getTime() > MAX_PLANNED_DAYS * DAY_MS

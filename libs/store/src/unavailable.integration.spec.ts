@@ -39,7 +39,7 @@ const countsAgain = (store: StatusEventStore) =>
     { timeoutMs: 60_000, intervalMs: 200 },
   );
 
-describe.runIf(server?.kind === 'ferretdb')('counts while FerretDB\'s PostgreSQL fails beneath it', () => {
+describe.runIf(server?.kind === 'ferretdb')('the store while FerretDB or its PostgreSQL fails', () => {
   let dir: string;
   let mongo: LocalMongo;
   let connection: MongoConnection;
@@ -64,7 +64,20 @@ describe.runIf(server?.kind === 'ferretdb')('counts while FerretDB\'s PostgreSQL
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fail as unavailable (never other) while backends are terminated and PostgreSQL recovers from a crash', async () => {
+  it('a rollup refresh against a frozen server fails within its bound, as a timeout', async () => {
+    await store.rollups.refresh();
+    await store.insertReadings([{ _id: 'late', status: 3, ts: new Date(base), receivedAt: new Date() }]);
+    mongo.pause();
+    try {
+      const error = await store.rollups.refresh({ timeoutMs: 300 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'StoreError', code: 'timeout' });
+      expect(classifyStoreError(error)).toBe('timeout');
+    } finally {
+      mongo.resume();
+    }
+  }, 20_000);
+
+  it('counts fail as unavailable (never other) while backends are terminated and PostgreSQL recovers from a crash', async () => {
     const failures = await countMeanwhile(
       store,
       (async () => {
@@ -85,7 +98,7 @@ describe.runIf(server?.kind === 'ferretdb')('counts while FerretDB\'s PostgreSQL
     expect(failures.filter(({ kind }) => kind === 'other'), [...messages].join('\n')).toEqual([]);
   }, 120_000);
 
-  it('fail as unavailable while PostgreSQL is down', async () => {
+  it('counts fail as unavailable while PostgreSQL is down', async () => {
     process.kill(postgres.pid, 'SIGINT');
     expect(await pollUntil(async () => !isAlive(postgres.pid), { timeoutMs: 30_000 }), 'PostgreSQL stopped').toBe(true);
     // The first calls may still meet the sessions that the shutdown ended; then nothing listens.
