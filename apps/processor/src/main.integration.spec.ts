@@ -339,6 +339,38 @@ describe('the processor\'s rollups', () => {
     expect(await minutes.countDocuments()).toBe(Math.ceil((3000 * 10 + 3000 * 1000) / 60_000));
   }, 90_000);
 
+  it('counts exactly after a targeted rebuild short of where the rollups start, which a plain rebuild then completes', async () => {
+    const first = Date.parse('2026-01-01T00:00:00Z');
+    const sent = readings(2000, first).map((r, i) => ({ ...r, ts: new Date(first + i * 3_600_000) }));
+    await events.insertMany(sent.map(({ id, status, ts }) => ({ _id: id, status, ts, receivedAt: ts })));
+    const env = { MONGODB_URI: mongodbUri(), LOG_LEVEL: 'info' };
+    const run = async (...args: string[]) => {
+      const app = runApp({ appDir, args: ['--rebuild-rollups', ...args], env });
+      running.push(app);
+      expect(await app.exited).toBe(0);
+      return app;
+    };
+    const store = createStatusEventStore({ db: mongo.db(database) });
+    const all = { start: new Date(first), end: new Date(first + 100 * 86_400_000) };
+    const expectExact = async () => {
+      // A store of its own reads coverage afresh.
+      const reader = createStatusEventStore({ db: mongo.db(database) });
+      expect(await reader.countByStatus(all, { timeoutMs: 10_000 })).toEqual(expected(sent, all.start.getTime(), all.end.getTime()));
+      const january = { start: new Date(first + 3 * 3_600_000), end: new Date(Date.parse('2026-02-10T00:00:00Z')) };
+      expect(await reader.countByStatus(january, { timeoutMs: 10_000 })).toEqual(
+        expected(sent, january.start.getTime(), january.end.getTime()),
+      );
+    };
+
+    await run('--from', '2026-01-01', '--to', '2026-02-01');
+    await run('--from', '2020-01-01', '--to', '2020-01-02');
+    await expectExact();
+    const plain = await run();
+    expect(plain.lines.some((line) => line.msg === 'rollups rebuilt')).toBe(true);
+    expect((await store.rollups.coverage()).getTime()).toBe(first);
+    await expectExact();
+  }, 180_000);
+
   it('rebuilds them for readings stored before rollups existed, with --rebuild-rollups', async () => {
     const sent = readings(2000, Date.parse('2026-05-01T00:00:00Z')).map((r, i) => ({ ...r, ts: new Date(r.ts.getTime() + i * 600_000) }));
     await events.insertMany(sent.map(({ id, status, ts }) => ({ _id: id, status, ts, receivedAt: ts })));
