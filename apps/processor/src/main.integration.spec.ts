@@ -342,6 +342,38 @@ describe('the processor\'s rollups', () => {
     expect(await minutes.countDocuments()).toBe(Math.ceil((3000 * 10 + 3000 * 1000) / 60_000));
   }, 90_000);
 
+  it('counts exactly after a targeted rebuild short of where the rollups start, which a plain rebuild then completes', async () => {
+    const first = Date.parse('2026-01-01T00:00:00Z');
+    const sent = readings(2000, first).map((r, i) => ({ ...r, ts: new Date(first + i * 3_600_000) }));
+    await events.insertMany(sent.map(({ id, status, ts }) => ({ _id: id, status, ts, receivedAt: ts })));
+    const env = { MONGODB_URI: mongodbUri(), LOG_LEVEL: 'info' };
+    const run = async (...args: string[]) => {
+      const app = runApp({ appDir, args: ['--rebuild-rollups', ...args], env });
+      running.push(app);
+      expect(await app.exited).toBe(0);
+      return app;
+    };
+    const store = createStatusEventStore({ db: mongo.db(database) });
+    const all = { start: new Date(first), end: new Date(first + 100 * 86_400_000) };
+    const expectExact = async () => {
+      // A store of its own reads coverage afresh.
+      const reader = createStatusEventStore({ db: mongo.db(database) });
+      expect(await reader.countByStatus(all, { timeoutMs: 10_000 })).toEqual(expected(sent, all.start.getTime(), all.end.getTime()));
+      const january = { start: new Date(first + 3 * 3_600_000), end: new Date(Date.parse('2026-02-10T00:00:00Z')) };
+      expect(await reader.countByStatus(january, { timeoutMs: 10_000 })).toEqual(
+        expected(sent, january.start.getTime(), january.end.getTime()),
+      );
+    };
+
+    await run('--from', '2026-01-01', '--to', '2026-02-01');
+    await run('--from', '2020-01-01', '--to', '2020-01-02');
+    await expectExact();
+    const plain = await run();
+    expect(plain.lines.some((line) => line.msg === 'rollups rebuilt')).toBe(true);
+    expect((await store.rollups.coverage()).getTime()).toBe(first);
+    await expectExact();
+  }, 180_000);
+
   it('rebuilds them for readings stored before rollups existed, with --rebuild-rollups', async () => {
     const sent = readings(2000, Date.parse('2026-05-01T00:00:00Z')).map((r, i) => ({ ...r, ts: new Date(r.ts.getTime() + i * 600_000) }));
     await events.insertMany(sent.map(({ id, status, ts }) => ({ _id: id, status, ts, receivedAt: ts })));
@@ -357,6 +389,36 @@ describe('the processor\'s rollups', () => {
     const end = Date.parse('2026-05-12T00:00:00Z');
     expect(await store.countByStatus({ start: new Date(start), end: new Date(end) }, { timeoutMs: 5000 })).toEqual(expected(sent, start, end));
   }, 120_000);
+});
+
+describe('a rollup rebuild stopped by SIGINT', () => {
+  it('stops between two days, exits 130 naming where it stopped, and resumes from there', async () => {
+    // 300 days of readings stored before rollups existed.
+    const first = Date.parse('2025-06-01T00:00:00Z');
+    const sent = readings(1500, first).map((r, i) => ({ ...r, ts: new Date(first + i * 17_280_000) }));
+    await events.insertMany(sent.map(({ id, status, ts }) => ({ _id: id, status, ts, receivedAt: ts })));
+    const env = { MONGODB_URI: mongodbUri(), LOG_LEVEL: 'info' };
+    const rebuild = runApp({ appDir, args: ['--rebuild-rollups'], env });
+    running.push(rebuild);
+    await rebuild.waitForLog('rebuilt a day', 60_000);
+    rebuild.kill('SIGINT');
+    expect(await rebuild.exited).toBe(130);
+    const stopped = await rebuild.waitForLog('rebuild stopped: run again to resume', 1000);
+    const done = rebuild.lines.filter((line) => line.msg === 'rebuilt a day').map((line) => line.day);
+    expect(done.length).toBeGreaterThan(0);
+    expect(stopped).toMatchObject({ rebuiltDownTo: done.at(-1), resume: `--rebuild-rollups --from 2025-06-01 --to ${String(done.at(-1))}` });
+    const store = createStatusEventStore({ db: mongo.db(database) });
+    expect((await store.rollups.coverage()).toISOString().slice(0, 10)).toBe(done.at(-1));
+
+    const resumed = runApp({ appDir, args: ['--rebuild-rollups'], env });
+    running.push(resumed);
+    expect(await resumed.exited).toBe(0);
+    const resumedDays = resumed.lines.filter((line) => line.msg === 'rebuilt a day').map((line) => line.day);
+    expect(new Set([...done, ...resumedDays]).size).toBe(done.length + resumedDays.length);
+    expect((await store.rollups.coverage()).getTime()).toBe(first);
+    const all = { start: new Date(first), end: new Date(first + 400 * 86_400_000) };
+    expect(await store.countByStatus(all, { timeoutMs: 10_000 })).toEqual(await store.countRawByStatus(all, { timeoutMs: 10_000 }));
+  }, 180_000);
 });
 
 describe('the processor at start-up', () => {

@@ -17,8 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'processor', level: config.logLevel });
   startupLogger = logger;
   if (rebuild) {
-    await runRebuild(config.mongodbUri, rebuild, logger);
-    process.exit(0);
+    process.exit(await runRebuild(config.mongodbUri, rebuild, logger));
   }
   const processor = await createProcessor(config, logger);
   onShutdown(() => processor.close(), { logger, graceMs: 10_000 });

@@ -20,6 +20,8 @@ import { createStoreWriter } from './store-writer';
 
 /** Buckets per level one refresh recomputes: a backlog's thousands take a few rounds of well under a second. */
 const REFRESH_LIMIT = 5000;
+/** Longest one refresh may take: shutdown waits for the one in progress, also when MongoDB hangs. */
+const REFRESH_TIMEOUT_MS = 5000;
 /** The processor has a backlog while it handled a full batch this recently: rollup refreshes then wait. */
 const BACKLOG_WINDOW_MS = 1000;
 
@@ -52,10 +54,13 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
     totals: () => stats.total,
   });
   const stopping = new AbortController();
+  const stoppingRefreshes = new AbortController();
 
   const mongo = createMongoConnection({ uri: config.mongodbUri });
   const store = createStatusEventStore({ db: mongo.db, afterRawInsert: hooks.afterRawInsert });
-  const writer = createStoreWriter(metrics.timingInserts(store), logger, stopping.signal);
+  const writer = createStoreWriter(metrics.timingInserts(store), logger, stopping.signal, {
+    onFatal: (error) => exitOnStartupError(error, logger),
+  });
 
   // Dead letters are published over this connection; the consumer has one of its own.
   const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-processor-dead-letters' });
@@ -90,10 +95,10 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
   logConsumerStates(consumer, config, logger);
 
   const refresher = runRollupRefresher({
-    refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT }),
+    refresh: () => store.rollups.refresh({ limit: REFRESH_LIMIT, timeoutMs: REFRESH_TIMEOUT_MS }),
     intervalMs: config.rollupRefreshIntervalMs,
     busy: () => Date.now() - fullBatchAt < BACKLOG_WINDOW_MS,
-    signal: stopping.signal,
+    signal: stoppingRefreshes.signal,
     onStateChange: (change) =>
       change.failing
         ? logger.warn({ err: describeError(change.error) }, 'rollup refresh failed: counts read changed buckets raw meanwhile')
@@ -103,6 +108,8 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
 
   /** Stops deliveries, writes and acks what is pending, and closes every connection. */
   const stop = async () => {
+    // No new refresh; the one in progress ends within REFRESH_TIMEOUT_MS, while deliveries stop.
+    stoppingRefreshes.abort();
     // What cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
     if (!(await settlesWithin(consumer.close(), 7000))) {
       logger.warn('shutdown did not finish in 7 s: whatever is unacked will be delivered again');

@@ -1,14 +1,14 @@
 import { parseArgs } from 'node:util';
-import { onShutdown, type Logger } from '@tally/config';
+import type { Logger } from '@tally/config';
 import { createMongoConnection, createStatusEventStore, type StatusEventStore } from '@tally/store';
 
 export const REBUILD_USAGE = `Usage: processor --rebuild-rollups [--from ISO-8601] [--to ISO-8601]
 
 Recomputes the rollups from the raw readings, newest day first, then exits: for readings stored
 before rollups existed (the default range: from the earliest reading to where the rollups hold
-every reading), or after a bug (give --from and --to). Counts stay exact meanwhile; an interrupted
-rebuild of the default range resumes where it stopped when run again. Runs beside the consuming
-processors.`;
+every reading), or after a bug (give --from and --to). Counts stay exact meanwhile. SIGINT or
+SIGTERM stop it after the day in progress (exit status 130), logging the flags that resume it.
+Runs beside the consuming processors.`;
 
 export interface RebuildArgs {
   from: Date | undefined;
@@ -49,7 +49,8 @@ export interface RebuildProgress {
 /**
  * Rebuilds the rollups over `[from, to)`, by default from the earliest stored reading to where the
  * rollups already hold every reading. Resolves with the range rebuilt, or `undefined` when there
- * was nothing to do.
+ * was nothing to do. Counts read the rebuilt days from the rollups only when the range reaches
+ * where the rollups held every reading (no gap), else still from the raw readings.
  */
 export async function rebuildRollups(
   store: StatusEventStore,
@@ -62,7 +63,10 @@ export async function rebuildRollups(
   const [latest] = await store.collection.find({}, { projection: { ts: 1 } }).sort({ ts: -1 }).limit(1).toArray();
   if (!earliest || !latest) return undefined;
   const start = args.from ?? earliest.ts;
-  const end = args.to ?? (args.from ? new Date(latest.ts.getTime() + 1) : await store.rollups.coverage());
+  const coverage = await store.rollups.coverage();
+  // With --from alone, up to the latest reading, and at least to where coverage starts, so that
+  // coverage can move back over what is rebuilt (readings need not reach it).
+  const end = args.to ?? (args.from ? new Date(Math.max(latest.ts.getTime() + 1, coverage.getTime())) : coverage);
   if (start >= end) return undefined;
   let daysDone = 0;
   await store.rollups.rebuild(
@@ -72,24 +76,61 @@ export async function rebuildRollups(
   return { start, end };
 }
 
-/** `--rebuild-rollups`: rebuilds, logging each day; SIGINT/SIGTERM stop it between two days. */
-export async function runRebuild(mongodbUri: string, args: RebuildArgs, logger: Logger): Promise<void> {
+/** Exit status of a rebuild stopped by SIGINT/SIGTERM (as a shell reports a process ended by SIGINT). */
+export const REBUILD_STOPPED = 130;
+
+/**
+ * `--rebuild-rollups`: rebuilds, logging each day, and resolves with the exit status. SIGINT or
+ * SIGTERM stop it once the day in progress is done (a second one exits at once): it then logs the
+ * flags that resume it and resolves with 130.
+ */
+export async function runRebuild(mongodbUri: string, args: RebuildArgs, logger: Logger): Promise<number> {
   const mongo = createMongoConnection({ uri: mongodbUri });
   const stopping = new AbortController();
-  onShutdown(async () => stopping.abort(), { logger });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping.signal.aborted) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(REBUILD_STOPPED);
+    }
+    logger.info({ signal }, 'stopping after the day in progress');
+    stopping.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const store = createStatusEventStore({ db: mongo.db });
   const started = Date.now();
+  let lastDay: Date | undefined;
+  let from: Date | undefined;
   try {
     const range = await rebuildRollups(
       store,
       args,
-      ({ day, until, buckets, daysDone }) =>
-        logger.info({ day: day.toISOString().slice(0, 10), minutesWithReadings: buckets, daysDone, downTo: until }, 'rebuilt a day'),
+      (progress) => {
+        lastDay = progress.day;
+        from = progress.until;
+        logger.info(
+          { day: isoDay(progress.day), minutesWithReadings: progress.buckets, daysDone: progress.daysDone, downTo: progress.until },
+          'rebuilt a day',
+        );
+      },
       stopping.signal,
     );
     if (range) logger.info({ from: range.start, to: range.end, seconds: (Date.now() - started) / 1000 }, 'rollups rebuilt');
     else logger.info('nothing to rebuild: the rollups hold every stored reading');
+    return 0;
+  } catch (error) {
+    if (!stopping.signal.aborted) throw error;
+    const [start, end] = [from ?? args.from, lastDay ?? args.to];
+    const resume = ['--rebuild-rollups', start && `--from ${isoDay(start)}`, end && `--to ${isoDay(end)}`].filter(Boolean);
+    logger.warn({ rebuiltDownTo: lastDay && isoDay(lastDay), resume: resume.join(' ') }, 'rebuild stopped: run again to resume');
+    return REBUILD_STOPPED;
   } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     await mongo.close();
   }
+}
+
+function isoDay(date: Date | undefined): string | undefined {
+  return date?.toISOString().slice(0, 10);
 }

@@ -1,5 +1,5 @@
-import { describeError, type Logger } from '@tally/config';
-import { retryUntilDone, type InsertResult, type StatusEvent, type StatusEventStore } from '@tally/store';
+import { describeError, type BackoffOptions, type Logger } from '@tally/config';
+import { retryUntilDone, StoreError, type InsertResult, type StatusEvent, type StatusEventStore } from '@tally/store';
 
 export interface StoreWriter {
   /** Writes a batch, retrying while MongoDB is down or hanging: its messages stay unacked meanwhile. */
@@ -8,19 +8,35 @@ export interface StoreWriter {
   readonly failing: boolean;
 }
 
+export interface StoreWriterOptions {
+  /** Told when the store cannot be prepared on this server at all (no partial indexes): the processor exits. */
+  onFatal(error: unknown): void;
+  /** @default { minMs: 1000, maxMs: 5000 } */
+  prepareBackoff?: BackoffOptions;
+}
+
 /**
  * The processor's writes. Nothing is written before the store is prepared (indexes, and on first
  * use the decision whether the rollups can hold every reading — which readings written before it
- * would make untrue); preparing is retried every 1–5 s. An outage is logged when it starts and
- * when it ends, not per retry. `signal` ends the retries (at shutdown).
+ * would make untrue); preparing is retried every 1–5 s, unless the server cannot hold the store
+ * (`onFatal`). An outage is logged when it starts and when it ends, not per retry. `signal` ends
+ * the retries (at shutdown).
  */
-export function createStoreWriter(store: StatusEventStore, logger: Logger, signal: AbortSignal): StoreWriter {
+export function createStoreWriter(
+  store: StatusEventStore,
+  logger: Logger,
+  signal: AbortSignal,
+  { onFatal, prepareBackoff = { minMs: 1000, maxMs: 5000 } }: StoreWriterOptions,
+): StoreWriter {
   const ready = retryUntilDone(() => store.ensureIndexes(), {
-    backoff: { minMs: 1000, maxMs: 5000 },
+    backoff: prepareBackoff,
     onError: (error, _attempt, retryInMs) => logger.warn({ err: describeError(error), retryInMs }, 'cannot create indexes yet'),
+    retryable: (error) => !isUnsupportedEngine(error),
     signal,
   });
-  ready.catch(() => undefined);
+  ready.catch((error: unknown) => {
+    if (isUnsupportedEngine(error)) onFatal(error);
+  });
 
   let failing = false;
   return {
@@ -44,4 +60,8 @@ export function createStoreWriter(store: StatusEventStore, logger: Logger, signa
       });
     },
   };
+}
+
+function isUnsupportedEngine(error: unknown): boolean {
+  return error instanceof StoreError && error.code === 'unsupported_engine';
 }

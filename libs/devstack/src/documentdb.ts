@@ -96,6 +96,8 @@ export interface DocumentDbOptions {
 export interface DocumentDbProcesses {
   postgres: ManagedProcess;
   ferretdb: ManagedProcess;
+  /** PostgreSQL's port, on 127.0.0.1. */
+  postgresPort: number;
 }
 
 /**
@@ -142,7 +144,7 @@ export async function startDocumentDb(options: DocumentDbOptions): Promise<Docum
       ],
       logFile: join(dir, 'ferretdb.log'),
     });
-    return { postgres, ferretdb };
+    return { postgres, ferretdb, postgresPort: pgPort };
   } catch (error) {
     await ferretdb?.stop();
     await postgres.stop();
@@ -158,9 +160,11 @@ async function initCluster(engine: DocumentDbEngine, dataDir: string, runAs: Run
   );
 }
 
-async function psql(engine: DocumentDbEngine, port: number, sql: string, timeoutMs: number): Promise<void> {
+/** Runs `sql` as user `postgres` in database `postgres`; resolves with its rows, unaligned, one a line. */
+export async function psql(engine: DocumentDbEngine, port: number, sql: string, timeoutMs: number): Promise<string> {
   const args = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1'];
-  await run(join(engine.postgresBin, 'psql'), [...args, '-qc', sql], { timeout: timeoutMs });
+  const { stdout } = await run(join(engine.postgresBin, 'psql'), [...args, '-qAtc', sql], { timeout: timeoutMs });
+  return stdout;
 }
 
 async function postgresAnswers(engine: DocumentDbEngine, port: number): Promise<boolean> {

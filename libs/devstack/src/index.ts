@@ -3,7 +3,7 @@ export type { Devstack, StartDevstackOptions } from './devstack';
 export { DevstackError } from './errors';
 export type { DevstackErrorCode } from './errors';
 export { findMongoServer, requireMongoServer, startLocalMongo } from './mongodb';
-export type { LocalMongo, LocalMongoOptions, MongoServerBinary } from './mongodb';
+export type { LocalMongo, LocalMongoOptions, LocalPostgres, MongoServerBinary } from './mongodb';
 export { findRabbitMqServer, rabbitMqCtl, startLocalRabbitMq } from './rabbitmq';
 export { startLocalRabbitMqCluster } from './rabbitmq-cluster';
 export type { ClusterNode, LocalRabbitMqCluster } from './rabbitmq-cluster';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { ManagedProcess, onPath } from './child';
-import { findDocumentDb, startDocumentDb, type DocumentDbEngine } from './documentdb';
+import { findDocumentDb, psql, startDocumentDb, type DocumentDbEngine } from './documentdb';
 import { DevstackError } from './errors';
 import { freePort, waitUntil } from './net';
 import type { Service } from './services';
@@ -59,9 +59,19 @@ export interface LocalMongoOptions {
 
 export interface LocalMongo extends Service {
   port: number;
+  /** FerretDB's PostgreSQL, to disturb beneath it (undefined for `mongod`). */
+  postgres: LocalPostgres | undefined;
   /** Freezes every process of the server (SIGSTOP): it hangs with its connections open. */
   pause(): void;
   resume(): void;
+}
+
+export interface LocalPostgres {
+  port: number;
+  /** The postmaster's pid. */
+  pid: number;
+  /** Runs `sql` as `postgres`; its rows, unaligned, one a line. */
+  query(sql: string): Promise<string>;
 }
 
 /** Starts `mongod`, or FerretDB v2 over a private PostgreSQL cluster, on a free port. */
@@ -69,7 +79,7 @@ export async function startLocalMongo(options: LocalMongoOptions): Promise<Local
   const { binary, dir, startTimeoutMs = 60_000 } = options;
   mkdirSync(dir, { recursive: true });
   const port = options.port ?? (await freePort(27017));
-  const processes = await startServer(options, port);
+  const { processes, postgres } = await startServer(options, port);
   const stop = async () => {
     for (const process of processes) await process.stop();
   };
@@ -91,6 +101,7 @@ export async function startLocalMongo(options: LocalMongoOptions): Promise<Local
     source: binary.kind,
     processes,
     port,
+    postgres,
     urls: { mongodbUri: uri },
     stop,
     pause: () => processes.forEach((process) => process.pause()),
@@ -99,12 +110,16 @@ export async function startLocalMongo(options: LocalMongoOptions): Promise<Local
 }
 
 /** The server's processes, the one clients connect to first (and stopped first). */
-async function startServer(options: LocalMongoOptions, port: number): Promise<ManagedProcess[]> {
+async function startServer(
+  options: LocalMongoOptions,
+  port: number,
+): Promise<{ processes: ManagedProcess[]; postgres?: LocalPostgres }> {
   const { binary, dir, startTimeoutMs: timeoutMs = 60_000, compositeIndexes } = options;
   if (binary.kind === 'ferretdb') {
     try {
-      const { ferretdb, postgres } = await startDocumentDb({ engine: binary, dir, port, timeoutMs, compositeIndexes });
-      return [ferretdb, postgres];
+      const { ferretdb, postgres, postgresPort } = await startDocumentDb({ engine: binary, dir, port, timeoutMs, compositeIndexes });
+      const query = (sql: string) => psql(binary, postgresPort, sql, timeoutMs);
+      return { processes: [ferretdb, postgres], postgres: { port: postgresPort, pid: postgres.pid, query } };
     } catch (cause) {
       throw new DevstackError('start_failed', `PostgreSQL with DocumentDB did not start: ${(cause as Error).message}`, {
         cause,
@@ -114,5 +129,5 @@ async function startServer(options: LocalMongoOptions, port: number): Promise<Ma
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const args = ['--dbpath', dataDir, '--bind_ip', '127.0.0.1', '--port', String(port)];
-  return [new ManagedProcess({ command: binary.path, args, logFile: join(dir, 'server.log') })];
+  return { processes: [new ManagedProcess({ command: binary.path, args, logFile: join(dir, 'server.log') })] };
 }

@@ -7,17 +7,45 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 
-/** `unavailable`: no server answers; `timeout`: the server answered too slowly; else `other`. */
+/** `unavailable`: no server answers (or its PostgreSQL does not); `timeout`: the server answered too slowly; else `other`. */
 export type StoreErrorKind = 'unavailable' | 'timeout' | 'other';
 
 const MAX_TIME_MS_EXPIRED = 50;
 
-/** A store call that did not settle within its bound (the server hangs, or is too slow). */
+/**
+ * MongoDB's codes for a server that is shutting down, stepping down or not primary: another server
+ * (or this one, restarted) answers soon.
+ */
+const SERVER_GOING_AWAY = new Set([
+  91, // ShutdownInProgress
+  189, // PrimarySteppedDown
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+]);
+
+/**
+ * FerretDB passes on PostgreSQL's connection failures as `InternalError` (code 1) with
+ * PostgreSQL's or its driver's message: a backend terminated, PostgreSQL restarting after a crash
+ * (recovery), starting, stopping, or not listening.
+ */
+const POSTGRESQL_UNAVAILABLE =
+  /terminating connection|unexpected EOF|the database system is (in recovery mode|not yet accepting connections|starting up|shutting down)|failed to connect to/;
+
+/**
+ * `timeout`: a store call did not settle within its bound (the server hangs, or is too slow);
+ * `write_conflict`: readings kept meeting deadlocks or lock timeouts (the batch can be retried whole);
+ * `unsupported_engine`: the server lacks what the store needs (retrying cannot help).
+ */
+export type StoreErrorCode = 'timeout' | 'write_conflict' | 'unsupported_engine';
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 
   constructor(
-    readonly code: 'timeout',
+    readonly code: StoreErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -37,9 +65,12 @@ export function withinTimeout<T>(operation: Promise<T>, timeoutMs: number, what:
 }
 
 export function classifyStoreError(error: unknown): StoreErrorKind {
-  if (error instanceof StoreError) return 'timeout';
+  if (error instanceof StoreError) return error.code === 'timeout' ? 'timeout' : 'other';
   if (error instanceof MongoOperationTimeoutError) return 'timeout';
   if (error instanceof MongoServerError && error.code === MAX_TIME_MS_EXPIRED) return 'timeout';
+  if (error instanceof MongoServerError && (SERVER_GOING_AWAY.has(Number(error.code)) || POSTGRESQL_UNAVAILABLE.test(error.message))) {
+    return 'unavailable';
+  }
   if (
     error instanceof MongoServerSelectionError ||
     error instanceof MongoNetworkError ||
@@ -48,4 +79,22 @@ export function classifyStoreError(error: unknown): StoreErrorKind {
     return 'unavailable';
   }
   return 'other';
+}
+
+/** PostgreSQL's SQLSTATE as DocumentDB reports it in `code`: its five characters, six bits each. */
+function sqlState(state: string): number {
+  return [...state].reduce((code, char, i) => code + (((char.charCodeAt(0) - 48) & 0x3f) << (6 * i)), 0);
+}
+
+/** Write errors of one document that a retry of that document can overcome. */
+const TRANSIENT_WRITE_ERRORS = new Set([
+  sqlState('40P01'), // deadlock_detected: 16908292, "deadlock detected"
+  sqlState('40001'), // serialization_failure
+  sqlState('55P03'), // lock_not_available (lock_timeout)
+  112, // MongoDB's WriteConflict
+  24, // MongoDB's LockTimeout
+]);
+
+export function isTransientWriteError(code: unknown): boolean {
+  return TRANSIENT_WRITE_ERRORS.has(Number(code));
 }

@@ -5,9 +5,9 @@ export type { InsertResult, StatusEvent, StatusEventStore, StatusEventStoreOptio
 export { addCounts, buildStatusCountPipeline, countByStatus, STATUS_KEYS, zeroCounts } from './status-counts';
 export { countSeriesPoints, floorTo, ROLLUP_LEVELS, SERIES_STEPS, seriesPoints } from './rollup-plan';
 export type { RollupLevel, SeriesStep } from './rollup-plan';
-export type { RebuildOptions, RefreshResult, RollupBucket, Rollups } from './rollups';
+export type { RebuildOptions, RefreshOptions, RefreshResult, RollupBucket, Rollups } from './rollups';
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
 export { classifyStoreError, StoreError } from './errors';
-export type { StoreErrorKind } from './errors';
+export type { StoreErrorCode, StoreErrorKind } from './errors';
 export { retryUntilDone } from './retry';
 export type { RetryOptions } from './retry';

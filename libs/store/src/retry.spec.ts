@@ -51,4 +51,12 @@ describe('retryUntilDone', () => {
     await outcome;
     expect(operation).toHaveBeenCalledTimes(1);
   });
+
+  it('throws at once a failure that is not retryable, without telling onError', async () => {
+    const operation = failingTimes(Infinity);
+    const onError = vi.fn();
+    await expect(retryUntilDone(operation, { onError, retryable: () => false })).rejects.toThrow('MongoDB down');
+    expect(operation).toHaveBeenCalledTimes(1);
+    expect(onError).not.toHaveBeenCalled();
+  });
 });

@@ -12,6 +12,11 @@ export interface RetryOptions {
   onRecovered?(failingForMs: number): void;
   /** Stops retrying: the pending wait ends and the last error is thrown. */
   signal?: AbortSignal;
+  /**
+   * Whether a failure can pass: one that cannot is thrown at once, without `onError`.
+   * @default every failure can
+   */
+  retryable?(error: unknown): boolean;
 }
 
 /**
@@ -28,7 +33,7 @@ export async function retryUntilDone<T>(operation: () => Promise<T>, options: Re
       return result;
     } catch (error) {
       failingSince ??= Date.now();
-      if (options.signal?.aborted) throw error;
+      if (options.signal?.aborted || options.retryable?.(error) === false) throw error;
       const delay = backoff.next();
       options.onError?.(error, attempt, delay);
       await sleep(delay, options.signal);

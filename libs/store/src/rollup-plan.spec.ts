@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceRaw, countSeriesPoints, floorTo, planRange, ROLLUP_LEVELS, seriesPoints, type Segment } from './rollup-plan';
+import { coalesceRaw, countSeriesPoints, coverageAfterRebuild, floorTo, planRange, ROLLUP_LEVELS, seriesPoints, type Segment } from './rollup-plan';
 
 const t = (iso: string) => Date.parse(iso);
 const range = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
@@ -116,5 +116,18 @@ describe('seriesPoints', () => {
         expect(seriesPoints(r, step)).toHaveLength(countSeriesPoints(r, step));
       }
     }
+  });
+});
+
+describe('coverageAfterRebuild', () => {
+  const DAY = 86_400_000;
+  it('moves coverage back to the start of a rebuild that reaches it', () => {
+    expect(coverageAfterRebuild(10 * DAY, { start: 3 * DAY, end: 10 * DAY })).toBe(3 * DAY);
+    expect(coverageAfterRebuild(10 * DAY, { start: 3 * DAY, end: 12 * DAY })).toBe(3 * DAY);
+  });
+
+  it('leaves it where it was after a rebuild that stops short of it, or starts after it', () => {
+    expect(coverageAfterRebuild(10 * DAY, { start: 3 * DAY, end: 9 * DAY })).toBe(10 * DAY);
+    expect(coverageAfterRebuild(10 * DAY, { start: 11 * DAY, end: 12 * DAY })).toBe(10 * DAY);
   });
 });

@@ -50,6 +50,15 @@ export function bucketsOf(times: readonly Date[], level: RollupLevel): number[] 
   return [...new Set(times.map((time) => floorTo(time.getTime(), level.ms)))];
 }
 
+/**
+ * Where the rollups hold every reading once `[start, end)` has been rebuilt whole, when they held
+ * every reading from `coverage` on: from `start` if the rebuild reached `coverage` (no gap
+ * between), else still from `coverage` (what lies between was never rebuilt).
+ */
+export function coverageAfterRebuild(coverage: number, { start, end }: { start: number; end: number }): number {
+  return end >= coverage ? Math.min(coverage, start) : coverage;
+}
+
 /** Merges stretches that touch, or lie at most `maxGap` apart, into one, in time order. */
 export function coalesceRaw(
   stretches: readonly { start: number; end: number }[],

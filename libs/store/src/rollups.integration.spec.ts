@@ -190,3 +190,53 @@ describe('a count over centuries', () => {
     expect(Object.values(await store.countByStatus(range, options)).reduce((a, b) => a + b, 0)).toBe(500);
   });
 });
+
+describe('a targeted rebuild on a database that held readings before rollups existed', () => {
+  it('moves coverage back only over what it rebuilt without a gap, and counts stay exact', async () => {
+    const { store } = freshStore();
+    const db = store.collection.db;
+    const random = generator(99);
+    const now = Date.now();
+    const today = Math.floor(now / DAY) * DAY;
+    // Readings of the last 60 days, as an earlier version of Tally stored them: no rollups.
+    await store.collection.insertMany(
+      Array.from({ length: 3000 }, (_, i) => ({ _id: `o${i}`, status: random.int(7), ts: new Date(now - random.int(60 * DAY)), receivedAt: new Date(now) })),
+    );
+    await store.ensureIndexes();
+    const coverage = (await store.rollups.coverage()).getTime();
+    expect(coverage).toBe(today + DAY);
+
+    /** Counts of a store that reads coverage afresh, against the raw aggregate, over ranges of the last 65 days. */
+    const expectExactNow = async (what: string) => {
+      const reader = createStatusEventStore({ db });
+      for (let i = 0; i < 12; i++) {
+        const start = now - 65 * DAY + random.int(66 * DAY);
+        const range = { start: new Date(start), end: new Date(start + 1 + random.int(30 * DAY)) };
+        const label = `${what}: ${range.start.toISOString()}..${range.end.toISOString()}`;
+        expect(await reader.countByStatus(range, options), label).toEqual(await reader.countRawByStatus(range, options));
+      }
+      const all = { start: new Date(now - 61 * DAY), end: new Date(now + DAY) };
+      expect(await reader.countByStatus(all, options), `${what}: all`).toEqual(await reader.countRawByStatus(all, options));
+    };
+
+    // A month that does not reach the coverage's start: rebuilt, but coverage stays.
+    await store.rollups.rebuild({ start: new Date(today - 50 * DAY), end: new Date(today - 20 * DAY) });
+    expect((await store.rollups.coverage()).getTime()).toBe(coverage);
+    await expectExactNow('after [-50 d, -20 d)');
+
+    // A range without readings.
+    await store.rollups.rebuild({ start: new Date('2020-01-01T00:00:00Z'), end: new Date('2020-01-02T00:00:00Z') });
+    expect((await store.rollups.coverage()).getTime()).toBe(coverage);
+    await expectExactNow('after 2020-01-01');
+
+    // Up to the coverage's start: coverage moves back to its start.
+    await store.rollups.rebuild({ start: new Date(today - 10 * DAY + HOUR), end: new Date(coverage) });
+    expect((await store.rollups.coverage()).getTime()).toBe(today - 10 * DAY);
+    await expectExactNow('after [-10 d, coverage)');
+
+    // Reaching past the coverage's start, back to before the first reading.
+    await store.rollups.rebuild({ start: new Date(today - 70 * DAY), end: new Date(today - 5 * DAY) });
+    expect((await store.rollups.coverage()).getTime()).toBe(today - 70 * DAY);
+    await expectExactNow('after [-70 d, -5 d)');
+  }, 180_000);
+});

@@ -2,6 +2,7 @@ import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type
 import {
   bucketsOf,
   coalesceRaw,
+  coverageAfterRebuild,
   floorTo,
   planRange,
   ROLLUP_LEVELS,
@@ -9,6 +10,7 @@ import {
   type RollupLevel,
   type Segment,
 } from './rollup-plan';
+import { StoreError, withinTimeout } from './errors';
 import { addCounts, countByStatus, toStatusCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 import type { StatusEvent } from './status-events';
 
@@ -45,6 +47,7 @@ const NOTHING = new Date(8.64e15);
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const INDEX_NOT_FOUND = 27;
+const NOT_IMPLEMENTED = 238;
 const DAY_MS = 86_400_000;
 /** Longest range counted from the rollups (about 55 years of day buckets); a longer one is counted raw. */
 const MAX_PLANNED_DAYS = 20_000;
@@ -74,15 +77,31 @@ export interface Rollups {
   /** Marks the buckets of these readings as changed: call after their raw insert, before acknowledging. */
   markChanged(times: readonly Date[]): Promise<void>;
   /** Recomputes up to `limit` dirty buckets per level that ended before `now`, from the raw readings. */
-  refresh(options?: { now?: Date; limit?: number }): Promise<RefreshResult>;
+  refresh(options?: RefreshOptions): Promise<RefreshResult>;
   /** Counts in `[start, end)`: clean buckets from the rollups, the rest from the raw readings. */
   count(range: TimeRange, options: RollupOptions): Promise<StatusCounts>;
   /** The counts of each UTC-aligned step in `[start, end)`, each clipped to the range. */
   series(range: TimeRange, stepMs: number, options: RollupOptions): Promise<{ start: Date; counts: StatusCounts }[]>;
-  /** Marks every bucket with readings in `[start, end)` changed, and extends coverage back to `start` once refreshed. */
+  /**
+   * Recomputes the buckets of the days of `[start, end)` from the raw readings, newest first, and
+   * moves coverage back over each day done if the days rebuilt reach where coverage starts.
+   */
   rebuild(range: TimeRange, options?: RebuildOptions): Promise<void>;
   /** The time from which the rollups hold every reading. */
   coverage(): Promise<Date>;
+}
+
+export interface RefreshOptions {
+  /** @default now */
+  now?: Date;
+  /** @default 500 */
+  limit?: number;
+  /**
+   * Past this, the refresh fails with a `StoreError` (code `timeout`), even against a server that
+   * hangs; what it did so far stays valid (a bucket is marked clean only with its counts).
+   * @default no bound
+   */
+  timeoutMs?: number;
 }
 
 export interface RebuildOptions {
@@ -294,7 +313,8 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
       });
     },
     markChanged,
-    refresh: ({ now = new Date(), limit = 500 } = {}) => refreshAll(now, limit),
+    refresh: ({ now = new Date(), limit = 500, timeoutMs } = {}) =>
+      timeoutMs === undefined ? refreshAll(now, limit) : withinTimeout(refreshAll(now, limit), timeoutMs, 'The rollup refresh'),
     count: async (range, options) =>
       // A range of centuries would plan a bucket per day: count it raw (bounded by the readings).
       range.end.getTime() - range.start.getTime() > MAX_PLANNED_DAYS * DAY_MS
@@ -315,7 +335,15 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     },
     rebuild: async ({ start, end }, { onProgress, signal } = {}) => {
       const first = floorTo(start.getTime(), DAY_MS);
-      for (let at = Math.ceil(end.getTime() / DAY_MS) * DAY_MS; at > first; ) {
+      const top = Math.ceil(end.getTime() / DAY_MS) * DAY_MS;
+      const before = (await coverage()).getTime();
+      // Only over days rebuilt without a gap down from where coverage starts: a day between that
+      // was never rebuilt would then be read from rollups that lack its readings.
+      const extendCoverage = async (rebuiltFrom: number) => {
+        const from = coverageAfterRebuild(before, { start: rebuiltFrom, end: top });
+        if (from < before) await meta.updateOne({ _id: 'coverage' }, { $min: { from: new Date(from) } }, { upsert: true });
+      };
+      for (let at = top; at > first; ) {
         signal?.throwIfAborted();
         // Straight to the newest day below `at` that holds readings: days without any need nothing.
         const [latest] = await raw
@@ -324,7 +352,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
           .limit(1)
           .toArray();
         if (!latest) {
-          await meta.updateOne({ _id: 'coverage' }, { $min: { from: new Date(first) } }, { upsert: true });
+          await extendCoverage(first);
           break;
         }
         at = floorTo(latest.ts.getTime(), DAY_MS) + DAY_MS;
@@ -334,7 +362,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
         // Counts can use the chunk's rollups once its buckets are marked; refreshing them now only
         // saves the raw counts that dirty buckets cost until the processor's refresher gets to them.
         await refreshAll(chunk.end, Math.max(1000, times.length));
-        await meta.updateOne({ _id: 'coverage' }, { $min: { from: chunk.start } }, { upsert: true });
+        await extendCoverage(chunk.start.getTime());
         onProgress?.({ day: chunk.start, buckets: times.length });
         at = chunk.start.getTime();
       }
@@ -366,7 +394,17 @@ async function ensureDirtyIndex(buckets: Collection<RollupBucket>): Promise<void
     // Dropped already, or no collection yet.
     if (!(error instanceof MongoServerError && (error.code === INDEX_NOT_FOUND || error.code === NAMESPACE_NOT_FOUND))) throw error;
   });
-  await buckets.createIndex({ _id: 1, dirty: 1 }, { name: 'dirty_buckets', partialFilterExpression: { dirty: true } });
+  await buckets.createIndex({ _id: 1, dirty: 1 }, { name: 'dirty_buckets', partialFilterExpression: { dirty: true } }).catch((error: unknown) => {
+    // FerretDB v1: `Index option "partialFilterExpression" is not implemented yet`.
+    if (error instanceof MongoServerError && (error.code === NOT_IMPLEMENTED || /partialFilterExpression/.test(error.message))) {
+      throw new StoreError(
+        'unsupported_engine',
+        'The MongoDB server cannot create partial indexes, which the rollups need: use MongoDB 7+ or FerretDB v2',
+        { cause: error },
+      );
+    }
+    throw error;
+  });
 }
 
 /** A filter on bucket starts (`_id`) within any of `stretches`. */

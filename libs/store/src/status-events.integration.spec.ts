@@ -37,3 +37,23 @@ describe('the status-count pipeline on the server', () => {
     expect(counts).toEqual({ 0: 2, 1: 2, 2: 2, 3: 2, 4: 2, 5: 2, 6: 2 });
   });
 });
+
+describe('two writers with copies of the same readings', () => {
+  it('store every reading once and refuse none, even when their batches hold the ids in opposite orders', async () => {
+    const ids = (round: number) => Array.from({ length: 300 }, (_, i) => `w${round}-${i}`);
+    const event = (id: string) => ({ _id: id, status: id.length % 7, ts: new Date(base), receivedAt: new Date() });
+    const results = [];
+    for (let round = 0; round < 8; round++) {
+      const forward = ids(round).map(event);
+      // A copy of an id in the same batch, as a redelivery can bring it.
+      const backward = [...forward].reverse().concat(forward.slice(0, 20));
+      const [a, b] = await Promise.all([store.insertReadings(forward), store.insertReadings(backward)]);
+      results.push(...a.map((result, i) => ({ id: forward[i]?._id, result })), ...b.map((result, i) => ({ id: backward[i]?._id, result })));
+    }
+    expect(results.filter(({ result }) => !result.stored)).toEqual([]);
+    // One writer stored each id; the other found it stored.
+    const firstStores = results.filter(({ result }) => result.stored && !result.duplicate).map(({ id }) => id);
+    expect(firstStores.sort()).toEqual(Array.from({ length: 8 }, (_, round) => ids(round)).flat().sort());
+    expect(await store.collection.countDocuments({ _id: /^w/ })).toBe(8 * 300);
+  }, 120_000);
+});

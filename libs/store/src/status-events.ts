@@ -1,5 +1,6 @@
+import { sleep } from '@tally/config';
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
-import { withinTimeout } from './errors';
+import { isTransientWriteError, StoreError, withinTimeout } from './errors';
 import { createRollups, type Rollups } from './rollups';
 import { countByStatus, type CountOptions, type StatusCounts, type TimeRange } from './status-counts';
 
@@ -40,8 +41,9 @@ export interface StatusEventStore {
   /**
    * Inserts a batch, unordered, acknowledged by a majority with journaling where the server
    * supports it, then marks the rollup buckets of its readings changed. A document whose id is
-   * already stored counts as stored (a redelivery). Rejects only when the batch as a whole failed
-   * (server down, timeout): then it can be retried whole.
+   * already stored, or comes earlier in the batch, counts as stored (a redelivery). A document
+   * that meets a deadlock or lock timeout is retried alone, a few times. Rejects only when the
+   * batch as a whole failed (server down, timeout, conflicts that persist): then it can be retried whole.
    */
   insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]>;
   /** Readings per status in `[start, end)`: from the rollups where they are clean, else the raw readings; bounded by `timeoutMs`. */
@@ -51,11 +53,15 @@ export interface StatusEventStore {
 }
 
 const DUPLICATE_KEY = 11000;
+/** Attempts of a document that meets a deadlock or lock timeout, before the batch is failed whole. */
+const TRANSIENT_ATTEMPTS = 4;
+/** The wait before the second attempt of such documents, doubled before each further one. */
+const TRANSIENT_BACKOFF_MS = 20;
 
 export function createStatusEventStore({ db, insertTimeoutMs = 5000, afterRawInsert }: StatusEventStoreOptions): StatusEventStore {
   const collection = db.collection<StatusEvent>(STATUS_EVENTS_COLLECTION);
   const rollups = createRollups(db, collection);
-  const insertRaw = async (events: readonly StatusEvent[]): Promise<InsertResult[]> => {
+  const insertOnce = async (events: readonly StatusEvent[]): Promise<Map<number, WriteError>> => {
     try {
       await withinTimeout(
         collection.insertMany([...events], {
@@ -66,11 +72,40 @@ export function createStatusEventStore({ db, insertTimeoutMs = 5000, afterRawIns
         insertTimeoutMs,
         'insertMany',
       );
-      return events.map(() => ({ stored: true, duplicate: false }));
+      return new Map();
     } catch (error) {
       if (!(error instanceof MongoBulkWriteError) || isWholeBatchFailure(error)) throw error;
-      return perDocumentResults(events.length, error);
+      return new Map(writeErrorsOf(error).map((writeError) => [writeError.index, writeError]));
     }
+  };
+  const insertRaw = async (events: readonly StatusEvent[]): Promise<InsertResult[]> => {
+    const firstCopy = new Map<string, number>();
+    events.forEach((event, i) => firstCopy.set(event._id, firstCopy.get(event._id) ?? i));
+    // In id order: two writers holding copies of the same ids then lock them in the same order and
+    // wait for each other, where opposite orders deadlocked (PostgreSQL under FerretDB).
+    let pending = [...firstCopy.values()].sort((a, b) => compareIds(events[a] as StatusEvent, events[b] as StatusEvent));
+    const results = new Map<number, InsertResult>();
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const failed = await insertOnce(pending.map((i) => events[i] as StatusEvent));
+      const transient: { event: number; error: WriteError }[] = [];
+      pending.forEach((event, position) => {
+        const error = failed.get(position);
+        if (error && isTransientWriteError(error.code)) transient.push({ event, error });
+        else results.set(event, resultOf(error));
+      });
+      pending = transient.map(({ event }) => event);
+      if (pending.length === 0) break;
+      if (attempt >= TRANSIENT_ATTEMPTS) {
+        const { code, errmsg } = (transient[0] as { error: WriteError }).error;
+        throw new StoreError('write_conflict', `${pending.length} readings still met write conflicts after ${attempt} attempts (${code}: ${errmsg})`);
+      }
+      await sleep(TRANSIENT_BACKOFF_MS * 2 ** (attempt - 1));
+    }
+    return events.map((event, i) => {
+      const first = firstCopy.get(event._id) as number;
+      const result = results.get(first) as InsertResult;
+      return first === i || !result.stored ? result : { stored: true, duplicate: true };
+    });
   };
   return {
     collection,
@@ -103,11 +138,11 @@ function writeErrorsOf(error: MongoBulkWriteError): readonly WriteError[] {
   return Array.isArray(errors) ? errors : [errors as WriteError];
 }
 
-function perDocumentResults(count: number, error: MongoBulkWriteError): InsertResult[] {
-  const results: InsertResult[] = Array.from({ length: count }, () => ({ stored: true, duplicate: false }));
-  for (const { index, code, errmsg } of writeErrorsOf(error)) {
-    results[index] =
-      code === DUPLICATE_KEY ? { stored: true, duplicate: true } : { stored: false, reason: `${code}: ${errmsg}` };
-  }
-  return results;
+function resultOf(error: WriteError | undefined): InsertResult {
+  if (!error) return { stored: true, duplicate: false };
+  return error.code === DUPLICATE_KEY ? { stored: true, duplicate: true } : { stored: false, reason: `${error.code}: ${error.errmsg}` };
+}
+
+function compareIds(a: StatusEvent, b: StatusEvent): number {
+  return a._id < b._id ? -1 : a._id > b._id ? 1 : 0;
 }
