@@ -126,6 +126,17 @@ describe('GET /status-counts', () => {
   it('rejects missing parameters', async () => {
     await expectError(await app.request('/status-counts'), 400, 'invalid_request', /start_time is required.*end_time is required/);
   });
+
+  it.each(['/status-counts', '/status-counts/series'])('tells %s to encode the + of an offset, and says nothing of the order', async (path) => {
+    const response = await app.request(`${path}?start_time=2024-01-31T00:00:00+05:30&end_time=2024-02-01&step=1h`);
+    const message = /^start_time "2024-01-31T00:00:00 05:30" has a space .*encode \+ as %2B \(2024-01-31T00:00:00%2B05:30\)$/;
+    await expectError(response, 400, 'invalid_request', message);
+  });
+
+  it('says nothing of the order of the times while one is not a time', async () => {
+    const response = await app.request('/status-counts?start_time=2024-01-31&end_time=yesterday');
+    await expectError(response, 400, 'invalid_request', /^end_time "yesterday" is not an ISO-8601 time that exists, e\.g\. [^;]*$/);
+  });
 });
 
 describe('other routes and methods', () => {
