@@ -34,9 +34,9 @@ function main(): void {
     requestTimeoutMs: config.requestTimeoutMs,
     onBadRequest: (info) => logger.warn(info, 'bad request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
+    onStartupError: (error) => exitOnStartupError(error, logger),
   });
   server.once('listening', () => logger.info({ host: config.host, port: config.port, auth: config.token !== undefined }, 'listening'));
-  server.on('error', (error) => exitOnStartupError(error, logger));
   const metricsServer =
     metrics && config.metricsPort !== undefined
       ? startMetricsServer({ registry: metrics.registry, port: config.metricsPort, host: config.metricsHost })
