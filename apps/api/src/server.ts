@@ -25,10 +25,14 @@ export interface ServeOptions {
   onStartupError?: (error: unknown) => void;
 }
 
+/** What the API serves somewhere, for the `Allow` of a method it serves nowhere. */
+const SERVED_METHODS = 'GET, HEAD, POST';
+
 /**
  * The API's HTTP server: `fetch` (the Hono app) behind Node's server, with bounded request times
  * and every malformed request answered as `{"error": {"code", "message"}}` rather than Node's or
- * the adapter's empty 400. Listening starts at once; listen for `listening`.
+ * the adapter's empty 400, or no answer at all (`CONNECT`). Listening starts at once; listen for
+ * `listening`.
  */
 export function startServer({
   fetch,
@@ -71,6 +75,12 @@ export function startServer({
       ? [408, 'Request Timeout', new ApiError(408, 'timeout', `The request was not received within ${requestTimeoutMs} ms`)]
       : [400, 'Bad Request', new ApiError(400, 'invalid_request', 'Malformed HTTP request')];
     socket.end(rawResponse(status, text, apiError));
+  });
+  // Node answers nothing to a CONNECT nobody handles: it closes the connection.
+  server.on('connect', (request: IncomingMessage, socket: Socket) => {
+    onBadRequest?.({ target: (request.url ?? '').slice(0, 200), reason: 'CONNECT' });
+    const error = new ApiError(405, 'method_not_allowed', 'CONNECT is not allowed: the API is not a proxy');
+    socket.end(rawResponse(405, 'Method Not Allowed', error, { Allow: SERVED_METHODS }));
   });
   let listening = false;
   server.once('listening', () => (listening = true));
