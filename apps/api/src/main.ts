@@ -23,6 +23,7 @@ function main(): void {
     metrics,
     token: config.token,
     requestTimeoutMs: config.requestTimeoutMs,
+    maxConcurrentQueries: config.maxConcurrentQueries,
     log: (entry) => logger.info(entry, 'request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
     dashboard: loadDashboardAssets(),
