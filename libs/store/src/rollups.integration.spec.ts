@@ -2,6 +2,7 @@ import { testDatabase, waitForDevstack } from '@tally/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMongoConnection, type MongoConnection } from './connection';
 import { ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
+import { addCounts, zeroCounts } from './status-counts';
 import type { RollupBucket } from './rollups';
 import { createStatusEventStore, type StatusEvent, type StatusEventStore } from './status-events';
 
@@ -73,7 +74,10 @@ async function expectExact(store: StatusEventStore, random: Random, seed: number
   const steps = Object.values(SERIES_STEPS).filter((step) => (range.end.getTime() - range.start.getTime()) / step < 400);
   const step = steps[random.int(steps.length)] ?? DAY;
   const series = await store.rollups.series(range, step, options);
-  for (const point of series.slice(0, 20)) {
+  const total = series.reduce((sum, point) => addCounts(sum, { ...point.counts }), zeroCounts());
+  expect(total, `seed ${seed}, step ${step}, the points' sum`).toEqual(await store.countRawByStatus(range, options));
+  const sampled = [...series.slice(0, 10), ...Array.from({ length: 10 }, () => series[random.int(series.length)]), series.at(-1)];
+  for (const point of sampled.filter((p) => p !== undefined)) {
     const end = new Date(Math.min(range.end.getTime(), Math.floor(point.start.getTime() / step) * step + step));
     const raw = await store.countRawByStatus({ start: point.start, end }, options);
     expect(point.counts, `seed ${seed}, step ${step}, point ${point.start.toISOString()}`).toEqual(raw);
@@ -162,6 +166,28 @@ describe('rollups', () => {
     expect(await minutes.countDocuments({ dirty: true, _id: { $lt: new Date(now - 60_000) } })).toBe(0);
     await expectExact(store, random, 42, 10, now);
   }, 120_000);
+});
+
+describe('a series of steps of several buckets', () => {
+  it('sums them per step, counting the dirty ones and those over dirty minutes raw, every point exact', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    const random = generator(11);
+    await store.insertReadings(Array.from({ length: 2000 }, (_, i) => randomReading(random, i)));
+    await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 });
+    // Dirty minutes under clean hours, and minutes never refreshed.
+    await store.insertReadings(Array.from({ length: 30 }, (_, i) => randomReading(random, 2000 + i)));
+    const range = { start: new Date(NOW - 3 * DAY - 7 * 60_000 - 1234), end: new Date(NOW + 2 * HOUR + 55_555) };
+    for (const step of [SERIES_STEPS['5m'], SERIES_STEPS['15m'], SERIES_STEPS['6h']]) {
+      const series = await store.rollups.series(range, step, options);
+      const raw = await Promise.all(
+        series.map(({ start }) =>
+          store.countRawByStatus({ start, end: new Date(Math.min(range.end.getTime(), Math.floor(start.getTime() / step) * step + step)) }, options),
+        ),
+      );
+      expect(series.map((point) => point.counts), `step ${step}`).toEqual(raw);
+    }
+  }, 60_000);
 });
 
 describe('the index of dirty buckets', () => {
