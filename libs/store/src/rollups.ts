@@ -46,7 +46,7 @@ const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const INDEX_NOT_FOUND = 27;
 const DAY_MS = 86_400_000;
-/** Longest range counted from the rollups (about 55 years of day buckets); a longer one is counted raw. */
+/** Longest range planned bucket by bucket (about 55 years of days); a longer one has its whole days summed by the server. */
 const MAX_PLANNED_DAYS = 20_000;
 /** How long counts use a coverage read before reading it again. */
 const COVERAGE_CACHE_MS = 5000;
@@ -122,6 +122,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     }
   };
   const [MINUTE, ...COARSER] = ROLLUP_LEVELS as [RollupLevel, ...RollupLevel[]];
+  const DAY = ROLLUP_LEVELS.at(-1) as RollupLevel;
   const markChanged = (times: readonly Date[]) => markLevels(times, [MINUTE]);
 
   /**
@@ -358,11 +359,25 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     },
     markChanged,
     refresh: ({ now = new Date(), limit = 500 } = {}) => refreshAll(now, limit),
-    count: async (range, options) =>
-      // A range of centuries would plan a bucket per day: count it raw (bounded by the readings).
-      range.end.getTime() - range.start.getTime() > MAX_PLANNED_DAYS * DAY_MS
-        ? countByStatus(raw, range, options)
-        : ((await countPlans([planRange(range)], options))[0] ?? zeroCounts()),
+    count: async (range, options) => {
+      if (range.end.getTime() - range.start.getTime() <= MAX_PLANNED_DAYS * DAY_MS) {
+        return (await countPlans([planRange(range)], options))[0] ?? zeroCounts();
+      }
+      // A range of centuries would plan a bucket per day: its whole days are summed by the server,
+      // those before the rollups' coverage counted raw, and its ends (less than a day each) planned.
+      const days = { start: ceilTo(range.start.getTime(), DAY_MS), end: floorTo(range.end.getTime(), DAY_MS) };
+      const covered = Math.min(days.end, Math.max(days.start, ceilTo((await cachedCoverage()).getTime(), DAY_MS)));
+      const ends = [
+        { start: range.start, end: new Date(days.start) },
+        { start: new Date(days.end), end: range.end },
+      ];
+      const [planned, before, whole] = await Promise.all([
+        countPlans(ends.map((end) => planRange(end)), options),
+        covered > days.start ? countByStatus(raw, { start: new Date(days.start), end: new Date(covered) }, options) : zeroCounts(),
+        countWhole(DAY, { start: covered, end: days.end }, undefined, options.timeoutMs),
+      ]);
+      return [...planned, ...whole.values()].reduce(addCounts, before);
+    },
     series: async (range, stepMs, options) => {
       const points = seriesPoints(range, stepMs);
       if ((await cachedCoverage()) > range.start) {
