@@ -312,7 +312,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
       runs.slice(i * RAW_RANGES_PER_QUERY, (i + 1) * RAW_RANGES_PER_QUERY),
     );
     await forEachLimited(chunks, RAW_CONCURRENCY, async (chunk) => {
-      // Each run lies within one step: counted per step, it adds to that step alone.
+      // Grouped per step by each reading's time, as a run may span two steps.
       for (const [start, counts] of await countPerBucket(raw, chunk, stepMs ?? level.ms, timeoutMs)) add(start, counts);
     });
     return perStep;
