@@ -42,6 +42,7 @@ const app = createApp({ store: memoryStore(readings) });
 const post = (body: string, type = 'application/json', target = app) =>
   target.request('/status-counts', { method: 'POST', headers: { 'content-type': type }, body });
 const postJson = (value: unknown) => post(JSON.stringify(value));
+const postTo = (target: ReturnType<typeof createApp>, body: string) => post(body, 'application/json', target);
 
 async function expectError(response: Response, status: number, code: string, message?: RegExp) {
   expect(response.status).toBe(status);
@@ -125,6 +126,17 @@ describe('GET /status-counts', () => {
 
   it('rejects missing parameters', async () => {
     await expectError(await app.request('/status-counts'), 400, 'invalid_request', /start_time is required.*end_time is required/);
+  });
+
+  it.each(['/status-counts', '/status-counts/series'])('tells %s to encode the + of an offset, and says nothing of the order', async (path) => {
+    const response = await app.request(`${path}?start_time=2024-01-31T00:00:00+05:30&end_time=2024-02-01&step=1h`);
+    const message = /^start_time "2024-01-31T00:00:00 05:30" has a space .*encode \+ as %2B \(2024-01-31T00:00:00%2B05:30\)$/;
+    await expectError(response, 400, 'invalid_request', message);
+  });
+
+  it('says nothing of the order of the times while one is not a time', async () => {
+    const response = await app.request('/status-counts?start_time=2024-01-31&end_time=yesterday');
+    await expectError(response, 400, 'invalid_request', /^end_time "yesterday" is not an ISO-8601 time that exists, e\.g\. [^;]*$/);
   });
 });
 
@@ -292,6 +304,69 @@ describe('GET /status-counts/series', () => {
   it('answers 503 when the store is unavailable', async () => {
     const down = createApp({ store: memoryStore(readings, 'unavailable') });
     await expectError(await series('start_time=2024-01-31&end_time=2024-02-01&step=1h', down), 503, 'unavailable');
+  });
+});
+
+describe('API_MAX_CONCURRENT_QUERIES', () => {
+  /** A store whose counts wait until `release()`; `started` counts the calls that reached it. */
+  function gatedStore() {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const inner = memoryStore(readings);
+    let started = 0;
+    const store: CountsStore = {
+      ...inner,
+      countByStatus: async (range, options) => {
+        started++;
+        await gate;
+        return inner.countByStatus(range, options);
+      },
+      series: async (range, stepMs, options) => {
+        started++;
+        await gate;
+        return inner.series(range, stepMs, options);
+      },
+    };
+    return { store, release: () => open(), started: () => started };
+  }
+  const range = 'start_time=2024-01-31&end_time=2024-02-01';
+
+  it('answers a count or series past the limit with 503 busy and Retry-After, and serves it again once a query ends', async () => {
+    const { store, release, started } = gatedStore();
+    const limited = createApp({ store, maxConcurrentQueries: 2 });
+    const running = [limited.request(`/status-counts?${range}`), limited.request(`/status-counts/series?${range}&step=1h`)];
+    await expect.poll(started).toBe(2);
+    for (const path of [`/status-counts?${range}`, `/status-counts/series?${range}&step=1h`]) {
+      const busy = await limited.request(path);
+      expect(busy.headers.get('retry-after')).toBe('1');
+      await expectError(busy, 503, 'busy', /running 2 queries already/);
+    }
+    const post = await postTo(limited, JSON.stringify({ start_time: '2024-01-31', end_time: '2024-02-01' }));
+    await expectError(post, 503, 'busy');
+    expect(started()).toBe(2);
+    expect((await limited.request('/healthz')).status).toBe(200);
+    await expectError(await limited.request('/status-counts?start_time=x&end_time=y'), 400, 'invalid_request');
+    release();
+    expect((await Promise.all(running)).map((response) => response.status)).toEqual([200, 200]);
+    expect((await limited.request(`/status-counts?${range}`)).status).toBe(200);
+  });
+
+  it('is documented: every count and series operation may answer 503 busy with Retry-After', () => {
+    const { paths } = buildOpenApi();
+    for (const operation of [paths['/status-counts'].get, paths['/status-counts'].post, paths['/status-counts/series'].get]) {
+      expect(operation.responses[503].description).toMatch(/busy/);
+      expect(operation.responses[503].headers['Retry-After'].schema).toEqual({ type: 'integer', minimum: 0 });
+    }
+  });
+
+  it('keeps a query that ran out of time in its slot until the store lets go of it', async () => {
+    const { store, release, started } = gatedStore();
+    const limited = createApp({ store, maxConcurrentQueries: 1, requestTimeoutMs: 50 });
+    await expectError(await limited.request(`/status-counts?${range}`), 504, 'timeout');
+    await expectError(await limited.request(`/status-counts?${range}`), 503, 'busy');
+    expect(started()).toBe(1);
+    release();
+    await expect.poll(async () => (await limited.request(`/status-counts?${range}`)).status).toBe(200);
   });
 });
 

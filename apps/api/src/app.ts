@@ -7,6 +7,7 @@ import { DOCS_HTML } from './docs';
 import { ApiError } from './errors';
 import type { ApiMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
+import { QueryLimit } from './query-limit';
 import { countsRoutes } from './routes/counts';
 import { healthRoutes } from './routes/health';
 import { methodNotAllowed } from './routes/methods';
@@ -29,6 +30,11 @@ export interface AppOptions {
    * @default 5000
    */
   requestTimeoutMs?: number;
+  /**
+   * Most count and series queries running at once; past it a request is answered 503 `busy` with
+   * `Retry-After`. `undefined`: no bound.
+   */
+  maxConcurrentQueries?: number | undefined;
   /** Called once per request. */
   log?: (entry: RequestLog) => void;
   /** Called with unexpected errors (answered as a 500 without details). */
@@ -42,7 +48,7 @@ export interface AppOptions {
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
 
 /** The API: request ids and logs, security headers, the token check, then the routes. */
-export function createApp({ store, token, requestTimeoutMs = 5000, log, onError, dashboard, metrics }: AppOptions): Hono {
+export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrentQueries, log, onError, dashboard, metrics }: AppOptions): Hono {
   const app = new Hono();
   const openApi = buildOpenApi();
 
@@ -64,7 +70,8 @@ export function createApp({ store, token, requestTimeoutMs = 5000, log, onError,
   if (dashboard) app.route('/', dashboardRoutes({ assets: dashboard, authRequired: token !== undefined }));
   if (token !== undefined) app.use(bearerAuth(token, PUBLIC_PATHS));
 
-  countsRoutes(app, { store, requestTimeoutMs });
+  const limit = maxConcurrentQueries === undefined ? undefined : new QueryLimit(maxConcurrentQueries);
+  countsRoutes(app, { store, requestTimeoutMs, limit });
   healthRoutes(app, { store, requestTimeoutMs });
   app.get('/openapi.json', (c) => c.json(openApi));
   app.get('/docs', (c) => c.html(DOCS_HTML));

@@ -88,6 +88,17 @@ describe('the API server, methods', () => {
   });
 });
 
+describe('the API server, CONNECT', () => {
+  it.each(['127.0.0.1:443', '/healthz'])('answers CONNECT %s with a JSON 405 rather than closing the connection', async (target) => {
+    const response = await sendRawHttp({ port, request: `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n` });
+    expect(response.status).toBe(405);
+    expect(response.headers['allow']).toBe('GET, HEAD, POST');
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(response.body)).toEqual({ error: { code: 'method_not_allowed', message: expect.stringMatching(/CONNECT/) } });
+    expect((await raw('/healthz')).status).toBe(200);
+  });
+});
+
 describe('the API at start-up', () => {
   it('exits 1 with one line when its port is taken', async () => {
     const second = runApp({ appDir, env });

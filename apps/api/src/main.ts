@@ -23,6 +23,7 @@ function main(): void {
     metrics,
     token: config.token,
     requestTimeoutMs: config.requestTimeoutMs,
+    maxConcurrentQueries: config.maxConcurrentQueries,
     log: (entry) => logger.info(entry, 'request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
     dashboard: loadDashboardAssets(),
@@ -34,9 +35,9 @@ function main(): void {
     requestTimeoutMs: config.requestTimeoutMs,
     onBadRequest: (info) => logger.warn(info, 'bad request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
+    onStartupError: (error) => exitOnStartupError(error, logger),
   });
   server.once('listening', () => logger.info({ host: config.host, port: config.port, auth: config.token !== undefined }, 'listening'));
-  server.on('error', (error) => exitOnStartupError(error, logger));
   const metricsServer =
     metrics && config.metricsPort !== undefined
       ? startMetricsServer({ registry: metrics.registry, port: config.metricsPort, host: config.metricsHost })

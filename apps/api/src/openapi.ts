@@ -1,5 +1,6 @@
 import { SERIES_STEPS } from '@tally/store';
 import { z } from 'zod';
+import { BUSY_RETRY_AFTER_SECONDS } from './query-limit';
 import { MAX_SERIES_POINTS, TIME_DESCRIPTION } from './schemas';
 import { TIME_PATTERN } from './time';
 
@@ -11,6 +12,21 @@ const errors = (...statuses: number[]) =>
       { description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: ref('Error') } } },
     ]),
   );
+
+/** A count's or series' 503: the store is down, or the API is busy (API_MAX_CONCURRENT_QUERIES). */
+const queryUnavailable = {
+  503: {
+    description:
+      'MongoDB is unavailable (code unavailable), or the API is running API_MAX_CONCURRENT_QUERIES queries already (code busy: try again after Retry-After)',
+    headers: {
+      'Retry-After': {
+        description: `Seconds to wait before asking again (with code busy): ${BUSY_RETRY_AFTER_SECONDS}`,
+        schema: { type: 'integer', minimum: 0 },
+      },
+    },
+    content: { 'application/json': { schema: ref('Error') } },
+  },
+};
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'A time is missing, malformed, or start_time is not before end_time (series: an unknown step, or too many points)',
@@ -57,7 +73,7 @@ export function buildOpenApi() {
         post: {
           summary: 'Count readings per status in a time range',
           requestBody: { required: true, content: { 'application/json': { schema: ref('StatusCountsRequest') } } },
-          responses: { 200: counts, ...errors(400, 401, 413, 415, 503, 504) },
+          responses: { 200: counts, ...errors(400, 401, 413, 415, 504), ...queryUnavailable },
         },
         get: {
           summary: 'Count readings per status in a time range (query parameters)',
@@ -65,7 +81,7 @@ export function buildOpenApi() {
             queryParameter('start_time', '2024-01-31T00:00:00Z'),
             queryParameter('end_time', '2024-02-01T00:00:00Z'),
           ],
-          responses: { 200: counts, ...errors(400, 401, 503, 504) },
+          responses: { 200: counts, ...errors(400, 401, 504), ...queryUnavailable },
         },
       },
       '/status-counts/series': {
@@ -87,7 +103,8 @@ export function buildOpenApi() {
           ],
           responses: {
             200: { description: 'One point per step', content: { 'application/json': { schema: ref('Series') } } },
-            ...errors(400, 401, 503, 504),
+            ...errors(400, 401, 504),
+            ...queryUnavailable,
           },
         },
       },

@@ -18,6 +18,8 @@ export const TIME_DESCRIPTION =
   'A time between two milliseconds counts from the next one (readings are stored to the millisecond)';
 
 const timePattern = new RegExp(TIME_PATTERN);
+/** A time whose offset lost its `+`: in a query string an unencoded `+` reads as a space. */
+const DECODED_PLUS = /[0-9] (?:[01][0-9]|2[0-3]):?[0-5][0-9]$/;
 
 function timeField(name: string, example: string) {
   return z
@@ -28,11 +30,22 @@ function timeField(name: string, example: string) {
           : `${name} must be an ISO-8601 time string such as ${example}, not ${describeValue(issue.input)}`,
     })
     .regex(timePattern, {
-      error: (issue) => `${name} "${String(issue.input).slice(0, 64)}" is not an ISO-8601 time that exists, e.g. ${example}`,
+      error: (issue) => {
+        const value = String(issue.input);
+        return DECODED_PLUS.test(value)
+          ? `${name} "${value.slice(0, 64)}" has a space where the + of its offset should be: in a query string, encode + as %2B (${value.slice(0, 64).replace(/ (?=[0-9:]+$)/, '%2B')})`
+          : `${name} "${value.slice(0, 64)}" is not an ISO-8601 time that exists, e.g. ${example}`;
+      },
     })
     .meta({ description: TIME_DESCRIPTION, examples: [example] })
     .transform((value) => parseInstant(value) as Instant);
 }
+
+/** The order of the two times, checked only once both are valid times. */
+const RANGE_ORDER = {
+  error: 'start_time must be before end_time (the range is [start_time, end_time))',
+  when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
+};
 
 /** The request of `/status-counts`, as a POST body or as GET query parameters. */
 export const statusCountsRequest = z
@@ -40,9 +53,7 @@ export const statusCountsRequest = z
     start_time: timeField('start_time', EXAMPLE_START),
     end_time: timeField('end_time', EXAMPLE_END),
   })
-  .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, {
-    error: 'start_time must be before end_time (the range is [start_time, end_time))',
-  })
+  .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, RANGE_ORDER)
   .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time)' });
 
 /** Most points one series answers: a chart wider than a screen has no use for more. */
@@ -58,9 +69,7 @@ export const seriesRequest = z
       .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
       .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] }),
   })
-  .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, {
-    error: 'start_time must be before end_time (the range is [start_time, end_time))',
-  })
+  .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, RANGE_ORDER)
   .meta({ id: 'SeriesRequest' });
 
 const count = z.number().int().min(0);

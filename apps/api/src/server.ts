@@ -19,14 +19,20 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Told about every request refused as malformed (answered 400 with the JSON error shape). */
   onBadRequest?: (info: { target: string; reason: string }) => void;
-  /** Told about unexpected errors (answered 500 without details). */
+  /** Told about unexpected errors: a request's (answered 500 without details), or the server's once it listens. */
   onError?: (error: unknown) => void;
+  /** Told when the server cannot start listening (the port is taken): the only error it gets before. */
+  onStartupError?: (error: unknown) => void;
 }
+
+/** What the API serves somewhere, for the `Allow` of a method it serves nowhere. */
+const SERVED_METHODS = 'GET, HEAD, POST';
 
 /**
  * The API's HTTP server: `fetch` (the Hono app) behind Node's server, with bounded request times
  * and every malformed request answered as `{"error": {"code", "message"}}` rather than Node's or
- * the adapter's empty 400. Listening starts at once; listen for `listening` and `error`.
+ * the adapter's empty 400, or no answer at all (`CONNECT`). Listening starts at once; listen for
+ * `listening`.
  */
 export function startServer({
   fetch,
@@ -35,6 +41,7 @@ export function startServer({
   requestTimeoutMs = 5000,
   onBadRequest,
   onError,
+  onStartupError,
 }: ServeOptions): Server {
   const listener = getRequestListener(fetch, {
     errorHandler: (error) => {
@@ -67,13 +74,26 @@ export function startServer({
     const [status, text, apiError] = timedOut
       ? [408, 'Request Timeout', new ApiError(408, 'timeout', `The request was not received within ${requestTimeoutMs} ms`)]
       : [400, 'Bad Request', new ApiError(400, 'invalid_request', 'Malformed HTTP request')];
-    const body = JSON.stringify(apiError.toJSON());
-    socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    socket.end(rawResponse(status, text, apiError));
   });
+  // Node answers nothing to a CONNECT nobody handles: it closes the connection.
+  server.on('connect', (request: IncomingMessage, socket: Socket) => {
+    onBadRequest?.({ target: (request.url ?? '').slice(0, 200), reason: 'CONNECT' });
+    const error = new ApiError(405, 'method_not_allowed', 'CONNECT is not allowed: the API is not a proxy');
+    socket.end(rawResponse(405, 'Method Not Allowed', error, { Allow: SERVED_METHODS }));
+  });
+  let listening = false;
+  server.once('listening', () => (listening = true));
+  server.on('error', (error) => (listening ? onError : onStartupError)?.(error));
   server.listen(port, host);
   return server;
+}
+
+/** A whole response for a raw socket (outside Node's response objects), closing the connection. */
+function rawResponse(status: number, text: string, error: ApiError, headers: Record<string, string> = {}): string {
+  const body = JSON.stringify(error.toJSON());
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
 }
 
 /** An origin-form target (`/path?query`), or an absolute-form http(s) URL that parses. */

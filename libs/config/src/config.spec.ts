@@ -29,6 +29,7 @@ describe('defaults', () => {
       host: '127.0.0.1',
       token: undefined,
       requestTimeoutMs: 5000,
+      maxConcurrentQueries: 16,
       metricsPort: undefined,
       metricsHost: '127.0.0.1',
       logLevel: 'info',
@@ -42,6 +43,13 @@ describe('defaults', () => {
     });
     expect(problemsOf(() => loadApiConfig({ env: { API_METRICS_PORT: '70000' }, cwd }))).toEqual([
       'API_METRICS_PORT: expected an integer from 0 to 65535, got "70000"',
+    ]);
+  });
+
+  it('takes the most queries at once, at least 1', () => {
+    expect(loadApiConfig({ env: { API_MAX_CONCURRENT_QUERIES: '4' }, cwd }).maxConcurrentQueries).toBe(4);
+    expect(problemsOf(() => loadApiConfig({ env: { API_MAX_CONCURRENT_QUERIES: '0' }, cwd }))).toEqual([
+      'API_MAX_CONCURRENT_QUERIES: expected an integer from 1 to 10000, got "0"',
     ]);
   });
 

@@ -53,6 +53,8 @@ export interface ApiConfig {
   /** Bearer token every request but the health checks must carry; `undefined` turns auth off. */
   token: string | undefined;
   requestTimeoutMs: number;
+  /** Most count and series queries at once; past it a request is answered 503. */
+  maxConcurrentQueries: number;
   /** Port of the /metrics server; `undefined` runs none. */
   metricsPort: number | undefined;
   /** Address that server listens on. */
@@ -96,7 +98,17 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
 
 export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
   const v = parseVariables(
-    ['MONGODB_URI', 'API_HOST', 'API_PORT', 'API_TOKEN', 'API_REQUEST_TIMEOUT_MS', 'API_METRICS_PORT', 'API_METRICS_HOST', 'LOG_LEVEL'],
+    [
+      'MONGODB_URI',
+      'API_HOST',
+      'API_PORT',
+      'API_TOKEN',
+      'API_REQUEST_TIMEOUT_MS',
+      'API_MAX_CONCURRENT_QUERIES',
+      'API_METRICS_PORT',
+      'API_METRICS_HOST',
+      'LOG_LEVEL',
+    ],
     readEnvironment(options),
   );
   return {
@@ -105,6 +117,7 @@ export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
     host: v.API_HOST,
     token: v.API_TOKEN,
     requestTimeoutMs: v.API_REQUEST_TIMEOUT_MS,
+    maxConcurrentQueries: v.API_MAX_CONCURRENT_QUERIES,
     metricsPort: v.API_METRICS_PORT,
     metricsHost: v.API_METRICS_HOST,
     logLevel: v.LOG_LEVEL,

@@ -126,6 +126,11 @@ export const VARIABLES = {
       'Longest an API request waits for MongoDB before answering 503 (unreachable) or 504 (too slow); also the longest a client may take to send a request (408)',
     schema: integer(100, 600_000),
   }),
+  API_MAX_CONCURRENT_QUERIES: variable({
+    default: '16',
+    description: 'Most count and series queries the API runs at once (they hold its memory); past it a request is answered 503 (busy) with Retry-After',
+    schema: integer(1, 10_000),
+  }),
   API_TOKEN: variable({
     default: undefined,
     description: 'When set, every API request but /healthz and /readyz needs "Authorization: Bearer <token>"',

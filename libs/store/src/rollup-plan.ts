@@ -28,8 +28,9 @@ export function floorTo(time: number, ms: number): number {
 export function planRange({ start, end }: TimeRange, levels: readonly RollupLevel[] = ROLLUP_LEVELS): Segment[] {
   const to = end.getTime();
   const segments: Segment[] = [];
+  const coarsestFirst = [...levels].reverse();
   for (let at = start.getTime(); at < to; ) {
-    const level = [...levels].reverse().find((l) => floorTo(at, l.ms) === at && at + l.ms <= to);
+    const level = coarsestFirst.find((l) => floorTo(at, l.ms) === at && at + l.ms <= to);
     if (level) {
       segments.push({ kind: 'bucket', level, start: at });
       at += level.ms;

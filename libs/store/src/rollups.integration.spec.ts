@@ -1,9 +1,11 @@
 import { testDatabase, waitForDevstack } from '@tally/devstack';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMongoConnection, type MongoConnection } from './connection';
 import { ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
+import { addCounts, zeroCounts } from './status-counts';
 import type { RollupBucket } from './rollups';
-import { createStatusEventStore, type StatusEvent, type StatusEventStore } from './status-events';
+import { createStatusEventStore, STATUS_EVENTS_COLLECTION, type StatusEvent, type StatusEventStore } from './status-events';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -73,7 +75,10 @@ async function expectExact(store: StatusEventStore, random: Random, seed: number
   const steps = Object.values(SERIES_STEPS).filter((step) => (range.end.getTime() - range.start.getTime()) / step < 400);
   const step = steps[random.int(steps.length)] ?? DAY;
   const series = await store.rollups.series(range, step, options);
-  for (const point of series.slice(0, 20)) {
+  const total = series.reduce((sum, point) => addCounts(sum, { ...point.counts }), zeroCounts());
+  expect(total, `seed ${seed}, step ${step}, the points' sum`).toEqual(await store.countRawByStatus(range, options));
+  const sampled = [...series.slice(0, 10), ...Array.from({ length: 10 }, () => series[random.int(series.length)]), series.at(-1)];
+  for (const point of sampled.filter((p) => p !== undefined)) {
     const end = new Date(Math.min(range.end.getTime(), Math.floor(point.start.getTime() / step) * step + step));
     const raw = await store.countRawByStatus({ start: point.start, end }, options);
     expect(point.counts, `seed ${seed}, step ${step}, point ${point.start.toISOString()}`).toEqual(raw);
@@ -164,6 +169,28 @@ describe('rollups', () => {
   }, 120_000);
 });
 
+describe('a series of steps of several buckets', () => {
+  it('sums them per step, counting the dirty ones and those over dirty minutes raw, every point exact', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    const random = generator(11);
+    await store.insertReadings(Array.from({ length: 2000 }, (_, i) => randomReading(random, i)));
+    await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 });
+    // Dirty minutes under clean hours, and minutes never refreshed.
+    await store.insertReadings(Array.from({ length: 30 }, (_, i) => randomReading(random, 2000 + i)));
+    const range = { start: new Date(NOW - 3 * DAY - 7 * 60_000 - 1234), end: new Date(NOW + 2 * HOUR + 55_555) };
+    for (const step of [SERIES_STEPS['5m'], SERIES_STEPS['15m'], SERIES_STEPS['6h']]) {
+      const series = await store.rollups.series(range, step, options);
+      const raw = await Promise.all(
+        series.map(({ start }) =>
+          store.countRawByStatus({ start, end: new Date(Math.min(range.end.getTime(), Math.floor(start.getTime() / step) * step + step)) }, options),
+        ),
+      );
+      expect(series.map((point) => point.counts), `step ${step}`).toEqual(raw);
+    }
+  }, 60_000);
+});
+
 describe('the index of dirty buckets', () => {
   it('replaces the index of earlier versions, and serves the look for dirty minutes alone', async () => {
     const { store } = freshStore();
@@ -180,14 +207,36 @@ describe('the index of dirty buckets', () => {
 });
 
 describe('a count over centuries', () => {
-  it('is counted raw instead of planning a bucket per day, and stays exact', async () => {
-    const { store } = freshStore();
+  it('sums the days in the rollups rather than reading every reading, and stays exact', async () => {
+    const client = new MongoClient(testDatabase(uri, 'rollups_test').uri, { monitorCommands: true });
+    connections.push({ db: client.db(), close: () => client.close() } as MongoConnection);
+    const store = createStatusEventStore({ db: client.db() });
     await store.ensureIndexes();
     const random = generator(7);
     await store.insertReadings(Array.from({ length: 500 }, (_, i) => randomReading(random, i)));
-    const range = { start: new Date('-270984-02-26T16:40:00Z'), end: new Date('+275000-01-01T00:00:00Z') };
-    expect(await store.countByStatus(range, options)).toEqual(await store.countRawByStatus(range, options));
-    expect(Object.values(await store.countByStatus(range, options)).reduce((a, b) => a + b, 0)).toBe(500);
+    await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 });
+    // Late readings dirty minutes under clean hours and days again; future ones stay dirty.
+    await store.insertReadings(Array.from({ length: 20 }, (_, i) => randomReading(random, 500 + i)));
+    /** The stretches of time the raw aggregates read, in ms. */
+    const rawSpans: number[] = [];
+    client.on('commandStarted', ({ command }) => {
+      if (command['aggregate'] !== STATUS_EVENTS_COLLECTION) return;
+      const match = (command['pipeline'] as { $match: { ts?: { $gte: Date; $lt: Date }; $or?: { ts: { $gte: Date; $lt: Date } }[] } }[])[0]?.$match;
+      for (const { ts } of match?.$or ?? [match as { ts: { $gte: Date; $lt: Date } }]) rawSpans.push(ts.$lt.getTime() - ts.$gte.getTime());
+    });
+    const ranges = [
+      { start: new Date('-270984-02-26T16:40:00Z'), end: new Date('+275000-01-01T00:00:00Z') },
+      { start: new Date(NOW - 60 * 365 * DAY + 12_345), end: new Date(NOW + 3 * DAY - 6789) },
+    ];
+    for (const range of ranges) {
+      rawSpans.length = 0;
+      const counted = await store.countByStatus(range, options);
+      // Raw: the ends (under a day each) and the days with dirty minutes, all within the readings' 12 days.
+      const rawDays = rawSpans.reduce((sum, span) => sum + span, 0) / DAY;
+      expect(rawDays, `${range.start.toISOString()}..${range.end.toISOString()}`).toBeLessThan(14);
+      expect(counted).toEqual(await store.countRawByStatus(range, options));
+      expect(Object.values(counted).reduce((a, b) => a + b, 0)).toBe(520);
+    }
   });
 });
 

@@ -11,7 +11,7 @@ import {
   type Segment,
 } from './rollup-plan';
 import { StoreError, withinTimeout } from './errors';
-import { addCounts, countByStatus, toStatusCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
+import { addCounts, countByStatus, STATUS_KEYS, toStatusCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 import type { StatusEvent } from './status-events';
 
 /**
@@ -49,7 +49,7 @@ const NAMESPACE_NOT_FOUND = 26;
 const INDEX_NOT_FOUND = 27;
 const NOT_IMPLEMENTED = 238;
 const DAY_MS = 86_400_000;
-/** Longest range counted from the rollups (about 55 years of day buckets); a longer one is counted raw. */
+/** Longest range planned bucket by bucket (about 55 years of days); a longer one has its whole days summed by the server. */
 const MAX_PLANNED_DAYS = 20_000;
 /** How long counts use a coverage read before reading it again. */
 const COVERAGE_CACHE_MS = 5000;
@@ -58,6 +58,10 @@ type Stretch = { start: number; end: number };
 const REFRESH_MERGE_GAP = 60;
 /** Raw counts (dirty buckets, the ends of a range) run at most this many at once. */
 const RAW_CONCURRENCY = 4;
+/** Most stretches one raw count takes in its `$or`. */
+const RAW_RANGES_PER_QUERY = 100;
+/** Sums of each status's counts, `s0`..`s6`, as `$group` accumulators. */
+const SUM_OF_COUNTS = Object.fromEntries(STATUS_KEYS.map((key) => [`s${key}`, { $sum: `$counts.${key}` }]));
 
 export interface RollupOptions {
   /** Bounds every server call of a count (`maxTimeMS`). */
@@ -137,6 +141,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     }
   };
   const [MINUTE, ...COARSER] = ROLLUP_LEVELS as [RollupLevel, ...RollupLevel[]];
+  const DAY = ROLLUP_LEVELS.at(-1) as RollupLevel;
   const markChanged = (times: readonly Date[]) => markLevels(times, [MINUTE]);
 
   /**
@@ -160,7 +165,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     );
     const counted = new Map<number, StatusCounts>();
     for (const run of runs) {
-      const perBucket = finer ? await sumFiner(finer, level, run) : await countPerBucket(raw, run, level.ms);
+      const perBucket = finer ? await sumFiner(finer, level, run) : await countPerBucket(raw, [run], level.ms);
       for (const [start, counts] of perBucket) counted.set(start, counts);
     }
     // From the raw readings, a bucket without any counts none; from finer buckets, it waits.
@@ -300,6 +305,65 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     return totals;
   };
 
+  /**
+   * The counts of `[start, end)`, whole buckets of `level`, per UTC-aligned step of `stepMs` (a
+   * multiple of the level's), by step start; or all in one, under `start`, without `stepMs`. The
+   * server sums the clean buckets, one group per step, instead of handing over every bucket (a
+   * series of 1,500 quarter hours read 22,500 minutes); the rest is counted raw. As in
+   * `countPlans`, a coarser bucket counts only if no minute under it was dirty, read before it.
+   */
+  const countWhole = async (level: RollupLevel, stretch: Stretch, stepMs: number | undefined, timeoutMs: number) => {
+    const stepOf = (time: number) => (stepMs === undefined ? stretch.start : floorTo(time, stepMs));
+    const perStep = new Map<number, StatusCounts>();
+    const add = (time: number, counts: StatusCounts) => {
+      const at = stepOf(time);
+      perStep.set(at, addCounts(perStep.get(at) ?? zeroCounts(), counts));
+    };
+    const tainted =
+      level === MINUTE ? [] : [...new Set((await minutesDirtyIn([stretch], timeoutMs)).map((minute) => floorTo(minute, level.ms)))];
+    const notClean = [...tainted];
+    for (const group of await sumClean(level, stretch, stepMs, tainted, timeoutMs)) {
+      if (group._id.unclean === null) add(Number(group._id.step ?? stretch.start), countsOfSums(group));
+      else notClean.push(group._id.unclean.getTime());
+    }
+    const runs = coalesceRaw(notClean.map((start) => ({ start, end: start + level.ms })));
+    const chunks = Array.from({ length: Math.ceil(runs.length / RAW_RANGES_PER_QUERY) }, (_, i) =>
+      runs.slice(i * RAW_RANGES_PER_QUERY, (i + 1) * RAW_RANGES_PER_QUERY),
+    );
+    await forEachLimited(chunks, RAW_CONCURRENCY, async (chunk) => {
+      // Grouped per step by each reading's time, as a run may span two steps.
+      for (const [start, counts] of await countPerBucket(raw, chunk, stepMs ?? level.ms, timeoutMs)) add(start, counts);
+    });
+    return perStep;
+  };
+
+  /**
+   * The buckets of `level` in `stretch` but those at `skip`, grouped by the server: the clean ones
+   * summed per step of `stepMs` (`unclean: null`), each other one alone (`unclean`: its start).
+   */
+  const sumClean = (level: RollupLevel, { start, end }: Stretch, stepMs: number | undefined, skip: readonly number[], timeoutMs: number) =>
+    bucketsOfLevel(level)
+      .aggregate<{ _id: { step: unknown; unclean: Date | null } } & Record<string, unknown>>(
+        [
+          {
+            $match: {
+              _id: { $gte: new Date(start), $lt: new Date(end), ...(skip.length > 0 ? { $nin: skip.map((at) => new Date(at)) } : {}) },
+            },
+          },
+          {
+            $group: {
+              _id: {
+                step: stepMs === undefined ? null : bucketExpression(stepMs, '$_id'),
+                unclean: { $cond: [{ $eq: ['$dirty', false] }, null, '$_id'] },
+              },
+              ...SUM_OF_COUNTS,
+            },
+          },
+        ],
+        { maxTimeMS: timeoutMs, promoteLongs: true },
+      )
+      .toArray();
+
   return {
     ensure: async () => {
       await Promise.all(ROLLUP_LEVELS.map((level) => ensureDirtyIndex(bucketsOfLevel(level))));
@@ -315,23 +379,54 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     markChanged,
     refresh: ({ now = new Date(), limit = 500, timeoutMs } = {}) =>
       timeoutMs === undefined ? refreshAll(now, limit) : withinTimeout(refreshAll(now, limit), timeoutMs, 'The rollup refresh'),
-    count: async (range, options) =>
-      // A range of centuries would plan a bucket per day: count it raw (bounded by the readings).
-      range.end.getTime() - range.start.getTime() > MAX_PLANNED_DAYS * DAY_MS
-        ? countByStatus(raw, range, options)
-        : ((await countPlans([planRange(range)], options))[0] ?? zeroCounts()),
+    count: async (range, options) => {
+      if (range.end.getTime() - range.start.getTime() <= MAX_PLANNED_DAYS * DAY_MS) {
+        return (await countPlans([planRange(range)], options))[0] ?? zeroCounts();
+      }
+      // A range of centuries would plan a bucket per day: its whole days are summed by the server,
+      // those before the rollups' coverage counted raw, and its ends (less than a day each) planned.
+      const days = { start: ceilTo(range.start.getTime(), DAY_MS), end: floorTo(range.end.getTime(), DAY_MS) };
+      const covered = Math.min(days.end, Math.max(days.start, ceilTo((await cachedCoverage()).getTime(), DAY_MS)));
+      const ends = [
+        { start: range.start, end: new Date(days.start) },
+        { start: new Date(days.end), end: range.end },
+      ];
+      const [planned, before, whole] = await Promise.all([
+        countPlans(ends.map((end) => planRange(end)), options),
+        covered > days.start ? countByStatus(raw, { start: new Date(days.start), end: new Date(covered) }, options) : zeroCounts(),
+        countWhole(DAY, { start: covered, end: days.end }, undefined, options.timeoutMs),
+      ]);
+      return [...planned, ...whole.values()].reduce(addCounts, before);
+    },
     series: async (range, stepMs, options) => {
       const points = seriesPoints(range, stepMs);
       if ((await cachedCoverage()) > range.start) {
         // Not (all) in the rollups yet: one grouped aggregate, rather than one per point.
-        const perBucket = await countPerBucket(raw, { start: range.start.getTime(), end: range.end.getTime() }, stepMs, options.timeoutMs);
+        const perBucket = await countPerBucket(raw, [{ start: range.start.getTime(), end: range.end.getTime() }], stepMs, options.timeoutMs);
         return points.map((point) => ({
           start: point.start,
           counts: perBucket.get(floorTo(point.start.getTime(), stepMs)) ?? zeroCounts(),
         }));
       }
-      const counts = await countPlans(points.map((point) => planRange(point)), options);
-      return points.map((point, i) => ({ start: point.start, counts: counts[i] ?? zeroCounts() }));
+      // A step of several buckets (5m, 15m, 6h): the whole steps from the buckets of the coarsest
+      // level that divides it, summed per step by the server, and the first and last points, when
+      // clipped, planned as any range. A step of one bucket: every point planned (one bucket each),
+      // which reads them faster than the server sums them.
+      const coarsest = [...ROLLUP_LEVELS].reverse().find((l) => stepMs % l.ms === 0);
+      const level = coarsest && coarsest.ms < stepMs ? coarsest : undefined;
+      const whole = { start: ceilTo(range.start.getTime(), stepMs), end: floorTo(range.end.getTime(), stepMs) };
+      const isWhole = (point: TimeRange) =>
+        level !== undefined && point.start.getTime() >= whole.start && point.end.getTime() <= whole.end;
+      const clipped = points.filter((point) => !isWhole(point));
+      const [perStep, clippedCounts] = await Promise.all([
+        level && whole.start < whole.end ? countWhole(level, whole, stepMs, options.timeoutMs) : new Map<number, StatusCounts>(),
+        countPlans(clipped.map((point) => planRange(point)), options),
+      ]);
+      let next = 0;
+      return points.map((point) => ({
+        start: point.start,
+        counts: (isWhole(point) ? perStep.get(point.start.getTime()) : clippedCounts[next++]) ?? zeroCounts(),
+      }));
     },
     rebuild: async ({ start, end }, { onProgress, signal } = {}) => {
       const first = floorTo(start.getTime(), DAY_MS);
@@ -380,6 +475,17 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     }
     return total;
   }
+}
+
+/** The counts a `$group` with `SUM_OF_COUNTS` summed. */
+function countsOfSums(group: Record<string, unknown>): StatusCounts {
+  const counts = zeroCounts();
+  for (const key of STATUS_KEYS) counts[key] = Number(group[`s${key}`] ?? 0);
+  return counts;
+}
+
+function ceilTo(time: number, ms: number): number {
+  return -floorTo(-time, ms);
 }
 
 /**
@@ -433,22 +539,23 @@ async function upsertAll(collection: Collection<RollupBucket>, operations: AnyBu
  * rather than `$dateTrunc`: DocumentDB's `$dateTrunc` to a day answers the wrong day (2026-02-28T10:39Z
  * gave 2026-02-26 on v0.106).
  */
-function bucketExpression(ms: number) {
-  const time = { $toLong: '$ts' };
+function bucketExpression(ms: number, field = '$ts') {
+  const time = { $toLong: field };
   return { $subtract: [time, { $mod: [{ $add: [{ $mod: [time, ms] }, ms] }, ms] }] };
 }
 
-/** The counts of every UTC-aligned bucket of `bucketMs` in `[start, end)` that holds readings, by bucket start. */
+/** The counts of every UTC-aligned bucket of `bucketMs` within `stretches` that holds readings, by bucket start. */
 async function countPerBucket(
   raw: Collection<StatusEvent>,
-  { start, end }: { start: number; end: number },
+  stretches: readonly Stretch[],
   bucketMs: number,
   timeoutMs = 60_000,
 ): Promise<Map<number, StatusCounts>> {
+  const within = stretches.map(({ start, end }) => ({ ts: { $gte: new Date(start), $lt: new Date(end) } }));
   const groups = await raw
     .aggregate<{ _id: { bucket: unknown; status: unknown }; count: number }>(
       [
-        { $match: { ts: { $gte: new Date(start), $lt: new Date(end) } } },
+        { $match: within.length === 1 ? within[0] : { $or: within } },
         { $group: { _id: { bucket: bucketExpression(bucketMs), status: '$status' }, count: { $sum: 1 } } },
       ],
       { maxTimeMS: timeoutMs, promoteLongs: true },
@@ -467,7 +574,7 @@ async function countPerBucket(
 /** The start of every minute in `range` that holds a reading, one date each. */
 async function minutesWithReadings(raw: Collection<StatusEvent>, range: TimeRange): Promise<Date[]> {
   const minute = ROLLUP_LEVELS[0] as RollupLevel;
-  const buckets = await countPerBucket(raw, { start: range.start.getTime(), end: range.end.getTime() }, minute.ms);
+  const buckets = await countPerBucket(raw, [{ start: range.start.getTime(), end: range.end.getTime() }], minute.ms);
   return [...buckets.keys()].map((start) => new Date(start));
 }
 

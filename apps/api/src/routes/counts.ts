@@ -4,6 +4,7 @@ import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CountsStore } from '../store';
 import { ApiError } from '../errors';
+import { BUSY_RETRY_AFTER_SECONDS, type QueryLimit } from '../query-limit';
 import { describeIssues, MAX_SERIES_POINTS, seriesRequest, statusCountsRequest } from '../schemas';
 import { toDate } from '../time';
 import { methodNotAllowed } from './methods';
@@ -14,15 +15,27 @@ export interface CountsRoutesOptions {
   store: CountsStore;
   /** Longest a request waits for the database: 503 when it is unreachable, 504 when too slow. */
   requestTimeoutMs: number;
+  /** Bounds the queries running at once (503 `busy` past it); `undefined`: no bound. */
+  limit?: QueryLimit | undefined;
 }
 
 /** `GET|POST /status-counts` (totals over a range) and `GET /status-counts/series` (per step). */
-export function countsRoutes(app: Hono, { store, requestTimeoutMs }: CountsRoutesOptions): void {
+export function countsRoutes(app: Hono, { store, requestTimeoutMs, limit }: CountsRoutesOptions): void {
+  /** A store call within the limit and the request's time bound. */
+  const query = <T>(c: Context, call: (options: { timeoutMs: number }) => Promise<T>): Promise<T> =>
+    withTimeout(store, requestTimeoutMs, (options) => {
+      if (!limit) return call(options);
+      return limit.run(() => call(options)).catch((error: unknown) => {
+        if (error instanceof ApiError && error.code === 'busy') c.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
+        throw error;
+      });
+    });
+
   const count = async (c: Context, input: unknown) => {
     const parsed = statusCountsRequest.safeParse(input);
     if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
     const range = { start: toDate(parsed.data.start_time), end: toDate(parsed.data.end_time) };
-    return c.json(await withTimeout(store, requestTimeoutMs, (options) => store.countByStatus(range, options)));
+    return c.json(await query(c, (options) => store.countByStatus(range, options)));
   };
 
   app.get('/status-counts', (c) => count(c, singleQueryValues(c)));
@@ -41,7 +54,7 @@ export function countsRoutes(app: Hono, { store, requestTimeoutMs }: CountsRoute
         `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
       );
     }
-    const series = await withTimeout(store, requestTimeoutMs, (options) => store.series({ start, end }, stepMs, options));
+    const series = await query(c, (options) => store.series({ start, end }, stepMs, options));
     return c.json({
       start_time: start.toISOString(),
       end_time: end.toISOString(),
