@@ -3,34 +3,40 @@ import * as jsoncParser from 'jsonc-eslint-parser';
 
 /**
  * Module boundaries (see ARCHITECTURE.md): apps are wiring over libs; libs never import apps;
- * `messaging` and `store` never import each other; only `config` depends on nothing of ours.
+ * `messaging` and `store` never import each other; `config` and `contract` (a reading's shape, the
+ * statuses, device ids: the one source of truth every project takes them from) depend on nothing of ours.
  * `devstack` is test and development tooling: specs may use it, shipped code may not.
  */
 const depConstraints = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'scope:config', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:contract', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:devstack', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: ['scope:config'] },
-  { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
-  { sourceTag: 'scope:store', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
+  { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:devstack'] },
+  { sourceTag: 'scope:store', onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:devstack'] },
   {
     sourceTag: 'scope:broadcaster',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:metrics', 'scope:devstack'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:messaging', 'scope:metrics', 'scope:devstack'],
   },
   {
     sourceTag: 'scope:processor',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:messaging', 'scope:metrics', 'scope:store', 'scope:devstack'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:messaging', 'scope:metrics', 'scope:store', 'scope:devstack'],
   },
-  { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:config', 'scope:metrics', 'scope:store', 'scope:devstack'] },
+  {
+    sourceTag: 'scope:api',
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:metrics', 'scope:store', 'scope:devstack'],
+  },
   // End-to-end suites drive the built apps as a black box; the fault suite also reads the rollups
-  // that the store defines (their collections), to check them against what the broker acknowledged.
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['scope:devstack', 'scope:store'] },
+  // that the store defines (their collections), to check them against what the broker acknowledged,
+  // and take a reading's shape from the contract.
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['scope:contract', 'scope:devstack', 'scope:store'] },
   // The benchmark harness drives the real pipeline: it publishes, stores and reads like the apps do.
   { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:lib'] },
   {
     sourceTag: 'scope:bench',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack', 'scope:messaging', 'scope:store'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:devstack', 'scope:messaging', 'scope:store'],
   },
 ];
 

@@ -12,7 +12,8 @@
  * copies refused as `16908292: deadlock detected`; since, 16,098 / 17,030 / 27,144 readings/s, none.
  */
 import { testDatabase, waitForDevstack } from '@tally/devstack';
-import { createMongoConnection, createStatusEventStore, type StatusEvent } from '@tally/store';
+import type { StatusEvent } from '@tally/contract';
+import { createMongoConnection, createStatusEventStore } from '@tally/store';
 
 const count = Number(process.argv[2] ?? 20_000);
 const share = Number(process.argv[3] ?? 0.3);

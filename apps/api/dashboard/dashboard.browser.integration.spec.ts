@@ -12,7 +12,8 @@ import {
   type LocalMongo,
   type RunningApp,
 } from '@tally/devstack';
-import { createMongoConnection, createStatusEventStore, type MongoConnection, type StatusEvent } from '@tally/store';
+import { STATUSES, type StatusEvent } from '@tally/contract';
+import { createMongoConnection, createStatusEventStore, type MongoConnection } from '@tally/store';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_COLOURS } from '../src/dashboard/page';
@@ -22,7 +23,6 @@ const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const appDir = join(import.meta.dirname, '..');
 const outputDir = join(findWorkspaceRoot(), 'tmp', 'test-output', 'api');
 const TOKEN = 'dashboard-test-token';
-const STATUSES = [0, 1, 2, 3, 4, 5, 6];
 
 let browser: Browser;
 
@@ -81,7 +81,7 @@ function colourPixels(page: Page): Promise<number[]> {
       if (found !== -1) counts[found] = (counts[found] ?? 0) + 1;
     }
     return counts;
-  }, STATUS_COLOURS as unknown as string[]);
+  }, STATUSES.map((status) => STATUS_COLOURS[status]));
 }
 
 describe('the dashboard, over readings stored in the devstack', () => {

@@ -1,6 +1,7 @@
 // The dashboard page's script: fetches a series and the totals for the selected range, draws them,
 // and refreshes every few seconds while the range ends now. Bundled with uPlot by bundle.assets.mjs.
 import uPlot from 'uplot';
+import { STATUSES, type Status } from '@tally/contract/statuses';
 import { STATUS_COLOURS } from '../src/dashboard/page';
 import { chooseStep, PRESETS, rangeProblem, rangeQuery, type TimeRange } from '../src/dashboard/range';
 
@@ -156,7 +157,7 @@ function showTotals(totals: Counts): void {
  * status shows as its own band. The legend shows each status's own count.
  */
 function draw(series: Series, stepMs: number, range: TimeRange): void {
-  const statuses = STATUS_COLOURS.map((_, status) => series.points.map((point) => point.counts[status] ?? 0));
+  const statuses = STATUSES.map((status) => series.points.map((point) => point.counts[status] ?? 0));
   // Each bar at its UTC-aligned bucket (the first point starts at the range's start, clipped).
   const x = series.points.map((point) => (Math.floor(Date.parse(point.start) / stepMs) * stepMs) / 1000);
   const stacked = statuses.map((_, k) => x.map((__, i) => statuses.slice(0, k + 1).reduce((sum, counts) => sum + (counts[i] ?? 0), 0)));
@@ -176,8 +177,8 @@ function draw(series: Series, stepMs: number, range: TimeRange): void {
         {},
         ...order.map((k) => ({
           label: `Status ${k}`,
-          fill: STATUS_COLOURS[k],
-          stroke: STATUS_COLOURS[k],
+          fill: STATUS_COLOURS[STATUSES[k] as Status],
+          stroke: STATUS_COLOURS[STATUSES[k] as Status],
           width: 0,
           paths: uPlot.paths.bars?.({ size: [0.9, 64], align: 1 }),
           points: { show: false },

@@ -3,12 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireMongoServer, startLocalMongo, testDatabase, waitForDevstack, type LocalMongo } from '@tally/devstack';
-import {
-  createMongoConnection,
-  createStatusEventStore,
-  type MongoConnection,
-  type StatusEvent,
-} from '@tally/store';
+import { STATUSES, type StatusEvent } from '@tally/contract';
+import { createMongoConnection, createStatusEventStore, type MongoConnection } from '@tally/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app';
 import { countsStoreOver } from './store';
@@ -32,7 +28,7 @@ describe('counting over the devstack MongoDB-wire server', () => {
   const base = Date.parse('2026-03-01T00:00:00Z');
   const readings: StatusEvent[] = Array.from({ length: 5000 }, () => ({
     _id: randomUUID(),
-    status: randomInt(0, 7),
+    status: randomInt(0, STATUSES.length),
     ts: new Date(base + randomInt(0, 86_400_000)),
     receivedAt: new Date(),
   }));

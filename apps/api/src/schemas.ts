@@ -1,3 +1,4 @@
+import { STATUSES, type Status } from '@tally/contract';
 import { SERIES_STEPS, type SeriesStep } from '@tally/store';
 import { z } from 'zod';
 import { compareInstants, parseInstant, TIME_PATTERN, type Instant } from './time';
@@ -73,9 +74,11 @@ export const seriesRequest = z
   .meta({ id: 'SeriesRequest' });
 
 const count = z.number().int().min(0);
+/** One count per status of the contract, keyed by the status. */
+const countPerStatus = Object.fromEntries(STATUSES.map((status) => [status, count])) as Record<`${Status}`, typeof count>;
 
 export const statusCountsResponse = z
-  .object({ 0: count, 1: count, 2: count, 3: count, 4: count, 5: count, 6: count })
+  .object(countPerStatus)
   .meta({
     id: 'StatusCounts',
     description: 'Readings of each status in the range; every status present, zeros included',

@@ -1,3 +1,4 @@
+import { statusEventFor } from '@tally/contract';
 import { createTestVhost, pollUntil, waitUntil, withDatabase, type TestVhost } from '@tally/devstack';
 import {
   createAmqpConnection,
@@ -121,8 +122,7 @@ async function measureDirect(context: BenchContext, readings: number): Promise<R
     const started = performance.now();
     for (let i = 0; i < readings; i += DIRECT_BATCH) {
       const batch = Array.from({ length: Math.min(DIRECT_BATCH, readings - i) }, (_, j) => {
-        const { id, status, ts } = reading(i + j);
-        return { _id: id, status, ts, receivedAt: new Date() };
+        return statusEventFor(reading(i + j), { device: undefined, receivedAt: new Date() });
       });
       await store.collection.insertMany(batch, { ordered: false });
       progress.update(i + batch.length);

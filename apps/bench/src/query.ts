@@ -1,3 +1,4 @@
+import { statusEventFor } from '@tally/contract';
 import { freePort, waitUntil, withDatabase, type RunningApp } from '@tally/devstack';
 import { randomReading } from '@tally/messaging';
 import { createStatusEventStore, floorTo, type StatusCounts, type StatusEventStore } from '@tally/store';
@@ -182,8 +183,7 @@ async function seedReadings(context: BenchContext, count: number, reseed: boolea
       // random moment of its own 1/count of the span, so the times are still uniformly spread.
       const batch = Array.from({ length: Math.min(SEED_BATCH, count - i) }, (_, j) => {
         const at = QUERY_START + Math.floor(((i + j + Math.random()) * SPAN_DAYS * DAY_MS) / count);
-        const { id, status, ts } = randomReading(new Date(at));
-        return { _id: id, status, ts, receivedAt: new Date() };
+        return statusEventFor(randomReading(new Date(at)), { device: undefined, receivedAt: new Date() });
       });
       await store.collection.insertMany(batch, { ordered: false });
       progress.update(i + batch.length);

@@ -9,6 +9,7 @@
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { statusEventFor } from '@tally/contract';
 import { findWorkspaceRoot, freePort, runApp, waitForDevstack, withDatabase } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
 import { createStatusEventStore } from '@tally/store';
@@ -58,8 +59,7 @@ async function seed(mongo: MongoClient): Promise<void> {
   await store.ensureIndexes();
   for (let i = 0; i < READINGS; i += 1000) {
     const batch = Array.from({ length: Math.min(1000, READINGS - i) }, (_, j) => {
-      const { id, status, ts } = randomReading(new Date(START + (i + j) * INTERVAL_MS));
-      return { _id: id, status, ts, receivedAt: new Date() };
+      return statusEventFor(randomReading(new Date(START + (i + j) * INTERVAL_MS)), { device: undefined, receivedAt: new Date() });
     });
     await store.insertReadings(batch);
   }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { exitOnStartupError, STATUSES, type Logger, type Status } from '@tally/config';
+import { exitOnStartupError, type Logger } from '@tally/config';
+import { STATUSES, type Reading, type Status } from '@tally/contract';
 import {
   createAmqpConnection,
   createReadingPublisher,
   isAccessRefused,
   MessagingError,
   randomReading,
-  type Reading,
   type ReadingPublisher,
 } from '@tally/messaging';
 import type { BroadcasterConfig } from './config';

@@ -15,7 +15,7 @@ import {
   createBatchConsumer,
   decode,
   STATUS_QUEUE,
-  type Reading,
+  type RandomReading,
   type Transport,
 } from '@tally/messaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,11 +24,11 @@ const runBroadcaster = (args: string[], env: Record<string, string>) =>
   runApp({ appDir: join(import.meta.dirname, '..'), args, env });
 
 /** Every reading waiting in tally.status at `amqpUrl`, in queue order (the queue is emptied). */
-async function drainStatusQueue(amqpUrl: string): Promise<Required<Reading>[]> {
+async function drainStatusQueue(amqpUrl: string): Promise<RandomReading[]> {
   const connection = createAmqpConnection({ url: amqpUrl, connectionName: 'tally-broadcaster-test' });
   try {
     const { messageCount } = await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true });
-    const readings: Required<Reading>[] = [];
+    const readings: RandomReading[] = [];
     const consumer = createBatchConsumer({
       url: amqpUrl,
       connectionName: 'tally-broadcaster-test-consumer',
@@ -40,7 +40,7 @@ async function drainStatusQueue(amqpUrl: string): Promise<Required<Reading>[]> {
         for (const message of messages) {
           const result = decode(message.body);
           if (!result.ok) throw new Error(result.detail);
-          readings.push(result.reading as Required<Reading>);
+          readings.push(result.reading as RandomReading);
         }
       },
     });
@@ -62,7 +62,7 @@ async function queueDepth(amqpUrl: string): Promise<number> {
   }
 }
 
-function countByStatus(readings: readonly Reading[]): Record<string, number> {
+function countByStatus(readings: readonly RandomReading[]): Record<string, number> {
   const counts: Record<string, number> = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
   for (const { status } of readings) counts[status] = (counts[status] ?? 0) + 1;
   return counts;

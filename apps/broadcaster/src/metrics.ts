@@ -1,5 +1,6 @@
-import type { Logger, Status } from '@tally/config';
-import type { Reading, ReadingPublisher } from '@tally/messaging';
+import type { Logger } from '@tally/config';
+import type { Reading, Status } from '@tally/contract';
+import type { ReadingPublisher } from '@tally/messaging';
 import { Counter, createMetricsRegistry, Gauge, startMetricsServer, type MetricsServer, type Registry } from '@tally/metrics';
 import type { Outbox } from './outbox';
 

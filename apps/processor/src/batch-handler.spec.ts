@@ -1,5 +1,6 @@
+import type { StatusEvent } from '@tally/contract';
 import { encode, type Delivery } from '@tally/messaging';
-import type { InsertResult, StatusEvent } from '@tally/store';
+import type { InsertResult } from '@tally/store';
 import { describe, expect, it } from 'vitest';
 import { createBatchHandler, type BatchHandlerOptions } from './batch-handler';
 
@@ -56,6 +57,40 @@ describe('the batch handler', () => {
     const [first, second] = inserted[0] as StatusEvent[];
     expect(first).toMatchObject({ status: 2, ts: RECEIVED_AT });
     expect(first?._id).not.toBe(second?._id);
+  });
+
+  it('stores the device from the routing key or the body, and none when neither names one', async () => {
+    const { handle, inserted } = handlerWith();
+    await handle([
+      delivery('{"status": 1}', 'status.pump.17'),
+      delivery('{"status": 1, "device": "pump-18"}'),
+      delivery('{"status": 1, "device": "pump-19"}', 'status.pump-19'),
+      delivery('{"status": 1}'),
+    ]);
+    expect(inserted[0]?.map((event) => event.device)).toEqual(['pump.17', 'pump-18', 'pump-19', undefined]);
+    expect('device' in (inserted[0]?.[3] as StatusEvent)).toBe(false);
+  });
+
+  it('stores three devices’ equal readings without id on the shared topic as three', async () => {
+    const { handle, inserted } = handlerWith();
+    const ts = '2026-11-29T11:59:00.123Z';
+    await handle(['a', 'b', 'c'].map((device) => delivery(`{"status": 4, "ts": "${ts}", "device": "${device}"}`)));
+    expect(new Set(inserted[0]?.map((event) => event._id)).size).toBe(3);
+  });
+
+  it('dead-letters a device conflict and a bad device with their reasons, and stores the rest', async () => {
+    const { handle, inserted, deadLettered, counted } = handlerWith();
+    const conflict = delivery('{"status": 1, "device": "pump-18"}', 'status.pump-17');
+    const badKey = delivery('{"status": 1}', 'status.pump 17');
+    const badField = delivery('{"status": 1, "device": "pump/17"}');
+    expect(await handle([conflict, badKey, delivery('{"status": 1}', 'status.pump-17'), badField])).toEqual([]);
+    expect(inserted[0]).toHaveLength(1);
+    expect(deadLettered).toEqual([
+      { message: conflict, reason: 'device_conflict: the routing key names device "pump-17", the body "pump-18"' },
+      { message: badKey, reason: 'invalid_device: routing key device: expected 1 to 128 characters of A-Z a-z 0-9 . _ : -, got "pump 17"' },
+      { message: badField, reason: 'invalid_device: device: expected 1 to 128 characters of A-Z a-z 0-9 . _ : -, got "pump/17"' },
+    ]);
+    expect(counted.deadLettered).toEqual({ device_conflict: 1, invalid_device: 2 });
   });
 
   it('dead-letters what cannot be decoded, with its reason, and stores the rest', async () => {

@@ -1,5 +1,6 @@
-import { decode, readingId, type Delivery } from '@tally/messaging';
-import type { InsertResult, StatusEvent } from '@tally/store';
+import { toStatusEvent, type StatusEvent } from '@tally/contract';
+import { decode, type Delivery } from '@tally/messaging';
+import type { InsertResult } from '@tally/store';
 
 export interface BatchHandlerOptions {
   /** Writes the readings (retrying while the store is down); one result per event, in order. */
@@ -19,7 +20,8 @@ export type BatchHandler = (messages: readonly Delivery[]) => Promise<Delivery[]
 
 /**
  * Settles every message of a batch: stored (now or before), or dead-lettered with its reason —
- * `invalid_json`, `invalid_schema`, … from decoding, `write_error` when the store refuses a
+ * `invalid_json`, `invalid_schema`, `invalid_device`, … from decoding, `invalid_device` or
+ * `device_conflict` from the routing key's device, `write_error` when the store refuses a
  * document. Resolves with the messages that could not be dead-lettered, which alone go back to
  * the queue: the others are acknowledged, so that no stored reading is delivered again (one
  * without id and ts would be stored again).
@@ -57,8 +59,12 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
         deadLettering.push(deadLetter(message, decoded.reason, decoded.detail));
         continue;
       }
-      const { reading } = decoded;
-      events.push({ _id: readingId(reading, message.routingKey), status: reading.status, ts: reading.ts ?? receivedAt, receivedAt });
+      const mapped = toStatusEvent(decoded.reading, { routingKey: message.routingKey, receivedAt });
+      if (!mapped.ok) {
+        deadLettering.push(deadLetter(message, mapped.reason, mapped.detail));
+        continue;
+      }
+      events.push(mapped.event);
       sources.push(message);
     }
     const results = events.length > 0 ? await insert(events) : [];

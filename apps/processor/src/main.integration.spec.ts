@@ -26,19 +26,14 @@ import {
   READINGS_EXCHANGE,
   STATUS_QUEUE,
   TOPOLOGY,
-  type Reading,
+  type RandomReading,
 } from '@tally/messaging';
+import type { StatusEvent } from '@tally/contract';
 import { createStatusEventStore } from '@tally/store';
 import { MongoClient, type Collection } from 'mongodb';
 import { Connection } from 'rabbitmq-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-interface StoredEvent {
-  _id: string;
-  status: number;
-  ts: Date;
-  receivedAt: Date;
-}
 
 const appDir = join(import.meta.dirname, '..');
 let stack: DevstackUrls;
@@ -46,7 +41,7 @@ let vhost: TestVhost;
 let amqp: Connection;
 let mongo: MongoClient;
 let database: string;
-let events: Collection<StoredEvent>;
+let events: Collection<StatusEvent>;
 const running: RunningApp[] = [];
 
 beforeAll(async () => {
@@ -62,7 +57,7 @@ beforeEach(async () => {
   vhost = await createTestVhost(stack, 'processor');
   amqp = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-processor-test' });
   database = testDatabase(stack.mongodbUri, 'processor_test').name;
-  events = mongo.db(database).collection<StoredEvent>('status_events');
+  events = mongo.db(database).collection<StatusEvent>('status_events');
 });
 
 afterEach(async () => {
@@ -95,12 +90,12 @@ async function stopProcessor(app: RunningApp): Promise<void> {
   running.splice(running.indexOf(app), 1);
 }
 
-function readings(count: number, start = Date.parse('2026-06-01T00:00:00Z')): Required<Reading>[] {
+function readings(count: number, start = Date.parse('2026-06-01T00:00:00Z')): RandomReading[] {
   return Array.from({ length: count }, (_, i) => randomReading(new Date(start + i * 10)));
 }
 
 /** Publishes with confirms, `window` at a time. */
-async function publish(items: readonly Reading[], window = 500): Promise<void> {
+async function publish(items: readonly RandomReading[], window = 500): Promise<void> {
   const publisher = createReadingPublisher({ transport: 'amqp', connection: amqp });
   try {
     for (let i = 0; i < items.length; i += window) {
@@ -111,11 +106,11 @@ async function publish(items: readonly Reading[], window = 500): Promise<void> {
   }
 }
 
-async function publishRaw(bodies: readonly Buffer[]): Promise<void> {
+async function publishRaw(bodies: readonly Buffer[], routingKey = READING_ROUTING_KEY): Promise<void> {
   const publisher = amqp.createPublisher({ confirm: true, ...TOPOLOGY });
   try {
     for (const body of bodies) {
-      await publisher.send({ exchange: READINGS_EXCHANGE, routingKey: READING_ROUTING_KEY, durable: true }, body);
+      await publisher.send({ exchange: READINGS_EXCHANGE, routingKey, durable: true }, body);
     }
   } finally {
     await publisher.close();
@@ -137,7 +132,7 @@ async function deadLettered(): Promise<{ body: Buffer; reason: unknown; headers:
 }
 
 /** Polls for up to `timeout` ms: the test's own timeout must leave room for it and what follows. */
-async function expectStoredExactly(sent: readonly Required<Reading>[], timeout = 15_000): Promise<void> {
+async function expectStoredExactly(sent: readonly RandomReading[], timeout = 15_000): Promise<void> {
   await expect.poll(() => events.countDocuments(), { timeout, interval: 250 }).toBe(sent.length);
   const ids = await events.distinct('_id');
   expect(ids.length).toBe(sent.length);
@@ -158,7 +153,7 @@ describe('the processor', () => {
   });
 
   it('stores a reading published three times with the same id once, and counts two duplicates', async () => {
-    const [reading] = readings(1) as [Required<Reading>];
+    const [reading] = readings(1) as [RandomReading];
     const app = await startProcessor();
     await publish([reading, reading, { ...reading }]);
     await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
@@ -178,6 +173,34 @@ describe('the processor', () => {
     expect(doc?.status).toBe(4);
     expect(doc?.ts.getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(doc?.ts).toEqual(doc?.receivedAt);
+  });
+
+  it('stores each reading with the device of its routing key or body, and dead-letters conflicts and bad ids', async () => {
+    await startProcessor();
+    const ts = '2026-06-01T00:00:00.123Z';
+    // Three devices, one millisecond, the shared topic, no id: three readings.
+    await publishRaw(['a', 'b', 'c'].map((device) => Buffer.from(`{"status":4,"ts":"${ts}","device":"${device}"}`)));
+    await publishRaw([Buffer.from(`{"status":5,"ts":"${ts}"}`)], 'status.pump.17');
+    await publishRaw([Buffer.from(`{"status":6,"ts":"${ts}","device":"pump-17"}`)], 'status.pump-17');
+    await publishRaw([Buffer.from(`{"status":1,"ts":"${ts}"}`)]);
+    await publishRaw([Buffer.from('{"status":1,"device":"pump-18"}')], 'status.pump-17');
+    await publishRaw([Buffer.from('{"status":1}')], 'status.pump 17');
+    await publishRaw([Buffer.from('{"status":1,"device":"pump#17"}')]);
+
+    await expect.poll(() => events.countDocuments(), { timeout: 15_000 }).toBe(6);
+    const stored = await events.find().sort({ status: 1, device: 1 }).toArray();
+    expect(stored.map(({ status, device }) => [status, device])).toEqual([
+      [1, undefined],
+      [4, 'a'],
+      [4, 'b'],
+      [4, 'c'],
+      [5, 'pump.17'],
+      [6, 'pump-17'],
+    ]);
+    expect('device' in (stored[0] as StatusEvent)).toBe(false);
+    await expect.poll(() => depth(DEAD_LETTER_QUEUE), { timeout: 15_000 }).toBe(3);
+    const reasons = (await deadLettered()).map((d) => String(d.reason).split(':')[0]).sort();
+    expect(reasons).toEqual(['device_conflict', 'invalid_device', 'invalid_device']);
   });
 
   it('dead-letters each invalid message once with its reason, and stores the valid ones around them', async () => {
@@ -211,7 +234,7 @@ describe('the processor', () => {
       // The broker's frame_max (128 KiB) bounds what a client may send; rabbitmq-client's default is 8 KiB.
       const sender = new Connection({ url: vhost.amqpUrl, frameMax: 131_072 });
       const publisher = sender.createPublisher({ confirm: true, ...TOPOLOGY });
-      const [reading] = readings(1) as [Required<Reading>];
+      const [reading] = readings(1) as [RandomReading];
       try {
         const properties = { exchange: READINGS_EXCHANGE, routingKey: READING_ROUTING_KEY, durable: true };
         await publisher.send({ ...properties, headers: { big: 'h'.repeat(headerBytes), small: 'kept' } }, Buffer.from('x'));
@@ -322,7 +345,7 @@ describe('the processor\'s probes', () => {
 
 describe('the processor\'s rollups', () => {
   /** Counts per status of `sent` in `[start, end)`, as the rollups must give them. */
-  const expected = (sent: readonly Required<Reading>[], start: number, end: number) => {
+  const expected = (sent: readonly RandomReading[], start: number, end: number) => {
     const counts: Record<string, number> = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
     for (const { status, ts } of sent) if (ts.getTime() >= start && ts.getTime() < end) counts[status] = (counts[status] ?? 0) + 1;
     return counts;
@@ -500,7 +523,7 @@ describe('the processor through a MongoDB outage', () => {
     };
     await publish(sent.slice(0, 100));
     const client = await MongoClient.connect(mongodbUri(base));
-    const collection = client.db(database).collection<StoredEvent>('status_events');
+    const collection = client.db(database).collection<StatusEvent>('status_events');
     try {
       await expect.poll(() => collection.countDocuments(), { timeout: 30_000 }).toBe(100);
       expect(await readiness()).toMatchObject({ http: 200, mongodb: 'ok' });
@@ -541,7 +564,7 @@ describe('the processor through a MongoDB outage', () => {
 
     const client = await MongoClient.connect(mongodbUri(base));
     try {
-      const collection = client.db(database).collection<StoredEvent>('status_events');
+      const collection = client.db(database).collection<StatusEvent>('status_events');
       await expect.poll(() => collection.countDocuments(), { timeout: 60_000, interval: 250 }).toBe(sent.length);
       expect((await collection.distinct('_id')).length).toBe(sent.length);
     } finally {

@@ -1,5 +1,6 @@
 import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '@tally/metrics';
-import type { InsertResult, StatusEvent } from '@tally/store';
+import type { StatusEvent } from '@tally/contract';
+import type { InsertResult } from '@tally/store';
 import type { Counts } from './stats';
 
 export interface ProcessorState {

@@ -1,5 +1,6 @@
 import { describeError, type BackoffOptions, type Logger } from '@tally/config';
-import { retryUntilDone, StoreError, type InsertResult, type StatusEvent, type StatusEventStore } from '@tally/store';
+import type { StatusEvent } from '@tally/contract';
+import { retryUntilDone, StoreError, type InsertResult, type StatusEventStore } from '@tally/store';
 
 export interface StoreWriter {
   /** Writes a batch, retrying while MongoDB is down or hanging: its messages stay unacked meanwhile. */

@@ -11,6 +11,4 @@ export { describeError, exitOnStartupError, onShutdown } from './lifecycle';
 export type { ShutdownOptions } from './lifecycle';
 export { Backoff, raceTimeout, settlesWithin, sleep } from './timing';
 export type { BackoffOptions } from './timing';
-export { STATUSES } from './statuses';
-export type { Status } from './statuses';
 export { listen } from './listen';

@@ -9,8 +9,8 @@ export type { MessagingErrorCode } from './errors';
 export type { DeadLetterPublisher } from './dead-letter';
 export { BrokerState, createReadingPublisher, watchAmqp } from './publisher';
 export type { AmqpPublisherOptions, MqttPublisherOptions, PublisherEvents, ReadingPublisher, Transport } from './publisher';
-export { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId } from './reading';
-export type { DecodeFailureReason, DecodeResult, Reading } from './reading';
+export { decode, encode, randomReading } from './reading';
+export type { DecodeFailureReason, DecodeResult, RandomReading } from './reading';
 export {
   BROKER_DEAD_LETTER_ROUTING_KEY,
   DEAD_LETTER_EXCHANGE,

@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAmqpConnection } from './connection';
 import { createBatchConsumer } from './batch-consumer';
 import { createReadingPublisher, type Transport } from './publisher';
-import { decode, randomReading, type Reading } from './reading';
+import type { Reading } from '@tally/contract';
+import { decode, randomReading, type RandomReading } from './reading';
 import { STATUS_QUEUE } from './topology';
 
 let vhost: TestVhost;
@@ -20,7 +21,7 @@ afterEach(async () => {
   await vhost.dispose();
 });
 
-function readingsFrom(start: number, count: number): Required<Reading>[] {
+function readingsFrom(start: number, count: number): RandomReading[] {
   return Array.from({ length: count }, (_, i) => randomReading(new Date(start + i * 1000)));
 }
 

@@ -4,8 +4,9 @@ import { connect, type MqttClient } from 'mqtt';
 import type { Connection } from 'rabbitmq-client';
 import { brokerUrlList, mqttServers, type BrokerUrls } from './brokers';
 import { closePublisher, RECONNECT_BACKOFF } from './connection';
-import { encode, type Reading } from './reading';
-import { ensureTopology, READING_MQTT_TOPIC, READING_ROUTING_KEY, READINGS_EXCHANGE } from './topology';
+import { mqttTopicFor, routingKeyFor, type Reading } from '@tally/contract';
+import { encode } from './reading';
+import { ensureTopology, READINGS_EXCHANGE } from './topology';
 
 export type Transport = 'mqtt' | 'amqp';
 
@@ -46,7 +47,7 @@ export interface AmqpPublisherOptions {
   transport: 'amqp';
   /** Connection the readings are published on; the caller owns it. */
   connection: Connection;
-  /** @default "status" */
+  /** Routing key of every reading. @default `status.<device>` for a reading with a device, else `status` */
   routingKey?: string;
 }
 
@@ -61,7 +62,7 @@ export interface MqttPublisherOptions {
   mqttUrl: BrokerUrls;
   /** @default "tally-<random>" */
   clientId?: string;
-  /** @default "status" */
+  /** Topic of every reading. @default `status/<device>` for a reading with a device, else `status` */
   topic?: string;
 }
 
@@ -86,7 +87,7 @@ export function watchAmqp(connection: Connection, state: BrokerState): () => voi
   };
 }
 
-function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: AmqpPublisherOptions): ReadingPublisher {
+function createAmqpPublisher({ connection, routingKey }: AmqpPublisherOptions): ReadingPublisher {
   const state = new BrokerState();
   const unwatch = watchAmqp(connection, state);
   const topology = declareOnEveryConnection(connection);
@@ -98,7 +99,7 @@ function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: A
       await publisher.send(
         {
           exchange: READINGS_EXCHANGE,
-          routingKey,
+          routingKey: routingKey ?? routingKeyFor(reading.device),
           durable: true,
           contentType: 'application/json',
           ...(reading.id !== undefined && { messageId: reading.id }),
@@ -117,7 +118,6 @@ function createAmqpPublisher({ connection, routingKey = READING_ROUTING_KEY }: A
 
 function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
   const state = new BrokerState();
-  const topic = options.topic ?? READING_MQTT_TOPIC;
   // Credentials are passed decoded: a user name `vhost:user` arrives percent-encoded in a URL.
   const url = new URL(brokerUrlList(options.mqttUrl)[0] as string);
   const servers = mqttServers(options.mqttUrl);
@@ -156,7 +156,7 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
     transport: 'mqtt' as const,
     publish: async (reading: Reading) => {
       await topology.declared();
-      await client.publishAsync(topic, encode(reading), { qos: 1 });
+      await client.publishAsync(options.topic ?? mqttTopicFor(reading.device), encode(reading), { qos: 1 });
     },
     close: async () => {
       closed = true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { STATUSES } from '@tally/config';
-import { decode, encode, MAX_MESSAGE_BYTES, randomReading, readingId } from './reading';
+import { MAX_MESSAGE_BYTES, STATUSES } from '@tally/contract';
+import { decode, encode, randomReading } from './reading';
 
 const ID = '0192f3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b';
 
@@ -60,6 +60,18 @@ describe('decode', () => {
     expect(result.ok && Object.is(result.reading.status, 0)).toBe(true);
   });
 
+  it('reads a device field, and refuses a bad one as invalid_device', () => {
+    expect(decode('{"status":1,"device":"pump.17"}')).toEqual({ ok: true, reading: { status: 1, device: 'pump.17' } });
+    expect(decode('{"status":1,"device":"pump 17"}')).toEqual({
+      ok: false,
+      reason: 'invalid_device',
+      detail: 'device: expected 1 to 128 characters of A-Z a-z 0-9 . _ : -, got "pump 17"',
+    });
+    expect(decode('{"status":1,"device":17}')).toMatchObject({ ok: false, reason: 'invalid_device' });
+    // The first problem names the reason.
+    expect(decode('{"status":9,"device":"pump 17"}')).toMatchObject({ ok: false, reason: 'invalid_schema' });
+  });
+
   it.each([['not JSON'], ['{"status":'], [''], ['\u0000']])('rejects %j as invalid_json', (body) => {
     expect(decode(body)).toMatchObject({ ok: false, reason: 'invalid_json' });
   });
@@ -81,6 +93,8 @@ describe('encode', () => {
     const reading = { id: ID, status: 5 as const, ts: new Date('2026-03-04T05:06:07.089Z') };
     expect(JSON.parse(encode(reading).toString())).toEqual({ id: ID, status: 5, ts: '2026-03-04T05:06:07.089Z' });
     expect(decode(encode(reading))).toEqual({ ok: true, reading });
+    const fromDevice = { ...reading, device: 'pump.17' };
+    expect(decode(encode(fromDevice))).toEqual({ ok: true, reading: fromDevice });
   });
 });
 
@@ -101,24 +115,5 @@ describe('randomReading', () => {
     }
     expect([...counts.keys()].sort()).toEqual([...STATUSES]);
     for (const count of counts.values()) expect(count).toBeGreaterThan(800);
-  });
-});
-
-describe('readingId', () => {
-  it('is the reading’s own id when it has one', () => {
-    expect(readingId({ id: ID, status: 1 }, 'status')).toBe(ID);
-  });
-
-  it('is derived from source and content when the reading has a ts, so a redelivery gets the same id', () => {
-    const ts = new Date('2026-01-01T00:00:00Z');
-    const id = readingId({ status: 2, ts }, 'status.device-7');
-    expect(readingId({ status: 2, ts: new Date(ts) }, 'status.device-7')).toBe(id);
-    expect(readingId({ status: 3, ts }, 'status.device-7')).not.toBe(id);
-    expect(readingId({ status: 2, ts }, 'status.device-8')).not.toBe(id);
-    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5/);
-  });
-
-  it('is new each time for a reading with neither id nor ts', () => {
-    expect(readingId({ status: 2 }, 'status')).not.toBe(readingId({ status: 2 }, 'status'));
   });
 });

@@ -1,12 +1,13 @@
 import type { ChannelModel } from 'amqplib';
 import type { Connection } from 'rabbitmq-client';
+import { STATUS_TOPIC } from '@tally/contract';
 
 /** The exchange every reading enters through; RabbitMQ's MQTT plugin publishes here too. */
 export const READINGS_EXCHANGE = 'amq.topic';
-/** Routing key of readings (MQTT topic `status`); devices may append `.<device>` (`status/<device>`). */
-export const READING_ROUTING_KEY = 'status';
-/** MQTT topic of readings: `status`, or `status/<device>`. */
-export const READING_MQTT_TOPIC = 'status';
+/** Routing key of readings without a device (MQTT topic `status`); a device's are `status.<device>` (`routingKeyFor`). */
+export const READING_ROUTING_KEY = STATUS_TOPIC;
+/** MQTT topic of readings without a device; a device's are `status/<device>` (`mqttTopicFor`). */
+export const READING_MQTT_TOPIC = STATUS_TOPIC;
 /** Durable quorum queue the processor consumes. */
 export const STATUS_QUEUE = 'tally.status';
 /** Exchange and queue for messages that can never be stored, each with its reason. */

@@ -1,7 +1,7 @@
 export { createMongoConnection } from './connection';
 export type { MongoConnection, MongoConnectionOptions } from './connection';
 export { createStatusEventStore, STATUS_EVENTS_COLLECTION } from './status-events';
-export type { InsertResult, StatusEvent, StatusEventStore, StatusEventStoreOptions } from './status-events';
+export type { InsertResult, StatusEventStore, StatusEventStoreOptions } from './status-events';
 export { addCounts, buildStatusCountPipeline, countByStatus, STATUS_KEYS, zeroCounts } from './status-counts';
 export { countSeriesPoints, floorTo, ROLLUP_LEVELS, SERIES_STEPS, seriesPoints } from './rollup-plan';
 export type { RollupLevel, SeriesStep } from './rollup-plan';

@@ -5,7 +5,8 @@ import { createMongoConnection, type MongoConnection } from './connection';
 import { ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
 import { addCounts, zeroCounts } from './status-counts';
 import type { RollupBucket } from './rollups';
-import { createStatusEventStore, STATUS_EVENTS_COLLECTION, type StatusEvent, type StatusEventStore } from './status-events';
+import type { StatusEvent } from '@tally/contract';
+import { createStatusEventStore, STATUS_EVENTS_COLLECTION, type StatusEventStore } from './status-events';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;

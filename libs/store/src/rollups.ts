@@ -1,3 +1,4 @@
+import type { StatusEvent } from '@tally/contract';
 import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import {
   bucketsOf,
@@ -12,7 +13,6 @@ import {
 } from './rollup-plan';
 import { StoreError, withinTimeout } from './errors';
 import { addCounts, countByStatus, STATUS_KEYS, toStatusCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
-import type { StatusEvent } from './status-events';
 
 /**
  * One bucket of one level. `version` grows each time the bucket's readings may have changed;

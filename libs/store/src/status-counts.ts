@@ -1,4 +1,4 @@
-import { STATUSES, type Status } from '@tally/config';
+import { STATUSES, type Status } from '@tally/contract';
 import type { Collection, Document } from 'mongodb';
 
 /** A half-open time range `[start, end)`. */

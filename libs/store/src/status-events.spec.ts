@@ -1,7 +1,8 @@
 import { MongoBulkWriteError, type BulkWriteResult, type Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from './errors';
-import { createStatusEventStore, type StatusEvent } from './status-events';
+import type { StatusEvent } from '@tally/contract';
+import { createStatusEventStore } from './status-events';
 
 /** PostgreSQL's deadlock_detected (40P01), as FerretDB reports it for one document of an insertMany. */
 const DEADLOCK = { code: 16908292, errmsg: 'deadlock detected' };

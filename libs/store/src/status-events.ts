@@ -1,18 +1,9 @@
 import { sleep } from '@tally/config';
+import type { StatusEvent } from '@tally/contract';
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
 import { isTransientWriteError, StoreError, withinTimeout } from './errors';
 import { createRollups, type Rollups } from './rollups';
 import { countByStatus, type CountOptions, type StatusCounts, type TimeRange } from './status-counts';
-
-/** A stored reading: one document per reading id. */
-export interface StatusEvent {
-  _id: string;
-  status: number;
-  /** When the reading was taken. */
-  ts: Date;
-  /** When the processor received it. */
-  receivedAt: Date;
-}
 
 export const STATUS_EVENTS_COLLECTION = 'status_events';
 

@@ -1,5 +1,16 @@
-/** Shared with the page's script: one colour per status 0..6 (Okabe-Ito, told apart with colour blindness). */
-export const STATUS_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#b8a500'] as const;
+// The statuses alone (not the contract's index, which brings zod): this module is bundled into the page's script.
+import { STATUSES, type Status } from '@tally/contract/statuses';
+
+/** Shared with the page's script: one colour per status (Okabe-Ito, told apart with colour blindness). */
+export const STATUS_COLOURS: Readonly<Record<Status, string>> = {
+  0: '#0072b2',
+  1: '#e69f00',
+  2: '#009e73',
+  3: '#cc79a7',
+  4: '#56b4e9',
+  5: '#d55e00',
+  6: '#b8a500',
+};
 
 /** Three stacked bars in the status colours. */
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">
@@ -13,9 +24,9 @@ export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0
  * script (`/dashboard.js`) fills it; nothing comes from another origin.
  */
 export function dashboardHtml({ authRequired }: { authRequired: boolean }): string {
-  const rows = STATUS_COLOURS.map(
-    (colour, status) =>
-      `<tr><th scope="row"><span class="swatch" style="background:${colour}"></span>Status ${status}</th><td data-status="${status}">–</td></tr>`,
+  const rows = STATUSES.map(
+    (status) =>
+      `<tr><th scope="row"><span class="swatch" style="background:${STATUS_COLOURS[status]}"></span>Status ${status}</th><td data-status="${status}">–</td></tr>`,
   ).join('\n      ');
   return `<!doctype html>
 <html lang="en">
