@@ -10,6 +10,7 @@ import {
   type ReadingPublisher,
 } from '@tally/messaging';
 import type { BroadcasterConfig } from './config';
+import { fleetDeviceIds, fleetTickMs } from './fleet';
 import { logProgress, outageLog } from './logs';
 import { serveBroadcasterMetrics } from './metrics';
 import { Outbox } from './outbox';
@@ -24,7 +25,8 @@ export interface Broadcaster {
 
 /**
  * Publishes a random reading every `intervalMs` (on a drift-free schedule) through an outbox that
- * keeps up to `bufferLimit` readings while the broker is unreachable.
+ * keeps up to `bufferLimit` readings while the broker is unreachable; with `devices`, a reading of
+ * each simulated device every `intervalMs` (or `rate` in total), each on its device's topic.
  */
 export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Broadcaster {
   const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-broadcaster' });
@@ -54,14 +56,16 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
   metrics?.catch((error: unknown) => exitOnStartupError(error, logger));
 
   const startedAt = Date.now();
+  // A fleet is one stream of ticks dealt to its devices in turn (see fleetTickMs).
+  const devices = config.devices === undefined ? undefined : fleetDeviceIds(config.devices);
   const ticker = startTicker({
-    intervalMs: config.intervalMs,
+    intervalMs: devices ? fleetTickMs(devices.length, { perDeviceMs: config.intervalMs, totalRate: config.rate }) : config.intervalMs,
     count: config.count,
-    onTick: (_, dueAt) => outbox.push(randomReading(new Date(dueAt))),
+    onTick: (tick, dueAt) => outbox.push(randomReading(new Date(dueAt), devices?.[tick % devices.length])),
   });
   const stopProgress = config.rate ? logProgress(outbox, logger) : () => undefined;
   logger.info(
-    { transport: config.transport, intervalMs: config.intervalMs, count: config.count, window: config.window },
+    { transport: config.transport, intervalMs: config.intervalMs, devices: config.devices, count: config.count, window: config.window },
     'broadcasting',
   );
 

@@ -63,6 +63,13 @@ describe('broadcaster flags', () => {
     expect(load(['--rate', '8000', '--window', '50'])).toMatchObject({ window: 50 });
   });
 
+  it('--devices simulates a fleet; without it there is none', () => {
+    expect(load([])).toMatchObject({ devices: undefined, intervalMs: 1000 });
+    expect(load(['--devices', '1000'])).toMatchObject({ devices: 1000, intervalMs: 1000, rate: undefined });
+    expect(load(['--devices', '50', '--rate', '200'])).toMatchObject({ devices: 50, rate: 200, intervalMs: 5 });
+    expect(problemsOfArgs(['--devices', '0'])).toEqual(['--devices: expected an integer from 1 to 1000000, got "0"']);
+  });
+
   it('--count stops after N', () => {
     expect(load(['--count', '12'])).toMatchObject({ count: 12 });
     expect(load(['--count=3'])).toMatchObject({ count: 3 });
@@ -89,7 +96,7 @@ describe('broadcaster flags', () => {
 
   it('--help asks for the usage, which lists every flag with its variable and default', () => {
     expect(load(['--help']).help).toBe(true);
-    for (const flag of ['--interval MS', '--transport', '--count N', '--rate R', '--window N', '--buffer N', '--help']) {
+    for (const flag of ['--interval MS', '--transport', '--count N', '--rate R', '--devices N', '--window N', '--buffer N', '--help']) {
       expect(BROADCASTER_USAGE).toContain(flag);
     }
     expect(BROADCASTER_USAGE).toContain('[BROADCAST_INTERVAL_MS, default 1000]');

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { STATUSES } from '@tally/contract';
 import type { z } from 'zod';
 import {
   ConfigError,
@@ -17,8 +18,10 @@ export interface BroadcasterConfig {
   amqpUrls: readonly string[];
   mqttUrls: readonly string[];
   transport: BroadcastTransport;
-  /** Time between readings; with `rate` set, `1000 / rate`. */
+  /** Time between readings (of each device, with `devices`); with `rate` set, `1000 / rate`. */
   intervalMs: number;
+  /** Simulated devices (`sim-0001`…), each on its own topic; `undefined`: one stream on `status`, without device. */
+  devices: number | undefined;
   /** Readings per second in load mode, else `undefined`. */
   rate: number | undefined;
   /** Stop after this many readings, once all are acknowledged; `undefined` runs until stopped. */
@@ -51,6 +54,11 @@ const FLAGS = {
   buffer: { value: 'N', variable: 'BROADCAST_BUFFER_LIMIT', description: 'readings kept while the broker is down' },
   count: { value: 'N', schema: integer(1, 1_000_000_000), description: 'stop after N readings, once all are acknowledged' },
   rate: { value: 'R', schema: integer(1, 1_000_000), description: 'load mode: R readings per second (overrides --interval)' },
+  devices: {
+    value: 'N',
+    schema: integer(1, 1_000_000),
+    description: 'simulate N devices sim-0001…, each publishing every interval to status/<device> (with --rate, R in total)',
+  },
   window: {
     value: 'N',
     schema: integer(1, 100_000),
@@ -63,7 +71,7 @@ type FlagName = keyof typeof FLAGS;
 export const BROADCASTER_USAGE = [
   'Usage: broadcaster [options]',
   '',
-  'Publishes one status reading (0..6) per interval to RabbitMQ, over MQTT or AMQP.',
+  `Publishes one status reading (${STATUSES[0]}..${STATUSES.at(-1)}) per interval to RabbitMQ, over MQTT or AMQP.`,
   '',
   'Options (each overrides the environment variable named):',
   ...Object.entries(FLAGS).map(([name, flag]: [string, Flag]) => {
@@ -116,12 +124,13 @@ export function loadBroadcasterConfig(options: LoadBroadcasterConfigOptions = {}
     problems.unshift(...error.problems.map((problem) => withFlagName(problem, flags.values)));
   }
   if (problems.length > 0 || !variables) throw new ConfigError(problems);
-  const { rate, count, window } = flagValues;
+  const { rate, count, window, devices } = flagValues;
   return {
     amqpUrls: variables.AMQP_URL,
     mqttUrls: variables.MQTT_URL,
     transport: variables.BROADCAST_TRANSPORT,
     intervalMs: rate ? 1000 / rate : variables.BROADCAST_INTERVAL_MS,
+    devices,
     rate,
     count,
     window: window ?? (rate ? 1000 : 1),

@@ -18,17 +18,21 @@ import {
   type RandomReading,
   type Transport,
 } from '@tally/messaging';
+import { deviceFromRoutingKey, STATUSES } from '@tally/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const runBroadcaster = (args: string[], env: Record<string, string>) =>
   runApp({ appDir: join(import.meta.dirname, '..'), args, env });
 
+/** A reading as it arrived, with the device its routing key names. */
+type Received = RandomReading & { keyDevice: string | undefined };
+
 /** Every reading waiting in tally.status at `amqpUrl`, in queue order (the queue is emptied). */
-async function drainStatusQueue(amqpUrl: string): Promise<RandomReading[]> {
+async function drainStatusQueue(amqpUrl: string): Promise<Received[]> {
   const connection = createAmqpConnection({ url: amqpUrl, connectionName: 'tally-broadcaster-test' });
   try {
     const { messageCount } = await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true });
-    const readings: RandomReading[] = [];
+    const readings: Received[] = [];
     const consumer = createBatchConsumer({
       url: amqpUrl,
       connectionName: 'tally-broadcaster-test-consumer',
@@ -39,8 +43,9 @@ async function drainStatusQueue(amqpUrl: string): Promise<RandomReading[]> {
       handleBatch: async (messages) => {
         for (const message of messages) {
           const result = decode(message.body);
-          if (!result.ok) throw new Error(result.detail);
-          readings.push(result.reading as RandomReading);
+          const fromKey = deviceFromRoutingKey(message.routingKey);
+          if (!result.ok || !fromKey.ok) throw new Error(result.ok ? fromKey.ok ? '' : fromKey.detail : result.detail);
+          readings.push({ ...(result.reading as RandomReading), keyDevice: fromKey.device });
         }
       },
     });
@@ -63,7 +68,7 @@ async function queueDepth(amqpUrl: string): Promise<number> {
 }
 
 function countByStatus(readings: readonly RandomReading[]): Record<string, number> {
-  const counts: Record<string, number> = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+  const counts: Record<string, number> = Object.fromEntries(STATUSES.map((status) => [status, 0]));
   for (const { status } of readings) counts[status] = (counts[status] ?? 0) + 1;
   return counts;
 }
@@ -86,6 +91,51 @@ describe.each<Transport>(['mqtt', 'amqp'])('the broadcaster over %s', (transport
       const times = readings.map((r) => r.ts.getTime());
       expect(times.map((t) => t - (times[0] ?? 0))).toEqual(times.map((_, i) => i * 50));
       expect(summary['sent']).toEqual(countByStatus(readings));
+      // The seed's stream: the shared topic, no device.
+      expect(readings.every((r) => r.keyDevice === undefined && r.device === undefined)).toBe(true);
+    } finally {
+      await vhost.dispose();
+    }
+  });
+
+  it('with --devices, publishes each device’s readings on its own topic, --interval apart, phases spread', async () => {
+    const vhost = await createTestVhost(await waitForDevstack(), 'broadcaster');
+    try {
+      const broadcaster = runBroadcaster(['--transport', transport, '--devices', '3', '--interval', '60', '--count', '30'], {
+        AMQP_URL: vhost.amqpUrl,
+        MQTT_URL: vhost.mqttUrl,
+      });
+      expect(await broadcaster.exited).toBe(0);
+      expect(await broadcaster.waitForLog('summary', 0)).toMatchObject({ generated: 30, published: 30, unsent: 0 });
+
+      const readings = await drainStatusQueue(vhost.amqpUrl);
+      expect(readings).toHaveLength(30);
+      expect(readings.every((r) => r.keyDevice === r.device)).toBe(true);
+      const start = Math.min(...readings.map((r) => r.ts.getTime()));
+      const byDevice = (device: string) => readings.filter((r) => r.device === device).map((r) => r.ts.getTime() - start).sort((a, b) => a - b);
+      // Each device every 60 ms, the three 20 ms apart: sim-0001 at 0, 60, …; sim-0002 at 20, 80, …
+      ['sim-0001', 'sim-0002', 'sim-0003'].forEach((device, k) =>
+        expect(byDevice(device), device).toEqual(Array.from({ length: 10 }, (_, i) => k * 20 + i * 60)),
+      );
+    } finally {
+      await vhost.dispose();
+    }
+  });
+
+  it('with --devices and --rate, keeps --rate as the fleet’s total', async () => {
+    const vhost = await createTestVhost(await waitForDevstack(), 'broadcaster');
+    try {
+      const broadcaster = runBroadcaster(['--transport', transport, '--devices', '5', '--rate', '100', '--count', '50'], {
+        AMQP_URL: vhost.amqpUrl,
+        MQTT_URL: vhost.mqttUrl,
+      });
+      expect(await broadcaster.exited).toBe(0);
+      const readings = await drainStatusQueue(vhost.amqpUrl);
+      const times = readings.map((r) => r.ts.getTime()).sort((a, b) => a - b);
+      // 100 a second in total: one every 10 ms, each of the 5 devices every 50 ms.
+      expect(times.map((t) => t - (times[0] ?? 0))).toEqual(Array.from({ length: 50 }, (_, i) => i * 10));
+      expect(new Set(readings.map((r) => r.device)).size).toBe(5);
+      expect(readings.filter((r) => r.device === 'sim-0005')).toHaveLength(10);
     } finally {
       await vhost.dispose();
     }
