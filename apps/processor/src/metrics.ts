@@ -44,7 +44,7 @@ export function createProcessorMetrics(state: ProcessorState, registry: Registry
   });
   new Counter({
     name: 'tally_processor_dead_lettered_total',
-    help: 'Messages dead-lettered, by reason (invalid_json, invalid_schema, too_large, write_error, ...)',
+    help: 'Messages dead-lettered, by reason (invalid_json, invalid_schema, invalid_device, device_conflict, too_large, write_error, ...)',
     labelNames: ['reason'],
     registers,
     collect() {
