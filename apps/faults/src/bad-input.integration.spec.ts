@@ -31,6 +31,8 @@ const POISON: Poison[] = [
   poison('invalid_schema: id', `{"status":3,"id":"not-a-uuid"}`),
   poison('invalid_schema: ts', '{"status":3,"ts":"yesterday"}'),
   poison('invalid_schema: ts', '{"status":3,"ts":"2026-06-01T00:00:00"}'),
+  poison('invalid_device: device', '{"status":3,"device":"pump 17"}'),
+  poison('invalid_device: device', `{"status":3,"device":"${'d'.repeat(129)}"}`),
   poison('invalid_schema: expected a JSON object, got null', 'null'),
   poison('invalid_schema: expected a JSON object, got an array', '[{"status":3}]'),
   poison('invalid_schema: expected a JSON object, got a number', '3'),
@@ -48,7 +50,8 @@ describe('bad input', () => {
     const streaming = s.publisher.publish(valid, { window: 50 });
     for (const [i, item] of POISON.entries()) {
       await s.publisher.publishRaw([item[1]]);
-      await s.publisher.publish(withoutId.slice(i * 10, i * 10 + 10), { routingKey: `status.device-${i}` });
+      // On routing key status.device-<i>: stored with that device, which the checker knows them by.
+      await s.publisher.publish(withoutId.slice(i * 10, i * 10 + 10).map((reading) => ({ ...reading, device: `device-${i}` })));
     }
     await s.publisher.publish(withoutId.slice(POISON.length * 10));
     await streaming;
@@ -95,6 +98,7 @@ describe('bad input', () => {
       await s.publisher.publish(twice);
       await s.publisher.publish(twiceWithoutId);
     }
+    // Copies under another routing key (a device): the same id, stored once, as it came first.
     await s.publisher.publish(twice.slice(0, 100), { routingKey: 'status.device-1' });
 
     // A publisher whose connection drops with publishes in flight sends each unconfirmed one again:

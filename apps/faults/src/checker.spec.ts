@@ -31,6 +31,27 @@ describe('Checker', () => {
     expect(checker.tally['1'] + checker.tally['2']).toBe(2);
   });
 
+  it('tells readings without id apart by their device: equal content from three devices is three readings', () => {
+    const checker = new Checker();
+    for (const device of ['a', 'b', 'c']) checker.acked({ device, status: 3, ts: t(0) });
+    expect(checker.count).toBe(3);
+    const stored = ['a', 'b', 'c'].map((device, i) => ({ ...doc(`derived-${i}`, 3, 0), device }));
+    expect(checker.compare(stored)).toEqual({ lost: [], duplicated: [], unexpected: [], altered: [] });
+    // Stored as one (an id that ignores the device): two lost.
+    expect(checker.compare(stored.slice(0, 1)).lost).toHaveLength(2);
+    // Stored without its device: lost, and a document nobody sent.
+    const report = checker.compare([...stored.slice(0, 2), doc('derived-2', 3, 0)]);
+    expect(report.lost).toEqual([{ device: 'c', status: 3, ts: t(0) }]);
+    expect(report.unexpected).toEqual([doc('derived-2', 3, 0)]);
+  });
+
+  it('reports a reading stored under its id with another device as altered', () => {
+    const checker = new Checker();
+    checker.acked({ id: 'a', device: 'pump-17', status: 1, ts: t(0) });
+    const stored = { ...doc('a', 1, 0), device: 'pump-18' };
+    expect(checker.compare([stored]).altered).toEqual([{ reading: { id: 'a', device: 'pump-17', status: 1, ts: t(0) }, stored }]);
+  });
+
   it('refuses one id recorded with two contents', () => {
     const checker = new Checker();
     checker.acked({ id: 'a', status: 1, ts: t(0) });

@@ -1,30 +1,23 @@
 /**
  * The loss checker: what the broker acknowledged to publishers, against what MongoDB holds.
  *
- * A reading is identified by its `id`; one sent without an `id` by its content (`ts` and
+ * A reading is identified by its `id`; one sent without an `id` by its content (device, `ts` and
  * `status`), which is all the processor derives its id from. A stored document counts for the
  * sent reading with its `_id`, else for a sent reading with its content: so one reading stored
- * under two ids shows up as duplicated, not as one stored and one unexpected.
+ * under two ids shows up as duplicated, not as one stored and one unexpected. A document stored
+ * under a sent id with another device, status or time is altered.
  */
+import type { StatusEvent } from '@tally/contract';
 import { STATUS_KEYS, zeroCounts, type StatusCounts, type StatusKey } from '@tally/store';
 
 /** Readings per status, every status present: the shape of the API's answer. */
 export type Tally = StatusCounts;
 
-/** A reading the broker acknowledged (publisher confirm or MQTT PUBACK). */
-export interface AckedReading {
-  id?: string;
-  status: number;
-  ts: Date;
-}
+/** A reading the broker acknowledged (publisher confirm or MQTT PUBACK), with the device it was sent from, if any. */
+export type AckedReading = Pick<StatusEvent, 'status' | 'ts' | 'device'> & { id?: string };
 
-/** A document of `status_events`. */
-export interface StoredReading {
-  _id: string;
-  status: number;
-  ts: Date;
-  receivedAt?: Date;
-}
+/** A document of `status_events` (the contract's shape; `receivedAt` may be left out of a projection). */
+export type StoredReading = Omit<StatusEvent, 'receivedAt'> & { receivedAt?: Date };
 
 /**
  * What the broadcaster reports having sent (its `summary` line): `generated` readings due at
@@ -42,6 +35,7 @@ export interface BroadcastReport {
 /** A reading expected in the store: an acknowledged one, or a slot of a broadcaster's schedule. */
 export interface ExpectedReading {
   id?: string;
+  device?: string;
   /** Unknown for a broadcaster's slot: it reports statuses in total only. */
   status?: number;
   ts: Date;
@@ -58,7 +52,9 @@ export interface CheckReport {
   altered: { reading: ExpectedReading; stored: StoredReading }[];
 }
 
-const contentKey = (ts: Date, status: number) => `${ts.getTime()}|${status}`;
+/** A reading's content: what the processor derives the id of a reading without `id` from. */
+const contentKey = ({ device, ts, status }: { device?: string; ts: Date; status?: number }) =>
+  `${device ?? ''}|${ts.getTime()}|${status}`;
 
 function isStatusKey(key: string): key is StatusKey {
   return (STATUS_KEYS as readonly string[]).includes(key);
@@ -76,11 +72,11 @@ export class Checker {
   acked(reading: AckedReading): void {
     const copy = { ...reading, ts: new Date(reading.ts) };
     if (copy.id === undefined) {
-      this.#byContent.set(contentKey(copy.ts, copy.status), copy);
+      this.#byContent.set(contentKey(copy), copy);
       return;
     }
     const known = this.#byId.get(copy.id);
-    if (known && contentKey(known.ts, known.status) !== contentKey(copy.ts, copy.status)) {
+    if (known && contentKey(known) !== contentKey(copy)) {
       throw new Error(`Reading ${copy.id} was recorded twice with different content`);
     }
     this.#byId.set(copy.id, copy);
@@ -133,7 +129,7 @@ export class Checker {
     // Readings without id first: a document under an id nobody sent is theirs before anyone's.
     const byContent = new Map<string, AckedReading[]>();
     for (const reading of [...this.#byContent.values(), ...this.#byId.values()]) {
-      const key = contentKey(reading.ts, reading.status);
+      const key = contentKey(reading);
       byContent.set(key, [...(byContent.get(key) ?? []), reading]);
     }
     const unknownIds: StoredReading[] = [];
@@ -144,13 +140,13 @@ export class Checker {
         continue;
       }
       match(sent, doc);
-      if (contentKey(sent.ts, sent.status) !== contentKey(doc.ts, doc.status)) {
+      if (contentKey(sent) !== contentKey(doc)) {
         report.altered.push({ reading: sent, stored: doc });
       }
     }
     let rest: StoredReading[] = [];
     for (const doc of unknownIds) {
-      const candidates = byContent.get(contentKey(doc.ts, doc.status));
+      const candidates = byContent.get(contentKey(doc));
       if (candidates?.[0]) match(candidates.find((c) => !matches.has(c)) ?? candidates[0], doc);
       else rest.push(doc);
     }

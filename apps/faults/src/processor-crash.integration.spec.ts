@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readings, STATUS_QUEUE } from './test/amqp';
+import { fleetReadings, readings, STATUS_QUEUE } from './test/amqp';
 import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 
 
@@ -21,6 +21,30 @@ describe('the processor, stopped abruptly', () => {
     await s.startProcessor();
     await streaming;
     await s.finish();
+  });
+
+  it('stores every reading of 1,000 devices once, with its device, through a SIGKILL mid-drain', async () => {
+    const s = perTest(await Scenario.create('faults-fleet'));
+    // 12 readings per device on its routing key status.<device>, without ids: the devices' readings
+    // of each second share their millisecond, so only the device tells their ids apart.
+    const sent = fleetReadings(1000, 12);
+    await s.stopProcessor(await s.startProcessor());
+    await s.publisher.publish(sent.slice(0, 8000));
+
+    const first = await s.startProcessor();
+    const streaming = s.publisher.publish(sent.slice(8000), { window: 50 });
+    expect(await pollUntil(async () => (await s.storedCount()) > 2000, 60_000, 20)).toBe(true);
+    await s.kill(first);
+    expect(await s.storedCount(), 'killed before it drained the queue').toBeLessThan(12_000);
+
+    await s.startProcessor();
+    await streaming;
+    // The checker knows each reading by its device, ts and status: each stored once, with its device.
+    await s.finish();
+    // Per device, until the API counts per device: a direct aggregate on the collection.
+    const perDevice = await s.events.aggregate<{ _id: string; n: number }>([{ $group: { _id: '$device', n: { $sum: 1 } } }]).toArray();
+    expect(perDevice).toHaveLength(1000);
+    expect(perDevice.filter(({ n }) => n !== 12)).toEqual([]);
   });
 
   it('absorbs the redelivery when the processor dies between its raw insert and the rollup update', async () => {

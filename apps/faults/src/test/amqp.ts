@@ -1,22 +1,19 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type Publisher } from 'rabbitmq-client';
+import { routingKeyFor, STATUS_TOPIC, STATUSES } from '@tally/contract';
 import type { AckedReading } from '../checker';
 
 // The contract as the README states it: this suite checks the built apps from outside, so it
-// speaks AMQP itself rather than through @tally/messaging.
+// speaks AMQP itself rather than through @tally/messaging; a reading's shape comes from @tally/contract.
 export const STATUS_QUEUE = 'tally.status';
 export const DEAD_LETTER_QUEUE = 'tally.status.dead';
 export const DEAD_LETTER_REASON_HEADER = 'x-tally-reason';
 export const READINGS_EXCHANGE = 'amq.topic';
-export const READING_ROUTING_KEY = 'status';
+export const READING_ROUTING_KEY = STATUS_TOPIC;
 
-/** A reading as published: `id` and `ts` are optional, as for any device. */
-export interface Reading {
-  id?: string;
-  status: number;
-  ts: Date;
-}
+/** A reading as published: `id` is optional, as for any device; `device` travels in the routing key. */
+export type Reading = AckedReading;
 
 export function encode(reading: { id?: string; status: number; ts?: Date }): Buffer {
   return Buffer.from(
@@ -37,12 +34,23 @@ export interface ReadingsOptions {
   withId?: boolean;
 }
 
+/**
+ * `perDevice` readings of each of `devices` devices (`dev-0001`…), without ids: reading i of every
+ * device at the same millisecond, so that only the device tells their derived ids apart.
+ */
+export function fleetReadings(devices: number, perDevice: number, { start = Date.UTC(2026, 7, 1) + randomInt(0, 3600) * 1000 } = {}): Reading[] {
+  const ids = Array.from({ length: devices }, (_, d) => `dev-${String(d + 1).padStart(4, '0')}`);
+  return Array.from({ length: perDevice }, (_, i) =>
+    ids.map((device) => ({ device, status: randomInt(0, STATUSES.length), ts: new Date(start + i * 1000) })),
+  ).flat();
+}
+
 /** `count` readings with random statuses and distinct times. */
 export function readings(count: number, options: ReadingsOptions = {}): Reading[] {
   const { start = Date.UTC(2026, 5, 1) + randomInt(0, 3600) * 1000, stepMs = 1, withId = true } = options;
   return Array.from({ length: count }, (_, i) => ({
     ...(withId && { id: randomUUID() }),
-    status: randomInt(0, 7),
+    status: randomInt(0, STATUSES.length),
     ts: new Date(start + i * stepMs),
   }));
 }
@@ -114,7 +122,7 @@ export class Amqp {
 export interface PublishOptions {
   /** Publishes awaiting their confirm at once. @default 500 */
   window?: number;
-  /** @default "status" */
+  /** @default `status.<device>` for a reading with a device, else `status` */
   routingKey?: string;
 }
 
@@ -145,12 +153,12 @@ export class ConfirmedPublisher {
     this.#publisher.on('basic.return', (message) => this.#returned.add(String(message.messageId)));
   }
 
-  async publish(items: readonly Reading[], { window = 500, routingKey = READING_ROUTING_KEY }: PublishOptions = {}) {
+  async publish(items: readonly Reading[], { window = 500, routingKey }: PublishOptions = {}) {
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < items.length; i = next++) {
         const reading = items[i] as Reading;
-        await this.#send({ body: encode(reading) }, routingKey);
+        await this.#send({ body: encode(reading) }, routingKey ?? routingKeyFor(reading.device));
         this.onAcked(reading);
       }
     };

@@ -222,7 +222,7 @@ export class Scenario {
   }
 
   storedDocs(): Promise<StoredReading[]> {
-    return this.events.find({}, { projection: { _id: 1, status: 1, ts: 1, receivedAt: 1 } }).toArray();
+    return this.events.find({}, { projection: { _id: 1, status: 1, ts: 1, receivedAt: 1, device: 1 } }).toArray();
   }
 
   /**
