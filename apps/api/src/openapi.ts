@@ -1,3 +1,4 @@
+import { STATUSES } from '@tally/contract';
 import { SERIES_STEPS } from '@tally/store';
 import { z } from 'zod';
 import { BUSY_RETRY_AFTER_SECONDS } from './query-limit';
@@ -61,7 +62,7 @@ export function buildOpenApi() {
     info: {
       title: 'Tally API',
       version: '1.0.0',
-      description: 'How many readings of each status (0..6) arrived in a time range [start_time, end_time).',
+      description: `How many readings of each status (${STATUSES[0]}..${STATUSES.at(-1)}) arrived in a time range [start_time, end_time).`,
     },
     components: {
       schemas,
