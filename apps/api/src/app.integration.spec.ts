@@ -28,7 +28,7 @@ describe('counting over the devstack MongoDB-wire server', () => {
   const base = Date.parse('2026-03-01T00:00:00Z');
   const readings: StatusEvent[] = Array.from({ length: 5000 }, () => ({
     _id: randomUUID(),
-    status: randomInt(0, STATUSES.length),
+    status: STATUSES[randomInt(0, STATUSES.length)] as number,
     ts: new Date(base + randomInt(0, 86_400_000)),
     receivedAt: new Date(),
   }));

@@ -66,5 +66,5 @@ export type RandomReading = Reading & { id: string; ts: Date };
  * from `device` when one is given.
  */
 export function randomReading(ts: Date = new Date(), device?: string): RandomReading {
-  return { id: uuidv7({ msecs: ts.getTime() }), status: randomInt(0, STATUSES.length) as Status, ts, ...(device !== undefined && { device }) };
+  return { id: uuidv7({ msecs: ts.getTime() }), status: STATUSES[randomInt(0, STATUSES.length)] as Status, ts, ...(device !== undefined && { device }) };
 }

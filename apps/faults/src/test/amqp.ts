@@ -41,7 +41,7 @@ export interface ReadingsOptions {
 export function fleetReadings(devices: number, perDevice: number, { start = Date.UTC(2026, 7, 1) + randomInt(0, 3600) * 1000 } = {}): Reading[] {
   const ids = Array.from({ length: devices }, (_, d) => `dev-${String(d + 1).padStart(4, '0')}`);
   return Array.from({ length: perDevice }, (_, i) =>
-    ids.map((device) => ({ device, status: randomInt(0, STATUSES.length), ts: new Date(start + i * 1000) })),
+    ids.map((device) => ({ device, status: STATUSES[randomInt(0, STATUSES.length)] as number, ts: new Date(start + i * 1000) })),
   ).flat();
 }
 
@@ -50,7 +50,7 @@ export function readings(count: number, options: ReadingsOptions = {}): Reading[
   const { start = Date.UTC(2026, 5, 1) + randomInt(0, 3600) * 1000, stepMs = 1, withId = true } = options;
   return Array.from({ length: count }, (_, i) => ({
     ...(withId && { id: randomUUID() }),
-    status: randomInt(0, STATUSES.length),
+    status: STATUSES[randomInt(0, STATUSES.length)] as number,
     ts: new Date(start + i * stepMs),
   }));
 }
