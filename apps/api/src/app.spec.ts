@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { seriesPoints } from '@tally/store';
+import type { Status, StatusEvent } from '@tally/contract';
+import { seriesPoints, zeroCounts } from '@tally/store';
 import { describe, expect, it } from 'vitest';
 import { createApp } from './app';
 import { MAX_BODY_BYTES } from './routes/counts';
@@ -7,18 +8,15 @@ import type { CountsStore } from './store';
 import { buildOpenApi } from './openapi';
 import { TIME_PATTERN } from './time';
 
-interface Reading {
-  status: number;
-  ts: Date;
-}
+type Reading = Pick<StatusEvent, 'status' | 'ts'>;
 
 /** A store over an array; `fail` makes it behave like an unreachable or slow database. */
 function memoryStore(readings: Reading[] = [], fail?: 'unavailable' | 'slow'): CountsStore {
   const countByStatus: CountsStore['countByStatus'] = async ({ start, end }) => {
     if (fail === 'unavailable') throw Object.assign(new Error('connect ECONNREFUSED'), { kind: 'unavailable' });
     if (fail === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-    const counts = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
-    for (const { status, ts } of readings) if (ts >= start && ts < end) counts[status as 0] += 1;
+    const counts = zeroCounts();
+    for (const { status, ts } of readings) if (ts >= start && ts < end) counts[`${status as Status}`] += 1;
     return counts;
   };
   return {

@@ -28,7 +28,7 @@ import {
   TOPOLOGY,
   type RandomReading,
 } from '@tally/messaging';
-import type { StatusEvent } from '@tally/contract';
+import { STATUSES, type StatusEvent } from '@tally/contract';
 import { createStatusEventStore } from '@tally/store';
 import { MongoClient, type Collection } from 'mongodb';
 import { Connection } from 'rabbitmq-client';
@@ -346,7 +346,7 @@ describe('the processor\'s probes', () => {
 describe('the processor\'s rollups', () => {
   /** Counts per status of `sent` in `[start, end)`, as the rollups must give them. */
   const expected = (sent: readonly RandomReading[], start: number, end: number) => {
-    const counts: Record<string, number> = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
+    const counts: Record<string, number> = Object.fromEntries(STATUSES.map((status) => [status, 0]));
     for (const { status, ts } of sent) if (ts.getTime() >= start && ts.getTime() < end) counts[status] = (counts[status] ?? 0) + 1;
     return counts;
   };
