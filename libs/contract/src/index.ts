@@ -1,7 +1,7 @@
 export { STATUSES } from './statuses';
 export type { Status } from './statuses';
 export { MAX_MESSAGE_BYTES, readingSchema } from './reading';
-export type { Reading, ReadingMessage } from './reading';
+export type { Reading } from './reading';
 export {
   DEVICE_ID_PATTERN,
   deviceFromMqttTopic,

@@ -58,5 +58,3 @@ export const readingSchema = z.object({
 
 /** A reading as decoded from a message (ts a `Date`, id lower-case). */
 export type Reading = z.output<typeof readingSchema>;
-/** A reading message's JSON, as published. */
-export type ReadingMessage = z.input<typeof readingSchema>;
