@@ -2,7 +2,7 @@ import nx from '@nx/eslint-plugin';
 import * as jsoncParser from 'jsonc-eslint-parser';
 
 /**
- * Module boundaries (see ARCHITECTURE.md): apps are wiring over libs; libs never import apps;
+ * Module boundaries (README.md, the table of projects): apps are wiring over libs; libs never import apps;
  * `messaging` and `store` never import each other; only `config` depends on nothing of ours.
  * `devstack` is test and development tooling: specs may use it, shipped code may not.
  */
