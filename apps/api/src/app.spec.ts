@@ -385,7 +385,7 @@ describe('methods', () => {
 });
 
 describe('the OpenAPI description', () => {
-  it('gives the time fields the pattern that parseTime reads, so that "" is not valid by the schema', () => {
+  it('gives the time fields the pattern that parseInstant reads, so that "" is not valid by the schema', () => {
     const doc = buildOpenApi();
     const body = doc.components.schemas['StatusCountsRequest'] as { properties: Record<string, { pattern?: string }> };
     const query = doc.paths['/status-counts'].get.parameters;
