@@ -2,9 +2,9 @@ import nx from '@nx/eslint-plugin';
 import * as jsoncParser from 'jsonc-eslint-parser';
 
 /**
- * Module boundaries (see ARCHITECTURE.md): apps are wiring over libs; libs never import apps;
- * `messaging` and `store` never import each other; `config` and `contract` (a reading's shape, the
- * statuses, device ids: the one source of truth every project takes them from) depend on nothing of ours.
+ * Module boundaries (README.md, the table of projects): apps are wiring over libs; libs never import apps;
+ * `messaging` and `store` never import each other; `config`, `devstack` and `contract` (a reading's shape,
+ * the statuses, device ids: the one source of truth every project takes them from) depend on nothing of ours.
  * `devstack` is test and development tooling: specs may use it, shipped code may not.
  */
 const depConstraints = [

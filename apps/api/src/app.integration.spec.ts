@@ -120,11 +120,10 @@ describe('when the MongoDB-wire server stops', () => {
     expect((await count(app, '2026-01-01', '2026-01-02')).status).toBe(200);
 
     await server.stop();
-    const started = Date.now();
     const during = await count(app, '2026-01-01', '2026-01-02');
+    // A 503, not the 504 of the 3 s bound: the driver gave up on the stopped server before it.
     expect(during.status).toBe(503);
     expect(during.body).toMatchObject({ error: { code: 'unavailable' } });
-    expect(Date.now() - started).toBeLessThan(3000);
     expect((await app.request('/readyz')).status).toBe(503);
 
     server = await startLocalMongo({ binary, dir, port: server.port });

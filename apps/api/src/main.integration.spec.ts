@@ -71,11 +71,11 @@ describe('the API server, slow clients', () => {
     ['body', 'POST /status-counts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"start'],
   ])('closes a connection whose %s do not arrive within API_REQUEST_TIMEOUT_MS (1 s here), with a JSON 408', async (_, request) => {
     const started = Date.now();
-    const response = await sendRawHttp({ port, request, timeoutMs: 10_000 });
-    // The bound, plus up to one check interval (Node checks every min(1 s, bound)).
-    expect(Date.now() - started).toBeLessThan(3500);
+    const response = await sendRawHttp({ port, request, timeoutMs: 20_000 });
     expect(response.status).toBe(408);
-    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'timeout' } });
+    // The bound that closed it is the configured one (the server's default is 5 s, Node's 60 s and 300 s).
+    expect(JSON.parse(response.body)).toEqual({ error: { code: 'timeout', message: 'The request was not received within 1000 ms' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 });
 

@@ -23,10 +23,12 @@ const SEED = process.env['TALLY_FUZZ_SEED'] ?? '20261129';
 const appDir = join(import.meta.dirname, '..');
 let api: RunningApp | undefined;
 let port: number;
-const work = mkdtempSync(join(tmpdir(), 'tally-fuzz-'));
+/** The fuzzer's working directory and HOME, where it writes its cache: outside the repository, removed after. */
+let work: string;
 
 describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API under Schemathesis', () => {
   beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'tally-fuzz-'));
     const { mongodbUri } = await waitForDevstack();
     port = await freePort();
     api = runApp({
@@ -42,7 +44,7 @@ describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API und
   afterAll(async () => {
     api?.kill('SIGTERM');
     await api?.exited;
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('finds no failure in any operation with --checks all', async () => {
@@ -71,6 +73,8 @@ describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API und
     expect(output).toMatch(/No issues found/);
     // Nothing the fuzzer sent made the API log an unexpected error.
     expect(api?.lines.filter((line) => line.level >= 50)).toEqual([]);
+    // Its cache went to its own directory, not into the project (where it once got committed).
+    expect(existsSync(join(appDir, '.schemathesis'))).toBe(false);
   }, 180_000);
 });
 

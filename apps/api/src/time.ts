@@ -1,6 +1,6 @@
 /*
  * The times the API accepts, as one regular expression that is also the OpenAPI `pattern` of the
- * time fields: what it matches is exactly what `parseTime` reads. Built from parts so that it stays
+ * time fields: what it matches is exactly what `parseInstant` reads. Built from parts so that it stays
  * checkable; ASCII digits only ([0-9], never \d), no lookarounds, so that every JSON Schema tool
  * (and Python's `re`, which fuzzers use) reads it alike.
  */
@@ -73,10 +73,4 @@ export function compareInstants(a: Instant, b: Instant): number {
  */
 export function toDate({ ms, nanos }: Instant): Date {
   return new Date(nanos > 0 ? ms + 1 : ms);
-}
-
-/** `parseInstant`, as the first whole millisecond at or after the time (see `toDate`). */
-export function parseTime(value: string): Date | undefined {
-  const instant = parseInstant(value);
-  return instant && toDate(instant);
 }

@@ -8,6 +8,7 @@ import {
   runApp,
   startLocalRabbitMq,
   waitForDevstack,
+  type DevstackUrls,
   type LocalRabbitMq,
 } from '@tally/devstack';
 import {
@@ -177,52 +178,59 @@ describe('the broadcaster through a broker outage', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each<Transport>(['mqtt', 'amqp'])(
-    'over %s keeps every reading generated while the broker was down for 5 s, in order',
-    async (transport) => {
-      const amqpUrl = `amqp://guest:guest@127.0.0.1:${broker.ports.amqp}`;
-      const broadcaster = runBroadcaster(['--transport', transport, '--interval', '100'], {
-        AMQP_URL: amqpUrl,
-        MQTT_URL: `mqtt://guest:guest@127.0.0.1:${broker.ports.mqtt}`,
-      });
-      const broadcasting = await broadcaster.waitForLog('broadcasting');
-      const startedAt = Date.parse(String(broadcasting['time']));
-      /** Readings due by now: one at the start and one every 100 ms. */
-      const due = () => Math.floor((Date.now() - startedAt) / 100) + 1;
+  it('over mqtt and amqp keeps every reading generated while the broker was down for 5 s, in order', async () => {
+    // One outage for both transports, each broadcaster in a vhost of its own.
+    const runs = await Promise.all(
+      (['mqtt', 'amqp'] as const).map(async (transport: Transport) => {
+        const vhost = await createTestVhost({ ...broker.urls, mongodbUri: '' } as DevstackUrls, `outage-${transport}`);
+        const broadcaster = runBroadcaster(['--transport', transport, '--interval', '100'], { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl });
+        const broadcasting = await broadcaster.waitForLog('broadcasting');
+        return { transport, amqpUrl: vhost.amqpUrl, broadcaster, startedAt: Date.parse(String(broadcasting['time'])) };
+      }),
+    );
+    try {
       // Readings acknowledged before the outage, in the queue.
-      await expect.poll(() => queueDepth(amqpUrl), { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(10);
+      for (const { amqpUrl } of runs) await expect.poll(() => queueDepth(amqpUrl), { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(10);
 
       await broker.stop();
-      await broadcaster.waitForLog('broker unreachable: keeping readings until it is back', 10_000);
+      for (const { broadcaster } of runs) await broadcaster.waitForLog('broker unreachable: keeping readings until it is back', 10_000);
       // The outage's length is what this test is about (readings generated meanwhile are kept), not a wait.
       await sleep(5000);
       broker = await startLocalRabbitMq({ server, dir, nodeName, ports: broker.ports });
-      const back = await broadcaster.waitForLog('broker back', 40_000);
-      expect(back['outageMs']).toBeGreaterThanOrEqual(5000);
-      // Caught up: what it kept through the outage is published, and so is every reading due since.
-      await expect
-        .poll(async () => {
-          const dueBefore = due();
-          return (await queueDepth(amqpUrl)) - dueBefore;
-        }, { timeout: 20_000, interval: 200 })
-        .toBeGreaterThanOrEqual(0);
 
-      broadcaster.kill('SIGTERM');
-      expect(await broadcaster.exited).toBe(0);
-      const summary = await broadcaster.waitForLog('summary', 0);
-      const generated = summary['generated'] as number;
-      expect(generated).toBeGreaterThan(80);
-      expect(summary).toMatchObject({ published: generated, unsent: 0, dropped: 0 });
+      for (const { transport, amqpUrl, broadcaster, startedAt } of runs) {
+        const back = await broadcaster.waitForLog('broker back', 40_000);
+        expect(back['outageMs'], transport).toBeGreaterThanOrEqual(5000);
+        /** Readings due by now: one at the start and one every 100 ms. */
+        const due = () => Math.floor((Date.now() - startedAt) / 100) + 1;
+        // Caught up: what it kept through the outage is published, and so is every reading due since.
+        await expect
+          .poll(async () => {
+            const dueBefore = due();
+            return (await queueDepth(amqpUrl)) - dueBefore;
+          }, { timeout: 20_000, interval: 200 })
+          .toBeGreaterThanOrEqual(0);
+      }
 
-      // A publish whose acknowledgement the outage swallowed is sent again: duplicates are
-      // allowed (the processor stores each id once), gaps and reordering are not.
-      const readings = await drainStatusQueue(amqpUrl);
-      const seen = new Set<string>();
-      const unique = readings.filter((r) => !seen.has(r.id) && seen.add(r.id));
-      expect(unique).toHaveLength(generated);
-      const start = unique[0]?.ts.getTime() ?? 0;
-      expect(unique.map((r) => r.ts.getTime() - start)).toEqual(Array.from({ length: generated }, (_, i) => i * 100));
-    },
-    150_000,
-  );
+      for (const { transport, amqpUrl, broadcaster } of runs) {
+        broadcaster.kill('SIGTERM');
+        expect(await broadcaster.exited, transport).toBe(0);
+        const summary = await broadcaster.waitForLog('summary', 0);
+        const generated = summary['generated'] as number;
+        expect(generated, transport).toBeGreaterThan(80);
+        expect(summary, transport).toMatchObject({ published: generated, unsent: 0, dropped: 0 });
+
+        // A publish whose acknowledgement the outage swallowed is sent again: duplicates are
+        // allowed (the processor stores each id once), gaps and reordering are not.
+        const readings = await drainStatusQueue(amqpUrl);
+        const seen = new Set<string>();
+        const unique = readings.filter((r) => !seen.has(r.id) && seen.add(r.id));
+        expect(unique, transport).toHaveLength(generated);
+        const start = unique[0]?.ts.getTime() ?? 0;
+        expect(unique.map((r) => r.ts.getTime() - start), transport).toEqual(Array.from({ length: generated }, (_, i) => i * 100));
+      }
+    } finally {
+      for (const { broadcaster } of runs) broadcaster.kill('SIGKILL');
+    }
+  }, 150_000);
 });

@@ -328,15 +328,18 @@ export function pollUntil(check: () => Promise<boolean>, timeoutMs: number, inte
 }
 
 /**
- * One scenario per test: registers an `afterEach` that prints the apps' logs when the test failed
- * and disposes of its scenario. Hand each test's scenario to the function it returns.
+ * The scenarios of each test: registers an `afterEach` that prints the apps' logs when the test
+ * failed and disposes of its scenarios. Hand each scenario of a test to the function it returns.
  */
 export function scenarioPerTest(): (scenario: Scenario) => Scenario {
-  let current: Scenario | undefined;
+  let current: Scenario[] = [];
   afterEach(async ({ task }) => {
-    if (task.result?.state === 'fail') current?.printLogs();
-    await current?.dispose();
-    current = undefined;
+    if (task.result?.state === 'fail') for (const scenario of current) scenario.printLogs();
+    for (const scenario of current) await scenario.dispose();
+    current = [];
   });
-  return (scenario) => (current = scenario);
+  return (scenario) => {
+    current.push(scenario);
+    return scenario;
+  };
 }
