@@ -7,7 +7,13 @@ import { createAmqpConnection } from './connection';
 import { createReadingPublisher } from './publisher';
 import { decode, randomReading } from './reading';
 import mqtt from 'mqtt';
-import { BROKER_DEAD_LETTER_ROUTING_KEY, DEAD_LETTER_QUEUE, LEGACY_STATUS_QUEUE_DECLARATION, STATUS_QUEUE, TOPOLOGY } from './topology';
+import {
+  BROKER_DEAD_LETTER_ROUTING_KEY,
+  DEAD_LETTER_QUEUE,
+  ensureTopology,
+  LEGACY_STATUS_QUEUE_DECLARATION,
+  STATUS_QUEUE,
+} from './topology';
 
 const CONSUMER_CONNECTION = 'tally-batch-consumer-test';
 
@@ -217,7 +223,7 @@ describe('BatchConsumer', () => {
 
   it('takes a message whose routing key AMQP cannot carry out of the way: dead-lettered by the delivery limit, nothing else with it', async () => {
     // Declared first: an MQTT publish that no queue is bound for is acknowledged and lost.
-    await declare();
+    await ensureTopology(connection);
     const before = await publish(30);
     // A topic over 255 bytes: MQTT carries it, AMQP's routing key (a short string) cannot.
     const poisonTopic = `status/${'x'.repeat(260)}`;
@@ -272,12 +278,6 @@ async function closeConsumerConnection(testVhost: TestVhost): Promise<number> {
     .poll(async () => (names = await testVhost.listConnections(CONSUMER_CONNECTION)), { timeout: 10_000, interval: 200 })
     .not.toEqual([]);
   return testVhost.closeConnections(names);
-}
-
-async function declare(): Promise<void> {
-  for (const exchange of TOPOLOGY.exchanges) await connection.exchangeDeclare(exchange);
-  for (const queue of TOPOLOGY.queues) await connection.queueDeclare(queue);
-  for (const binding of TOPOLOGY.queueBindings) await connection.queueBind(binding);
 }
 
 /** Takes the dead-letter queue's messages: their routing key, and what the broker recorded of their death. */

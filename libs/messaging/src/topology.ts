@@ -131,35 +131,31 @@ export const LEGACY_QUEUE_POLICY =
   `'{"delivery-limit": ${DELIVERY_LIMIT}, "dead-letter-routing-key": "${BROKER_DEAD_LETTER_ROUTING_KEY}"}'`;
 
 /** Declares the topology once, over `connection`. Safe to repeat. */
-export async function ensureTopology(connection: Connection): Promise<DeclaredTopology> {
-  const declare = async (topology: Topology) => {
+export function ensureTopology(connection: Connection): Promise<DeclaredTopology> {
+  return declareCurrentOrLegacy(async (topology) => {
     for (const exchange of topology.exchanges) await connection.exchangeDeclare(exchange);
     for (const queue of topology.queues) await connection.queueDeclare(queue);
     for (const binding of topology.queueBindings) await connection.queueBind(binding);
-  };
-  try {
-    await declare(TOPOLOGY);
-    return 'current';
-  } catch (error) {
-    if (!isLegacyQueueRefusal(error)) throw error;
-    await declare(LEGACY_TOPOLOGY);
-    return 'legacy';
-  }
+  });
 }
 
 /**
  * Declares the topology once, over a channel of its own on an amqplib `connection` (a refused
  * declaration closes its channel). Safe to repeat.
  */
-export async function declareTopology(connection: ChannelModel): Promise<DeclaredTopology> {
-  const declare = async (topology: Topology) => {
+export function declareTopology(connection: ChannelModel): Promise<DeclaredTopology> {
+  return declareCurrentOrLegacy(async (topology) => {
     const channel = await connection.createChannel();
     channel.on('error', () => undefined); // a refusal also rejects the declaration, which is what is handled
     for (const { exchange, type, durable } of topology.exchanges) await channel.assertExchange(exchange, type, { durable });
     for (const { queue, durable, arguments: args } of topology.queues) await channel.assertQueue(queue, { durable, arguments: args });
     for (const { queue, exchange, routingKey } of topology.queueBindings) await channel.bindQueue(queue, exchange, routingKey);
     await channel.close();
-  };
+  });
+}
+
+/** `declare(TOPOLOGY)`; `declare(LEGACY_TOPOLOGY)` instead when RabbitMQ refuses it for a `tally.status` of an earlier version. */
+async function declareCurrentOrLegacy(declare: (topology: Topology) => Promise<void>): Promise<DeclaredTopology> {
   try {
     await declare(TOPOLOGY);
     return 'current';
