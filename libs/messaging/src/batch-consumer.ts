@@ -142,8 +142,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       await subscription.channel.cancel(subscription.consumerTag).catch(() => undefined);
       subscription.consumerTag = undefined;
     }
-    this.#seal();
-    while (this.#handling.size > 0) await Promise.all(this.#handling);
+    await this.#handleReceived();
     if (subscription !== undefined && subscription === this.#current) {
       this.#current = undefined;
       // The channel first: its close follows its last ack on the wire, and the broker confirms it
@@ -215,6 +214,12 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     subscription.consumerTag = consumerTag;
   }
 
+  /** Hands over what was received and waits until every batch is settled. */
+  async #handleReceived(): Promise<void> {
+    this.#seal();
+    while (this.#handling.size > 0) await Promise.all(this.#handling);
+  }
+
   #beCareful(): void {
     if (this.#careful === 0) this.emit('careful', this.#options.prefetch);
     this.#careful = this.#options.prefetch;
@@ -227,8 +232,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     subscription.consumerTag = undefined;
     try {
       await channel.cancel(consumerTag);
-      this.#seal();
-      while (this.#handling.size > 0) await Promise.all(this.#handling);
+      await this.#handleReceived();
       if (this.#closing || subscription !== this.#current) return;
       await this.#consume(subscription);
     } catch (error) {
