@@ -5,7 +5,10 @@ export type { InsertResult, StatusEventStore, StatusEventStoreOptions } from './
 export { addCounts, buildStatusCountPipeline, countByStatus, STATUS_KEYS, zeroCounts } from './status-counts';
 export { countSeriesPoints, floorTo, ROLLUP_LEVELS, SERIES_STEPS, seriesPoints } from './rollup-plan';
 export type { RollupLevel, SeriesStep } from './rollup-plan';
-export type { RebuildOptions, RefreshOptions, RefreshResult, RollupBucket, Rollups } from './rollups';
+export type { RebuildOptions, RefreshOptions, RefreshResult, RollupBucket, RollupOptions, Rollups } from './rollups';
+export type { DeviceCounts, DevicePage, DeviceQueryOptions, DeviceSummary } from './device-counts';
+export type { SeriesPoint } from './fleet-counts';
+export { DEVICE_DAYS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
 export { classifyStoreError, StoreError } from './errors';
 export type { StoreErrorCode, StoreErrorKind } from './errors';

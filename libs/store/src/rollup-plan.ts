@@ -13,12 +13,17 @@ export const ROLLUP_LEVELS: readonly RollupLevel[] = [
   { name: 'hour', ms: 3_600_000, collection: 'status_rollups_hour' },
   { name: 'day', ms: 86_400_000, collection: 'status_rollups_day' },
 ];
+export const [MINUTE, HOUR, DAY] = ROLLUP_LEVELS as [RollupLevel, RollupLevel, RollupLevel];
 
 /** One piece of a range: a whole rollup bucket, or a stretch to count from the raw readings. */
 export type Segment = { kind: 'bucket'; level: RollupLevel; start: number } | { kind: 'raw'; start: number; end: number };
 
 export function floorTo(time: number, ms: number): number {
   return time - (((time % ms) + ms) % ms);
+}
+
+export function ceilTo(time: number, ms: number): number {
+  return -floorTo(-time, ms);
 }
 
 /**

@@ -50,18 +50,20 @@ export function toStatusCounts(groups: readonly { _id: unknown; count: unknown }
 export interface CountOptions {
   /** Server-side limit (`maxTimeMS`); callers bound their own wait (the API races it). */
   timeoutMs: number;
+  /** The readings of these devices only; absent: the whole fleet (readings without a device too). */
+  devices?: readonly string[];
 }
 
 export async function countByStatus<T extends Document>(
   collection: Collection<T>,
   range: TimeRange | readonly TimeRange[],
-  { timeoutMs }: CountOptions,
+  { timeoutMs, devices }: CountOptions,
 ): Promise<StatusCounts> {
   const ranges = Array.isArray(range) ? range : [range as TimeRange];
   const [first, ...rest] = ranges;
   if (!first) return zeroCounts();
-  const groups = await collection
-    .aggregate<{ _id: unknown; count: unknown }>(buildStatusCountPipeline(first, ...rest), { maxTimeMS: timeoutMs })
-    .toArray();
+  const pipeline = buildStatusCountPipeline(first, ...rest);
+  if (devices !== undefined) pipeline[0] = { $match: { device: { $in: [...devices] }, ...pipeline[0]?.$match } };
+  const groups = await collection.aggregate<{ _id: unknown; count: unknown }>(pipeline, { maxTimeMS: timeoutMs }).toArray();
   return toStatusCounts(groups);
 }

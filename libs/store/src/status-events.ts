@@ -2,6 +2,8 @@ import { sleep } from '@tally/config';
 import type { StatusEvent } from '@tally/contract';
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
 import { isTransientWriteError, StoreError, withinTimeout } from './errors';
+import type { DeviceCounts } from './device-counts';
+import type { SeriesPoint } from './fleet-counts';
 import { createRollups, type Rollups } from './rollups';
 import { countByStatus, type CountOptions, type StatusCounts, type TimeRange } from './status-counts';
 
@@ -37,8 +39,15 @@ export interface StatusEventStore {
    * batch as a whole failed (server down, timeout, conflicts that persist): then it can be retried whole.
    */
   insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]>;
-  /** Readings per status in `[start, end)`: from the rollups where they are clean, else the raw readings; bounded by `timeoutMs`. */
+  /**
+   * Readings per status in `[start, end)` (of `devices` together, when given): from the rollups
+   * where they are clean, else the raw readings; bounded by `timeoutMs`.
+   */
   countByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
+  /** The counts of each UTC-aligned step of `stepMs` in `[start, end)`, each clipped to it (of `devices` together, when given). */
+  series(range: TimeRange, stepMs: number, options: CountOptions): Promise<SeriesPoint[]>;
+  /** Counts per device, the devices' top list and their directory. */
+  devices: DeviceCounts;
   /** Readings per status in `[start, end)`, counted from the raw readings alone with the aggregate pipeline. */
   countRawByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
 }
@@ -103,9 +112,19 @@ export function createStatusEventStore({ db, insertTimeoutMs = 5000, afterRawIns
     rollups,
     ensureIndexes: async () => {
       await withinTimeout(collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' }), insertTimeoutMs, 'createIndex');
+      // A device's readings over a range: the ends of its counts, and everything newer than its hour slots.
+      await withinTimeout(collection.createIndex({ device: 1, ts: 1 }, { name: 'device_ts' }), insertTimeoutMs, 'createIndex');
       await withinTimeout(rollups.ensure(), insertTimeoutMs, 'Preparing the rollups');
     },
-    countByStatus: (range, options) => withinTimeout(rollups.count(range, options), options.timeoutMs, 'The count'),
+    devices: rollups.devices,
+    countByStatus: (range, { devices, ...options }) =>
+      withinTimeout(devices ? rollups.devices.count(range, devices, options) : rollups.count(range, options), options.timeoutMs, 'The count'),
+    series: (range, stepMs, { devices, ...options }) =>
+      withinTimeout(
+        devices ? rollups.devices.series(range, stepMs, devices, options) : rollups.series(range, stepMs, options),
+        options.timeoutMs,
+        'The series',
+      ),
     countRawByStatus: (range, options) =>
       withinTimeout(countByStatus(collection, range, options), options.timeoutMs, 'The count'),
     insertReadings: async (events) => {

@@ -1,0 +1,257 @@
+import type { StatusEvent } from '@tally/contract';
+import { testDatabase, waitForDevstack } from '@tally/devstack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMongoConnection, type MongoConnection } from './connection';
+import { createDeviceRollups, DEVICE_DAYS_COLLECTION } from './device-rollups';
+import { ROLLUP_META_COLLECTION } from './rollup-coverage';
+import { SERIES_STEPS } from './rollup-plan';
+import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
+import { createStatusEventStore, type StatusEventStore } from './status-events';
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-03-10T12:00:00Z');
+const options = { timeoutMs: 10_000 };
+/** Ids with the characters a device id may hold, and one that is a prefix of another. */
+const DEVICES = ['pump-1', 'pump-10', 'pump.17', 'line:4', 'A_b', 'x', 'sensor-07', 'sensor-08'];
+
+let uri: string;
+const connections: MongoConnection[] = [];
+
+beforeAll(async () => {
+  uri = (await waitForDevstack()).mongodbUri;
+});
+
+afterAll(async () => {
+  for (const connection of connections) {
+    await connection.db.dropDatabase();
+    await connection.close();
+  }
+});
+
+function freshStore() {
+  const connection = createMongoConnection({ uri: testDatabase(uri, 'devices_test').uri });
+  connections.push(connection);
+  let crash = false;
+  const store = createStatusEventStore({
+    db: connection.db,
+    afterRawInsert: () => {
+      if (!crash) return;
+      crash = false;
+      throw new Error('crashed between raw insert and rollup update');
+    },
+  });
+  return { store, db: connection.db, crashAfterRawInsert: () => (crash = true) };
+}
+
+function generator(seed: number) {
+  let state = seed;
+  const next = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+  return { next, int: (below: number) => Math.floor(next() * below) };
+}
+type Random = ReturnType<typeof generator>;
+
+/** A reading of a random device (one in eight without any) in the 3 days before NOW, the future, or days late. */
+function randomReading(random: Random, n: number, now = NOW): StatusEvent {
+  const kind = random.next();
+  const offset = kind < 0.8 ? -random.int(3 * DAY) : kind < 0.9 ? random.int(4 * HOUR) : -(8 * DAY + random.int(DAY));
+  const device = random.int(8) === 0 ? {} : { device: DEVICES[random.int(DEVICES.length)] as string };
+  return { _id: `r${n}`, status: random.int(7), ts: new Date(now + offset), receivedAt: new Date(now), ...device };
+}
+
+function randomRange(random: Random, now = NOW) {
+  const start = now - 10 * DAY + random.int(10 * DAY + 5 * HOUR);
+  const length = [random.int(90_000), random.int(3 * HOUR), random.int(2 * DAY), random.int(12 * DAY)][random.int(4)] ?? 0;
+  return { start: new Date(start), end: new Date(start + length + 1) };
+}
+
+function someDevices(random: Random): string[] {
+  return [...new Set(Array.from({ length: 1 + random.int(3) }, () => DEVICES[random.int(DEVICES.length)] as string))];
+}
+
+async function expectExact(store: StatusEventStore, random: Random, seed: number, checks = 10, now = NOW) {
+  for (let i = 0; i < checks; i++) {
+    const range = randomRange(random, now);
+    const devices = someDevices(random);
+    const what = `seed ${seed}, ${devices.join(',')} ${range.start.toISOString()}..${range.end.toISOString()}`;
+    expect(await store.countByStatus(range, { ...options, devices }), what).toEqual(await store.countRawByStatus(range, { ...options, devices }));
+  }
+  const range = randomRange(random, now);
+  const perDevice = await store.devices.perDevice(range, options);
+  for (const device of DEVICES) {
+    const raw = await store.countRawByStatus(range, { ...options, devices: [device] });
+    const expected = Object.values(raw).some((n) => n > 0) ? raw : undefined;
+    expect(perDevice.get(device), `seed ${seed}, every device, ${device} ${range.start.toISOString()}..${range.end.toISOString()}`).toEqual(expected);
+  }
+  const devices = someDevices(random);
+  const steps = Object.values(SERIES_STEPS).filter((step) => (range.end.getTime() - range.start.getTime()) / step < 300);
+  const step = steps[random.int(steps.length)] ?? DAY;
+  const series = await store.series(range, step, { ...options, devices });
+  const total = series.reduce((sum, point) => addCounts(sum, { ...point.counts }), zeroCounts());
+  expect(total, `seed ${seed}, step ${step}, the points' sum`).toEqual(await store.countRawByStatus(range, { ...options, devices }));
+  for (const point of [series[0], series[random.int(series.length)], series.at(-1)].filter((p) => p !== undefined)) {
+    const end = new Date(Math.min(range.end.getTime(), Math.floor(point.start.getTime() / step) * step + step));
+    const raw = await store.countRawByStatus({ start: point.start, end }, { ...options, devices });
+    expect(point.counts, `seed ${seed}, step ${step}, point ${point.start.toISOString()}`).toEqual(raw);
+  }
+}
+
+describe('counts per device', () => {
+  it('equal the raw count for random devices, ranges and steps through duplicates, late readings, crashes and refreshes', async () => {
+    for (const seed of [5, 6]) {
+      const random = generator(seed);
+      const { store, crashAfterRawInsert } = freshStore();
+      await store.ensureIndexes();
+      let n = 0;
+      const written: StatusEvent[] = [];
+      const batch = () =>
+        Array.from({ length: 1 + random.int(250) }, () =>
+          written.length > 0 && random.next() < 0.1 ? (written[random.int(written.length)] as StatusEvent) : randomReading(random, n++),
+        );
+      for (let round = 0; round < 10; round++) {
+        const action = random.int(4);
+        if (action === 0) {
+          const events = batch();
+          crashAfterRawInsert();
+          await expect(store.insertReadings(events)).rejects.toThrow(/crashed/);
+          await store.insertReadings(events);
+          written.push(...events);
+        } else if (action === 1) {
+          // Two processors write while two refreshers run.
+          const [a, b] = [batch(), batch()];
+          await Promise.all([
+            store.insertReadings(a),
+            store.insertReadings(b),
+            store.rollups.refresh({ now: new Date(NOW), limit: 40 }),
+            store.rollups.refresh({ now: new Date(NOW), limit: 300 }),
+          ]);
+          written.push(...a, ...b);
+        } else if (action === 2) {
+          await store.rollups.refresh({ now: new Date(NOW), limit: 1 + random.int(400) });
+        } else {
+          const events = batch();
+          await store.insertReadings(events);
+          written.push(...events);
+        }
+        await expectExact(store, random, seed, 6);
+      }
+      expect((await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 })).pending).toBe(0);
+      await expectExact(store, random, seed);
+    }
+  }, 240_000);
+
+  it('use the hour slots once their hours are refreshed (a count that ignored them would be short)', async () => {
+    const { store, db } = freshStore();
+    await store.ensureIndexes();
+    const random = generator(9);
+    await store.insertReadings(Array.from({ length: 1500 }, (_, i) => randomReading(random, i)));
+    await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 });
+    const days = db.collection(DEVICE_DAYS_COLLECTION);
+    expect(await days.countDocuments({})).toBeGreaterThan(DEVICES.length);
+    const range = { start: new Date(NOW - 3 * DAY - 1234), end: new Date(NOW - 5678) };
+    const before = await store.countByStatus(range, { ...options, devices: DEVICES });
+    expect(before).toEqual(await store.countRawByStatus(range, { ...options, devices: DEVICES }));
+    // Without its slots, a device counts only its raw ends: the slots were what counted the rest.
+    await days.deleteMany({});
+    const without = await store.countByStatus(range, { ...options, devices: DEVICES });
+    expect(Object.values(without).reduce((a, b) => a + b)).toBeLessThan(Object.values(before).reduce((a, b) => a + b) / 10);
+  }, 60_000);
+});
+
+describe('the device slots', () => {
+  it('are replaced only by a later version (a refresh that read an older one may write last)', async () => {
+    const { db } = freshStore();
+    const rollups = createDeviceRollups(db);
+    const hour = Date.parse('2026-03-01T13:00:00Z');
+    const counts = (n: number): StatusCounts => ({ ...zeroCounts(), 2: n });
+    const write = (version: number, n: number) => rollups.writeHours([{ start: hour, version, devices: new Map([['pump-1', counts(n)]]) }]);
+    const slot = async () => (await rollups.days.findOne({ _id: 'pump-1 2026-03-01' }))?.h['13'];
+    await write(5, 10);
+    await Promise.all([write(4, 9), write(4, 9)]);
+    expect(await slot()).toEqual({ v: 5, c: { 2: 10 } });
+    await Promise.all([write(6, 12), write(7, 13)]);
+    expect(await slot()).toEqual({ v: 7, c: { 2: 13 } });
+    // Slots of other hours of the same day live beside it.
+    await rollups.writeHours([{ start: hour + HOUR, version: 1, devices: new Map([['pump-1', counts(1)]]) }]);
+    expect(Object.keys((await rollups.days.findOne({ _id: 'pump-1 2026-03-01' }))?.h ?? {}).sort()).toEqual(['13', '14']);
+  });
+});
+
+describe('the device directory', () => {
+  it('lists devices by id a page at a time, by prefix, with first and latest reading and an exact reading count', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    const random = generator(21);
+    const readings = Array.from({ length: 800 }, (_, i) => randomReading(random, i));
+    await store.insertReadings(readings);
+    await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 });
+    // Written after the refresh: counted (raw), not yet seen by the directory.
+    await store.insertReadings([{ _id: 'late', status: 6, ts: new Date(NOW - 90_000), receivedAt: new Date(NOW), device: 'x' }]);
+    const refreshedBefore = readings.filter((r) => r.ts.getTime() <= NOW - 60_000);
+    const seen = [...new Set(refreshedBefore.flatMap((r) => r.device ?? []))].sort();
+
+    const pages: string[][] = [];
+    let after: string | undefined;
+    do {
+      const page = await store.devices.list({ ...options, limit: 3, after });
+      pages.push(page.devices.map((d) => d.device));
+      for (const summary of page.devices) {
+        const own = refreshedBefore.filter((r) => r.device === summary.device);
+        const latest = own.reduce((a, b) => (b.ts > a.ts || (+b.ts === +a.ts && b.status > a.status) ? b : a));
+        expect(summary).toEqual({
+          device: summary.device,
+          firstSeen: new Date(Math.min(...own.map((r) => r.ts.getTime()))),
+          lastSeen: latest.ts,
+          lastStatus: latest.status,
+          readings: readings.filter((r) => r.device === summary.device).length + (summary.device === 'x' ? 1 : 0),
+        });
+      }
+      after = page.next;
+    } while (after !== undefined);
+    expect(pages.flat()).toEqual(seen);
+    expect(pages.every((page) => page.length <= 3)).toBe(true);
+    expect((await store.devices.list({ ...options, limit: 10, prefix: 'pump-1' })).devices.map((d) => d.device)).toEqual(['pump-1', 'pump-10']);
+    expect(await store.devices.list({ ...options, limit: 10, prefix: 'nobody' })).toEqual({ devices: [] });
+  }, 60_000);
+
+  it('ranks the devices most often in a status, exactly, ties by id', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    const random = generator(33);
+    const readings = Array.from({ length: 1200 }, (_, i) => randomReading(random, i));
+    await store.insertReadings(readings);
+    await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 });
+    const range = { start: new Date(NOW - 2 * DAY - 4321), end: new Date(NOW + HOUR) };
+    const inStatus = (device: string) =>
+      readings.filter((r) => r.device === device && r.status === 4 && r.ts >= range.start && r.ts < range.end).length;
+    const expected = DEVICES.filter((d) => inStatus(d) > 0)
+      .sort((a, b) => inStatus(b) - inStatus(a) || (a < b ? -1 : 1))
+      .slice(0, 5);
+    const top = await store.devices.top(range, { ...options, status: 4, limit: 5 });
+    expect(top.map((entry) => [entry.device, entry.counts[4]])).toEqual(expected.map((d) => [d, inStatus(d)]));
+  }, 60_000);
+});
+
+describe('readings with devices stored before device rollups existed', () => {
+  it('are counted raw until a rebuild covers them, then from the slots', async () => {
+    const { store, db } = freshStore();
+    const now = Date.now();
+    const random = generator(77);
+    await store.ensureIndexes();
+    await store.insertReadings(Array.from({ length: 1500 }, (_, i) => randomReading(random, i, now)));
+    await store.rollups.refresh({ limit: 100_000 });
+    // As the version before device rollups left the database: fleet rollups, no slots, no device coverage.
+    await db.collection(DEVICE_DAYS_COLLECTION).deleteMany({});
+    await db.collection<{ _id: string }>(ROLLUP_META_COLLECTION).deleteOne({ _id: 'device-coverage' });
+    await store.ensureIndexes();
+    const deviceCoverage = await db.collection<{ _id: string; from: Date }>(ROLLUP_META_COLLECTION).findOne({ _id: 'device-coverage' });
+    expect(deviceCoverage?.from.getTime()).toBe(Math.ceil(now / DAY) * DAY);
+    await expectExact(store, random, 77, 8, now);
+
+    await store.rollups.rebuild({ start: new Date(now - 10 * DAY), end: new Date(now + DAY) });
+    const rebuilt = await db.collection<{ _id: string; from: Date }>(ROLLUP_META_COLLECTION).findOne({ _id: 'device-coverage' });
+    expect(rebuilt?.from.getTime()).toBeLessThanOrEqual(now - 9 * DAY);
+    expect(await db.collection(DEVICE_DAYS_COLLECTION).countDocuments({})).toBeGreaterThan(0);
+    await expectExact(store, random, 77, 8, now);
+  }, 120_000);
+});

@@ -1,0 +1,207 @@
+import type { Status, StatusEvent } from '@tally/contract';
+import type { Collection, Document } from 'mongodb';
+import { forEachLimited } from './concurrency';
+import { ALL_HOURS, slotSum, type DeviceRollups } from './device-rollups';
+import { planDeviceRange, type SlotSelection } from './device-plan';
+import { countPerBucket, countPerDevice, countsOfSums, sumsOfStatuses, type Stretch } from './raw-counts';
+import type { BucketRepository } from './rollup-buckets';
+import { EVERYTHING, NOTHING, type Coverage } from './rollup-coverage';
+import type { RollupOptions, SeriesPoint } from './fleet-counts';
+import { coalesceRaw, DAY, floorTo, HOUR, MINUTE, seriesPoints } from './rollup-plan';
+import { addCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
+
+/** Whose readings: these devices, or (absent) every device. */
+export interface DeviceQueryOptions extends RollupOptions {
+  devices?: readonly string[];
+}
+
+export interface DeviceSummary {
+  device: string;
+  firstSeen: Date;
+  lastSeen: Date;
+  lastStatus: Status;
+  /** Every reading of the device stored so far, counted exactly. */
+  readings: number;
+}
+
+export interface DevicePage {
+  devices: DeviceSummary[];
+  /** Pass as `after` for the next page; absent on the last one. */
+  next?: string;
+}
+
+/** Counts per device, exact at millisecond precision as the fleet's are. */
+export interface DeviceCounts {
+  /** The counts of each device (of `devices`, or every device with readings) in `range`; devices without any left out. */
+  perDevice(range: TimeRange, options: DeviceQueryOptions): Promise<Map<string, StatusCounts>>;
+  /** The counts of `devices` together in `range`. */
+  count(range: TimeRange, devices: readonly string[], options: RollupOptions): Promise<StatusCounts>;
+  /** The counts of `devices` together per UTC-aligned step of `stepMs`, each clipped to the range. */
+  series(range: TimeRange, stepMs: number, devices: readonly string[], options: RollupOptions): Promise<SeriesPoint[]>;
+  /** The devices most often in `status` in `range`, most first (ties by id), with their counts. */
+  top(range: TimeRange, options: RollupOptions & { status: Status; limit: number }): Promise<{ device: string; counts: StatusCounts }[]>;
+  /** Devices by id, after `after`, those starting with `prefix` only. */
+  list(options: RollupOptions & { prefix?: string; after?: string; limit: number }): Promise<DevicePage>;
+}
+
+const ALL_TIME: Stretch = { start: EVERYTHING.getTime(), end: NOTHING.getTime() };
+/** Above every character a device id may hold: the end of the ids that start with a prefix. */
+const AFTER_ANY_ID_CHARACTER = '~';
+/** Most stretches one raw count takes in its `$or`. */
+const RAW_RANGES_PER_QUERY = 100;
+
+export function createDeviceCounts(
+  buckets: BucketRepository,
+  raw: Collection<StatusEvent>,
+  coverage: Coverage,
+  rollups: DeviceRollups,
+): DeviceCounts {
+  /**
+   * The plan of `range`: hours whose slots are usable are those whose fleet hour is clean with no
+   * dirty minute under it, the dirty minutes read first (the fleet's rule, see RollupBucket).
+   */
+  const plan = async (range: Stretch, timeoutMs: number) => {
+    const from = Math.max((await coverage.cached('coverage')).getTime(), (await coverage.cached('device-coverage')).getTime());
+    const draft = planDeviceRange(range, from, []);
+    if (!draft.slots) return draft;
+    const interior = { start: Math.max(range.start, draft.slots.firstDay), end: Math.min(range.end, draft.slots.endDay) };
+    const dirtyMinutes = await buckets.dirtyIn(MINUTE, [interior], timeoutMs);
+    const dirtyHours = await buckets.dirtyIn(HOUR, [interior], timeoutMs);
+    return planDeviceRange(range, from, [...dirtyMinutes.map((minute) => floorTo(minute, HOUR.ms)), ...dirtyHours]);
+  };
+
+  /** The server's sums of the selected slots of the device-day documents matching `filter`, grouped by `groupBy`. */
+  const sumSlots = async (selection: SlotSelection, filter: Document, groupBy: string, timeoutMs: number) => {
+    const hoursOf = (hours: readonly number[]) => hours.map((hour) => String(hour).padStart(2, '0'));
+    const partial = [...selection.partial];
+    const countOf = (status: string) =>
+      partial.length === 0
+        ? slotSum(status, ALL_HOURS)
+        : {
+            $switch: {
+              branches: partial.map(([day, hours]) => ({
+                case: { $eq: ['$day', new Date(day)] },
+                then: hours.length === 0 ? 0 : slotSum(status, hoursOf(hours)),
+              })),
+              default: slotSum(status, ALL_HOURS),
+            },
+          };
+    return rollups.days
+      .aggregate<{ _id: unknown } & Record<string, unknown>>(
+        [
+          { $match: { ...filter, day: { $gte: new Date(selection.firstDay), $lt: new Date(selection.endDay) } } },
+          { $group: { _id: groupBy, ...sumsOfStatuses(countOf) } },
+        ],
+        { maxTimeMS: timeoutMs, promoteLongs: true },
+      )
+      .toArray();
+  };
+
+  const perDevice: DeviceCounts['perDevice'] = async (range, { timeoutMs, devices }) => {
+    if (devices?.length === 0) return new Map();
+    const { raw: rawStretches, slots } = await plan({ start: range.start.getTime(), end: range.end.getTime() }, timeoutMs);
+    const totals = new Map<string, StatusCounts>();
+    const add = (device: string, counts: StatusCounts) => totals.set(device, addCounts(totals.get(device) ?? zeroCounts(), counts));
+    const filter = devices === undefined ? {} : { device: { $in: [...devices] } };
+    await Promise.all([
+      slots &&
+        sumSlots(slots, filter, '$device', timeoutMs).then((groups) => {
+          for (const group of groups) if (typeof group._id === 'string') add(group._id, countsOfSums(group));
+        }),
+      forEachLimited(chunksOf(coalesceRaw(rawStretches)), 2, async (chunk) => {
+        for (const [device, counts] of await countPerDevice(raw, chunk, { timeoutMs, devices })) add(device, counts);
+      }),
+    ]);
+    for (const [device, counts] of totals) if (Object.values(counts).every((n) => n === 0)) totals.delete(device);
+    return totals;
+  };
+
+  return {
+    perDevice,
+    count: async (range, devices, options) => [...(await perDevice(range, { ...options, devices })).values()].reduce(addCounts, zeroCounts()),
+    series: async (range, stepMs, devices, { timeoutMs }) => {
+      const points = seriesPoints(range, stepMs);
+      const perStep = new Map<number, StatusCounts>();
+      const add = (time: number, counts: StatusCounts) => {
+        const step = floorTo(time, stepMs);
+        perStep.set(step, addCounts(perStep.get(step) ?? zeroCounts(), counts));
+      };
+      const whole = { start: range.start.getTime(), end: range.end.getTime() };
+      // Steps finer than an hour, or not whole hours: the raw readings of these devices, grouped per step.
+      const { raw: rawStretches, slots } = stepMs % HOUR.ms === 0 ? await plan(whole, timeoutMs) : { raw: [whole], slots: undefined };
+      const filter = { device: { $in: [...devices] } };
+      await Promise.all([
+        slots && slotsPerStep(slots, filter, stepMs, timeoutMs, add),
+        forEachLimited(chunksOf(coalesceRaw(rawStretches)), 2, async (chunk) => {
+          for (const [start, counts] of await countPerBucket(raw, chunk, stepMs, timeoutMs, devices)) add(start, counts);
+        }),
+      ]);
+      return points.map((point) => ({ start: point.start, counts: perStep.get(floorTo(point.start.getTime(), stepMs)) ?? zeroCounts() }));
+    },
+    top: async (range, { status, limit, timeoutMs }) =>
+      [...(await perDevice(range, { timeoutMs }))]
+        .filter(([, counts]) => counts[`${status}`] > 0)
+        .sort(([a, countsA], [b, countsB]) => countsB[`${status}`] - countsA[`${status}`] || (a < b ? -1 : 1))
+        .slice(0, limit)
+        .map(([device, counts]) => ({ device, counts })),
+    list: async ({ prefix = '', after, limit, timeoutMs }) => {
+      const ids = { $gte: prefix, $lt: `${prefix}${AFTER_ANY_ID_CHARACTER}`, ...(after !== undefined && after >= prefix ? { $gt: after } : {}) };
+      const records = await rollups.devices
+        .find({ _id: ids }, { maxTimeMS: timeoutMs })
+        .sort({ _id: 1 })
+        .limit(limit + 1)
+        .toArray();
+      const page = records.slice(0, limit);
+      const readings = await perDevice(
+        { start: new Date(ALL_TIME.start), end: new Date(ALL_TIME.end) },
+        { timeoutMs, devices: page.map((record) => record._id) },
+      );
+      return {
+        devices: page.map((record) => ({
+          device: record._id,
+          firstSeen: record.first_seen,
+          lastSeen: record.last.at,
+          lastStatus: record.last.status,
+          readings: Object.values(readings.get(record._id) ?? zeroCounts()).reduce((sum, n) => sum + n, 0),
+        })),
+        ...(records.length > limit && page.length > 0 ? { next: page.at(-1)?._id } : {}),
+      };
+    },
+  };
+
+  /**
+   * The slots of the selected hours added to the step of each hour: summed per day by the server
+   * for steps of whole days, else read document by document (a day holds 24 slots).
+   */
+  async function slotsPerStep(
+    slots: SlotSelection,
+    filter: Document,
+    stepMs: number,
+    timeoutMs: number,
+    add: (time: number, counts: StatusCounts) => void,
+  ) {
+    if (stepMs % DAY.ms === 0) {
+      for (const group of await sumSlots(slots, filter, '$day', timeoutMs)) add((group._id as Date).getTime(), countsOfSums(group));
+      return;
+    }
+    const documents = rollups.days.find(
+      { ...filter, day: { $gte: new Date(slots.firstDay), $lt: new Date(slots.endDay) } },
+      { projection: { day: 1, h: 1 }, maxTimeMS: timeoutMs },
+    );
+    for await (const document of documents) {
+      const day = document.day.getTime();
+      const only = slots.partial.get(day);
+      for (const [key, slot] of Object.entries(document.h ?? {})) {
+        const hour = Number(key);
+        if (only && !only.includes(hour)) continue;
+        add(day + hour * HOUR.ms, { ...zeroCounts(), ...slot.c });
+      }
+    }
+  }
+}
+
+function chunksOf(stretches: readonly Stretch[]): Stretch[][] {
+  return Array.from({ length: Math.ceil(stretches.length / RAW_RANGES_PER_QUERY) }, (_, i) =>
+    stretches.slice(i * RAW_RANGES_PER_QUERY, (i + 1) * RAW_RANGES_PER_QUERY),
+  );
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { planDeviceRange } from './device-plan';
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const t = (iso: string) => Date.parse(iso);
+
+/** Every hour the plan answers from slots, as hour starts. */
+function slotHours(plan: ReturnType<typeof planDeviceRange>): number[] {
+  if (!plan.slots) return [];
+  const hours: number[] = [];
+  for (let day = plan.slots.firstDay; day < plan.slots.endDay; day += DAY) {
+    const only = plan.slots.partial.get(day);
+    for (let hour = 0; hour < 24; hour++) if (!only || only.includes(hour)) hours.push(day + hour * HOUR);
+  }
+  return hours;
+}
+
+describe('planDeviceRange', () => {
+  it('answers whole hours from slots and the ends within an hour raw', () => {
+    const plan = planDeviceRange({ start: t('2026-01-01T22:30:00Z'), end: t('2026-01-03T01:15:00Z') }, -Infinity, []);
+    expect(plan.raw).toEqual([
+      { start: t('2026-01-01T22:30:00Z'), end: t('2026-01-01T23:00:00Z') },
+      { start: t('2026-01-03T01:00:00Z'), end: t('2026-01-03T01:15:00Z') },
+    ]);
+    expect(plan.slots).toEqual({
+      firstDay: t('2026-01-01T00:00:00Z'),
+      endDay: t('2026-01-04T00:00:00Z'),
+      partial: new Map([
+        [t('2026-01-01T00:00:00Z'), [23]],
+        [t('2026-01-03T00:00:00Z'), [0]],
+      ]),
+    });
+  });
+
+  it('counts unusable hours and what precedes device coverage raw', () => {
+    const plan = planDeviceRange(
+      { start: t('2026-01-01T00:00:00Z'), end: t('2026-01-03T00:00:00Z') },
+      t('2026-01-01T10:20:00Z'),
+      [t('2026-01-02T05:00:00Z'), t('2026-01-02T05:00:00Z'), t('2026-01-09T05:00:00Z')],
+    );
+    expect(plan.raw).toEqual([
+      { start: t('2026-01-01T00:00:00Z'), end: t('2026-01-01T11:00:00Z') },
+      { start: t('2026-01-02T05:00:00Z'), end: t('2026-01-02T06:00:00Z') },
+    ]);
+    expect(plan.slots?.partial.get(t('2026-01-02T00:00:00Z'))).toHaveLength(23);
+  });
+
+  it('is all raw within one hour, or before coverage', () => {
+    expect(planDeviceRange({ start: t('2026-01-01T10:05:00Z'), end: t('2026-01-01T10:55:00Z') }, -Infinity, [])).toEqual({
+      raw: [{ start: t('2026-01-01T10:05:00Z'), end: t('2026-01-01T10:55:00Z') }],
+    });
+    expect(planDeviceRange({ start: 0, end: DAY }, 2 * DAY, [])).toEqual({ raw: [{ start: 0, end: DAY }] });
+    expect(planDeviceRange({ start: 5, end: 5 }, -Infinity, [])).toEqual({ raw: [] });
+  });
+
+  it('covers any range exactly once, without gaps, for any bounds, coverage and unusable hours', () => {
+    let state = 7;
+    const random = (below: number) => Math.floor(((state = (state * 48271) % 2147483647) / 2147483647) * below);
+    for (let i = 0; i < 500; i++) {
+      const start = t('2026-01-01T00:00:00Z') + random(5 * DAY);
+      const end = start + [random(HOUR), random(DAY), random(9 * DAY)][random(3)] ?? 0;
+      const coverage = start + random(2 * DAY) - DAY;
+      const unusable = Array.from({ length: random(6) }, () => Math.floor((start + random(10 * DAY) - DAY) / HOUR) * HOUR);
+      const plan = planDeviceRange({ start, end }, coverage, unusable);
+      const pieces = [...plan.raw, ...slotHours(plan).map((hour) => ({ start: hour, end: hour + HOUR }))].sort((a, b) => a.start - b.start);
+      let at = start;
+      for (const piece of pieces) {
+        expect(piece.start, `case ${i}`).toBe(at);
+        at = piece.end;
+      }
+      expect(at, `case ${i}`).toBe(start < end ? end : start);
+      for (const hour of slotHours(plan)) {
+        expect(hour >= coverage && !unusable.includes(hour), `case ${i}: hour ${new Date(hour).toISOString()} from slots`).toBe(true);
+      }
+    }
+  });
+});

@@ -1,0 +1,61 @@
+import type { Stretch } from './raw-counts';
+import { ceilTo, DAY, floorTo, HOUR } from './rollup-plan';
+
+/**
+ * How a device count over `[start, end)` is answered: the hours of `slots` from the devices' hour
+ * slots, everything in `raw` from the raw readings. Pure: the caller reads where device coverage
+ * starts and which hours are unusable (dirty, or over a dirty minute).
+ */
+export interface DevicePlan {
+  raw: Stretch[];
+  /** The whole hours answered from slots, and the days whose slots are taken only in part. */
+  slots?: SlotSelection;
+}
+
+export interface SlotSelection {
+  /** The days from `firstDay` (inclusive) to `endDay` (exclusive) hold the hours answered from slots. */
+  firstDay: number;
+  endDay: number;
+  /** Days of which only these hours (`"00"`..`"23"`) count; every other day in range counts whole. */
+  partial: Map<number, number[]>;
+}
+
+/**
+ * The whole hours of `range` from where device coverage starts: the interior answered by slots.
+ * What lies outside it (the ends of the range within an hour, what precedes coverage) is raw.
+ */
+export function deviceInterior({ start, end }: Stretch, coverageFrom: number): { interior?: Stretch; raw: Stretch[] } {
+  const from = Math.max(start, ceilTo(Math.max(start, coverageFrom), HOUR.ms));
+  const to = floorTo(end, HOUR.ms);
+  if (from >= to) return { raw: start < end ? [{ start, end }] : [] };
+  const raw = [
+    { start, end: from },
+    { start: to, end },
+  ].filter((stretch) => stretch.start < stretch.end);
+  return { interior: { start: from, end: to }, raw };
+}
+
+/**
+ * The plan of `range`: `unusable` are the starts of hours in the interior whose slots cannot be
+ * used (counted raw instead).
+ */
+export function planDeviceRange(range: Stretch, coverageFrom: number, unusable: readonly number[]): DevicePlan {
+  const { interior, raw } = deviceInterior(range, coverageFrom);
+  if (!interior) return { raw };
+  const skipped = [...new Set(unusable)].filter((hour) => hour >= interior.start && hour < interior.end).sort((a, b) => a - b);
+  const firstDay = floorTo(interior.start, DAY.ms);
+  const endDay = ceilTo(interior.end, DAY.ms);
+  const partialDays = new Set([firstDay, endDay - DAY.ms, ...skipped.map((hour) => floorTo(hour, DAY.ms))]);
+  const partial = new Map<number, number[]>();
+  for (const day of partialDays) {
+    const hours: number[] = [];
+    for (let hour = Math.max(day, interior.start); hour < Math.min(day + DAY.ms, interior.end); hour += HOUR.ms) {
+      if (!skipped.includes(hour)) hours.push((hour - day) / HOUR.ms);
+    }
+    if (hours.length < 24) partial.set(day, hours);
+  }
+  return {
+    raw: [...raw, ...skipped.map((hour) => ({ start: hour, end: hour + HOUR.ms }))],
+    slots: { firstDay, endDay, partial },
+  };
+}

@@ -1,0 +1,139 @@
+import type { Status } from '@tally/contract';
+import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
+import { duplicateKeyFailures, upsertAll } from './rollup-buckets';
+import { DAY, floorTo, HOUR } from './rollup-plan';
+import { STATUS_KEYS, type StatusCounts } from './status-counts';
+
+/**
+ * The counts of one device over one UTC day, an hour at a time: `h["00"]`..`h["23"]`, each the
+ * counts of that hour (statuses with none left out) computed under the fleet hour's `version` `v`.
+ *
+ * The hour slots are written by the refresh of their fleet hour bucket, from the raw readings,
+ * before it marks that bucket clean; a slot is only ever replaced by one of a later version. So
+ * while a fleet hour is clean and no minute under it is dirty, every device's slot of that hour
+ * holds at least every reading the fleet hour counts (a device without a slot had none): counts
+ * use the slots of exactly those hours (see device-counts.ts). No writer marks anything per device.
+ *
+ * One document per device and day rather than per hour: a fleet whose devices send less than once
+ * an hour would need as many hour documents as readings, and a refresh of a day's hours writes one
+ * document per device, not one per device and hour.
+ */
+export interface DeviceDay {
+  /** `<device> <YYYY-MM-DD>`: device ids hold no space. */
+  _id: string;
+  device: string;
+  day: Date;
+  h: Record<string, HourSlot>;
+}
+export interface HourSlot {
+  v: number;
+  c: Partial<StatusCounts>;
+}
+
+/** What Tally knows of a device from its readings, as of the last refresh of their minutes. */
+export interface DeviceRecord {
+  _id: string;
+  first_seen: Date;
+  /** The latest reading: its time, then its status (the higher one when two share a millisecond). */
+  last: { at: Date; status: Status };
+}
+
+/** The counts of the devices of one fleet hour bucket, refreshed under its `version`. */
+export interface HourOfDevices {
+  start: number;
+  version: number;
+  devices: ReadonlyMap<string, StatusCounts>;
+}
+
+export const DEVICE_DAYS_COLLECTION = 'status_rollups_device_day';
+export const DEVICES_COLLECTION = 'status_devices';
+
+export interface DeviceRollups {
+  days: Collection<DeviceDay>;
+  devices: Collection<DeviceRecord>;
+  ensureIndexes(): Promise<void>;
+  /** Writes the slots of these hours, each device's hours of one day in one update. */
+  writeHours(hours: readonly HourOfDevices[]): Promise<void>;
+  /** Records first and latest readings of devices seen in a refreshed stretch. */
+  noteSeen(seen: readonly DeviceRecord[]): Promise<void>;
+}
+
+export function createDeviceRollups(db: Db): DeviceRollups {
+  const days = db.collection<DeviceDay>(DEVICE_DAYS_COLLECTION);
+  const devices = db.collection<DeviceRecord>(DEVICES_COLLECTION);
+  return {
+    days,
+    devices,
+    ensureIndexes: async () => {
+      await days.createIndex({ device: 1, day: 1 }, { name: 'device_day' });
+      await days.createIndex({ day: 1 }, { name: 'day' });
+    },
+    writeHours: async (hours) => {
+      const perDocument = new Map<string, { device: string; day: number; slots: Map<string, HourSlot> }>();
+      for (const { start, version, devices: counts } of hours) {
+        const day = floorTo(start, DAY.ms);
+        for (const [device, deviceCounts] of counts) {
+          const id = deviceDayId(device, day);
+          const entry = perDocument.get(id) ?? { device, day, slots: new Map<string, HourSlot>() };
+          entry.slots.set(hourKey(start), { v: version, c: nonZero(deviceCounts) });
+          perDocument.set(id, entry);
+        }
+      }
+      // Each slot only over an older one (a refresh that read an earlier version may end last).
+      // A slot as new or newer makes the whole update miss, then its upsert meets a duplicate
+      // `_id`: those are retried a slot at a time, and a slot that misses again is left as it is.
+      const update = (id: string, device: string, day: number, slots: [string, HourSlot][]): AnyBulkWriteOperation<DeviceDay> => ({
+        updateOne: {
+          filter: { _id: id, $and: slots.map(([key, slot]) => ({ $or: [{ [`h.${key}.v`]: { $lt: slot.v } }, { [`h.${key}`]: { $exists: false } }] })) },
+          update: { $set: { device, day: new Date(day), ...Object.fromEntries(slots.map(([key, slot]) => [`h.${key}`, slot])) } },
+          upsert: true,
+        },
+      });
+      const whole = [...perDocument].sort(([a], [b]) => (a < b ? -1 : 1));
+      if (whole.length === 0) return;
+      const missed = new Set(
+        (await duplicateKeyFailures(days, whole.map(([id, { device, day, slots }]) => update(id, device, day, [...slots]))))
+          .map((operation) => ('updateOne' in operation ? String(operation.updateOne.filter._id) : '')),
+      );
+      const single = whole
+        .filter(([id]) => missed.has(id))
+        .flatMap(([id, { device, day, slots }]) => [...slots].map((slot) => update(id, device, day, [slot])));
+      if (single.length > 0) await duplicateKeyFailures(days, single);
+    },
+    noteSeen: async (seen) => {
+      if (seen.length === 0) return;
+      await upsertAll(
+        devices,
+        [...seen]
+          .sort((a, b) => (a._id < b._id ? -1 : 1))
+          .map((record) => ({
+            updateOne: {
+              filter: { _id: record._id },
+              update: { $min: { first_seen: record.first_seen }, $max: { last: record.last } },
+              upsert: true,
+            },
+          })),
+      );
+    },
+  };
+}
+
+export function deviceDayId(device: string, day: number): string {
+  return `${device} ${new Date(day).toISOString().split('T')[0]}`;
+}
+
+/** The slot key of the hour starting at `start`: `"00"`..`"23"`. */
+export function hourKey(start: number): string {
+  return String((start - floorTo(start, DAY.ms)) / HOUR.ms).padStart(2, '0');
+}
+
+/** The expression of a device-day document's counts of `status` over the slots of `hours` (`"00"`..). */
+export function slotSum(status: string, hours: readonly string[]): Document {
+  return { $add: hours.map((key) => ({ $ifNull: [`$h.${key}.c.${status}`, 0] })) };
+}
+
+export const ALL_HOURS: readonly string[] = Array.from({ length: 24 }, (_, i) => String(i).padStart(2, '0'));
+
+function nonZero(counts: StatusCounts): Partial<StatusCounts> {
+  return Object.fromEntries(STATUS_KEYS.filter((key) => counts[key] > 0).map((key) => [key, counts[key]]));
+}

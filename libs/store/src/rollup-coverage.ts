@@ -1,0 +1,77 @@
+import type { StatusEvent } from '@tally/contract';
+import type { Collection, Db } from 'mongodb';
+import { coverageAfterRebuild, DAY } from './rollup-plan';
+
+/**
+ * Where rollups hold every reading: buckets starting before `from` are counted from the raw
+ * readings. `coverage` is the fleet's (the bucket counts); `device-coverage` the devices' (the hour
+ * slots of device-rollups.ts), which began later on a database that had readings before them.
+ */
+interface CoverageDocument {
+  _id: CoverageKind;
+  from: Date;
+}
+export type CoverageKind = 'coverage' | 'device-coverage';
+
+export const ROLLUP_META_COLLECTION = 'status_rollups_meta';
+/** Far enough back for any reading a JavaScript date can hold. */
+export const EVERYTHING = new Date(-8.64e15);
+/** Coverage before `ensure()` ever ran on this database: readings may predate rollups, so none is used. */
+export const NOTHING = new Date(8.64e15);
+const DUPLICATE_KEY = 11000;
+/** How long counts use a coverage read before reading it again. */
+const COVERAGE_CACHE_MS = 5000;
+
+export interface Coverage {
+  /**
+   * Records where each kind starts, on first use: from the beginning on a database without
+   * readings that it would lack, else from the next whole day until a rebuild goes back.
+   */
+  ensure(): Promise<void>;
+  /** Where `kind` starts, read now. */
+  read(kind: CoverageKind): Promise<Date>;
+  /**
+   * Where `kind` starts, read at most a few seconds ago: coverage only ever moves back in time, so
+   * a cached value is at worst too cautious (more raw counting).
+   */
+  cached(kind: CoverageKind): Promise<Date>;
+  /** Moves both kinds back over a rebuild of the days `[start, end)` where `coverageAfterRebuild` allows. */
+  extendOver(rebuilt: { start: number; end: number }, before: Record<CoverageKind, number>): Promise<void>;
+}
+
+export function createCoverage(db: Db, raw: Collection<StatusEvent>): Coverage {
+  const meta = db.collection<CoverageDocument>(ROLLUP_META_COLLECTION);
+  const read = async (kind: CoverageKind) => (await meta.findOne({ _id: kind }))?.from ?? NOTHING;
+  const cache = new Map<CoverageKind, { from: Date; at: number }>();
+  const nextDay = () => new Date(Math.ceil(Date.now() / DAY.ms) * DAY.ms);
+  // What each kind lacks in a database that has readings from before it existed.
+  const predating: Record<CoverageKind, () => Promise<unknown>> = {
+    coverage: () => raw.findOne({}, { projection: { _id: 1 } }),
+    'device-coverage': () => raw.findOne({ device: { $gt: '' } }, { projection: { _id: 1 } }),
+  };
+  return {
+    ensure: async () => {
+      for (const kind of ['coverage', 'device-coverage'] as const) {
+        if (await meta.findOne({ _id: kind })) continue;
+        const from = (await predating[kind]()) === null ? EVERYTHING : nextDay();
+        await meta.updateOne({ _id: kind }, { $setOnInsert: { from } }, { upsert: true }).catch((error: unknown) => {
+          if (!(error instanceof Error && 'code' in error && error.code === DUPLICATE_KEY)) throw error;
+        });
+      }
+    },
+    read,
+    cached: async (kind) => {
+      const hit = cache.get(kind);
+      if (hit && Date.now() - hit.at < COVERAGE_CACHE_MS) return hit.from;
+      const from = await read(kind);
+      cache.set(kind, { from, at: Date.now() });
+      return from;
+    },
+    extendOver: async (rebuilt, before) => {
+      for (const kind of ['coverage', 'device-coverage'] as const) {
+        const from = coverageAfterRebuild(before[kind], rebuilt);
+        if (from < before[kind]) await meta.updateOne({ _id: kind }, { $min: { from: new Date(from) } }, { upsert: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { StatusEvent } from '@tally/contract';
+import type { Collection } from 'mongodb';
+import { minutesWithReadings } from './raw-counts';
+import type { BucketRepository } from './rollup-buckets';
+import type { Coverage } from './rollup-coverage';
+import type { RefreshResult } from './rollup-refresh';
+import { ceilTo, DAY, floorTo, MINUTE } from './rollup-plan';
+import type { TimeRange } from './status-counts';
+
+export interface RebuildOptions {
+  /** Told after each day with readings is rebuilt, newest first (days without readings are skipped). */
+  onProgress?: (done: { day: Date; buckets: number }) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Recomputes the buckets of the days of `[start, end)` from the raw readings, newest first, and
+ * moves coverage back over each day done if the days rebuilt reach where coverage starts.
+ */
+export async function rebuildRollups(
+  { buckets, raw, coverage, refresh }: {
+    buckets: BucketRepository;
+    raw: Collection<StatusEvent>;
+    coverage: Coverage;
+    refresh: (now: Date, limit: number) => Promise<RefreshResult>;
+  },
+  { start, end }: TimeRange,
+  { onProgress, signal }: RebuildOptions = {},
+): Promise<void> {
+  const first = floorTo(start.getTime(), DAY.ms);
+  const top = ceilTo(end.getTime(), DAY.ms);
+  const before = { coverage: (await coverage.read('coverage')).getTime(), 'device-coverage': (await coverage.read('device-coverage')).getTime() };
+  // Only over days rebuilt without a gap down from where coverage starts: a day between that
+  // was never rebuilt would then be read from rollups that lack its readings.
+  const extendCoverage = (rebuiltFrom: number) => coverage.extendOver({ start: rebuiltFrom, end: top }, before);
+  for (let at = top; at > first; ) {
+    signal?.throwIfAborted();
+    // Straight to the newest day below `at` that holds readings: days without any need nothing.
+    const [latest] = await raw
+      .find({ ts: { $gte: new Date(first), $lt: new Date(at) } }, { projection: { ts: 1 } })
+      .sort({ ts: -1 })
+      .limit(1)
+      .toArray();
+    if (!latest) {
+      await extendCoverage(first);
+      break;
+    }
+    at = floorTo(latest.ts.getTime(), DAY.ms) + DAY.ms;
+    const chunk = { start: new Date(at - DAY.ms), end: new Date(at) };
+    const times = await minutesWithReadings(raw, chunk);
+    await buckets.markChanged(times, [MINUTE]);
+    // Counts can use the chunk's rollups once its buckets are marked; refreshing them now only
+    // saves the raw counts that dirty buckets cost until the processor's refresher gets to them.
+    await refresh(chunk.end, Math.max(1000, times.length));
+    await extendCoverage(chunk.start.getTime());
+    onProgress?.({ day: chunk.start, buckets: times.length });
+    at = chunk.start.getTime();
+  }
+}

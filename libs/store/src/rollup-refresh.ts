@@ -1,0 +1,135 @@
+import type { StatusEvent } from '@tally/contract';
+import type { Collection } from 'mongodb';
+import type { DeviceRecord, DeviceRollups } from './device-rollups';
+import { countPerBucket, countPerDeviceBucket, readingsWithin, type Stretch } from './raw-counts';
+import type { BucketRepository } from './rollup-buckets';
+import { coalesceRaw, floorTo, HOUR, MINUTE, ROLLUP_LEVELS, type RollupLevel } from './rollup-plan';
+import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
+
+export interface RefreshResult {
+  /** Buckets recomputed and marked clean. */
+  refreshed: number;
+  /** Dirty buckets that ended and are still waiting (more than one call takes, or written to meanwhile). */
+  pending: number;
+}
+
+/** A refresh counts dirty buckets at most this many buckets apart with one aggregate. */
+const REFRESH_MERGE_GAP = 60;
+const [, ...COARSER] = ROLLUP_LEVELS;
+
+/**
+ * Recomputes dirty buckets that ended, each level in turn, finest first, so that coarser buckets
+ * find the finer ones refreshed: minutes from the raw readings, an hour from its minutes and a day
+ * from its hours once those are all clean (else it waits for the next round). A minute's hour and
+ * day are marked changed before the minute is marked clean, so a coarser bucket whose version was
+ * read after that finds the minute clean only with the new counts.
+ *
+ * Devices ride along without marks of their own: a minute's refresh records the devices it saw
+ * (first and latest reading), and an hour's refresh writes each device's counts of that hour from
+ * the raw readings before the hour is marked clean (device-rollups.ts).
+ */
+export function createRefresher(
+  buckets: BucketRepository,
+  raw: Collection<StatusEvent>,
+  devices: DeviceRollups,
+): (now: Date, limit: number) => Promise<RefreshResult> {
+  const refreshLevel = async (index: number, now: number, limit: number): Promise<RefreshResult> => {
+    const level = ROLLUP_LEVELS[index] as RollupLevel;
+    const finer = ROLLUP_LEVELS[index - 1];
+    const collection = buckets.collection(level);
+    const ended = { dirty: true, _id: { $lte: new Date(now - level.ms) } };
+    const dirty = await collection.find(ended, { projection: { version: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
+    if (dirty.length === 0) return { refreshed: 0, pending: 0 };
+    // One query per run of nearby buckets (a backlog or a rebuild dirties thousands): one that also
+    // reads a few clean buckets in between costs less than one query per bucket.
+    const runs = coalesceRaw(
+      dirty.map((bucket) => ({ start: bucket._id.getTime(), end: bucket._id.getTime() + level.ms })),
+      REFRESH_MERGE_GAP * level.ms,
+    );
+    const counted = new Map<number, StatusCounts>();
+    for (const run of runs) {
+      const perBucket = finer ? await sumFiner(finer, level, run) : await countPerBucket(raw, [run], level.ms);
+      for (const [start, counts] of perBucket) counted.set(start, counts);
+    }
+    // From the raw readings, a bucket without any counts none; from finer buckets, it waits.
+    if (!finer) for (const bucket of dirty) if (!counted.has(bucket._id.getTime())) counted.set(bucket._id.getTime(), zeroCounts());
+    const refreshable = dirty.filter((bucket) => counted.has(bucket._id.getTime()));
+    if (level === MINUTE) {
+      await devices.noteSeen(await devicesSeen(runs));
+      // The hours and days above a minute are marked changed before the minute is marked clean.
+      await buckets.markChanged(
+        refreshable.map((bucket) => bucket._id),
+        COARSER,
+      );
+    }
+    if (level === HOUR) await writeDeviceHours(refreshable);
+    // Only where the version is still the one read before counting: a write since then keeps it dirty.
+    const { modifiedCount } =
+      refreshable.length === 0
+        ? { modifiedCount: 0 }
+        : await collection.bulkWrite(
+            refreshable.map((bucket) => ({
+              updateOne: {
+                filter: { _id: bucket._id, version: bucket.version },
+                update: { $set: { counts: counted.get(bucket._id.getTime()), countsVersion: bucket.version, dirty: false } },
+              },
+            })),
+            { ordered: false },
+          );
+    const pending = dirty.length < limit ? dirty.length - modifiedCount : await collection.countDocuments(ended);
+    return { refreshed: modifiedCount, pending };
+  };
+
+  /**
+   * The counts of each bucket of `level` in `run` as the sum of its `finer` buckets, for every
+   * bucket whose finer buckets are all clean (a missing one never had a reading: zero). Buckets
+   * left out wait for the finer level's refresh.
+   */
+  const sumFiner = async (finer: RollupLevel, level: RollupLevel, { start, end }: Stretch) => {
+    const parts = await buckets
+      .collection(finer)
+      .find({ _id: { $gte: new Date(start), $lt: new Date(end) } }, { projection: { dirty: 1, counts: 1 } })
+      .toArray();
+    const sums = new Map<number, StatusCounts>();
+    const waiting = new Set<number>();
+    for (let at = start; at < end; at += level.ms) sums.set(at, zeroCounts());
+    for (const part of parts) {
+      const bucket = floorTo(part._id.getTime(), level.ms);
+      if (part.dirty || !part.counts) waiting.add(bucket);
+      else addCounts(sums.get(bucket) ?? zeroCounts(), part.counts);
+    }
+    for (const bucket of waiting) sums.delete(bucket);
+    return sums;
+  };
+
+  /** Each device's counts of these hours, from the raw readings, into its hour slots. */
+  const writeDeviceHours = async (hours: readonly { _id: Date; version: number }[]) => {
+    if (hours.length === 0) return;
+    const runs = coalesceRaw(hours.map((hour) => ({ start: hour._id.getTime(), end: hour._id.getTime() + HOUR.ms })));
+    const perHour = await countPerDeviceBucket(raw, runs, HOUR.ms);
+    await devices.writeHours(
+      hours.map((hour) => ({ start: hour._id.getTime(), version: hour.version, devices: perHour.get(hour._id.getTime()) ?? new Map() })),
+    );
+  };
+
+  /** The first and latest reading of each device within `runs`. */
+  const devicesSeen = async (runs: readonly Stretch[]): Promise<DeviceRecord[]> => {
+    const groups = await raw
+      .aggregate<{ _id: unknown; first_seen: Date; last: DeviceRecord['last'] }>([
+        { $match: readingsWithin(runs) },
+        { $group: { _id: '$device', first_seen: { $min: '$ts' }, last: { $max: { at: '$ts', status: '$status' } } } },
+      ])
+      .toArray();
+    return groups.flatMap((group) => (typeof group._id === 'string' ? [{ _id: group._id, first_seen: group.first_seen, last: group.last }] : []));
+  };
+
+  return async (now, limit) => {
+    const total = { refreshed: 0, pending: 0 };
+    for (const index of ROLLUP_LEVELS.keys()) {
+      const { refreshed, pending } = await refreshLevel(index, now.getTime(), limit);
+      total.refreshed += refreshed;
+      total.pending += pending;
+    }
+    return total;
+  };
+}
