@@ -59,7 +59,8 @@ describe('planDeviceRange', () => {
     const random = (below: number) => Math.floor(((state = (state * 48271) % 2147483647) / 2147483647) * below);
     for (let i = 0; i < 500; i++) {
       const start = t('2026-01-01T00:00:00Z') + random(5 * DAY);
-      const end = start + [random(HOUR), random(DAY), random(9 * DAY)][random(3)] ?? 0;
+      const lengths = [random(HOUR), random(DAY), random(9 * DAY)];
+      const end = start + (lengths[random(3)] as number);
       const coverage = start + random(2 * DAY) - DAY;
       const unusable = Array.from({ length: random(6) }, () => Math.floor((start + random(10 * DAY) - DAY) / HOUR) * HOUR);
       const plan = planDeviceRange({ start, end }, coverage, unusable);
