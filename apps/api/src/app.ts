@@ -79,8 +79,11 @@ export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrent
       durationMs: Math.round((performance.now() - started) * 10) / 10,
     });
   });
-  // Every script and style sheet is a file of this app: no inline script, no inline style.
-  app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"] } }));
+  // Every script and style sheet is a file of this app: no inline script, no inline style. Images
+  // may also be data: URLs (Swagger UI's style sheet draws its icons so); an image runs no script.
+  app.use(
+    secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'] } }),
+  );
   if (dashboard) app.route('/', dashboardRoutes({ assets: dashboard, authRequired: token !== undefined }));
   if (token !== undefined) app.use(bearerAuth(token, PUBLIC_PATHS));
 

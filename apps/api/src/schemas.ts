@@ -45,6 +45,8 @@ function timeField(name: string, example: string, source: Source) {
       },
     })
     .meta({ description: TIME_DESCRIPTION, examples: [example] })
+    // As a parameter's own example too, which viewers (Swagger UI) fill into their forms.
+    .openapi({ param: { example } })
     .transform((value) => parseInstant(value) as Instant);
 }
 
@@ -85,7 +87,8 @@ export const seriesQuery = z
     ...countsFilters('query'),
     step: z
       .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
-      .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] }),
+      .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] })
+      .openapi({ param: { example: '1h' } }),
   })
   .refine(inOrder, RANGE_ORDER);
 

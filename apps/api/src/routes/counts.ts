@@ -33,6 +33,7 @@ const QUERY_ERRORS = [INVALID_REQUEST, UNAUTHORIZED, TIMEOUT, UNAVAILABLE, BUSY]
 const countsResponse = { description: 'Counts per status', content: jsonContent(statusCountsResponse) };
 
 export const getStatusCounts = createRoute({
+  operationId: 'getStatusCounts',
   method: 'get',
   path: '/status-counts',
   summary: 'Count readings per status in a time range (query parameters)',
@@ -41,6 +42,7 @@ export const getStatusCounts = createRoute({
 });
 
 export const postStatusCounts = createRoute({
+  operationId: 'postStatusCounts',
   method: 'post',
   path: '/status-counts',
   summary: 'Count readings per status in a time range',
@@ -50,6 +52,7 @@ export const postStatusCounts = createRoute({
 });
 
 export const getSeries = createRoute({
+  operationId: 'getSeries',
   method: 'get',
   path: '/status-counts/series',
   summary: 'Counts per status in each UTC-aligned step of a time range, for charts',

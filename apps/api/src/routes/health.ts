@@ -15,6 +15,7 @@ export const NOT_READY: ErrorKind = {
 };
 
 export const healthz = createRoute({
+  operationId: 'healthz',
   method: 'get',
   path: '/healthz',
   summary: 'The process is alive',
@@ -23,6 +24,7 @@ export const healthz = createRoute({
 });
 
 export const readyz = createRoute({
+  operationId: 'readyz',
   method: 'get',
   path: '/readyz',
   summary: 'MongoDB answers',
