@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { listen } from '@tally/config';
+import { listen } from '@tally/runtime';
 
 export interface Readiness {
   ready: boolean;

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { listen } from '@tally/config';
+import { listen } from '@tally/runtime';
 import type { Registry } from 'prom-client';
 import { renderMetrics } from './registry';
 

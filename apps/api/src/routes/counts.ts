@@ -1,4 +1,4 @@
-import { raceTimeout } from '@tally/config';
+import { raceTimeout } from '@tally/runtime';
 import { countSeriesPoints, SERIES_STEPS } from '@tally/store';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';

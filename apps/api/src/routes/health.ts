@@ -1,4 +1,4 @@
-import { sleep } from '@tally/config';
+import { sleep } from '@tally/runtime';
 import type { Hono } from 'hono';
 import { ApiError } from '../errors';
 import type { CountsStore } from '../store';
