@@ -1,4 +1,5 @@
-import { createLogger, exitOnStartupError, loadApiConfig, onShutdown } from '@tally/config';
+import { loadApiConfig } from '@tally/config';
+import { createLogger, exitOnStartupError, onShutdown } from '@tally/runtime';
 import { startMetricsServer } from '@tally/metrics';
 import { createMongoConnection } from '@tally/store';
 import { createApp } from './app';

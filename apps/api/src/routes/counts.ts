@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { raceTimeout } from '@tally/config';
+import { raceTimeout } from '@tally/runtime';
 import { countSeriesPoints, SERIES_STEPS, type TimeRange } from '@tally/store';
 import type { Context } from 'hono';
 import { UNAUTHORIZED } from '../auth';

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from '@hono/zod-openapi';
-import { sleep } from '@tally/config';
+import { sleep } from '@tally/runtime';
 import { apiError, type ErrorKind } from '../errors';
 import { errorResponses, jsonContent } from '../openapi';
 import type { CountsStore } from '../store';
