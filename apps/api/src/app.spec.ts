@@ -1,32 +1,11 @@
 import fc from 'fast-check';
-import type { Status, StatusEvent } from '@tally/contract';
-import { seriesPoints, zeroCounts } from '@tally/store';
 import { describe, expect, it, vi } from 'vitest';
 import { createApp } from './app';
 import { MAX_BODY_BYTES } from './routes/counts';
 import type { CountsStore } from './store';
+import { memoryStore, type Reading } from './test/memory-store';
 import { buildOpenApi } from './openapi';
 import { TIME_PATTERN } from './time';
-
-type Reading = Pick<StatusEvent, 'status' | 'ts'>;
-
-/** A store over an array; `fail` makes it behave like an unreachable or slow database. */
-function memoryStore(readings: Reading[] = [], fail?: 'unavailable' | 'slow'): CountsStore {
-  const countByStatus: CountsStore['countByStatus'] = async ({ start, end }) => {
-    if (fail === 'unavailable') throw Object.assign(new Error('connect ECONNREFUSED'), { kind: 'unavailable' });
-    if (fail === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000).unref());
-    const counts = zeroCounts();
-    for (const { status, ts } of readings) if (ts >= start && ts < end) counts[`${status as Status}`] += 1;
-    return counts;
-  };
-  return {
-    countByStatus,
-    series: async (range, stepMs, options) =>
-      Promise.all(seriesPoints(range, stepMs).map(async (point) => ({ start: point.start, counts: await countByStatus(point, options) }))),
-    ping: async () => fail === undefined,
-    classifyError: (error) => ((error as { kind?: string }).kind === 'unavailable' ? 'unavailable' : 'other'),
-  };
-}
 
 const readings: Reading[] = [
   { status: 1, ts: new Date('2024-01-31T00:00:00Z') },
@@ -155,7 +134,7 @@ describe('other routes and methods', () => {
       components: { schemas: Record<string, { required?: string[] }> };
     };
     expect(spec.openapi).toBe('3.1.0');
-    expect(Object.keys(spec.paths)).toEqual(['/status-counts', '/status-counts/series', '/healthz', '/readyz']);
+    expect(Object.keys(spec.paths)).toEqual(['/status-counts', '/status-counts/series', '/devices', '/status-counts/top-devices', '/healthz', '/readyz']);
     expect(spec.components.schemas['StatusCountsRequest']?.required).toEqual(['start_time', 'end_time']);
     expect(spec.components.schemas['Series']?.required).toEqual(['start_time', 'end_time', 'step', 'points']);
     const docs = await app.request('/docs');
@@ -360,7 +339,8 @@ describe('API_MAX_CONCURRENT_QUERIES', () => {
 
   it('is documented: every count and series operation may answer 503 busy with Retry-After', () => {
     const { paths } = buildOpenApi();
-    for (const operation of [paths['/status-counts'].get, paths['/status-counts'].post, paths['/status-counts/series'].get]) {
+    const operations = [paths['/status-counts'].get, paths['/status-counts'].post, paths['/status-counts/series'].get, paths['/devices'].get, paths['/status-counts/top-devices'].get];
+    for (const operation of operations) {
       expect(operation.responses[503].description).toMatch(/busy/);
       expect(operation.responses[503].headers['Retry-After'].schema).toEqual({ type: 'integer', minimum: 0 });
     }
@@ -396,7 +376,7 @@ describe('the OpenAPI description', () => {
     const doc = buildOpenApi();
     const body = doc.components.schemas['StatusCountsRequest'] as { properties: Record<string, { pattern?: string }> };
     const query = doc.paths['/status-counts'].get.parameters;
-    for (const pattern of [body.properties['start_time']?.pattern, body.properties['end_time']?.pattern, ...query.map((p) => p.schema.pattern)]) {
+    for (const pattern of [body.properties['start_time']?.pattern, body.properties['end_time']?.pattern, ...query.filter((p) => p.name.endsWith('_time')).map((p) => ('pattern' in p.schema ? p.schema.pattern : undefined))]) {
       expect(pattern).toBe(TIME_PATTERN);
     }
     expect(new RegExp(TIME_PATTERN).test('')).toBe(false);

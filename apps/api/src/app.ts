@@ -9,6 +9,7 @@ import type { ApiMetrics } from './metrics';
 import { buildOpenApi } from './openapi';
 import { QueryLimit } from './query-limit';
 import { countsRoutes } from './routes/counts';
+import { deviceRoutes } from './routes/devices';
 import { healthRoutes } from './routes/health';
 import { methodNotAllowed } from './routes/methods';
 import type { CountsStore } from './store';
@@ -72,6 +73,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrent
 
   const limit = maxConcurrentQueries === undefined ? undefined : new QueryLimit(maxConcurrentQueries);
   countsRoutes(app, { store, requestTimeoutMs, limit });
+  deviceRoutes(app, { store, requestTimeoutMs, limit });
   healthRoutes(app, { store, requestTimeoutMs });
   app.get('/openapi.json', (c) => c.json(openApi));
   app.get('/docs', (c) => c.html(DOCS_HTML));

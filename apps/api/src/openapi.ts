@@ -1,7 +1,9 @@
 import { STATUSES } from '@tally/contract';
 import { SERIES_STEPS } from '@tally/store';
 import { z } from 'zod';
+import { deviceQueryParameter } from './device-params';
 import { BUSY_RETRY_AFTER_SECONDS } from './query-limit';
+import { devicePaths } from './routes/devices';
 import { MAX_SERIES_POINTS, TIME_DESCRIPTION } from './schemas';
 import { TIME_PATTERN } from './time';
 
@@ -30,7 +32,7 @@ const queryUnavailable = {
 };
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'A time is missing, malformed, or start_time is not before end_time (series: an unknown step, or too many points)',
+  400: 'A time is missing, malformed, or start_time is not before end_time; a device id, limit, prefix or cursor is not valid (series: an unknown step, or too many points)',
   401: 'API_TOKEN is set and the request has no valid bearer token',
   413: 'The body is over 16 KiB',
   415: 'The body is not sent as application/json',
@@ -81,6 +83,7 @@ export function buildOpenApi() {
           parameters: [
             queryParameter('start_time', '2024-01-31T00:00:00Z'),
             queryParameter('end_time', '2024-02-01T00:00:00Z'),
+            deviceQueryParameter,
           ],
           responses: { 200: counts, ...errors(400, 401, 504), ...queryUnavailable },
         },
@@ -101,6 +104,7 @@ export function buildOpenApi() {
               description: 'Width of each point, aligned to UTC',
               schema: { type: 'string', enum: Object.keys(SERIES_STEPS), examples: ['1h'] },
             },
+            deviceQueryParameter,
           ],
           responses: {
             200: { description: 'One point per step', content: { 'application/json': { schema: ref('Series') } } },
@@ -109,6 +113,7 @@ export function buildOpenApi() {
           },
         },
       },
+      ...devicePaths({ timeParameter: queryParameter, errors, queryUnavailable }),
       '/healthz': {
         get: { summary: 'The process is alive', security: [], responses: { 200: { description: 'Alive' } } },
       },

@@ -1,10 +1,11 @@
 import { STATUSES, type Status } from '@tally/contract';
 import { SERIES_STEPS, type SeriesStep } from '@tally/store';
 import { z } from 'zod';
+import { deviceSelection } from './device-params';
 import { compareInstants, parseInstant, TIME_PATTERN, type Instant } from './time';
 
-const EXAMPLE_START = '2024-01-31T00:00:00Z';
-const EXAMPLE_END = '2024-02-01T00:00:00+05:30';
+export const EXAMPLE_START = '2024-01-31T00:00:00Z';
+export const EXAMPLE_END = '2024-02-01T00:00:00+05:30';
 
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -22,7 +23,7 @@ const timePattern = new RegExp(TIME_PATTERN);
 /** A time whose offset lost its `+`: in a query string an unencoded `+` reads as a space. */
 const DECODED_PLUS = /[0-9] (?:[01][0-9]|2[0-3]):?[0-5][0-9]$/;
 
-function timeField(name: string, example: string) {
+export function timeField(name: string, example: string) {
   return z
     .string({
       error: (issue) =>
@@ -43,7 +44,7 @@ function timeField(name: string, example: string) {
 }
 
 /** The order of the two times, checked only once both are valid times. */
-const RANGE_ORDER = {
+export const RANGE_ORDER = {
   error: 'start_time must be before end_time (the range is [start_time, end_time))',
   when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
 };
@@ -53,9 +54,10 @@ export const statusCountsRequest = z
   .object({
     start_time: timeField('start_time', EXAMPLE_START),
     end_time: timeField('end_time', EXAMPLE_END),
+    device: deviceSelection.optional(),
   })
   .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, RANGE_ORDER)
-  .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time)' });
+  .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time), of some devices or the whole fleet' });
 
 /** Most points one series answers: a chart wider than a screen has no use for more. */
 export const MAX_SERIES_POINTS = 1500;
@@ -69,6 +71,7 @@ export const seriesRequest = z
     step: z
       .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
       .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] }),
+    device: deviceSelection.optional(),
   })
   .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, RANGE_ORDER)
   .meta({ id: 'SeriesRequest' });

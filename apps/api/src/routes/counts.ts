@@ -3,6 +3,7 @@ import { countSeriesPoints, SERIES_STEPS } from '@tally/store';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { CountsStore } from '../store';
+import { REPEATABLE_PARAMETERS } from '../device-params';
 import { ApiError } from '../errors';
 import { BUSY_RETRY_AFTER_SECONDS, type QueryLimit } from '../query-limit';
 import { describeIssues, MAX_SERIES_POINTS, seriesRequest, statusCountsRequest } from '../schemas';
@@ -19,10 +20,9 @@ export interface CountsRoutesOptions {
   limit?: QueryLimit | undefined;
 }
 
-/** `GET|POST /status-counts` (totals over a range) and `GET /status-counts/series` (per step). */
-export function countsRoutes(app: Hono, { store, requestTimeoutMs, limit }: CountsRoutesOptions): void {
-  /** A store call within the limit and the request's time bound. */
-  const query = <T>(c: Context, call: (options: { timeoutMs: number }) => Promise<T>): Promise<T> =>
+/** A store call within the limit and the request's time bound (shared by every route that queries the store). */
+export function storeQuery({ store, requestTimeoutMs, limit }: CountsRoutesOptions) {
+  return <T>(c: Context, call: (options: { timeoutMs: number }) => Promise<T>): Promise<T> =>
     withTimeout(store, requestTimeoutMs, (options) => {
       if (!limit) return call(options);
       return limit.run(() => call(options)).catch((error: unknown) => {
@@ -30,12 +30,18 @@ export function countsRoutes(app: Hono, { store, requestTimeoutMs, limit }: Coun
         throw error;
       });
     });
+}
+
+/** `GET|POST /status-counts` (totals over a range) and `GET /status-counts/series` (per step). */
+export function countsRoutes(app: Hono, { store, requestTimeoutMs, limit }: CountsRoutesOptions): void {
+  const query = storeQuery({ store, requestTimeoutMs, limit });
 
   const count = async (c: Context, input: unknown) => {
     const parsed = statusCountsRequest.safeParse(input);
     if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
     const range = { start: toDate(parsed.data.start_time), end: toDate(parsed.data.end_time) };
-    return c.json(await query(c, (options) => store.countByStatus(range, options)));
+    const devices = parsed.data.device;
+    return c.json(await query(c, (options) => store.countByStatus(range, { ...options, ...(devices && { devices }) })));
   };
 
   app.get('/status-counts', (c) => count(c, singleQueryValues(c)));
@@ -43,7 +49,7 @@ export function countsRoutes(app: Hono, { store, requestTimeoutMs, limit }: Coun
   app.get('/status-counts/series', async (c) => {
     const parsed = seriesRequest.safeParse(singleQueryValues(c));
     if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
-    const { step } = parsed.data;
+    const { step, device: devices } = parsed.data;
     const [start, end] = [toDate(parsed.data.start_time), toDate(parsed.data.end_time)];
     const stepMs = SERIES_STEPS[step];
     const points = countSeriesPoints({ start, end }, stepMs);
@@ -54,7 +60,7 @@ export function countsRoutes(app: Hono, { store, requestTimeoutMs, limit }: Coun
         `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
       );
     }
-    const series = await query(c, (options) => store.series({ start, end }, stepMs, options));
+    const series = await query(c, (options) => store.series({ start, end }, stepMs, { ...options, ...(devices && { devices }) }));
     return c.json({
       start_time: start.toISOString(),
       end_time: end.toISOString(),
@@ -97,13 +103,13 @@ async function jsonObjectBody(c: Context): Promise<object> {
   return body;
 }
 
-/** The query parameters, each given at most once. */
-function singleQueryValues(c: Context): Record<string, string | undefined> {
+/** The query parameters, each given at most once; those of `repeatable` as the list of their values. */
+export function singleQueryValues(c: Context, repeatable: ReadonlySet<string> = REPEATABLE_PARAMETERS): Record<string, string | string[] | undefined> {
   const query = c.req.queries();
   for (const [name, values] of Object.entries(query)) {
-    if (values.length > 1) throw new ApiError(400, 'invalid_request', `${name} is given more than once`);
+    if (values.length > 1 && !repeatable.has(name)) throw new ApiError(400, 'invalid_request', `${name} is given more than once`);
   }
-  return Object.fromEntries(Object.entries(query).map(([name, values]) => [name, values[0]]));
+  return Object.fromEntries(Object.entries(query).map(([name, values]) => [name, repeatable.has(name) ? values : values[0]]));
 }
 
 /** Runs a store call bounded by `timeoutMs`: 503 when MongoDB is unreachable, 504 when too slow. */
