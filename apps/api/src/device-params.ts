@@ -84,18 +84,31 @@ export const MAX_DEVICES_PAGE = 1000;
 export const DEFAULT_TOP_DEVICES = 10;
 export const MAX_TOP_DEVICES = 100;
 
-const CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
+/** The bytes of the characters a device id may hold, in hex, grouped by their first digit: `2[de]|3[0-9a]|…`. */
+const ID_BYTES = (() => {
+  const byHigh = new Map<string, string>();
+  for (let byte = 0; byte < 128; byte++) {
+    if (!DEVICE_ID_PATTERN.test(String.fromCharCode(byte))) continue;
+    const high = (byte >> 4).toString(16);
+    byHigh.set(high, `${byHigh.get(high) ?? ''}${(byte & 15).toString(16)}`);
+  }
+  return [...byHigh].map(([high, lows]) => `${high}[${lows}]`).join('|');
+})();
+/**
+ * A cursor: the hex of a device id's characters, lower case. Opaque to clients, and unlike base64
+ * exactly stated by a pattern, so that the OpenAPI description says which cursors are valid.
+ */
+export const CURSOR_JSON_PATTERN = `^(?:${ID_BYTES}){1,${MAX_DEVICE_ID_LENGTH}}$`;
+const CURSOR_PATTERN = new RegExp(CURSOR_JSON_PATTERN);
 
-/** The cursor that continues a device list after `device` (base64url: opaque, and safe in a URL as it is). */
+/** The cursor that continues a device list after `device`. */
 export function encodeCursor(device: string): string {
-  return Buffer.from(device, 'utf8').toString('base64url');
+  return Buffer.from(device, 'latin1').toString('hex');
 }
 
 /** The device a cursor continues after, or `undefined` when it is not one that `encodeCursor` gave. */
 export function decodeCursor(cursor: string): string | undefined {
-  if (!CURSOR_PATTERN.test(cursor)) return undefined;
-  const device = Buffer.from(cursor, 'base64url').toString('utf8');
-  return deviceIdProblem(device) === undefined && encodeCursor(device) === cursor ? device : undefined;
+  return CURSOR_PATTERN.test(cursor) ? Buffer.from(cursor, 'hex').toString('latin1') : undefined;
 }
 
 /** A whole number given as a query parameter, from `min` to `max`. */

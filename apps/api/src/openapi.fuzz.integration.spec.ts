@@ -68,7 +68,7 @@ describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API und
       '10',
       '--no-color',
     ]);
-    expect(output).toMatch(/Operations:\s+5 selected \/ 5 total/);
+    expect(output).toMatch(/Operations:\s+7 selected \/ 7 total/);
     expect(code, output.split('\n').slice(-120).join('\n')).toBe(0);
     expect(output).toMatch(/No issues found/);
     // Nothing the fuzzer sent made the API log an unexpected error.

@@ -2,6 +2,7 @@ import { STATUSES, type Status } from '@tally/contract';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import {
+  CURSOR_JSON_PATTERN,
   DEFAULT_DEVICES_PAGE,
   DEFAULT_TOP_DEVICES,
   DEVICE_PREFIX_JSON_PATTERN,
@@ -137,7 +138,7 @@ export function devicePaths<Errors extends object, Unavailable extends object>({
             in: 'query',
             required: false,
             description: 'The next_cursor of the previous page, as it was given (opaque); absent: the first page',
-            schema: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+            schema: { type: 'string', pattern: CURSOR_JSON_PATTERN },
           },
         ],
         responses: {
