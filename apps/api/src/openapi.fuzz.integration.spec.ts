@@ -75,7 +75,7 @@ describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API und
     expect(api?.lines.filter((line) => line.level >= 50)).toEqual([]);
     // Its cache went to its own directory, not into the project (where it once got committed).
     expect(existsSync(join(appDir, '.schemathesis'))).toBe(false);
-  }, 180_000);
+  }, 300_000);
 });
 
 /** Runs the fuzzer with the hooks that teach it what JSON Schema cannot say (see fuzz/hooks.py). */
