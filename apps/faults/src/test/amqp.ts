@@ -4,7 +4,7 @@ import { Connection, type Publisher } from 'rabbitmq-client';
 import { routingKeyFor, STATUS_TOPIC, STATUSES } from '@tally/contract';
 import type { AckedReading } from '../checker';
 
-// The contract as the README states it: this suite checks the built apps from outside, so it
+// The contract as docs/design.md states it: this suite checks the built apps from outside, so it
 // speaks AMQP itself rather than through @tally/messaging; a reading's shape comes from @tally/contract.
 export const STATUS_QUEUE = 'tally.status';
 export const DEAD_LETTER_QUEUE = 'tally.status.dead';
