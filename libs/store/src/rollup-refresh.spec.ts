@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deviceScanStretches } from './rollup-refresh';
+import { batchesOf, deviceScanStretches } from './rollup-refresh';
 
 const HOUR = 3_600_000;
 
@@ -20,5 +20,12 @@ describe('deviceScanStretches', () => {
     stretches.slice(1).forEach((stretch, i) => expect(stretch.start).toBe(stretches[i]?.end));
     expect(stretches.at(-2)?.end).toBe(6 * HOUR);
     expect(stretches.at(-1)).toEqual({ start: 6 * HOUR, end: 7 * HOUR });
+  });
+});
+
+describe('batchesOf', () => {
+  it('cuts items in order into runs of at most the limit, a heavier item alone', () => {
+    expect(batchesOf([3, 4, 2, 9, 1, 1], (n) => n, 7)).toEqual([[3, 4], [2], [9], [1, 1]]);
+    expect(batchesOf([], (n: number) => n, 7)).toEqual([]);
   });
 });

@@ -17,6 +17,8 @@ export interface RefreshResult {
 const REFRESH_MERGE_GAP = 60;
 /** Most readings one aggregate of the devices' hour counts reads (about 3 s of DocumentDB's time). */
 export const DEVICE_SCAN_READINGS = 200_000;
+/** Most readings whose device counts one write of hour slots holds (each at most one device-hour). */
+const DEVICE_WRITE_READINGS = 50_000;
 const [, ...COARSER] = ROLLUP_LEVELS;
 
 /**
@@ -110,21 +112,25 @@ export function createRefresher(
    * Each device's counts of these hours, from the raw readings, into its hour slots: one aggregate
    * per stretch of at most `DEVICE_SCAN_READINGS` readings (by the hours' fleet counts), so that a
    * busy hour (36 million readings from 10,000 devices at one a second) is read in parts that each
-   * end well within a server time limit, and quiet hours are read many at once.
+   * end well within a server time limit, and quiet hours are read many at once. Written a batch of
+   * hours at a time, so that what is held stays bounded: a backlog of 55 hours of a fleet put
+   * 200,000 device-hours in one write, past the processor's heap.
    */
   const writeDeviceHours = async (hours: readonly { _id: Date; version: number }[], totals: ReadonlyMap<number, StatusCounts>) => {
-    if (hours.length === 0) return;
-    const perHour = new Map<number, Map<string, StatusCounts>>();
-    for (const stretch of deviceScanStretches(hours.map((hour) => ({ start: hour._id.getTime(), readings: sumOf(totals.get(hour._id.getTime())) })))) {
-      for (const [start, devicesOfHour] of await countPerDeviceBucket(raw, [stretch], HOUR.ms)) {
-        const into = perHour.get(start) ?? new Map<string, StatusCounts>();
-        perHour.set(start, into);
-        for (const [device, counts] of devicesOfHour) into.set(device, addCounts(into.get(device) ?? zeroCounts(), counts));
+    const readingsOf = (hour: { _id: Date }) => sumOf(totals.get(hour._id.getTime()));
+    for (const batch of batchesOf([...hours].sort((a, b) => a._id.getTime() - b._id.getTime()), readingsOf, DEVICE_WRITE_READINGS)) {
+      const perHour = new Map<number, Map<string, StatusCounts>>();
+      for (const stretch of deviceScanStretches(batch.map((hour) => ({ start: hour._id.getTime(), readings: readingsOf(hour) })))) {
+        for (const [start, devicesOfHour] of await countPerDeviceBucket(raw, [stretch], HOUR.ms)) {
+          const into = perHour.get(start) ?? new Map<string, StatusCounts>();
+          perHour.set(start, into);
+          for (const [device, counts] of devicesOfHour) into.set(device, addCounts(into.get(device) ?? zeroCounts(), counts));
+        }
       }
+      await devices.writeHours(
+        batch.map((hour) => ({ start: hour._id.getTime(), version: hour.version, devices: perHour.get(hour._id.getTime()) ?? new Map() })),
+      );
     }
-    await devices.writeHours(
-      hours.map((hour) => ({ start: hour._id.getTime(), version: hour.version, devices: perHour.get(hour._id.getTime()) ?? new Map() })),
-    );
   };
 
   /** The first and latest reading of each device within `runs`. */
@@ -173,6 +179,24 @@ export function deviceScanStretches(hours: readonly { start: number; readings: n
     }
   }
   return stretches;
+}
+
+/** `items` in order, cut into runs whose `weight` adds up to at most `limit` (an item heavier alone is a run alone). */
+export function batchesOf<T>(items: readonly T[], weight: (item: T) => number, limit: number): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let total = 0;
+  for (const item of items) {
+    if (current.length > 0 && total + weight(item) > limit) {
+      batches.push(current);
+      current = [];
+      total = 0;
+    }
+    current.push(item);
+    total += weight(item);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 function sumOf(counts: StatusCounts | undefined): number {
