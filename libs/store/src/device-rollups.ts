@@ -1,5 +1,5 @@
 import type { Status } from '@tally/contract';
-import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import { duplicateKeyFailures, upsertAll } from './rollup-buckets';
 import { DAY, floorTo, HOUR } from './rollup-plan';
 import { addCounts, STATUS_KEYS, zeroCounts, type StatusCounts } from './status-counts';
@@ -53,8 +53,9 @@ export interface HourOfDevices {
 
 export const DEVICE_DAYS_COLLECTION = 'status_rollups_device_day';
 export const DEVICES_COLLECTION = 'status_devices';
-/** Day totals written per bulk write: a fleet of a million devices has a million documents a day. */
+/** Documents looked up or written per call: a fleet of a million devices has a million documents a day. */
 const WRITE_BATCH = 10_000;
+const DUPLICATE_KEY = 11000;
 
 export interface DeviceRollups {
   days: Collection<DeviceDay>;
@@ -99,7 +100,22 @@ export function createDeviceRollups(db: Db): DeviceRollups {
           upsert: true,
         },
       });
-      const whole = [...perDocument].sort(([a], [b]) => (a < b ? -1 : 1));
+      const all = [...perDocument].sort(([a], [b]) => (a < b ? -1 : 1));
+      if (all.length === 0) return;
+      // Documents that do not exist yet are inserted whole, at a fraction of an upsert's cost (a
+      // fleet reporting less than once an hour has about one new document per reading); one that
+      // another refresh created meanwhile fails with a duplicate key and is updated as the rest.
+      const existing = new Set<string>();
+      for (let i = 0; i < all.length; i += WRITE_BATCH) {
+        const ids = all.slice(i, i + WRITE_BATCH).map(([id]) => id);
+        for (const found of await days.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()) existing.add(found._id);
+      }
+      const fresh = all.filter(([id]) => !existing.has(id));
+      const taken = await insertNew(
+        days,
+        fresh.map(([id, { device, day, slots }]) => ({ _id: id, device, day: new Date(day), h: Object.fromEntries(slots) })),
+      );
+      const whole = all.filter(([id]) => existing.has(id) || taken.has(id));
       if (whole.length === 0) return;
       const missed = new Set(
         (await duplicateKeyFailures(days, whole.map(([id, { device, day, slots }]) => update(id, device, day, [...slots]))))
@@ -147,6 +163,20 @@ export function createDeviceRollups(db: Db): DeviceRollups {
       );
     },
   };
+}
+
+/** Inserts `documents`, unordered; gives back the ids that already existed (a duplicate key). */
+async function insertNew(days: Collection<DeviceDay>, documents: DeviceDay[]): Promise<Set<string>> {
+  if (documents.length === 0) return new Set();
+  try {
+    await days.insertMany(documents, { ordered: false });
+    return new Set();
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+    return new Set(errors.map((e) => (documents[e.index] as DeviceDay)._id));
+  }
 }
 
 export function deviceDayId(device: string, day: number): string {
