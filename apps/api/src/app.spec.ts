@@ -4,6 +4,7 @@ import { createApp } from './app';
 import { buildDocsAssets } from './assets';
 import { openApiDocument } from './openapi';
 import { MAX_BODY_BYTES } from './routes/json-body';
+import { servedMethods } from './routes/methods';
 import type { CountsStore } from './store';
 import { memoryStore, type Reading } from './test/memory-store';
 import { TIME_PATTERN } from './time';
@@ -404,6 +405,12 @@ describe('methods', () => {
       await expectError(response, 405, 'method_not_allowed');
       expect(response.headers.get('allow')?.split(', ').sort()).toEqual([...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].sort());
     }
+  });
+
+  it('names every method some path serves as the Allow of a CONNECT (answered by the server, outside any path)', () => {
+    const documented = new Set(paths.flatMap(([, operations]) => Object.keys(operations).map((method) => method.toUpperCase())));
+    if (documented.has('GET')) documented.add('HEAD');
+    expect(servedMethods(app).split(', ').sort()).toEqual([...documented].sort());
   });
 });
 

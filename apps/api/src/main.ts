@@ -1,11 +1,11 @@
 import { loadApiConfig } from '@tally/config';
-import { createLogger, exitOnStartupError, onShutdown } from '@tally/runtime';
+import { createLogger, exitOnStartupError, onShutdown, startHttpServer } from '@tally/runtime';
 import { startMetricsServer } from '@tally/metrics';
 import { createMongoConnection } from '@tally/store';
 import { createApp } from './app';
 import { loadAssets } from './assets';
 import { createApiMetrics } from './metrics';
-import { startServer } from './server';
+import { servedMethods } from './routes/methods';
 import { countsStoreOver } from './store';
 
 function main(): void {
@@ -31,16 +31,20 @@ function main(): void {
     dashboard: assets.then(({ dashboard }) => dashboard),
     docs: assets.then(({ docs }) => docs),
   });
-  const server = startServer({
+  const server = startHttpServer({
     fetch: app.fetch,
     port: config.port,
     host: config.host,
     requestTimeoutMs: config.requestTimeoutMs,
+    examplePath: '/status-counts',
+    allow: servedMethods(app),
     onBadRequest: (info) => logger.warn(info, 'bad request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
-    onStartupError: (error) => exitOnStartupError(error, logger),
   });
-  server.once('listening', () => logger.info({ host: config.host, port: config.port, auth: config.token !== undefined }, 'listening'));
+  server.then(
+    ({ port }) => logger.info({ host: config.host, port, auth: config.token !== undefined }, 'listening'),
+    (error: unknown) => exitOnStartupError(error, logger),
+  );
   const metricsServer =
     metrics && config.metricsPort !== undefined
       ? startMetricsServer({ registry: metrics.registry, port: config.metricsPort, host: config.metricsHost })
@@ -51,10 +55,8 @@ function main(): void {
   );
   onShutdown(
     async () => {
-      // Finish the requests in flight, refuse new ones, then drop idle keep-alive connections.
-      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-      if ('closeIdleConnections' in server) server.closeIdleConnections();
-      await closed;
+      // Finish the requests in flight, refuse new ones, drop idle keep-alive connections.
+      await (await server).close();
       await (await metricsServer)?.close();
       await mongo.close();
     },

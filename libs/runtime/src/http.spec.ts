@@ -1,6 +1,8 @@
+import { request as httpRequest, Agent } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { sendRawHttp } from '@tally/devstack';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createGetOnlyApp, isRequestTarget, startHttpServer, type HttpServer } from './http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createGetOnlyApp, isRequestTarget, startHttpServer, type HttpServer, type HttpServerOptions } from './http';
 
 const app = createGetOnlyApp(
   {
@@ -54,9 +56,9 @@ describe('startHttpServer', () => {
     server = undefined;
   });
 
-  async function start(): Promise<HttpServer> {
+  async function start(options: Partial<HttpServerOptions> = {}): Promise<HttpServer> {
     told = [];
-    server = await startHttpServer({ fetch: app.fetch, port: 0, examplePath: '/healthz', onBadRequest: (info) => told.push(info) });
+    server = await startHttpServer({ fetch: app.fetch, port: 0, examplePath: '/healthz', onBadRequest: (info) => told.push(info), ...options });
     return server;
   }
   const raw = (port: number, head: string) => sendRawHttp({ port, request: `${head}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n` });
@@ -86,6 +88,120 @@ describe('startHttpServer', () => {
     const response = await sendRawHttp({ port, request: 'NOT HTTP AT ALL\r\n\r\n' });
     expect([response.status, JSON.parse(response.body)]).toEqual([400, { error: { code: 'invalid_request', message: 'Malformed HTTP request' } }]);
     expect(told).toEqual([{ target: '', reason: expect.any(String) }]);
+  });
+
+  it.each([
+    ['headers', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n'],
+    ['body', 'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"partial'],
+  ])('answers a client whose %s do not arrive within requestTimeoutMs with a raw JSON 408, and tells it', async (_, request) => {
+    // A handler that reads the body, as the API's do: one that answers first leaves the connection open for the rest.
+    const { port } = await start({ requestTimeoutMs: 300, fetch: async (request) => new Response(await request.text()) });
+    const started = Date.now();
+    const response = await sendRawHttp({ port, request });
+    expect([response.status, response.headers['content-type'], JSON.parse(response.body)]).toEqual([
+      408,
+      'application/json',
+      { error: { code: 'timeout', message: 'The request was not received within 300 ms' } },
+    ]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(told).toEqual([{ target: '', reason: 'ERR_HTTP_REQUEST_TIMEOUT' }]);
+  });
+
+  it.each([
+    [undefined, 'GET, HEAD'],
+    ['GET, HEAD, POST', 'GET, HEAD, POST'],
+  ])('answers CONNECT with a JSON 405 (Allow %s given), tells it, and stays up', async (allow, header) => {
+    const { port } = await start(allow === undefined ? {} : { allow });
+    for (const target of ['127.0.0.1:443', '/healthz']) {
+      const response = await sendRawHttp({ port, request: `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n` });
+      expect([response.status, response.headers['allow'], response.headers['content-type'], JSON.parse(response.body)]).toEqual([
+        405,
+        header,
+        'application/json',
+        { error: { code: 'method_not_allowed', message: 'CONNECT is not allowed: this server is not a proxy' } },
+      ]);
+    }
+    expect(told).toEqual([
+      { target: '127.0.0.1:443', reason: 'CONNECT' },
+      { target: '/healthz', reason: 'CONNECT' },
+    ]);
+    expect((await raw(port, 'GET /healthz HTTP/1.1')).status).toBe(200);
+  });
+
+  it('answers 500 without details when fetch throws, and tells the error', async () => {
+    const errors: unknown[] = [];
+    const boom = new Error('boom');
+    const { port } = await start({
+      fetch: () => {
+        throw boom;
+      },
+      onError: (error) => errors.push(error),
+    });
+    const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect([response.status, await response.json()]).toEqual([500, { error: { code: 'internal', message: 'Internal error' } }]);
+    expect(errors).toEqual([boom]);
+  });
+
+  it("tells the server's errors once it listens to onError", async () => {
+    const listen = vi.spyOn(NetServer.prototype, 'listen');
+    const errors: unknown[] = [];
+    let listening: NetServer | undefined;
+    try {
+      await start({ onError: (error) => errors.push(error) });
+      listening = listen.mock.contexts[0] as NetServer;
+    } finally {
+      listen.mockRestore();
+    }
+    const later = Object.assign(new Error('accept ENFILE'), { code: 'ENFILE', syscall: 'accept' });
+    listening.emit('error', later);
+    expect(errors).toEqual([later]);
+  });
+
+  it('on close, drops idle keep-alive connections at once and finishes a request in flight first', async () => {
+    let received = false;
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const running = await start({
+      fetch: async (request) => {
+        if (new URL(request.url).pathname === '/slow') {
+          received = true;
+          await slow;
+        }
+        return new Response('ok');
+      },
+    });
+    const { port } = running;
+    const agent = new Agent({ keepAlive: true });
+    const get = (path: string) =>
+      new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+        httpRequest({ port, host: '127.0.0.1', path, agent }, (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    const idleSockets = () => Object.values(agent.freeSockets).flat().length;
+    try {
+      const inFlight = get('/slow');
+      await expect.poll(() => received).toBe(true);
+      expect(await get('/idle')).toEqual({ status: 200, body: 'ok' });
+      expect(idleSockets()).toBe(1);
+      let closed = false;
+      const closing = running.close().then(() => (closed = true));
+      server = undefined;
+      await expect.poll(idleSockets).toBe(0);
+      expect(closed).toBe(false);
+      release();
+      expect(await inFlight).toEqual({ status: 200, body: 'ok' });
+      // Well within Node's 5 s keep-alive timeout: the connection of the finished request is not kept either.
+      await expect.poll(() => closed, { timeout: 1000 }).toBe(true);
+      await closing;
+    } finally {
+      release();
+      agent.destroy();
+    }
   });
 
   it('rejects when its port is taken', async () => {

@@ -15,14 +15,23 @@ export function methodNotAllowed(allow: string) {
  * the routes registered so far: call it after the last route). HEAD goes with GET.
  */
 export function refuseOtherMethods(app: OpenAPIHono): void {
+  for (const [path, methods] of routeMethods(app)) app.all(path, methodNotAllowed(allowOf(methods)));
+}
+
+/** The methods `app` serves on some path, as an `Allow` value: for a request no path applies to (`CONNECT`). */
+export function servedMethods(app: OpenAPIHono): string {
+  return allowOf(new Set([...routeMethods(app).values()].flatMap((methods) => [...methods])));
+}
+
+function routeMethods(app: OpenAPIHono): Map<string, Set<string>> {
   const served = new Map<string, Set<string>>();
   for (const { method, path } of app.routes) {
-    if (method === 'ALL') continue; // middleware
+    if (method === 'ALL') continue; // middleware, and the 405s of refuseOtherMethods
     served.set(path, (served.get(path) ?? new Set()).add(method));
   }
-  for (const [path, methods] of served) {
-    if (methods.has('GET')) methods.add('HEAD');
-    const allow = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter((method) => methods.has(method));
-    app.all(path, methodNotAllowed(allow.join(', ')));
-  }
+  return served;
+}
+
+function allowOf(methods: Set<string>): string {
+  return ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter((method) => methods.has(method) || (method === 'HEAD' && methods.has('GET'))).join(', ');
 }
