@@ -6,7 +6,7 @@ import { startBundle, stopApp, type BenchContext } from './context';
 import { createHttpClient, runLoad, type HttpClient, type LoadResult } from './http';
 import { readPeakRssMb } from './proc';
 import { startProgress } from './progress';
-import { DAY_MS, QUERY_START, queryKinds, SPAN_DAYS, type QueryKind } from './questions';
+import { DAY_MS, DEVICE_PAGE, QUERY_START, queryKinds, readDevicePage, SPAN_DAYS, type Fleet, type QueryKind } from './questions';
 import { perSecond, percentiles, round, type Percentiles } from './stats';
 import { measureStorage, type StorageResult } from './storage';
 
@@ -112,8 +112,9 @@ export async function runQuery(context: BenchContext, options: QueryOptions): Pr
     }
     const [first] = targets;
     if (!first) throw new Error('no query size given');
+    const cursors = await walkDirectory(targets, fleet);
     const queries: QueryFigures[][] = [];
-    for (const kind of queryKinds()) queries.push(await measureQueries(targets, kind, fleet, options));
+    for (const kind of queryKinds()) queries.push(await measureQueries(targets, kind, { devices: fleet, cursors }, options));
     const progress = startProgress({ label: 'GET /healthz load', seconds: options.healthzSeconds });
     const load = await runLoad({ client: first.client, path: '/healthz', concurrency: HEALTHZ_CONCURRENCY, seconds: options.healthzSeconds });
     progress.finish(`${load.perSecond.toLocaleString('en-US')} requests/s, ${load.errors} errors`);
@@ -223,7 +224,7 @@ interface SeedMarker {
 async function measureQueries(
   targets: readonly Target[],
   kind: QueryKind,
-  fleet: readonly string[],
+  fleet: Fleet,
   { samples, apiSamples }: Pick<QueryOptions, 'samples' | 'apiSamples'>,
 ): Promise<QueryFigures[]> {
   const rawSamples = Math.min(samples, apiSamples);
@@ -269,6 +270,35 @@ async function measureQueries(
   } finally {
     progress.abort();
   }
+}
+
+/**
+ * Pages through `GET /devices` of every size, following `next_cursor`: each must list the whole
+ * fleet once, in order, and give the same cursors. Returns them, for questions at random pages.
+ */
+async function walkDirectory(targets: readonly Target[], fleet: readonly string[]): Promise<string[]> {
+  const walks: string[][] = [];
+  for (const { client, readings } of targets) {
+    const listed: string[] = [];
+    const cursors: string[] = [];
+    for (;;) {
+      const cursor = cursors.at(-1);
+      const path = `/devices?limit=${DEVICE_PAGE}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const response = await client.send('GET', path);
+      if (response.status !== 200) throw new Error(`GET ${path} (${readings} readings) answered ${response.status}: ${response.body}`);
+      const page = readDevicePage(response.body);
+      listed.push(...page.devices.map((d) => d.device));
+      if (page.next_cursor === undefined || listed.length > fleet.length) break;
+      cursors.push(page.next_cursor);
+    }
+    if (JSON.stringify(listed) !== JSON.stringify(fleet)) {
+      throw new Error(`GET /devices over ${readings} readings listed ${listed.length} devices, not the fleet's ${fleet.length} once each in order`);
+    }
+    walks.push(cursors);
+  }
+  const [cursors = []] = walks;
+  if (walks.some((walk) => JSON.stringify(walk) !== JSON.stringify(cursors))) throw new Error('GET /devices gave other cursors at another size');
+  return cursors;
 }
 
 /** Waits for GET /readyz to answer 200 (MongoDB reachable), for at most 30 s. */

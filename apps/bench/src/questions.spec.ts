@@ -2,7 +2,8 @@ import { fleetDeviceIds } from '@tally/contract';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_PAGE, pickDevices, queryKinds, QUERY_START, randomStart, SPAN_DAYS, DAY_MS, type QueryKind } from './questions';
 
-const fleet = fleetDeviceIds(10_000);
+const devices = fleetDeviceIds(10_000);
+const fleet = { devices, cursors: Array.from({ length: 99 }, (_, k) => `c${k}`) };
 /** A fixed sequence of "random" numbers, so that each question is known. */
 const sequence = (...values: number[]) => {
   let i = 0;
@@ -56,9 +57,9 @@ describe('queryKinds', () => {
     expect(question.read(body)).toEqual({ comparable: counts(3), total: 6 });
   });
 
-  it('pages the device directory after a random device, then by a random prefix, in turn', () => {
+  it('pages the device directory at a random page through the cursor it was given, then by a random prefix, in turn', () => {
     const page = kind(`GET /devices, ${DEVICE_PAGE} a page`);
-    expect(page.ask(fleet, sequence(0.5)).path).toBe(`/devices?limit=${DEVICE_PAGE}&cursor=sim-04951`);
+    expect(page.ask(fleet, sequence(0.5)).path).toBe(`/devices?limit=${DEVICE_PAGE}&cursor=c49`);
     const byPrefix = page.ask(fleet, sequence(0.5));
     expect(byPrefix.path).toBe(`/devices?limit=${DEVICE_PAGE}&prefix=sim-050`);
     const body = { devices: [{ device: 'sim-05000', first_seen: '2026-01-01T00:00:00.000Z', last_seen: '2026-01-02T00:00:00.000Z', last_status: 3, readings: 7 }] };

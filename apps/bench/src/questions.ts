@@ -34,14 +34,25 @@ export interface Question {
   raw(store: StatusEventStore, timeoutMs: number): Promise<unknown>;
 }
 
+/** What the questions are about. */
+export interface Fleet {
+  /** Every device, sorted by id (as `fleetDeviceIds` gives them and the directory lists them). */
+  devices: readonly string[];
+  /**
+   * The cursors `GET /devices?limit=100` gave: `cursors[k]` continues after page k (the first page
+   * is 0). Cursors are opaque: the only way to a page is through the one before it.
+   */
+  cursors: readonly string[];
+}
+
 /** A row of the query table: a kind of question, asked at random ranges (and devices). */
 export interface QueryKind {
   /** The row's name, e.g. `POST /status-counts, 1 day`. */
   name: string;
   /** Whose readings it counts: the whole fleet, some devices, or the device directory. */
   scope: 'fleet' | 'devices' | 'directory';
-  /** A new question about `fleet` (sorted by id); `random()` in [0, 1) picks its range and devices. */
-  ask(fleet: readonly string[], random: () => number): Question;
+  /** A new question; `random()` in [0, 1) picks its range and devices. */
+  ask(fleet: Fleet, random: () => number): Question;
 }
 
 /** The sum of a count's statuses. */
@@ -92,7 +103,7 @@ function deviceCount(range: (typeof RANGES)[number]): QueryKind {
     scope: 'devices',
     ask: (fleet, random) => {
       const from = randomStart(range.ms, random);
-      const devices = pickDevices(fleet, 1, random);
+      const devices = pickDevices(fleet.devices, 1, random);
       return {
         label: `${range.name} of ${devices.join(', ')} from ${new Date(from).toISOString()}`,
         method: 'GET',
@@ -117,7 +128,7 @@ function series(devices: number | undefined): QueryKind {
     scope: devices === undefined ? 'fleet' : 'devices',
     ask: (fleet, random) => {
       const from = Math.floor(randomStart(DAY_MS, random) / HOUR_MS) * HOUR_MS;
-      const picked = devices === undefined ? undefined : pickDevices(fleet, devices, random);
+      const picked = devices === undefined ? undefined : pickDevices(fleet.devices, devices, random);
       return {
         label: `series${picked ? ` of ${picked.join(', ')}` : ''} from ${new Date(from).toISOString()}`,
         method: 'GET',
@@ -147,30 +158,34 @@ interface ListedDevice {
 }
 
 /**
- * A page of `GET /devices` (limit 100): after a random device (`cursor`), or of a random prefix
- * two short of the ids' digits (`sim-012` of sim-01200…sim-01299), in turn. The raw pipeline groups
- * the readings of the devices the page must hold: every device of the fleet has readings.
+ * A page of `GET /devices` (limit 100): a random page, through the cursor the page before it gave,
+ * or a random prefix two characters short of an id (`sim-012`: sim-01200…sim-01299), in turn.
+ * The raw pipeline groups the readings of the devices the page must hold: every device of the
+ * fleet has readings.
  */
 function devicePage(): QueryKind {
   let asked = 0;
   return {
     name: `GET /devices, ${DEVICE_PAGE} a page`,
     scope: 'directory',
-    ask: (fleet, random) => {
-      const sorted = fleet; // fleetDeviceIds sorts as the directory does
-      const byPrefix = asked++ % 2 === 1;
-      // A cursor with a full page after it where the fleet has one.
-      const at = sorted[Math.floor(random() * (byPrefix ? sorted.length : Math.max(1, sorted.length - DEVICE_PAGE)))] as string;
-      const prefix = at.slice(0, -2);
-      const expected = (byPrefix ? sorted.filter((id) => id.startsWith(prefix)) : sorted.filter((id) => id > at)).slice(0, DEVICE_PAGE);
-      const query = byPrefix ? `prefix=${encodeURIComponent(prefix)}` : `cursor=${encodeURIComponent(at)}`;
+    ask: ({ devices, cursors }, random) => {
+      let query: string;
+      let expected: readonly string[];
+      if (asked++ % 2 === 0) {
+        const page = Math.floor(random() * (cursors.length + 1));
+        query = page === 0 ? '' : `&cursor=${encodeURIComponent(cursors[page - 1] as string)}`;
+        expected = devices.slice(page * DEVICE_PAGE, (page + 1) * DEVICE_PAGE);
+      } else {
+        const prefix = (devices[Math.floor(random() * devices.length)] as string).slice(0, -2);
+        query = `&prefix=${encodeURIComponent(prefix)}`;
+        expected = devices.filter((id) => id.startsWith(prefix)).slice(0, DEVICE_PAGE);
+      }
       return {
-        label: `GET /devices?${query}`,
+        label: `GET /devices?limit=${DEVICE_PAGE}${query}`,
         method: 'GET',
-        path: `/devices?limit=${DEVICE_PAGE}&${query}`,
+        path: `/devices?limit=${DEVICE_PAGE}${query}`,
         read: (body) => {
-          const page = JSON.parse(body) as { devices: { device: string; readings: number; first_seen: string; last_seen: string }[] };
-          const listed = page.devices.map(
+          const listed = readDevicePage(body).devices.map(
             (d): ListedDevice => ({ device: d.device, readings: d.readings, first_seen: Date.parse(d.first_seen), last_seen: Date.parse(d.last_seen) }),
           );
           return { comparable: listed, total: listed.length };
@@ -179,7 +194,7 @@ function devicePage(): QueryKind {
           const groups = await store.collection
             .aggregate<{ _id: string; readings: number; first: Date; last: Date }>(
               [
-                { $match: { device: { $in: expected } } },
+                { $match: { device: { $in: [...expected] } } },
                 { $group: { _id: '$device', readings: { $sum: 1 }, first: { $min: '$ts' }, last: { $max: '$ts' } } },
               ],
               { maxTimeMS: timeoutMs },
@@ -192,6 +207,16 @@ function devicePage(): QueryKind {
       };
     },
   };
+}
+
+/** A page of `GET /devices`, as the API answers it. */
+export interface DevicePage {
+  devices: { device: string; first_seen: string; last_seen: string; last_status: number; readings: number }[];
+  next_cursor?: string;
+}
+
+export function readDevicePage(body: string): DevicePage {
+  return JSON.parse(body) as DevicePage;
 }
 
 /** Every row of the query table, in order: the fleet's counts and series, then per device, then the directory. */
