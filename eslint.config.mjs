@@ -5,6 +5,8 @@ import * as jsoncParser from 'jsonc-eslint-parser';
  * Module boundaries (README.md, the table of projects): apps are wiring over libs; libs never import apps;
  * `messaging` and `store` never import each other; `config`, `devstack` and `contract` (a reading's shape,
  * the statuses, device ids: the one source of truth every project takes them from) depend on nothing of ours.
+ * `runtime` (timing, lifecycle, logger, the small JSON servers) depends on `config` alone, and every lib
+ * that waits or serves takes it from there, never from `config`.
  * `devstack` is test and development tooling: specs may use it, shipped code may not.
  */
 const depConstraints = [
@@ -13,20 +15,21 @@ const depConstraints = [
   { sourceTag: 'scope:config', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:contract', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:devstack', onlyDependOnLibsWithTags: [] },
-  { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: ['scope:config'] },
-  { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:devstack'] },
-  { sourceTag: 'scope:store', onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:devstack'] },
+  { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:config', 'scope:devstack'] },
+  { sourceTag: 'scope:metrics', onlyDependOnLibsWithTags: ['scope:runtime'] },
+  { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:contract', 'scope:devstack'] },
+  { sourceTag: 'scope:store', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:contract', 'scope:devstack'] },
   {
     sourceTag: 'scope:broadcaster',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:messaging', 'scope:metrics', 'scope:devstack'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:runtime', 'scope:contract', 'scope:messaging', 'scope:metrics', 'scope:devstack'],
   },
   {
     sourceTag: 'scope:processor',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:messaging', 'scope:metrics', 'scope:store', 'scope:devstack'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:runtime', 'scope:contract', 'scope:messaging', 'scope:metrics', 'scope:store', 'scope:devstack'],
   },
   {
     sourceTag: 'scope:api',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:contract', 'scope:metrics', 'scope:store', 'scope:devstack'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:runtime', 'scope:contract', 'scope:metrics', 'scope:store', 'scope:devstack'],
   },
   // End-to-end suites drive the built apps as a black box; the fault suite also reads the rollups
   // that the store defines (their collections), to check them against what the broker acknowledged,

@@ -1,16 +1,20 @@
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import type { BrowserAssets } from './assets';
 import { bearerAuth } from './auth';
-import { dashboardRoutes, type DashboardAssets } from './dashboard/routes';
-import { DOCS_HTML } from './docs';
-import { ApiError } from './errors';
+import { dashboardRoutes } from './dashboard/routes';
+import { docsRoutes } from './docs';
+import { ApiError, apiError } from './errors';
 import type { ApiMetrics } from './metrics';
-import { buildOpenApi } from './openapi';
+import { openApiDocument, registerSecurity } from './openapi';
 import { QueryLimit } from './query-limit';
 import { countsRoutes } from './routes/counts';
-import { healthRoutes } from './routes/health';
-import { methodNotAllowed } from './routes/methods';
+import { healthRoutes, PUBLIC_PATHS } from './routes/health';
+import { UNSUPPORTED_MEDIA_TYPE } from './routes/json-body';
+import { refuseOtherMethods } from './routes/methods';
+import { describeIssues, INVALID_REQUEST } from './schemas';
 import type { CountsStore } from './store';
 
 export interface RequestLog {
@@ -40,17 +44,26 @@ export interface AppOptions {
   /** Called with unexpected errors (answered as a 500 without details). */
   onError?: (error: unknown) => void;
   /** Serves the dashboard at `/` (no token needed for the page itself) when given. */
-  dashboard?: Promise<DashboardAssets>;
+  dashboard?: Promise<BrowserAssets>;
+  /** Serves the API reference (Swagger UI over /openapi.json) at `/docs` when given. */
+  docs?: Promise<BrowserAssets>;
   /** Counts and times every request (see ./metrics); served elsewhere, never on this app. */
   metrics?: ApiMetrics;
 }
 
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
-
-/** The API: request ids and logs, security headers, the token check, then the routes. */
-export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrentQueries, log, onError, dashboard, metrics }: AppOptions): Hono {
-  const app = new Hono();
-  const openApi = buildOpenApi();
+/**
+ * The API: request ids and logs, security headers, the token check, then the routes. Each operation
+ * is defined with its schemas (`app.openapi`), which both validate its requests and describe it
+ * in /openapi.json.
+ */
+export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrentQueries, log, onError, dashboard, docs, metrics }: AppOptions): OpenAPIHono {
+  const app = new OpenAPIHono({
+    // A request its operation's schemas refuse: one 400 naming every problem.
+    defaultHook: (result) => {
+      if (!result.success) throw apiError(INVALID_REQUEST, describeIssues(result.error));
+    },
+  });
+  registerSecurity(app);
 
   if (metrics) app.use(metrics.middleware);
 
@@ -66,20 +79,29 @@ export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrent
       durationMs: Math.round((performance.now() - started) * 10) / 10,
     });
   });
-  app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'self'", "'unsafe-inline'"] } }));
+  // Every script and style sheet is a file of this app: no inline script, no inline style. Images
+  // may also be data: URLs (Swagger UI's style sheet draws its icons so); an image runs no script.
+  app.use(
+    secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'] } }),
+  );
   if (dashboard) app.route('/', dashboardRoutes({ assets: dashboard, authRequired: token !== undefined }));
   if (token !== undefined) app.use(bearerAuth(token, PUBLIC_PATHS));
 
   const limit = maxConcurrentQueries === undefined ? undefined : new QueryLimit(maxConcurrentQueries);
   countsRoutes(app, { store, requestTimeoutMs, limit });
   healthRoutes(app, { store, requestTimeoutMs });
-  app.get('/openapi.json', (c) => c.json(openApi));
-  app.get('/docs', (c) => c.html(DOCS_HTML));
-  for (const path of ['/openapi.json', '/docs']) app.all(path, methodNotAllowed('GET, HEAD'));
+  const document = openApiDocument(app);
+  app.get('/openapi.json', (c) => c.json(document));
+  if (docs) app.route('/', docsRoutes({ assets: docs }));
+  refuseOtherMethods(app);
 
   app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route ${c.req.method} ${c.req.path}; see /docs`).toJSON(), 404));
   app.onError((error, c) => {
     if (error instanceof ApiError) return c.json(error.toJSON(), error.status);
+    // The body validator's own check of the content type, stricter than ./routes/json-body's.
+    if (error instanceof HTTPException && error.status === 415) {
+      return c.json(apiError(UNSUPPORTED_MEDIA_TYPE, 'Send a JSON body with "Content-Type: application/json"').toJSON(), 415);
+    }
     onError?.(error);
     return c.json(new ApiError(500, 'internal', 'Internal error').toJSON(), 500);
   });

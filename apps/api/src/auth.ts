@@ -1,6 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { ApiError } from './errors';
+import { apiError, type ErrorKind } from './errors';
+
+export const UNAUTHORIZED: ErrorKind = {
+  status: 401,
+  code: 'unauthorized',
+  description: 'API_TOKEN is set and the request has no valid bearer token',
+  headers: { 'WWW-Authenticate': { description: 'Bearer', schema: { type: 'string' } } },
+};
 
 /**
  * Requires `Authorization: Bearer <token>` on every path but `publicPaths`: 401 with
@@ -14,7 +21,7 @@ export function bearerAuth(token: string, publicPaths: ReadonlySet<string>): Mid
     const given = /^Bearer (.+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       c.header('WWW-Authenticate', 'Bearer');
-      throw new ApiError(401, 'unauthorized', 'Send the API token as "Authorization: Bearer <token>"');
+      throw apiError(UNAUTHORIZED, 'Send the API token as "Authorization: Bearer <token>"');
     }
     return next();
   };

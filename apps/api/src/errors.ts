@@ -31,3 +31,22 @@ export class ApiError extends Error {
     return { error: { code: this.code, message: this.message } };
   }
 }
+
+/**
+ * A kind of error an operation answers, defined beside the code that throws it: the OpenAPI
+ * document lists each operation's kinds (./openapi `errorResponses`), so what it says cannot drift
+ * from what is thrown.
+ */
+export interface ErrorKind {
+  status: ContentfulStatusCode;
+  code: ErrorCode;
+  /** When an operation answers it, for the document. */
+  description: string;
+  /** Headers it is sent with, as OpenAPI header objects. */
+  headers?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number } }>;
+}
+
+/** An error of `kind`, with a message naming what to change. */
+export function apiError(kind: ErrorKind, message: string, options?: { cause?: unknown }): ApiError {
+  return new ApiError(kind.status, kind.code, message, options);
+}

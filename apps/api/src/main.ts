@@ -1,8 +1,9 @@
-import { createLogger, exitOnStartupError, loadApiConfig, onShutdown } from '@tally/config';
+import { loadApiConfig } from '@tally/config';
+import { createLogger, exitOnStartupError, onShutdown } from '@tally/runtime';
 import { startMetricsServer } from '@tally/metrics';
 import { createMongoConnection } from '@tally/store';
 import { createApp } from './app';
-import { loadDashboardAssets } from './dashboard/assets';
+import { loadAssets } from './assets';
 import { createApiMetrics } from './metrics';
 import { startServer } from './server';
 import { countsStoreOver } from './store';
@@ -18,6 +19,7 @@ function main(): void {
   // Metrics on a port of their own, never on the (published, token-protected) API port.
   const metrics = config.metricsPort === undefined ? undefined : createApiMetrics();
   const store = countsStoreOver(mongo);
+  const assets = loadAssets();
   const app = createApp({
     store: metrics?.instrument(store) ?? store,
     metrics,
@@ -26,7 +28,8 @@ function main(): void {
     maxConcurrentQueries: config.maxConcurrentQueries,
     log: (entry) => logger.info(entry, 'request'),
     onError: (error) => logger.error({ err: error }, 'unexpected error'),
-    dashboard: loadDashboardAssets(),
+    dashboard: assets.then(({ dashboard }) => dashboard),
+    docs: assets.then(({ docs }) => docs),
   });
   const server = startServer({
     fetch: app.fetch,

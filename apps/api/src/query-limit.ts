@@ -1,7 +1,19 @@
-import { ApiError } from './errors';
+import { apiError, type ErrorKind } from './errors';
 
 /** Seconds a client told `busy` should wait before it asks again. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
+
+export const BUSY: ErrorKind = {
+  status: 503,
+  code: 'busy',
+  description: 'The API is running API_MAX_CONCURRENT_QUERIES queries already: try again after Retry-After',
+  headers: {
+    'Retry-After': {
+      description: `Seconds to wait before asking again (with code busy): ${BUSY_RETRY_AFTER_SECONDS}`,
+      schema: { type: 'integer', minimum: 0 },
+    },
+  },
+};
 
 /**
  * At most `max` store queries at once: each holds memory until MongoDB answers, so a burst past
@@ -15,7 +27,7 @@ export class QueryLimit {
   /** Runs `query` in a free slot, held until it settles, even after its caller stopped waiting (a 504). */
   async run<T>(query: () => Promise<T>): Promise<T> {
     if (this.running >= this.max) {
-      throw new ApiError(503, 'busy', `The API is running ${this.max} queries already; try again in ${BUSY_RETRY_AFTER_SECONDS} s`);
+      throw apiError(BUSY, `The API is running ${this.max} queries already; try again in ${BUSY_RETRY_AFTER_SECONDS} s`);
     }
     this.running++;
     try {

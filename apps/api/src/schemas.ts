@@ -1,6 +1,7 @@
 import { STATUSES, type Status } from '@tally/contract';
 import { SERIES_STEPS, type SeriesStep } from '@tally/store';
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
+import type { ErrorKind } from './errors';
 import { compareInstants, parseInstant, TIME_PATTERN, type Instant } from './time';
 
 const EXAMPLE_START = '2024-01-31T00:00:00Z';
@@ -22,13 +23,18 @@ const timePattern = new RegExp(TIME_PATTERN);
 /** A time whose offset lost its `+`: in a query string an unencoded `+` reads as a space. */
 const DECODED_PLUS = /[0-9] (?:[01][0-9]|2[0-3]):?[0-5][0-9]$/;
 
-function timeField(name: string, example: string) {
+/** Where a field is read: a query parameter (given at most once) or a JSON body's property. */
+type Source = 'query' | 'body';
+
+function timeField(name: string, example: string, source: Source) {
   return z
     .string({
-      error: (issue) =>
-        issue.input === undefined
-          ? `${name} is required: an ISO-8601 time such as ${example}`
-          : `${name} must be an ISO-8601 time string such as ${example}, not ${describeValue(issue.input)}`,
+      error: (issue) => {
+        if (issue.input === undefined) return `${name} is required: an ISO-8601 time such as ${example}`;
+        // The query validator hands a repeated parameter over as an array of its values.
+        if (source === 'query' && Array.isArray(issue.input)) return `${name} is given more than once`;
+        return `${name} must be an ISO-8601 time string such as ${example}, not ${describeValue(issue.input)}`;
+      },
     })
     .regex(timePattern, {
       error: (issue) => {
@@ -39,7 +45,20 @@ function timeField(name: string, example: string) {
       },
     })
     .meta({ description: TIME_DESCRIPTION, examples: [example] })
+    // As a parameter's own example too, which viewers (Swagger UI) fill into their forms.
+    .openapi({ param: { example } })
     .transform((value) => parseInstant(value) as Instant);
+}
+
+/**
+ * The filters every `/status-counts` operation takes (GET and POST, totals and series): one list,
+ * so that a filter added here reaches them all, in the query or in the body.
+ */
+function countsFilters(source: Source) {
+  return {
+    start_time: timeField('start_time', EXAMPLE_START, source),
+    end_time: timeField('end_time', EXAMPLE_END, source),
+  };
 }
 
 /** The order of the two times, checked only once both are valid times. */
@@ -47,31 +66,31 @@ const RANGE_ORDER = {
   error: 'start_time must be before end_time (the range is [start_time, end_time))',
   when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
 };
+const inOrder = ({ start_time, end_time }: { start_time: Instant; end_time: Instant }) => compareInstants(start_time, end_time) < 0;
 
-/** The request of `/status-counts`, as a POST body or as GET query parameters. */
-export const statusCountsRequest = z
-  .object({
-    start_time: timeField('start_time', EXAMPLE_START),
-    end_time: timeField('end_time', EXAMPLE_END),
-  })
-  .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, RANGE_ORDER)
+/** `GET /status-counts`: the filters as query parameters. */
+export const statusCountsQuery = z.object(countsFilters('query')).refine(inOrder, RANGE_ORDER);
+
+/** `POST /status-counts`: the filters as a JSON body. */
+export const statusCountsBody = z
+  .object(countsFilters('body'))
+  .refine(inOrder, RANGE_ORDER)
   .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time)' });
 
 /** Most points one series answers: a chart wider than a screen has no use for more. */
 export const MAX_SERIES_POINTS = 1500;
 const STEP_NAMES = Object.keys(SERIES_STEPS) as [SeriesStep, ...SeriesStep[]];
 
-/** The request of `/status-counts/series`: a range and a step, as GET query parameters. */
-export const seriesRequest = z
+/** `GET /status-counts/series`: the filters and a step, as query parameters. */
+export const seriesQuery = z
   .object({
-    start_time: timeField('start_time', EXAMPLE_START),
-    end_time: timeField('end_time', EXAMPLE_END),
+    ...countsFilters('query'),
     step: z
       .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
-      .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] }),
+      .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] })
+      .openapi({ param: { example: '1h' } }),
   })
-  .refine(({ start_time, end_time }) => compareInstants(start_time, end_time) < 0, RANGE_ORDER)
-  .meta({ id: 'SeriesRequest' });
+  .refine(inOrder, RANGE_ORDER);
 
 const count = z.number().int().min(0);
 /** One count per status of the contract, keyed by the status. */
@@ -84,15 +103,6 @@ export const statusCountsResponse = z
     description: 'Readings of each status in the range; every status present, zeros included',
     examples: [{ 0: 1, 1: 4, 2: 3, 3: 1, 4: 3, 5: 3, 6: 2 }],
   });
-
-export const errorResponse = z
-  .object({
-    error: z.object({
-      code: z.string().meta({ examples: ['invalid_request'] }),
-      message: z.string().meta({ examples: ['start_time must be before end_time'] }),
-    }),
-  })
-  .meta({ id: 'Error' });
 
 /** One sentence naming each problem, for a 400. */
 export function describeIssues(error: z.ZodError): string {
@@ -116,3 +126,10 @@ export const seriesResponse = z
     description:
       'Counts per status in each UTC-aligned step of the range; the first and last points are clipped to the range, so the points add up to the range\'s counts',
   });
+
+/** A request its operation's schema refuses (the validators' hook in ./app throws it). */
+export const INVALID_REQUEST: ErrorKind = {
+  status: 400,
+  code: 'invalid_request',
+  description: 'A parameter is missing, malformed or given more than once, or start_time is not before end_time',
+};

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
+import { isRequestTarget } from '@tally/runtime';
 import { ApiError } from './errors';
 
 export interface ServeOptions {
@@ -94,13 +95,6 @@ function rawResponse(status: number, text: string, error: ApiError, headers: Rec
   const body = JSON.stringify(error.toJSON());
   const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   return `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
-}
-
-/** An origin-form target (`/path?query`), or an absolute-form http(s) URL that parses. */
-export function isRequestTarget(target: string): boolean {
-  if (target.startsWith('/')) return true;
-  if (!/^https?:\/\//i.test(target)) return false;
-  return URL.canParse(target);
 }
 
 function json(error: ApiError): Response {

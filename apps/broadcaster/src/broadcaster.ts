@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { exitOnStartupError, type Logger } from '@tally/config';
+import { exitOnStartupError, type Logger } from '@tally/runtime';
 import { fleetDeviceIds, STATUSES, type Reading, type Status } from '@tally/contract';
 import {
   createAmqpConnection,

@@ -1,4 +1,4 @@
-import { describeError, type Logger } from '@tally/config';
+import { describeError, type Logger } from '@tally/runtime';
 import type { Outbox } from './outbox';
 
 /**

@@ -1,4 +1,4 @@
-import { createLogger, exitOnStartupError, onShutdown } from '@tally/config';
+import { createLogger, exitOnStartupError, onShutdown } from '@tally/runtime';
 import { startBroadcaster } from './broadcaster';
 import { BROADCASTER_USAGE, loadBroadcasterConfig } from './config';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@tally/config';
+import type { Logger } from '@tally/runtime';
 import type { Reading, Status } from '@tally/contract';
 import type { ReadingPublisher } from '@tally/messaging';
 import { Counter, createMetricsRegistry, Gauge, startMetricsServer, type MetricsServer, type Registry } from '@tally/metrics';

@@ -1,4 +1,4 @@
-import { Backoff, settlesWithin, type BackoffOptions } from '@tally/config';
+import { Backoff, settlesWithin, type BackoffOptions } from '@tally/runtime';
 
 export interface OutboxOptions<T> {
   /** Sends one item; resolves once it is safely delivered, rejects to have it retried. */

@@ -1,4 +1,5 @@
-import { createLogger, exitOnStartupError, loadProcessorConfig, onShutdown, type Logger } from '@tally/config';
+import { loadProcessorConfig } from '@tally/config';
+import { createLogger, exitOnStartupError, onShutdown, type Logger } from '@tally/runtime';
 import { createProcessor } from './processor';
 import { parseRebuildArgs, REBUILD_USAGE, runRebuild, type RebuildArgs } from './rebuild';
 

@@ -1,4 +1,5 @@
-import { describeError, exitOnStartupError, settlesWithin, type Logger, type ProcessorConfig } from '@tally/config';
+import type { ProcessorConfig } from '@tally/config';
+import { describeError, exitOnStartupError, settlesWithin, type Logger } from '@tally/runtime';
 import {
   BrokerState,
   createAmqpConnection,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Logger } from '@tally/config';
+import type { Logger } from '@tally/runtime';
 import { createMongoConnection, createStatusEventStore, type StatusEventStore } from '@tally/store';
 
 export const REBUILD_USAGE = `Usage: processor --rebuild-rollups [--from ISO-8601] [--to ISO-8601]

@@ -1,4 +1,4 @@
-import { sleep } from '@tally/config';
+import { sleep } from '@tally/runtime';
 import type { RefreshResult } from '@tally/store';
 
 export interface RollupRefresherOptions {

@@ -1,4 +1,4 @@
-import type { Logger } from '@tally/config';
+import type { Logger } from '@tally/runtime';
 
 export interface Counts {
   stored: number;

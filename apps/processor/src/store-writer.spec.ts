@@ -1,4 +1,4 @@
-import { createLogger } from '@tally/config';
+import { createLogger } from '@tally/runtime';
 import { StoreError, type StatusEventStore } from '@tally/store';
 import { describe, expect, it, vi } from 'vitest';
 import { createStoreWriter } from './store-writer';

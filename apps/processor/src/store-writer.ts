@@ -1,4 +1,4 @@
-import { describeError, type BackoffOptions, type Logger } from '@tally/config';
+import { describeError, type BackoffOptions, type Logger } from '@tally/runtime';
 import type { StatusEvent } from '@tally/contract';
 import { retryUntilDone, StoreError, type InsertResult, type StatusEventStore } from '@tally/store';
 

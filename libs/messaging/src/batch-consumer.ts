@@ -1,4 +1,4 @@
-import { Backoff } from '@tally/config';
+import { Backoff } from '@tally/runtime';
 import { connect, type Channel, type ChannelModel, type Message } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { AckWindow } from './ack-window';

@@ -1,4 +1,4 @@
-import type { BackoffOptions } from '@tally/config';
+import type { BackoffOptions } from '@tally/runtime';
 import { Connection, type Publisher } from 'rabbitmq-client';
 import { amqpClientTarget, type BrokerUrls } from './brokers';
 

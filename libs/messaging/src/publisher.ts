@@ -1,4 +1,4 @@
-import { Backoff, sleep } from '@tally/config';
+import { Backoff, sleep } from '@tally/runtime';
 import { EventEmitter } from 'node:events';
 import { connect, type MqttClient } from 'mqtt';
 import type { Connection } from 'rabbitmq-client';

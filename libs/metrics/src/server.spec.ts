@@ -26,5 +26,7 @@ describe('startMetricsServer', () => {
     const post = await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
+    const head = await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type'), await head.text()]).toEqual([200, registry.contentType, '']);
   });
 });

@@ -46,6 +46,12 @@ describe('planDeviceRange', () => {
     expect(plan.slots?.partial.get(t('2026-01-02T00:00:00Z'))).toHaveLength(23);
   });
 
+  it('takes days whose totals are not settled from their hour slots, all 24', () => {
+    const plan = planDeviceRange({ start: t('2026-01-01T00:00:00Z'), end: t('2026-01-04T00:00:00Z') }, -Infinity, [], [t('2026-01-02T00:00:00Z')]);
+    expect(plan.raw).toEqual([]);
+    expect(plan.slots?.partial).toEqual(new Map([[t('2026-01-02T00:00:00Z'), Array.from({ length: 24 }, (_, hour) => hour)]]));
+  });
+
   it('is all raw within one hour, or before coverage', () => {
     expect(planDeviceRange({ start: t('2026-01-01T10:05:00Z'), end: t('2026-01-01T10:55:00Z') }, -Infinity, [])).toEqual({
       raw: [{ start: t('2026-01-01T10:05:00Z'), end: t('2026-01-01T10:55:00Z') }],

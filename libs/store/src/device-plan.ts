@@ -16,7 +16,10 @@ export interface SlotSelection {
   /** The days from `firstDay` (inclusive) to `endDay` (exclusive) hold the hours answered from slots. */
   firstDay: number;
   endDay: number;
-  /** Days of which only these hours (`"00"`..`"23"`) count; every other day in range counts whole. */
+  /**
+   * Days counted from their hour slots, these hours only (`0`..`23`; all 24 for a day whose total
+   * is not settled); every other day in range counts whole, from its day total.
+   */
   partial: Map<number, number[]>;
 }
 
@@ -37,22 +40,28 @@ export function deviceInterior({ start, end }: Stretch, coverageFrom: number): {
 
 /**
  * The plan of `range`: `unusable` are the starts of hours in the interior whose slots cannot be
- * used (counted raw instead).
+ * used (counted raw instead); `unsettled` the starts of days whose day totals cannot be used (their
+ * usable hours are taken from the slots).
  */
-export function planDeviceRange(range: Stretch, coverageFrom: number, unusable: readonly number[]): DevicePlan {
+export function planDeviceRange(range: Stretch, coverageFrom: number, unusable: readonly number[], unsettled: readonly number[] = []): DevicePlan {
   const { interior, raw } = deviceInterior(range, coverageFrom);
   if (!interior) return { raw };
   const skipped = [...new Set(unusable)].filter((hour) => hour >= interior.start && hour < interior.end).sort((a, b) => a - b);
   const firstDay = floorTo(interior.start, DAY.ms);
   const endDay = ceilTo(interior.end, DAY.ms);
-  const partialDays = new Set([firstDay, endDay - DAY.ms, ...skipped.map((hour) => floorTo(hour, DAY.ms))]);
+  const partialDays = new Set([
+    firstDay,
+    endDay - DAY.ms,
+    ...skipped.map((hour) => floorTo(hour, DAY.ms)),
+    ...unsettled.filter((day) => day >= firstDay && day < endDay),
+  ]);
   const partial = new Map<number, number[]>();
   for (const day of partialDays) {
     const hours: number[] = [];
     for (let hour = Math.max(day, interior.start); hour < Math.min(day + DAY.ms, interior.end); hour += HOUR.ms) {
       if (!skipped.includes(hour)) hours.push((hour - day) / HOUR.ms);
     }
-    if (hours.length < 24) partial.set(day, hours);
+    if (hours.length < 24 || unsettled.includes(day)) partial.set(day, hours);
   }
   return {
     raw: [...raw, ...skipped.map((hour) => ({ start: hour, end: hour + HOUR.ms }))],

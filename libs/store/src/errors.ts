@@ -1,4 +1,4 @@
-import { raceTimeout } from '@tally/config';
+import { raceTimeout } from '@tally/runtime';
 import {
   MongoNetworkError,
   MongoOperationTimeoutError,

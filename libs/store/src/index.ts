@@ -9,6 +9,7 @@ export type { RebuildOptions, RefreshOptions, RefreshResult, RollupBucket, Rollu
 export type { DeviceCounts, DevicePage, DeviceQueryOptions, DeviceSummary } from './device-counts';
 export type { SeriesPoint } from './fleet-counts';
 export { DEVICE_DAYS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';
+export type { DeviceDay, DeviceRecord } from './device-rollups';
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
 export { classifyStoreError, StoreError } from './errors';
 export type { StoreErrorCode, StoreErrorKind } from './errors';

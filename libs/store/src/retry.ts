@@ -1,4 +1,4 @@
-import { Backoff, sleep, type BackoffOptions } from '@tally/config';
+import { Backoff, sleep, type BackoffOptions } from '@tally/runtime';
 
 export interface RetryOptions {
   /**

@@ -3,7 +3,7 @@ import type { Collection } from 'mongodb';
 import type { DeviceRecord, DeviceRollups } from './device-rollups';
 import { countPerBucket, countPerDeviceBucket, readingsWithin, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
-import { coalesceRaw, floorTo, HOUR, MINUTE, ROLLUP_LEVELS, type RollupLevel } from './rollup-plan';
+import { coalesceRaw, DAY, floorTo, HOUR, MINUTE, ROLLUP_LEVELS, type RollupLevel } from './rollup-plan';
 import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
 
 export interface RefreshResult {
@@ -26,7 +26,8 @@ const [, ...COARSER] = ROLLUP_LEVELS;
  *
  * Devices ride along without marks of their own: a minute's refresh records the devices it saw
  * (first and latest reading), and an hour's refresh writes each device's counts of that hour from
- * the raw readings before the hour is marked clean (device-rollups.ts).
+ * the raw readings before the hour is marked clean, and a day's refresh each device's day total from
+ * those slots before the day is marked clean (device-rollups.ts).
  */
 export function createRefresher(
   buckets: BucketRepository,
@@ -63,6 +64,7 @@ export function createRefresher(
       );
     }
     if (level === HOUR) await writeDeviceHours(refreshable);
+    if (level === DAY) await devices.writeDays(refreshable.map((bucket) => ({ start: bucket._id.getTime(), version: bucket.version })));
     // Only where the version is still the one read before counting: a write since then keeps it dirty.
     const { modifiedCount } =
       refreshable.length === 0

@@ -1,4 +1,4 @@
-import { sleep } from '@tally/config';
+import { sleep } from '@tally/runtime';
 import type { StatusEvent } from '@tally/contract';
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
 import { isTransientWriteError, StoreError, withinTimeout } from './errors';

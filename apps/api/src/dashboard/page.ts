@@ -19,6 +19,31 @@ export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0
 <rect x="11" y="4" width="4" height="12" fill="${STATUS_COLOURS[0]}"/><rect x="11" y="1" width="4" height="3" fill="${STATUS_COLOURS[5]}"/>
 </svg>`;
 
+/** The page's own rules, served after uPlot's in `/dashboard.css` (no inline style: the CSP forbids it). */
+export const DASHBOARD_CSS = `:root { color-scheme: light; font: 15px/1.4 system-ui, sans-serif; color: #222; }
+body { margin: 0 auto; padding: .75rem 1rem 2rem; max-width: 80rem; }
+header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
+h1 { font-size: 1.4rem; margin: 0 auto 0 0; }
+form { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin: .75rem 0; }
+fieldset { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: .25rem; }
+button, input { font: inherit; padding: .3rem .6rem; border: 1px solid #bbb; border-radius: 4px; background: #fff; }
+button[aria-pressed="true"] { background: #222; color: #fff; border-color: #222; }
+label { display: flex; flex-direction: column; font-size: .8rem; color: #555; }
+#error { background: #fde8e8; border: 1px solid #e0a0a0; color: #8a1111; padding: .5rem .75rem; border-radius: 4px; }
+#status { color: #555; font-size: .85rem; margin: 0 0 .5rem; }
+.view { display: grid; grid-template-columns: minmax(0, 1fr) 13rem; gap: 1rem; align-items: start; }
+@media (max-width: 44rem) { .view { grid-template-columns: minmax(0, 1fr); } }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-weight: 600; padding-bottom: .25rem; }
+th, td { padding: .2rem .4rem; border-bottom: 1px solid #eee; }
+th { text-align: left; font-weight: normal; white-space: nowrap; }
+td { text-align: right; }
+tfoot th, tfoot td { font-weight: 600; border-bottom: 0; }
+.swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .4rem; vertical-align: -.05rem; }
+#chart { min-height: 320px; }
+${STATUSES.map((status) => `.status-${status} { background: ${STATUS_COLOURS[status]}; }`).join('\n')}
+`;
+
 /**
  * The dashboard's HTML: a chart of the counts per status over time and the totals beside it. The
  * script (`/dashboard.js`) fills it; nothing comes from another origin.
@@ -26,7 +51,7 @@ export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0
 export function dashboardHtml({ authRequired }: { authRequired: boolean }): string {
   const rows = STATUSES.map(
     (status) =>
-      `<tr><th scope="row"><span class="swatch" style="background:${STATUS_COLOURS[status]}"></span>Status ${status}</th><td data-status="${status}">–</td></tr>`,
+      `<tr><th scope="row"><span class="swatch status-${status}"></span>Status ${status}</th><td data-status="${status}">–</td></tr>`,
   ).join('\n      ');
   return `<!doctype html>
 <html lang="en">
@@ -36,29 +61,6 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/dashboard.css">
-<style>
-  :root { color-scheme: light; font: 15px/1.4 system-ui, sans-serif; color: #222; }
-  body { margin: 0 auto; padding: .75rem 1rem 2rem; max-width: 80rem; }
-  header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
-  h1 { font-size: 1.4rem; margin: 0 auto 0 0; }
-  form { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin: .75rem 0; }
-  fieldset { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: .25rem; }
-  button, input { font: inherit; padding: .3rem .6rem; border: 1px solid #bbb; border-radius: 4px; background: #fff; }
-  button[aria-pressed="true"] { background: #222; color: #fff; border-color: #222; }
-  label { display: flex; flex-direction: column; font-size: .8rem; color: #555; }
-  #error { background: #fde8e8; border: 1px solid #e0a0a0; color: #8a1111; padding: .5rem .75rem; border-radius: 4px; }
-  #status { color: #555; font-size: .85rem; margin: 0 0 .5rem; }
-  .view { display: grid; grid-template-columns: minmax(0, 1fr) 13rem; gap: 1rem; align-items: start; }
-  @media (max-width: 44rem) { .view { grid-template-columns: minmax(0, 1fr); } }
-  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-  caption { text-align: left; font-weight: 600; padding-bottom: .25rem; }
-  th, td { padding: .2rem .4rem; border-bottom: 1px solid #eee; }
-  th { text-align: left; font-weight: normal; white-space: nowrap; }
-  td { text-align: right; }
-  tfoot th, tfoot td { font-weight: 600; border-bottom: 0; }
-  .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .4rem; vertical-align: -.05rem; }
-  #chart { min-height: 320px; }
-</style>
 </head>
 <body data-auth="${authRequired ? 'required' : 'none'}">
 <header>

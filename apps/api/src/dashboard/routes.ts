@@ -1,15 +1,10 @@
 import { Hono } from 'hono';
-import { dashboardHtml, FAVICON_SVG } from './page';
-
-/** The page's script (with the chart library) and style sheet, built for browsers. */
-export interface DashboardAssets {
-  script: string;
-  style: string;
-}
+import { assetBody, type BrowserAssets } from '../assets';
+import { DASHBOARD_CSS, dashboardHtml, FAVICON_SVG } from './page';
 
 export interface DashboardOptions {
-  /** Awaited on the first request for them (a failed build answers 500 there, not at start). */
-  assets: Promise<DashboardAssets>;
+  /** The script (with the chart library) and its style sheet; awaited on the first request for them (a failed build answers 500 there, not at start). */
+  assets: Promise<BrowserAssets>;
   /** Show the token field: the page itself needs no token, its data calls do. */
   authRequired: boolean;
 }
@@ -20,12 +15,8 @@ export function dashboardRoutes({ assets, authRequired }: DashboardOptions): Hon
   const html = dashboardHtml({ authRequired });
   const app = new Hono();
   app.get('/', (c) => c.html(html));
-  app.get('/dashboard.js', async (c) =>
-    c.body((await assets).script, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
-  );
-  app.get('/dashboard.css', async (c) =>
-    c.body((await assets).style, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }),
-  );
+  app.get('/dashboard.js', async (c) => c.body(...assetBody((await assets).script, 'text/javascript')));
+  app.get('/dashboard.css', async (c) => c.body(...assetBody(`${(await assets).style}\n${DASHBOARD_CSS}`, 'text/css')));
   app.get('/favicon.svg', (c) => c.body(FAVICON_SVG, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=86400' }));
   return app;
 }

@@ -1,15 +1,70 @@
-import { raceTimeout } from '@tally/config';
-import { countSeriesPoints, SERIES_STEPS } from '@tally/store';
-import type { Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { raceTimeout } from '@tally/runtime';
+import { countSeriesPoints, SERIES_STEPS, type TimeRange } from '@tally/store';
+import type { Context } from 'hono';
+import { UNAUTHORIZED } from '../auth';
+import { ApiError, apiError, type ErrorKind } from '../errors';
+import { errorResponses, jsonContent } from '../openapi';
+import { BUSY, BUSY_RETRY_AFTER_SECONDS, type QueryLimit } from '../query-limit';
+import {
+  INVALID_REQUEST,
+  MAX_SERIES_POINTS,
+  seriesQuery,
+  seriesResponse,
+  statusCountsBody,
+  statusCountsQuery,
+  statusCountsResponse,
+} from '../schemas';
+import { toDate, type Instant } from '../time';
 import type { CountsStore } from '../store';
-import { ApiError } from '../errors';
-import { BUSY_RETRY_AFTER_SECONDS, type QueryLimit } from '../query-limit';
-import { describeIssues, MAX_SERIES_POINTS, seriesRequest, statusCountsRequest } from '../schemas';
-import { toDate } from '../time';
-import { methodNotAllowed } from './methods';
+import { JSON_BODY_ERRORS, jsonObjectBody } from './json-body';
 
-export const MAX_BODY_BYTES = 16 * 1024;
+export const UNAVAILABLE: ErrorKind = { status: 503, code: 'unavailable', description: 'MongoDB is unavailable' };
+export const TIMEOUT: ErrorKind = { status: 504, code: 'timeout', description: 'MongoDB did not answer within API_REQUEST_TIMEOUT_MS' };
+export const TOO_MANY_POINTS: ErrorKind = {
+  status: 400,
+  code: 'too_many_points',
+  description: `The range holds more than ${MAX_SERIES_POINTS} steps`,
+};
+
+/** What every operation that queries the store may answer besides its own. */
+const QUERY_ERRORS = [INVALID_REQUEST, UNAUTHORIZED, TIMEOUT, UNAVAILABLE, BUSY];
+
+const countsResponse = { description: 'Counts per status', content: jsonContent(statusCountsResponse) };
+
+export const getStatusCounts = createRoute({
+  operationId: 'getStatusCounts',
+  method: 'get',
+  path: '/status-counts',
+  summary: 'Count readings per status in a time range (query parameters)',
+  request: { query: statusCountsQuery },
+  responses: { 200: countsResponse, ...errorResponses(...QUERY_ERRORS) },
+});
+
+export const postStatusCounts = createRoute({
+  operationId: 'postStatusCounts',
+  method: 'post',
+  path: '/status-counts',
+  summary: 'Count readings per status in a time range',
+  middleware: jsonObjectBody('start_time and end_time'),
+  request: { body: { required: true, content: jsonContent(statusCountsBody) } },
+  responses: { 200: countsResponse, ...errorResponses(...QUERY_ERRORS, ...JSON_BODY_ERRORS) },
+});
+
+export const getSeries = createRoute({
+  operationId: 'getSeries',
+  method: 'get',
+  path: '/status-counts/series',
+  summary: 'Counts per status in each UTC-aligned step of a time range, for charts',
+  description:
+    `At most ${MAX_SERIES_POINTS} points. The first and last points are clipped to the range, ` +
+    'so the points add up to what /status-counts answers for it.',
+  request: { query: seriesQuery },
+  responses: {
+    200: { description: 'One point per step', content: jsonContent(seriesResponse) },
+    ...errorResponses(...QUERY_ERRORS, TOO_MANY_POINTS),
+  },
+});
 
 export interface CountsRoutesOptions {
   store: CountsStore;
@@ -20,90 +75,53 @@ export interface CountsRoutesOptions {
 }
 
 /** `GET|POST /status-counts` (totals over a range) and `GET /status-counts/series` (per step). */
-export function countsRoutes(app: Hono, { store, requestTimeoutMs, limit }: CountsRoutesOptions): void {
+export function countsRoutes(app: OpenAPIHono, { store, requestTimeoutMs, limit }: CountsRoutesOptions): void {
   /** A store call within the limit and the request's time bound. */
   const query = <T>(c: Context, call: (options: { timeoutMs: number }) => Promise<T>): Promise<T> =>
     withTimeout(store, requestTimeoutMs, (options) => {
       if (!limit) return call(options);
       return limit.run(() => call(options)).catch((error: unknown) => {
-        if (error instanceof ApiError && error.code === 'busy') c.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
+        if (error instanceof ApiError && error.code === BUSY.code) c.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
         throw error;
       });
     });
+  const toRange = ({ start_time, end_time }: { start_time: Instant; end_time: Instant }): TimeRange => ({
+    start: toDate(start_time),
+    end: toDate(end_time),
+  });
 
-  const count = async (c: Context, input: unknown) => {
-    const parsed = statusCountsRequest.safeParse(input);
-    if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
-    const range = { start: toDate(parsed.data.start_time), end: toDate(parsed.data.end_time) };
-    return c.json(await query(c, (options) => store.countByStatus(range, options)));
-  };
+  app.openapi(getStatusCounts, async (c) => {
+    const range = toRange(c.req.valid('query'));
+    return c.json(await query(c, (options) => store.countByStatus(range, options)), 200);
+  });
 
-  app.get('/status-counts', (c) => count(c, singleQueryValues(c)));
+  app.openapi(postStatusCounts, async (c) => {
+    const range = toRange(c.req.valid('json'));
+    return c.json(await query(c, (options) => store.countByStatus(range, options)), 200);
+  });
 
-  app.get('/status-counts/series', async (c) => {
-    const parsed = seriesRequest.safeParse(singleQueryValues(c));
-    if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error));
-    const { step } = parsed.data;
-    const [start, end] = [toDate(parsed.data.start_time), toDate(parsed.data.end_time)];
+  app.openapi(getSeries, async (c) => {
+    const { step, ...times } = c.req.valid('query');
+    const { start, end } = toRange(times);
     const stepMs = SERIES_STEPS[step];
     const points = countSeriesPoints({ start, end }, stepMs);
     if (points > MAX_SERIES_POINTS) {
-      throw new ApiError(
-        400,
-        'too_many_points',
+      throw apiError(
+        TOO_MANY_POINTS,
         `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
       );
     }
     const series = await query(c, (options) => store.series({ start, end }, stepMs, options));
-    return c.json({
-      start_time: start.toISOString(),
-      end_time: end.toISOString(),
-      step,
-      points: series.map((point) => ({ start: point.start.toISOString(), counts: point.counts })),
-    });
-  });
-
-  app.all('/status-counts/series', methodNotAllowed('GET, HEAD'));
-
-  app.post(
-    '/status-counts',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `The body must be at most ${MAX_BODY_BYTES} bytes`);
+    return c.json(
+      {
+        start_time: start.toISOString(),
+        end_time: end.toISOString(),
+        step,
+        points: series.map((point) => ({ start: point.start.toISOString(), counts: point.counts })),
       },
-    }),
-    async (c) => count(c, await jsonObjectBody(c)),
-  );
-
-  app.all('/status-counts', methodNotAllowed('GET, HEAD, POST'));
-}
-
-/** The body as a JSON object: 415 for another content type, 400 for what is not JSON or not an object. */
-async function jsonObjectBody(c: Context): Promise<object> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
-    throw new ApiError(415, 'unsupported_media_type', 'Send a JSON body with "Content-Type: application/json"');
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(await c.req.text());
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'The body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError(400, 'invalid_request', 'The body must be a JSON object with start_time and end_time');
-  }
-  return body;
-}
-
-/** The query parameters, each given at most once. */
-function singleQueryValues(c: Context): Record<string, string | undefined> {
-  const query = c.req.queries();
-  for (const [name, values] of Object.entries(query)) {
-    if (values.length > 1) throw new ApiError(400, 'invalid_request', `${name} is given more than once`);
-  }
-  return Object.fromEntries(Object.entries(query).map(([name, values]) => [name, values[0]]));
+      200,
+    );
+  });
 }
 
 /** Runs a store call bounded by `timeoutMs`: 503 when MongoDB is unreachable, 504 when too slow. */
@@ -114,13 +132,13 @@ async function withTimeout<T>(
 ): Promise<T> {
   try {
     return await raceTimeout(call({ timeoutMs }), timeoutMs, () => {
-      throw new ApiError(504, 'timeout', `MongoDB did not answer within ${timeoutMs} ms`);
+      throw apiError(TIMEOUT, `MongoDB did not answer within ${timeoutMs} ms`);
     });
   } catch (error) {
     if (error instanceof ApiError) throw error;
     const kind = store.classifyError(error);
-    if (kind === 'unavailable') throw new ApiError(503, 'unavailable', 'MongoDB is unavailable; try again later', { cause: error });
-    if (kind === 'timeout') throw new ApiError(504, 'timeout', `The count took longer than ${timeoutMs} ms`, { cause: error });
+    if (kind === 'unavailable') throw apiError(UNAVAILABLE, 'MongoDB is unavailable; try again later', { cause: error });
+    if (kind === 'timeout') throw apiError(TIMEOUT, `The count took longer than ${timeoutMs} ms`, { cause: error });
     throw error;
   }
 }

@@ -15,7 +15,7 @@ import {
   type RunningApp,
   type TestVhost,
 } from '@tally/devstack';
-import { addCounts, floorTo, ROLLUP_LEVELS, zeroCounts, type RollupBucket } from '@tally/store';
+import { addCounts, DEVICE_DAYS_COLLECTION, floorTo, ROLLUP_LEVELS, zeroCounts, type DeviceDay, type RollupBucket } from '@tally/store';
 import { MongoClient, type Collection } from 'mongodb';
 import { afterEach, expect } from 'vitest';
 import { Checker, tallyOf, type CheckReport, type StoredReading, type Tally } from '../checker';
@@ -276,6 +276,21 @@ export class Scenario {
       const stored = tallyOf(await this.events.find({ ts: { $lt: cutoff } }).toArray());
       expect(sum, `the ${level.name} rollups count what is stored before ${cutoff.toISOString()}`).toEqual(stored);
     }
+    // Each device's hour slots, likewise: written by the refresh of every hour that ended.
+    const hourCutoff = floorTo(now, ROLLUP_LEVELS[1]?.ms ?? 0);
+    const slots = new Map<string, Tally>();
+    for (const day of await db.collection<DeviceDay>(DEVICE_DAYS_COLLECTION).find().toArray()) {
+      for (const [hour, slot] of Object.entries(day.h)) {
+        if (day.day.getTime() + Number(hour) * 3_600_000 >= hourCutoff) continue;
+        slots.set(day.device, addCounts(slots.get(day.device) ?? zeroCounts(), { ...zeroCounts(), ...slot.c }));
+      }
+    }
+    const storedPerDevice = new Map<string, Tally>();
+    for (const reading of await this.events.find({ device: { $exists: true }, ts: { $lt: new Date(hourCutoff) } }).toArray()) {
+      const device = reading.device as string;
+      storedPerDevice.set(device, addCounts(storedPerDevice.get(device) ?? zeroCounts(), tallyOf([reading])));
+    }
+    expect(slots, `each device's hour slots count what is stored of it before ${new Date(hourCutoff).toISOString()}`).toEqual(storedPerDevice);
   }
 
   /** Prints what each app logged (info and above, not the API's request lines), for a failed test. */

@@ -3,7 +3,8 @@
  * from main.ts): it SIGKILLs itself right after its first raw insert, before it marks the rollups
  * and acks — the window that the rollups' design must survive.
  */
-import { createLogger, exitOnStartupError, loadProcessorConfig } from '@tally/config';
+import { loadProcessorConfig } from '@tally/config';
+import { createLogger, exitOnStartupError } from '@tally/runtime';
 import { createProcessor } from '../processor';
 
 const config = loadProcessorConfig();

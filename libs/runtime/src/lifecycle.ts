@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError } from './errors';
-import { redactCredentials } from './redact';
+import { ConfigError, redactCredentials } from '@tally/config';
 
 export interface ShutdownOptions {
   logger: Logger;

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { build as prettyStream } from 'pino-pretty';
-import type { LogLevel } from './config';
+import type { LogLevel } from '@tally/config';
 
 export type { Logger };
 
