@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { fleetDeviceIds, statusEventFor } from '@tally/contract';
 import { freePort, waitUntil, withDatabase, type RunningApp } from '@tally/devstack';
 import { randomReading } from '@tally/messaging';
-import { createStatusEventStore, type StatusEventStore } from '@tally/store';
+import { createStatusEventStore, STATUS_EVENTS_COLLECTION, type StatusEventStore } from '@tally/store';
 import { startBundle, stopApp, type BenchContext } from './context';
 import { createHttpClient, runLoad, type HttpClient, type LoadResult } from './http';
 import { readPeakRssMb } from './proc';
@@ -20,11 +21,13 @@ export interface SeedResult {
   database: string;
   /** True when a database holding exactly these readings, with their rollups, was kept from an earlier run. */
   reused: boolean;
-  /** Time to store the readings (absent when reused). */
+  /** Time to store the readings (absent when they were kept). */
   seconds?: number;
   perSecond?: number;
-  /** Time to build their rollups from them (`--rebuild-rollups`' code; absent when reused). */
+  /** Time to build their rollups from them (`--rebuild-rollups`' code; absent when kept). */
   rollupSeconds?: number;
+  /** The store code the rollups were built by: the last commit of libs/store/src. */
+  rollups: string;
 }
 
 /** The latencies of one row of the query table at one size. */
@@ -151,28 +154,67 @@ export async function runQuery(context: BenchContext, options: QueryOptions): Pr
  * `count` readings with uniformly random statuses and times over SPAN_DAYS, stored in time order,
  * from a fleet of `devices` (`sim-00001`…) each reporting on its own cadence: reading n is device
  * n mod `devices`'s, so every device holds count ÷ devices readings (±1) evenly spread, their
- * phases spread over the interval, as the broadcaster's `--devices` fleet publishes. Stored in
- * database `bench_query_time_ordered_<count>`, kept for the next run (storing ten million takes
- * minutes) under a marker naming the readings and the fleet: a database seeded otherwise (another
- * fleet, or before devices) is stored again. They are stored raw, as by a Tally without rollups,
- * and the rollups (the fleet's buckets and the devices' hour slots) then rebuilt from them.
+ * phases spread over the interval, as the broadcaster's `--devices` fleet publishes. They are
+ * stored raw, as by a Tally without rollups, and the rollups (the fleet's buckets and the devices'
+ * hour slots and day totals) then rebuilt from them.
+ *
+ * Database `bench_query_time_ordered_<count>` is kept for the next run (storing ten million takes
+ * minutes), under a marker naming the readings, the fleet and the store code that built the
+ * rollups: readings seeded otherwise (another fleet, or before devices) are stored again; rollups
+ * of other store code are dropped and rebuilt from the readings kept.
  */
 async function seedReadings(context: BenchContext, count: number, devices: readonly string[], reseed: boolean): Promise<SeedResult> {
   const database = `bench_query_time_ordered_${count}`;
+  const db = context.mongo.db(database);
   // Its indexes are built over every reading once they are stored: minutes at 10M.
-  const store = createStatusEventStore({ db: context.mongo.db(database), insertTimeoutMs: API_REQUEST_TIMEOUT_MS });
-  const marker = context.mongo.db(database).collection<SeedMarker>('bench_seed');
-  if (!reseed && (await store.rollups.coverage()).getTime() <= QUERY_START) {
-    const marked = await marker.findOne({ _id: 'seed' });
-    if (marked?.readings === count && marked.devices === devices.length) {
-      process.stderr.write(`query readings: ${count.toLocaleString('en-US')} from ${devices.length.toLocaleString('en-US')} devices kept from an earlier run in ${database}\n`);
-      return { database, reused: true };
-    }
+  const store = createStatusEventStore({ db, insertTimeoutMs: API_REQUEST_TIMEOUT_MS });
+  const marker = db.collection<SeedMarker>(SEED_MARKER_COLLECTION);
+  const rollups = storeVersion(context.root);
+  const what = `${count.toLocaleString('en-US')} from ${devices.length.toLocaleString('en-US')} devices`;
+  const marked = reseed ? null : await marker.findOne({ _id: 'seed' });
+  const readingsKept = marked?.readings === count && marked.devices === devices.length;
+  if (readingsKept && marked.rollups === rollups && (await store.rollups.coverage()).getTime() <= QUERY_START) {
+    process.stderr.write(`query readings: ${what} kept from an earlier run in ${database}\n`);
+    return { database, reused: true, rollups };
   }
-  await context.mongo.db(database).dropDatabase();
+  let stored: Pick<SeedResult, 'seconds' | 'perSecond'> = {};
+  if (readingsKept) {
+    process.stderr.write(`query readings: ${what} kept in ${database}; their rollups were built by store ${marked.rollups ?? 'unknown'}, not ${rollups}: rebuilding them\n`);
+    for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
+      if (name !== STATUS_EVENTS_COLLECTION && name !== SEED_MARKER_COLLECTION) await db.dropCollection(name);
+    }
+  } else {
+    await db.dropDatabase();
+    stored = await storeReadings(store, count, devices, database);
+    await marker.insertOne({ _id: 'seed', readings: count, devices: devices.length });
+  }
+  await store.ensureIndexes();
+  const rebuilding = startProgress({ label: 'rebuild their rollups', total: SPAN_DAYS, unit: 'days' });
+  try {
+    const started = performance.now();
+    let days = 0;
+    await store.rollups.rebuild(
+      { start: new Date(QUERY_START), end: await store.rollups.coverage() },
+      { onProgress: () => rebuilding.update(++days) },
+    );
+    const rollupSeconds = (performance.now() - started) / 1000;
+    rebuilding.finish(`${days} days in ${rollupSeconds.toFixed(1)} s`);
+    await marker.updateOne({ _id: 'seed' }, { $set: { rollups } });
+    return { database, reused: false, ...stored, rollupSeconds: round(rollupSeconds), rollups };
+  } finally {
+    rebuilding.abort();
+  }
+}
+
+/** Stores the readings raw, in time order, into a collection with the `{ts, status}` index only. */
+async function storeReadings(
+  store: StatusEventStore,
+  count: number,
+  devices: readonly string[],
+  database: string,
+): Promise<Pick<SeedResult, 'seconds' | 'perSecond'>> {
   await store.collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
   const progress = startProgress({ label: `store ${count.toLocaleString('en-US')} query readings`, total: count });
-  let seconds: number;
   try {
     const started = performance.now();
     for (let i = 0; i < count; i += SEED_BATCH) {
@@ -186,35 +228,38 @@ async function seedReadings(context: BenchContext, count: number, devices: reado
       await store.collection.insertMany(batch, { ordered: false });
       progress.update(i + batch.length);
     }
-    seconds = (performance.now() - started) / 1000;
+    const seconds = (performance.now() - started) / 1000;
     progress.finish(`${perSecond(count, seconds).toLocaleString('en-US')} readings/s into ${database}`);
+    return { seconds: round(seconds), perSecond: perSecond(count, seconds) };
   } finally {
     progress.abort();
   }
-  await store.ensureIndexes();
-  const rebuilding = startProgress({ label: 'rebuild their rollups', total: SPAN_DAYS, unit: 'days' });
+}
+
+/**
+ * The store code that builds rollups: the last commit of libs/store/src, `+dirty` with changes
+ * not committed (then `--reseed` after each change), `unknown` without git.
+ */
+function storeVersion(root: string): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    const started = performance.now();
-    let days = 0;
-    await store.rollups.rebuild(
-      { start: new Date(QUERY_START), end: await store.rollups.coverage() },
-      { onProgress: () => rebuilding.update(++days) },
-    );
-    const rollupSeconds = (performance.now() - started) / 1000;
-    rebuilding.finish(`${days} days in ${rollupSeconds.toFixed(1)} s`);
-    await marker.insertOne({ _id: 'seed', readings: count, devices: devices.length });
-    return { database, reused: false, seconds: round(seconds), perSecond: perSecond(count, seconds), rollupSeconds: round(rollupSeconds) };
-  } finally {
-    rebuilding.abort();
+    const commit = git('log', '-1', '--format=%h', '--', 'libs/store/src');
+    return git('status', '--porcelain', '--', 'libs/store/src') === '' ? commit : `${commit}+dirty`;
+  } catch {
+    return 'unknown';
   }
 }
 
-/** What a seeded database holds; written once its rollups are rebuilt. */
+const SEED_MARKER_COLLECTION = 'bench_seed';
+
+/** What a seeded database holds: written once its readings are stored, `rollups` once they are rebuilt. */
 interface SeedMarker {
   _id: 'seed';
   readings: number;
   /** The fleet's size; absent on databases seeded before readings had devices. */
   devices?: number;
+  /** The store code that built the rollups (`storeVersion`); absent until they are. */
+  rollups?: string;
 }
 
 /**

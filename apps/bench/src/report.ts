@@ -131,7 +131,8 @@ function queryTable(query: QueryResult): string[] {
   const seeds = sizes.map(({ readings, seed }) =>
     seed.reused
       ? `${n(readings)} kept from an earlier run in \`${seed.database}\``
-      : `${n(readings)} stored in ${seed.seconds?.toFixed(1)} s (${n(seed.perSecond ?? 0)} readings/s), rollups rebuilt in ${seed.rollupSeconds?.toFixed(1)} s`,
+      : `${n(readings)} ${seed.seconds === undefined ? 'kept' : `stored in ${seed.seconds.toFixed(1)} s (${n(seed.perSecond ?? 0)} readings/s)`}, ` +
+        `rollups rebuilt in ${seed.rollupSeconds?.toFixed(1)} s`,
   );
   return [
     `### Query: readings over ${query.spanDays} days from ${n(first?.devices ?? 0)} devices, ${samples} API queries per row (the raw pipeline on ${rawSamples} of them)`,
