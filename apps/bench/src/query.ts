@@ -26,7 +26,7 @@ export interface SeedResult {
   perSecond?: number;
   /** Time to build their rollups from them (`--rebuild-rollups`' code; absent when kept). */
   rollupSeconds?: number;
-  /** The store code the rollups were built by: the last commit of libs/store/src. */
+  /** The store code the rollups were built by: the git tree of libs/store/src. */
   rollups: string;
 }
 
@@ -237,14 +237,15 @@ async function storeReadings(
 }
 
 /**
- * The store code that builds rollups: the last commit of libs/store/src, `+dirty` with changes
- * not committed (then `--reseed` after each change), `unknown` without git.
+ * The store code that builds rollups: the git tree of libs/store/src (its content, whatever the
+ * commit), `+dirty` with changes not committed (then `--reseed` after each change), `unknown`
+ * without git.
  */
 function storeVersion(root: string): string {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    const commit = git('log', '-1', '--format=%h', '--', 'libs/store/src');
-    return git('status', '--porcelain', '--', 'libs/store/src') === '' ? commit : `${commit}+dirty`;
+    const tree = git('rev-parse', '--short', 'HEAD:libs/store/src');
+    return git('status', '--porcelain', '--', 'libs/store/src') === '' ? tree : `${tree}+dirty`;
   } catch {
     return 'unknown';
   }
