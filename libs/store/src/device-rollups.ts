@@ -53,6 +53,8 @@ export interface HourOfDevices {
 
 export const DEVICE_DAYS_COLLECTION = 'status_rollups_device_day';
 export const DEVICES_COLLECTION = 'status_devices';
+/** Day totals written per bulk write: a fleet of a million devices has a million documents a day. */
+const WRITE_BATCH = 10_000;
 
 export interface DeviceRollups {
   days: Collection<DeviceDay>;
@@ -110,7 +112,7 @@ export function createDeviceRollups(db: Db): DeviceRollups {
     },
     writeDays: async (settled) => {
       for (const { start, version } of settled) {
-        const operations: AnyBulkWriteOperation<DeviceDay>[] = [];
+        let operations: AnyBulkWriteOperation<DeviceDay>[] = [];
         for await (const document of days.find({ day: new Date(start) }, { projection: { h: 1 } })) {
           const total = zeroCounts();
           for (const slot of Object.values(document.h ?? {})) addCounts(total, { ...zeroCounts(), ...slot.c });
@@ -121,6 +123,10 @@ export function createDeviceRollups(db: Db): DeviceRollups {
               update: { $set: { d: { v: version, c: nonZero(total) } } },
             },
           });
+          if (operations.length >= WRITE_BATCH) {
+            await days.bulkWrite(operations, { ordered: false });
+            operations = [];
+          }
         }
         if (operations.length > 0) await days.bulkWrite(operations, { ordered: false });
       }

@@ -170,6 +170,18 @@ describe('rollups', () => {
   }, 120_000);
 });
 
+describe('refreshes of one store', () => {
+  it('run one at a time: a call while one runs waits for it, then the next one starts afresh', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    await store.insertReadings([{ _id: 'a', status: 1, ts: new Date(NOW - HOUR), receivedAt: new Date(NOW) }]);
+    const [first, joined] = await Promise.all([store.rollups.refresh({ now: new Date(NOW) }), store.rollups.refresh({ now: new Date(NOW) })]);
+    expect(joined).toBe(first);
+    expect(first.refreshed).toBeGreaterThan(0);
+    expect(await store.rollups.refresh({ now: new Date(NOW) })).toEqual({ refreshed: 0, pending: 0 });
+  });
+});
+
 describe('a series of steps of several buckets', () => {
   it('sums them per step, counting the dirty ones and those over dirty minutes raw, every point exact', async () => {
     const { store } = freshStore();

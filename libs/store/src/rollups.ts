@@ -25,7 +25,10 @@ export interface Rollups extends FleetCounts {
   ensure(): Promise<void>;
   /** Marks the buckets of these readings as changed: call after their raw insert, before acknowledging. */
   markChanged(times: readonly Date[]): Promise<void>;
-  /** Recomputes up to `limit` dirty buckets per level that ended before `now`, from the raw readings. */
+  /**
+   * Recomputes up to `limit` dirty buckets per level that ended before `now`, from the raw
+   * readings. A call while this store's previous refresh still runs waits for that one instead.
+   */
   refresh(options?: RefreshOptions): Promise<RefreshResult>;
   /**
    * Recomputes the buckets of the days of `[start, end)` from the raw readings, newest first, and
@@ -55,7 +58,16 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
   const buckets = createBucketRepository(db);
   const coverage = createCoverage(db, raw);
   const deviceRollups = createDeviceRollups(db);
-  const refresh = createRefresher(buckets, raw, deviceRollups);
+  const refreshOnce = createRefresher(buckets, raw, deviceRollups);
+  // One refresh at a time per store: a call while one runs (one that timed out for its caller
+  // still runs on) waits for that one rather than start the same work again beside it.
+  let running: Promise<RefreshResult> | undefined;
+  const refresh = (now: Date, limit: number) => {
+    running ??= refreshOnce(now, limit).finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
   return {
     ...createFleetCounts(buckets, raw, coverage),
     devices: createDeviceCounts(buckets, raw, coverage, deviceRollups),
@@ -67,7 +79,7 @@ export function createRollups(db: Db, raw: Collection<StatusEvent>): Rollups {
     markChanged: (times) => buckets.markChanged(times, [MINUTE]),
     refresh: ({ now = new Date(), limit = 500, timeoutMs } = {}) =>
       timeoutMs === undefined ? refresh(now, limit) : withinTimeout(refresh(now, limit), timeoutMs, 'The rollup refresh'),
-    rebuild: (range, options) => rebuildRollups({ buckets, raw, coverage, refresh }, range, options),
+    rebuild: (range, options) => rebuildRollups({ buckets, raw, coverage, refresh: refreshOnce }, range, options),
     coverage: () => coverage.read('coverage'),
   };
 }
