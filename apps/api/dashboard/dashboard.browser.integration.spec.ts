@@ -130,8 +130,8 @@ describe('the dashboard, over readings stored in the devstack', () => {
     const errors = watchErrors(page);
     await page.goto(`${url}/`);
     await expect.poll(() => page.locator('#error').textContent()).toMatch(/needs its token/);
-    // Its two data calls (series and totals) refused, and not retried while no token is given.
-    await expect.poll(() => errors.length).toBe(2);
+    // Its three data calls (series, totals, top devices) refused, and not retried while no token is given.
+    await expect.poll(() => errors.length).toBe(3);
     expect(errors.every((text) => /status of 401/.test(text))).toBe(true);
     errors.length = 0;
 
@@ -165,6 +165,115 @@ describe('the dashboard, over readings stored in the devstack', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(outputDir, 'dashboard-phone.png'), fullPage: true });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('the dashboard per device, over a fleet of 40 stored in the devstack', () => {
+  let mongo: MongoConnection;
+  let api: RunningApp | undefined;
+  let url: string;
+  const now = Date.now();
+  const devices = [...Array.from({ length: 20 }, (_, i) => `pump-${String(i + 1).padStart(2, '0')}`), ...Array.from({ length: 20 }, (_, i) => `valve-${i + 1}`)];
+  // Every device, every status, unevenly; readings without a device beside them. All in minutes that ended (refreshed below).
+  const readings: StatusEvent[] = devices.flatMap((device, d) =>
+    Array.from({ length: 20 + ((d * 7) % 23) }, (_, i) => ({
+      _id: randomUUID(),
+      status: STATUSES[(i * (d + 3) + d) % STATUSES.length] as number,
+      ts: new Date(now - 50 * 60_000 + ((i * 7919 + d * 104_729) % (45 * 60_000))),
+      receivedAt: new Date(),
+      device,
+    })),
+  );
+  const fleetOnly: StatusEvent[] = Array.from({ length: 30 }, (_, i) => ({ _id: randomUUID(), status: 0, ts: new Date(now - 40 * 60_000 + i * 1000), receivedAt: new Date() }));
+  const countsOf = (chosen: readonly string[]) =>
+    Object.fromEntries(STATUSES.map((status) => [String(status), readings.filter((r) => r.status === status && chosen.includes(r.device ?? '')).length]));
+  const topOf = (status: number) =>
+    devices
+      .map((device) => ({ device, count: readings.filter((r) => r.device === device && r.status === status).length }))
+      .filter(({ count }) => count > 0)
+      .sort((a, b) => b.count - a.count || (a.device < b.device ? -1 : 1))
+      .slice(0, 10);
+  const shownTop = (page: Page) =>
+    page.locator('#top-devices tbody tr').evaluateAll((rows) =>
+      rows.map((row) => ({ device: row.querySelector('td button')?.textContent, count: Number(row.children[1]?.textContent?.replace(/\D/g, '')) })),
+    );
+  const chips = (page: Page) => page.locator('#chips li').evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset['device']));
+
+  beforeAll(async () => {
+    const { mongodbUri } = await waitForDevstack();
+    const uri = mongodbUri.replace(/\/tally$/, `/api_dashboard_devices_${randomUUID().slice(0, 8)}`);
+    mongo = createMongoConnection({ uri });
+    const events = createStatusEventStore({ db: mongo.db });
+    await events.ensureIndexes();
+    await events.insertReadings([...readings, ...fleetOnly]);
+    // The device directory (GET /devices) lists the devices its refreshes have seen.
+    await events.rollups.refresh({ limit: 100_000 });
+    ({ api, url } = await startApi({ MONGODB_URI: uri }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await stopApi(api);
+    await mongo?.db.dropDatabase();
+    await mongo?.close();
+  });
+
+  it('finds devices as one types, charts and totals the chosen ones, and lists the devices most often in a status', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors = watchErrors(page);
+    await page.goto(`${url}/`);
+    await totalsLoaded(page);
+    const { all: fleetAll } = await shownTotals(page);
+    expect(fleetAll).toBe(readings.length + fleetOnly.length);
+
+    // The table: the devices most often in the last status (the default), then in status 2.
+    await expect.poll(() => shownTop(page)).toEqual(topOf(6));
+    await page.locator('#top-status').selectOption('2');
+    await expect.poll(() => shownTop(page)).toEqual(topOf(2));
+
+    // Typing searches the device list by prefix; Enter takes the first match.
+    await page.locator('#device-search').fill('valve-1');
+    await expect
+      .poll(() => page.locator('#device-options li[role="option"]').allTextContents())
+      .toEqual(['valve-1', 'valve-10', 'valve-11', 'valve-12', 'valve-13', 'valve-14', 'valve-15', 'valve-16']);
+    const series = page.waitForResponse((response) => response.url().includes('/status-counts/series?') && response.url().includes('device=valve-1'));
+    await page.locator('#device-search').press('Enter');
+    expect(await chips(page)).toEqual(['valve-1']);
+    const chart = (await (await series).json()) as { points: { counts: Record<string, number> }[] };
+    const charted = (counts: Record<string, number>[]) => Object.fromEntries(STATUSES.map((s) => [String(s), counts.reduce((sum, c) => sum + (c[s] ?? 0), 0)]));
+    expect(charted(chart.points.map((point) => point.counts))).toEqual(countsOf(['valve-1']));
+    await expect.poll(async () => (await shownTotals(page))['all']).toBe(readings.filter((r) => r.device === 'valve-1').length);
+    expect(await shownTotals(page)).toMatchObject(countsOf(['valve-1']));
+
+    // A second device by clicking its suggestion: both counted together.
+    await page.locator('#device-search').fill('pump-0');
+    await page.locator('#device-options li[data-device="pump-03"]').click();
+    expect(await chips(page)).toEqual(['valve-1', 'pump-03']);
+    expect(page.url()).toMatch(/#device=valve-1&device=pump-03$/);
+    await expect.poll(async () => (await shownTotals(page))['all']).toBe(readings.filter((r) => ['valve-1', 'pump-03'].includes(r.device ?? '')).length);
+    expect(await shownTotals(page)).toMatchObject(countsOf(['valve-1', 'pump-03']));
+    expect(await page.locator('#status').textContent()).toContain('valve-1, pump-03');
+
+    // Removing a chip: the other alone; a device of the table joins with a click.
+    await page.locator('#chips button[aria-label="Remove valve-1"]').click();
+    await expect.poll(async () => (await shownTotals(page))['all']).toBe(readings.filter((r) => r.device === 'pump-03').length);
+    const first = topOf(2)[0]?.device as string;
+    await page.locator('#top-devices tbody tr td button').first().click();
+    expect(await chips(page)).toEqual(['pump-03', first]);
+    await expect.poll(async () => (await shownTotals(page))['all']).toBe(readings.filter((r) => ['pump-03', first].includes(r.device ?? '')).length);
+
+    // A prefix that no id can start with: the API's reason, in the list.
+    await page.locator('#device-search').fill('pump 1');
+    await expect.poll(() => page.locator('#device-options li.note').textContent()).toMatch(/prefix must be the start of a device id/);
+    await page.screenshot({ path: join(outputDir, 'dashboard-devices.png'), fullPage: true });
+
+    // The address names the devices: opened again, it shows the same.
+    const again = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await again.goto(page.url());
+    await expect.poll(() => chips(again)).toEqual(['pump-03', first]);
+    await expect.poll(async () => (await shownTotals(again))['all']).toBe(readings.filter((r) => ['pump-03', first].includes(r.device ?? '')).length);
+    await again.close();
+    expect(errors.filter((text) => !/status of 400/.test(text))).toEqual([]);
     await page.close();
   });
 });

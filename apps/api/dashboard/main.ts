@@ -2,12 +2,30 @@
 // and refreshes every few seconds while the range ends now. Bundled with uPlot by bundle.assets.mjs.
 import uPlot from 'uplot';
 import { STATUSES, type Status } from '@tally/contract/statuses';
+import {
+  addDevice,
+  addressOfDevices,
+  describeChoice,
+  deviceQuery,
+  devicesInAddress,
+  removeDevice,
+  SUGGESTIONS,
+  suggestionQuery,
+  TOP_ROWS,
+} from '../src/dashboard/devices';
 import { STATUS_COLOURS } from '../src/dashboard/page';
 import { chooseStep, PRESETS, rangeProblem, rangeQuery, type TimeRange } from '../src/dashboard/range';
 
 type Counts = Record<string, number>;
 interface Series {
   points: { start: string; counts: Counts }[];
+}
+interface DevicePage {
+  devices: { device: string }[];
+}
+interface TopDevices {
+  status: number;
+  devices: { device: string; count: number; counts: Counts }[];
 }
 type Selection = { kind: 'preset'; label: string; ms: number } | { kind: 'custom'; range: TimeRange };
 
@@ -36,7 +54,19 @@ const [presets, from, to, tokenInput, errorBox, statusLine, chartBox] = [
   element<HTMLDivElement>('chart'),
 ];
 
+const [search, options, chips, fleetNote, topStatus, topBody, topEmpty] = [
+  element<HTMLInputElement>('device-search'),
+  element<HTMLUListElement>('device-options'),
+  element<HTMLUListElement>('chips'),
+  element<HTMLSpanElement>('fleet-note'),
+  element<HTMLSelectElement>('top-status'),
+  document.querySelector('#top-devices tbody') as HTMLTableSectionElement,
+  element<HTMLParagraphElement>('top-empty'),
+];
+
 let selection: Selection = { kind: 'preset', label: '1 h', ms: 3_600_000 };
+/** The devices charted, in the order chosen; none: the whole fleet. Kept in the address (`#device=a&device=b`), to share or bookmark. */
+let chosen: string[] = devicesInAddress(location.hash);
 /** Bumped on every load, so that an answer to an older one is dropped. */
 let generation = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -84,23 +114,27 @@ async function load(): Promise<void> {
     button.setAttribute('aria-pressed', String(selection.kind === 'preset' && button.textContent === selection.label));
   }
   const range = currentRange();
-  const chosen = chooseStep(range);
-  if (!chosen) return showError(rangeProblem(range) ?? 'The range cannot be shown');
+  const step = chooseStep(range);
+  if (!step) return showError(rangeProblem(range) ?? 'The range cannot be shown');
   if (document.activeElement !== from && document.activeElement !== to) {
     [from.value, to.value] = [localInputValue(range.start), localInputValue(range.end)];
   }
   try {
-    const [series, totals] = await Promise.all([
-      getJson<Series>(`/status-counts/series?${rangeQuery(range, chosen.step)}`),
-      getJson<Counts>(`/status-counts?${rangeQuery(range)}`),
+    const devices = deviceQuery(chosen);
+    const status = topStatus.value;
+    const [series, totals, top] = await Promise.all([
+      getJson<Series>(`/status-counts/series?${rangeQuery(range, step.step)}${devices}`),
+      getJson<Counts>(`/status-counts?${rangeQuery(range)}${devices}`),
+      getJson<TopDevices>(`/status-counts/top-devices?${rangeQuery(range)}&status=${status}&limit=${TOP_ROWS}`),
     ]);
     if (mine !== generation) return;
-    redraw = () => draw(series, chosen.stepMs, range);
+    redraw = () => draw(series, step.stepMs, range);
     redraw();
     showTotals(totals);
+    showTop(top);
     showError(undefined);
     const live = selection.kind === 'preset' ? `last ${selection.label}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
-    statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${chosen.step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
+    statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step.step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
     // A range that ends now moves on.
     if (selection.kind === 'preset') timer = setTimeout(() => void load(), REFRESH_MS);
   } catch (error) {
@@ -152,6 +186,138 @@ function showTotals(totals: Counts): void {
   if (allCell) allCell.textContent = all.toLocaleString();
 }
 
+function showTop(top: TopDevices): void {
+  topBody.replaceChildren(
+    ...top.devices.map(({ device, count, counts }) => {
+      const all = Object.values(counts).reduce((sum, n) => sum + n, 0);
+      const row = document.createElement('tr');
+      const name = document.createElement('td');
+      const pick = document.createElement('button');
+      pick.type = 'button';
+      pick.textContent = device;
+      pick.title = `Chart ${device}`;
+      pick.addEventListener('click', () => choose(device));
+      name.append(pick);
+      const inStatus = document.createElement('td');
+      const bar = document.createElement('span');
+      bar.className = `bar status-${top.status}`;
+      bar.style.width = `${Math.round((count / Math.max(1, top.devices[0]?.count ?? 1)) * 4 * 10) / 10}rem`;
+      inStatus.append(bar, count.toLocaleString());
+      const total = document.createElement('td');
+      total.textContent = all.toLocaleString();
+      const share = document.createElement('td');
+      share.textContent = `${Math.round((count / Math.max(1, all)) * 100)} %`;
+      row.append(name, inStatus, total, share);
+      return row;
+    }),
+  );
+  topEmpty.hidden = top.devices.length > 0;
+}
+
+/** Charts `device` too. */
+function choose(device: string): void {
+  chosen = addDevice(chosen, device);
+  renderChips();
+  closeOptions();
+  search.value = '';
+  void load();
+}
+
+function renderChips(): void {
+  chips.replaceChildren(
+    ...chosen.map((device) => {
+      const chip = document.createElement('li');
+      chip.dataset['device'] = device;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.textContent = '×';
+      remove.setAttribute('aria-label', `Remove ${device}`);
+      remove.addEventListener('click', () => {
+        chosen = removeDevice(chosen, device);
+        renderChips();
+        void load();
+      });
+      chip.append(device, remove);
+      return chip;
+    }),
+  );
+  fleetNote.hidden = chosen.length > 0;
+  history.replaceState(null, '', `${location.pathname}${location.search}${addressOfDevices(chosen)}`);
+}
+
+function closeOptions(): void {
+  options.hidden = true;
+  search.setAttribute('aria-expanded', 'false');
+}
+
+/** Bumped on every search, so that an answer to an older one is dropped. */
+let searchGeneration = 0;
+let searchTimer: ReturnType<typeof setTimeout> | undefined;
+
+async function suggest(): Promise<void> {
+  const mine = ++searchGeneration;
+  const typed = search.value;
+  let items: HTMLLIElement[];
+  try {
+    const page = await getJson<DevicePage>(`/devices?${suggestionQuery(typed, chosen.length)}`);
+    const found = page.devices.map(({ device }) => device).filter((device) => !chosen.includes(device)).slice(0, SUGGESTIONS);
+    items = found.map((device, i) => {
+      const item = document.createElement('li');
+      item.setAttribute('role', 'option');
+      item.setAttribute('aria-selected', String(i === 0));
+      item.dataset['device'] = device;
+      item.textContent = device;
+      // mousedown, not click: the search field keeps its focus and the list stays until chosen.
+      item.addEventListener('mousedown', (event) => {
+        event.preventDefault();
+        choose(device);
+      });
+      return item;
+    });
+    if (items.length === 0) items = [note(typed.trim() ? `No device starts with “${typed.trim()}”` : 'No devices yet')];
+  } catch (error) {
+    items = [note(error instanceof RequestFailed && error.status === 400 ? error.message : describe(error))];
+  }
+  if (mine !== searchGeneration) return;
+  options.replaceChildren(...items);
+  options.hidden = false;
+  search.setAttribute('aria-expanded', 'true');
+}
+
+function note(text: string): HTMLLIElement {
+  const item = document.createElement('li');
+  item.className = 'note';
+  item.textContent = text;
+  return item;
+}
+
+search.addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => void suggest(), 150);
+});
+search.addEventListener('focus', () => void suggest());
+search.addEventListener('blur', closeOptions);
+search.addEventListener('keydown', (event) => {
+  const items = [...options.querySelectorAll<HTMLLIElement>('li[role="option"]')];
+  const current = items.findIndex((item) => item.getAttribute('aria-selected') === 'true');
+  if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+    event.preventDefault();
+    const next = items.length === 0 ? -1 : (current + (event.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+    items.forEach((item, i) => item.setAttribute('aria-selected', String(i === next)));
+  } else if (event.key === 'Enter') {
+    event.preventDefault();
+    const device = items[Math.max(0, current)]?.dataset['device'];
+    if (device) choose(device);
+  } else if (event.key === 'Escape') {
+    closeOptions();
+  } else if (event.key === 'Backspace' && search.value === '' && chosen.length > 0) {
+    chosen = chosen.slice(0, -1);
+    renderChips();
+    void load();
+  }
+});
+topStatus.addEventListener('change', () => void load());
+
 /**
  * Stacked bars: series k holds the sum of statuses 0..k, drawn from the tallest down, so that each
  * status shows as its own band. The legend shows each status's own count.
@@ -198,6 +364,7 @@ function localInputValue(date: Date): string {
   return local.toISOString().slice(0, 19);
 }
 
+renderChips();
 new ResizeObserver(() => {
   if (chart && chart.width !== chartBox.clientWidth) redraw?.();
 }).observe(chartBox);

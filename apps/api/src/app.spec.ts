@@ -148,7 +148,7 @@ describe('other routes and methods', () => {
       components: { schemas: Record<string, { required?: string[] }> };
     };
     expect(spec.openapi).toBe('3.1.0');
-    expect(Object.keys(spec.paths)).toEqual(['/status-counts', '/status-counts/series', '/healthz', '/readyz']);
+    expect(Object.keys(spec.paths)).toEqual(['/status-counts', '/status-counts/series', '/devices', '/status-counts/top-devices', '/healthz', '/readyz']);
     expect(spec.components.schemas['StatusCountsRequest']?.required).toEqual(['start_time', 'end_time']);
     expect(spec.components.schemas['Series']?.required).toEqual(['start_time', 'end_time', 'step', 'points']);
   });
@@ -368,7 +368,15 @@ describe('API_MAX_CONCURRENT_QUERIES', () => {
 
   it('is documented: every count and series operation may answer 503 busy with Retry-After', () => {
     const { paths } = openApi();
-    for (const operation of [paths['/status-counts']?.['get'], paths['/status-counts']?.['post'], paths['/status-counts/series']?.['get']]) {
+    const operations = [
+      paths['/status-counts']?.['get'],
+      paths['/status-counts']?.['post'],
+      paths['/status-counts/series']?.['get'],
+      paths['/devices']?.['get'],
+      paths['/status-counts/top-devices']?.['get'],
+    ];
+    expect(operations.every((operation) => operation !== undefined)).toBe(true);
+    for (const operation of operations) {
       expect(operation?.responses['503']?.description).toMatch(/busy/);
       expect(operation?.responses['503']?.headers['Retry-After']?.schema).toEqual({ type: 'integer', minimum: 0 });
     }
@@ -404,8 +412,9 @@ describe('the OpenAPI description', () => {
     const doc = openApi();
     const body = doc.components.schemas['StatusCountsRequest'];
     const query = doc.paths['/status-counts']?.['get']?.parameters ?? [];
-    expect(query.map((parameter) => parameter.name)).toEqual(['start_time', 'end_time']);
-    for (const pattern of [body?.properties['start_time']?.pattern, body?.properties['end_time']?.pattern, ...query.map((p) => p.schema.pattern)]) {
+    expect(query.map((parameter) => parameter.name)).toEqual(['start_time', 'end_time', 'device']);
+    const times = query.filter((parameter) => parameter.name.endsWith('_time'));
+    for (const pattern of [body?.properties['start_time']?.pattern, body?.properties['end_time']?.pattern, ...times.map((p) => p.schema.pattern)]) {
       expect(pattern).toBe(TIME_PATTERN);
     }
     expect(new RegExp(TIME_PATTERN).test('')).toBe(false);

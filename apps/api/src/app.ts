@@ -11,6 +11,7 @@ import type { ApiMetrics } from './metrics';
 import { openApiDocument, registerSecurity } from './openapi';
 import { QueryLimit } from './query-limit';
 import { countsRoutes } from './routes/counts';
+import { deviceRoutes } from './routes/devices';
 import { healthRoutes, PUBLIC_PATHS } from './routes/health';
 import { UNSUPPORTED_MEDIA_TYPE } from './routes/json-body';
 import { refuseOtherMethods } from './routes/methods';
@@ -89,6 +90,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrent
 
   const limit = maxConcurrentQueries === undefined ? undefined : new QueryLimit(maxConcurrentQueries);
   countsRoutes(app, { store, requestTimeoutMs, limit });
+  deviceRoutes(app, { store, requestTimeoutMs, limit });
   healthRoutes(app, { store, requestTimeoutMs });
   const document = openApiDocument(app);
   app.get('/openapi.json', (c) => c.json(document));

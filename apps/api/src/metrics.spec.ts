@@ -8,12 +8,23 @@ const zero = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
 /** A store that answers zeros, or fails as an unreachable database would while `down`. */
 function switchableStore() {
   const state = { down: false };
+  const failWhenDown = () => {
+    if (state.down) throw Object.assign(new Error('connect ECONNREFUSED'), { kind: 'unavailable' });
+  };
   const store: CountsStore = {
     countByStatus: async () => {
-      if (state.down) throw Object.assign(new Error('connect ECONNREFUSED'), { kind: 'unavailable' });
+      failWhenDown();
       return zero;
     },
     series: async () => [],
+    listDevices: async () => {
+      failWhenDown();
+      return { devices: [] };
+    },
+    topDevices: async () => {
+      failWhenDown();
+      return [];
+    },
     ping: async () => !state.down,
     classifyError: (error) => ((error as { kind?: string }).kind === 'unavailable' ? 'unavailable' : 'other'),
   };
@@ -56,6 +67,19 @@ describe('the API metrics', () => {
     state.down = false;
     expect(await valueOf(metrics, 'tally_api_store_errors_total', { kind: 'unavailable' })).toBe(1);
     expect(await valueOf(metrics, 'tally_api_requests_total', { route: '/status-counts', status: '503' })).toBe(1);
+  });
+
+  it('labels the device routes by their pattern, and counts their store errors too', async () => {
+    const top = '/status-counts/top-devices?start_time=2026-01-01&end_time=2026-01-02&status=5';
+    expect((await get('/devices?prefix=pump-')).status).toBe(200);
+    expect((await get(top)).status).toBe(200);
+    state.down = true;
+    expect((await get('/devices')).status).toBe(503);
+    expect((await get(top)).status).toBe(503);
+    state.down = false;
+    expect(await valueOf(metrics, 'tally_api_requests_total', { route: '/devices', status: '200' })).toBe(1);
+    expect(await valueOf(metrics, 'tally_api_requests_total', { route: '/status-counts/top-devices', status: '503' })).toBe(1);
+    expect(await valueOf(metrics, 'tally_api_store_errors_total', { kind: 'unavailable' })).toBe(3);
   });
 
   it('is not served on the API itself', async () => {

@@ -60,6 +60,8 @@ export function createApiMetrics(registry: Registry = createMetricsRegistry()): 
       ...store,
       countByStatus: counted(store, store.countByStatus),
       series: counted(store, store.series),
+      listDevices: counted(store, store.listDevices),
+      topDevices: counted(store, store.topDevices),
     }),
   };
 }

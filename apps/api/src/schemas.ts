@@ -1,11 +1,12 @@
 import { STATUSES, type Status } from '@tally/contract';
 import { SERIES_STEPS, type SeriesStep } from '@tally/store';
 import { z } from '@hono/zod-openapi';
+import { deviceQueryList, deviceSelection } from './device-params';
 import type { ErrorKind } from './errors';
 import { compareInstants, parseInstant, TIME_PATTERN, type Instant } from './time';
 
-const EXAMPLE_START = '2024-01-31T00:00:00Z';
-const EXAMPLE_END = '2024-02-01T00:00:00+05:30';
+export const EXAMPLE_START = '2024-01-31T00:00:00Z';
+export const EXAMPLE_END = '2024-02-01T00:00:00+05:30';
 
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -24,9 +25,9 @@ const timePattern = new RegExp(TIME_PATTERN);
 const DECODED_PLUS = /[0-9] (?:[01][0-9]|2[0-3]):?[0-5][0-9]$/;
 
 /** Where a field is read: a query parameter (given at most once) or a JSON body's property. */
-type Source = 'query' | 'body';
+export type Source = 'query' | 'body';
 
-function timeField(name: string, example: string, source: Source) {
+export function timeField(name: string, example: string, source: Source) {
   return z
     .string({
       error: (issue) => {
@@ -58,15 +59,16 @@ function countsFilters(source: Source) {
   return {
     start_time: timeField('start_time', EXAMPLE_START, source),
     end_time: timeField('end_time', EXAMPLE_END, source),
+    device: source === 'query' ? deviceQueryList.optional() : deviceSelection.optional(),
   };
 }
 
 /** The order of the two times, checked only once both are valid times. */
-const RANGE_ORDER = {
+export const RANGE_ORDER = {
   error: 'start_time must be before end_time (the range is [start_time, end_time))',
   when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
 };
-const inOrder = ({ start_time, end_time }: { start_time: Instant; end_time: Instant }) => compareInstants(start_time, end_time) < 0;
+export const inOrder = ({ start_time, end_time }: { start_time: Instant; end_time: Instant }) => compareInstants(start_time, end_time) < 0;
 
 /** `GET /status-counts`: the filters as query parameters. */
 export const statusCountsQuery = z.object(countsFilters('query')).refine(inOrder, RANGE_ORDER);
@@ -75,7 +77,7 @@ export const statusCountsQuery = z.object(countsFilters('query')).refine(inOrder
 export const statusCountsBody = z
   .object(countsFilters('body'))
   .refine(inOrder, RANGE_ORDER)
-  .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time)' });
+  .meta({ id: 'StatusCountsRequest', description: 'A half-open time range [start_time, end_time), of some devices or the whole fleet' });
 
 /** Most points one series answers: a chart wider than a screen has no use for more. */
 export const MAX_SERIES_POINTS = 1500;
@@ -131,5 +133,5 @@ export const seriesResponse = z
 export const INVALID_REQUEST: ErrorKind = {
   status: 400,
   code: 'invalid_request',
-  description: 'A parameter is missing, malformed or given more than once, or start_time is not before end_time',
+  description: 'A parameter is missing, malformed or given more than once (a time, a device id, a limit, a prefix or a cursor), or start_time is not before end_time',
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fleetReadings, readings, STATUS_QUEUE } from './test/amqp';
+import { tallyOf } from './checker';
 import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 
 
@@ -41,10 +42,17 @@ describe('the processor, stopped abruptly', () => {
     await streaming;
     // The checker knows each reading by its device, ts and status: each stored once, with its device.
     await s.finish();
-    // Per device, until the API counts per device: a direct aggregate on the collection.
     const perDevice = await s.events.aggregate<{ _id: string; n: number }>([{ $group: { _id: '$device', n: { $sum: 1 } } }]).toArray();
     expect(perDevice).toHaveLength(1000);
     expect(perDevice.filter(({ n }) => n !== 12)).toEqual([]);
+    // The API counts each device what was sent from it, alone and a hundred together.
+    const api = await s.startApi();
+    const sentBy = (devices: string[]) => tallyOf(sent.filter((reading) => devices.includes(reading.device ?? '')));
+    for (const device of ['dev-0001', 'dev-0500', 'dev-1000']) {
+      expect((await api.count(30_000, [device])).body, device).toEqual(sentBy([device]));
+    }
+    const hundred = Array.from({ length: 100 }, (_, i) => `dev-${String(i * 10 + 3).padStart(4, '0')}`);
+    expect((await api.count(30_000, hundred)).body, '100 devices together').toEqual(sentBy(hundred));
   });
 
   it('absorbs the redelivery when the processor dies between its raw insert and the rollup update', async () => {

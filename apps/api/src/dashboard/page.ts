@@ -12,6 +12,9 @@ export const STATUS_COLOURS: Readonly<Record<Status, string>> = {
   6: '#b8a500',
 };
 
+/** The status the table of top devices shows first: the highest, most often the one to worry about. */
+export const TOP_STATUS_DEFAULT: Status = STATUSES.at(-1) as Status;
+
 /** Three stacked bars in the status colours. */
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">
 <rect x="1" y="6" width="4" height="10" fill="${STATUS_COLOURS[0]}"/><rect x="1" y="3" width="4" height="3" fill="${STATUS_COLOURS[1]}"/>
@@ -41,6 +44,24 @@ td { text-align: right; }
 tfoot th, tfoot td { font-weight: 600; border-bottom: 0; }
 .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .4rem; vertical-align: -.05rem; }
 #chart { min-height: 320px; }
+#devices { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: 0 0 .75rem; }
+.search { position: relative; }
+#device-options { position: absolute; z-index: 2; left: 0; top: 100%; min-width: 14rem; margin: 2px 0 0; padding: .2rem 0; list-style: none; background: #fff; border: 1px solid #bbb; border-radius: 4px; box-shadow: 0 2px 6px #0002; }
+#device-options li { padding: .25rem .6rem; cursor: pointer; white-space: nowrap; }
+#device-options li[aria-selected="true"], #device-options li:hover { background: #eef3fb; }
+#device-options li.note { color: #666; cursor: default; background: none; white-space: normal; }
+#chips { display: contents; list-style: none; }
+#chips li { display: inline-flex; align-items: center; gap: .2rem; background: #f0f0f0; border: 1px solid #ccc; border-radius: 1rem; padding: .1rem .2rem .1rem .6rem; font-size: .9rem; }
+#chips button { border: 0; background: none; padding: 0 .35rem; line-height: 1; cursor: pointer; border-radius: 1rem; }
+#chips button:hover { background: #ddd; }
+#top { margin-top: 1.25rem; }
+#top h2 { font-size: 1.05rem; font-weight: 600; margin: 0 0 .4rem; }
+#top select { font: inherit; padding: .15rem .3rem; }
+#top-devices th:first-child, #top-devices td:first-child { text-align: left; }
+#top-devices thead th { font-size: .8rem; color: #555; text-align: right; }
+#top-devices td button { font: inherit; border: 0; background: none; padding: 0; color: #0645ad; cursor: pointer; text-align: left; }
+#top-devices .bar { display: inline-block; height: .6rem; border-radius: 2px; vertical-align: middle; margin-right: .4rem; }
+#top-empty { color: #555; }
 ${STATUSES.map((status) => `.status-${status} { background: ${STATUS_COLOURS[status]}; }`).join('\n')}
 `;
 
@@ -53,6 +74,7 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
     (status) =>
       `<tr><th scope="row"><span class="swatch status-${status}"></span>Status ${status}</th><td data-status="${status}">–</td></tr>`,
   ).join('\n      ');
+  const statusOptions = STATUSES.map((status) => `<option value="${status}"${status === TOP_STATUS_DEFAULT ? ' selected' : ''}>Status ${status}</option>`).join('');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -74,6 +96,15 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
   <button id="custom" type="submit">Show range</button>
   <label id="token-field"${authRequired ? '' : ' hidden'}>API token <input id="token" type="password" autocomplete="off"></label>
 </form>
+<div id="devices">
+  <div class="search">
+    <label>Devices <input id="device-search" type="search" placeholder="Type to find a device" autocomplete="off" spellcheck="false"
+      role="combobox" aria-autocomplete="list" aria-controls="device-options" aria-expanded="false"></label>
+    <ul id="device-options" role="listbox" aria-label="Matching devices" hidden></ul>
+  </div>
+  <ul id="chips" aria-label="Chosen devices"></ul>
+  <span id="fleet-note">showing the whole fleet</span>
+</div>
 <p id="error" role="alert" hidden></p>
 <p id="status" aria-live="polite">Loading…</p>
 <div class="view">
@@ -86,6 +117,14 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
     <tfoot><tr><th scope="row">All</th><td data-status="all">–</td></tr></tfoot>
   </table>
 </div>
+<section id="top" aria-labelledby="top-title">
+  <h2 id="top-title">Devices most often in <select id="top-status" aria-label="Status">${statusOptions}</select> over the range</h2>
+  <table id="top-devices">
+    <thead><tr><th scope="col">Device</th><th scope="col">Readings in the status</th><th scope="col">All its readings</th><th scope="col">Share</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="top-empty" hidden>No device was in this status over the range.</p>
+</section>
 <script src="/dashboard.js"></script>
 </body>
 </html>

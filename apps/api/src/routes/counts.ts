@@ -28,7 +28,7 @@ export const TOO_MANY_POINTS: ErrorKind = {
 };
 
 /** What every operation that queries the store may answer besides its own. */
-const QUERY_ERRORS = [INVALID_REQUEST, UNAUTHORIZED, TIMEOUT, UNAVAILABLE, BUSY];
+export const QUERY_ERRORS = [INVALID_REQUEST, UNAUTHORIZED, TIMEOUT, UNAVAILABLE, BUSY];
 
 const countsResponse = { description: 'Counts per status', content: jsonContent(statusCountsResponse) };
 
@@ -74,10 +74,9 @@ export interface CountsRoutesOptions {
   limit?: QueryLimit | undefined;
 }
 
-/** `GET|POST /status-counts` (totals over a range) and `GET /status-counts/series` (per step). */
-export function countsRoutes(app: OpenAPIHono, { store, requestTimeoutMs, limit }: CountsRoutesOptions): void {
-  /** A store call within the limit and the request's time bound. */
-  const query = <T>(c: Context, call: (options: { timeoutMs: number }) => Promise<T>): Promise<T> =>
+/** A store call within the limit and the request's time bound (shared by every route that queries the store). */
+export function storeQuery({ store, requestTimeoutMs, limit }: CountsRoutesOptions) {
+  return <T>(c: Context, call: (options: { timeoutMs: number }) => Promise<T>): Promise<T> =>
     withTimeout(store, requestTimeoutMs, (options) => {
       if (!limit) return call(options);
       return limit.run(() => call(options)).catch((error: unknown) => {
@@ -85,23 +84,31 @@ export function countsRoutes(app: OpenAPIHono, { store, requestTimeoutMs, limit 
         throw error;
       });
     });
+}
+
+/** `GET|POST /status-counts` (totals over a range) and `GET /status-counts/series` (per step). */
+export function countsRoutes(app: OpenAPIHono, options: CountsRoutesOptions): void {
+  const { store } = options;
+  const query = storeQuery(options);
   const toRange = ({ start_time, end_time }: { start_time: Instant; end_time: Instant }): TimeRange => ({
     start: toDate(start_time),
     end: toDate(end_time),
   });
 
   app.openapi(getStatusCounts, async (c) => {
-    const range = toRange(c.req.valid('query'));
-    return c.json(await query(c, (options) => store.countByStatus(range, options)), 200);
+    const { device: devices, ...times } = c.req.valid('query');
+    const range = toRange(times);
+    return c.json(await query(c, (options) => store.countByStatus(range, { ...options, ...(devices && { devices }) })), 200);
   });
 
   app.openapi(postStatusCounts, async (c) => {
-    const range = toRange(c.req.valid('json'));
-    return c.json(await query(c, (options) => store.countByStatus(range, options)), 200);
+    const { device: devices, ...times } = c.req.valid('json');
+    const range = toRange(times);
+    return c.json(await query(c, (options) => store.countByStatus(range, { ...options, ...(devices && { devices }) })), 200);
   });
 
   app.openapi(getSeries, async (c) => {
-    const { step, ...times } = c.req.valid('query');
+    const { step, device: devices, ...times } = c.req.valid('query');
     const { start, end } = toRange(times);
     const stepMs = SERIES_STEPS[step];
     const points = countSeriesPoints({ start, end }, stepMs);
@@ -111,7 +118,7 @@ export function countsRoutes(app: OpenAPIHono, { store, requestTimeoutMs, limit 
         `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
       );
     }
-    const series = await query(c, (options) => store.series({ start, end }, stepMs, options));
+    const series = await query(c, (options) => store.series({ start, end }, stepMs, { ...options, ...(devices && { devices }) }));
     return c.json(
       {
         start_time: start.toISOString(),

@@ -54,8 +54,8 @@ export interface Finished {
 export interface Api {
   port: number;
   app: RunningApp;
-  /** POST /status-counts over all time; the status, the body and how long it took. */
-  count(timeoutMs?: number): Promise<{ status: number; body: unknown; ms: number }>;
+  /** POST /status-counts over all time (of `devices` together, when given); the status, the body and how long it took. */
+  count(timeoutMs?: number, devices?: string[]): Promise<{ status: number; body: unknown; ms: number }>;
 }
 
 /**
@@ -158,12 +158,12 @@ export class Scenario {
     return {
       port,
       app,
-      count: async (timeoutMs = 30_000) => {
+      count: async (timeoutMs = 30_000, devices) => {
         const started = performance.now();
         const response = await fetch(`http://127.0.0.1:${port}/status-counts`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ start_time: '2000-01-01T00:00:00Z', end_time: '2100-01-01T00:00:00Z' }),
+          body: JSON.stringify({ start_time: '2000-01-01T00:00:00Z', end_time: '2100-01-01T00:00:00Z', ...(devices && { device: devices }) }),
           signal: AbortSignal.timeout(timeoutMs),
         });
         const body: unknown = await response.json();
