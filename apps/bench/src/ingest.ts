@@ -243,7 +243,11 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
   });
   const stop = context.cleanup.defer(() => stopApp(processor));
   let exited = false;
-  void processor.exited.then(() => (exited = true));
+  let exitedWith: number | null = null;
+  void processor.exited.then((code) => {
+    exited = true;
+    exitedWith = code;
+  });
   const pid = processor.pid ?? 0;
   const progress = startProgress({ label: `${label}: processor drains`, total: readings });
   try {
@@ -285,7 +289,11 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
     const cpuSeconds = readCpuSeconds(pid) - cpuBefore;
     const peakRssMb = readPeakRssMb(pid);
     // Refreshes wait while the processor has a backlog: then they catch up.
-    await waitUntil('the rollups to settle', async () => (await dirtyBuckets(db)) === 0, { timeoutMs: 120_000, intervalMs: 100 });
+    await waitUntil('the rollups to settle', async () => (await dirtyBuckets(db)) === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      abort: () => (exited ? new Error(`The processor exited (code ${exitedWith}) before its rollups settled: its output is above`) : undefined),
+    });
     const rollupsSettledSeconds = (performance.now() - started) / 1000 - seconds;
     const exitCode = await stopApp(processor);
     const verified = await events.countDocuments();
