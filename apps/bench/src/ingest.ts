@@ -48,7 +48,7 @@ export interface DrainResult extends RateResult {
   cpuSeconds: number;
   /** `cpuSeconds / seconds`: cores kept busy on average. */
   cpuCores: number;
-  /** The processor's VmHWM. */
+  /** The processor's VmHWM once its rollups settled (the drain and the refreshes after it). */
   peakRssMb: number;
   /** Seconds from spawning the processor to its consumer appearing on the queue (not in `seconds`). */
   startupSeconds: number;
@@ -287,7 +287,6 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
     }
     const seconds = (performance.now() - started) / 1000;
     const cpuSeconds = readCpuSeconds(pid) - cpuBefore;
-    const peakRssMb = readPeakRssMb(pid);
     // Refreshes wait while the processor has a backlog: then they catch up.
     await waitUntil('the rollups to settle', async () => (await dirtyBuckets(db)) === 0, {
       timeoutMs: 120_000,
@@ -295,6 +294,8 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
       abort: () => (exited ? new Error(`The processor exited (code ${exitedWith}) before its rollups settled: its output is above`) : undefined),
     });
     const rollupsSettledSeconds = (performance.now() - started) / 1000 - seconds;
+    // After the refreshes that catch up with the backlog: they, not the drain, held the most.
+    const peakRssMb = readPeakRssMb(pid);
     const exitCode = await stopApp(processor);
     const verified = await events.countDocuments();
     const rate = perSecond(readings, seconds);
