@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { findMongoServer, waitForDevstack } from '@tally/devstack';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_SETTINGS } from './engine';
+import { DEVICE_PAGE, queryKinds } from './questions';
+import { STORAGE_PARTS } from './storage';
 import type { BenchResult } from './report';
 
 const appDir = join(import.meta.dirname, '..');
@@ -14,7 +16,7 @@ const appDir = join(import.meta.dirname, '..');
  * counts equal to the raw pipeline's, every engine setting counting exactly), which end it with
  * status 1. What it measures is for `npm run bench` to report, not for a test to bound.
  */
-const SMOKE = { readings: 300, naive: 50, queryReadings: 2000, samples: 1, apiSamples: 2, healthzSeconds: 1, engineReadings: 300 };
+const SMOKE = { readings: 300, naive: 50, queryReadings: 2000, samples: 1, apiSamples: 2, healthzSeconds: 1, engineReadings: 300, devices: 20 };
 let result: BenchResult;
 let stdout = '';
 
@@ -24,6 +26,7 @@ beforeAll(async () => {
   try {
     const args = ['--quick', '--out', out, '--readings', SMOKE.readings, '--naive', SMOKE.naive, '--query-readings', SMOKE.queryReadings];
     args.push('--samples', SMOKE.samples, '--api-samples', SMOKE.apiSamples, '--healthz-seconds', SMOKE.healthzSeconds, '--engine-readings', SMOKE.engineReadings);
+    args.push('--devices', SMOKE.devices);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args.map(String)], {
       cwd: appDir,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,6 +58,7 @@ describe('npm run bench, at the smallest sizes', () => {
         samples: SMOKE.samples,
         healthzSeconds: SMOKE.healthzSeconds,
         engineReadings: SMOKE.engineReadings,
+        devices: SMOKE.devices,
       },
     });
   });
@@ -72,11 +76,24 @@ describe('npm run bench, at the smallest sizes', () => {
     expect(result.consumers?.map((consumer) => consumer.readings)).toEqual(result.consumers?.map(() => SMOKE.readings));
   });
 
-  it('counts through the API what the raw pipeline counts, and the 30-day range every stored reading', () => {
+  it('counts through the API what the raw pipeline counts, for the fleet and per device, and the 30-day range every stored reading', () => {
     const [size] = result.query?.sizes ?? [];
-    expect(size?.ranges.at(-1)?.totals).toEqual(Array(SMOKE.apiSamples).fill(SMOKE.queryReadings));
+    const row = (name: string) => size?.queries.find((query) => query.name === name);
+    expect(size?.queries.map((query) => query.name)).toEqual(queryKinds().map((kind) => kind.name));
+    // The harness compares each answer with the raw pipeline's as it goes, and fails the run on a difference.
+    expect(size?.queries.map((query) => query.raw.latenciesMs.length)).toEqual(queryKinds().map(() => SMOKE.samples));
+    expect(row('POST /status-counts, 30 days')?.totals).toEqual(Array(SMOKE.apiSamples).fill(SMOKE.queryReadings));
+    // Each device reports in turn: a month holds its share exactly.
+    expect(row('GET /status-counts, 1 device, 30 days')?.totals).toEqual(Array(SMOKE.apiSamples).fill(SMOKE.queryReadings / SMOKE.devices));
+    expect(row(`GET /devices, ${DEVICE_PAGE} a page`)?.totals.every((listed) => listed > 0)).toBe(true);
     expect(result.query?.healthz.errors).toBe(0);
     expect(result.query?.apiExitCodes).toEqual([0]);
+  });
+
+  it('measures what the readings and their rollups take on disk', () => {
+    const parts = result.query?.sizes[0]?.storage.parts ?? [];
+    expect(parts.map((part) => part.part)).toEqual(STORAGE_PARTS.map((part) => part.part));
+    for (const part of parts) expect(part.documentBytes).toBeGreaterThan(0);
   });
 
   it('counts exactly under each DocumentDB index setting (FerretDB + DocumentDB only)', () => {

@@ -1,3 +1,4 @@
+import { fleetDeviceIds } from '@tally/contract';
 import { createTestVhost } from '@tally/devstack';
 import { createAmqpConnection, STATUS_QUEUE } from '@tally/messaging';
 import { connect } from 'amqplib';
@@ -27,17 +28,23 @@ export interface ConsumerResult {
  * What each AMQP client costs to consume a queue of readings with nothing else to do: the floor
  * of the processor's CPU per reading, and why its consumer uses amqplib.
  */
-export async function measureConsumers(context: BenchContext, readings: number): Promise<ConsumerResult[]> {
+export async function measureConsumers(context: BenchContext, readings: number, devices: number): Promise<ConsumerResult[]> {
   const results: ConsumerResult[] = [];
-  for (const client of CONSUMER_CLIENTS) results.push(await measureConsumer(context, client, readings));
+  const fleet = fleetDeviceIds(devices);
+  for (const client of CONSUMER_CLIENTS) results.push(await measureConsumer(context, client, readings, fleet));
   return results;
 }
 
-async function measureConsumer(context: BenchContext, client: ConsumerClient, readings: number): Promise<ConsumerResult> {
+async function measureConsumer(
+  context: BenchContext,
+  client: ConsumerClient,
+  readings: number,
+  devices: readonly string[],
+): Promise<ConsumerResult> {
   const vhost = await createTestVhost(context.urls, 'bench');
   const dispose = context.cleanup.defer(() => vhost.dispose());
   try {
-    await fillQueue(context, vhost, { label: client, transport: 'amqp', readings });
+    await fillQueue(context, vhost, { label: client, transport: 'amqp', readings, devices });
     const progress = startProgress({ label: `${client}: consumes alone`, total: readings });
     try {
       const consume = client === 'amqplib' ? consumeWithAmqplib : consumeWithRabbitmqClient;

@@ -6,7 +6,7 @@ import { createStatusEventStore, STATUS_KEYS, zeroCounts, type StatusCounts, typ
 import { MongoClient } from 'mongodb';
 import type { BenchContext } from './context';
 import { startProgress } from './progress';
-import { DAY_MS, QUERY_START as START, RANGES, SPAN_DAYS } from './query';
+import { DAY_MS, QUERY_START as START, RANGES, SPAN_DAYS } from './questions';
 import { percentiles, perSecond, round, type Percentiles } from './stats';
 
 const INSERT_BATCH = 1000;

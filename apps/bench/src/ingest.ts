@@ -1,4 +1,4 @@
-import { statusEventFor } from '@tally/contract';
+import { fleetDeviceIds, statusEventFor } from '@tally/contract';
 import { createTestVhost, pollUntil, waitUntil, withDatabase, type TestVhost } from '@tally/devstack';
 import {
   createAmqpConnection,
@@ -48,7 +48,7 @@ export interface DrainResult extends RateResult {
   cpuSeconds: number;
   /** `cpuSeconds / seconds`: cores kept busy on average. */
   cpuCores: number;
-  /** The processor's VmHWM. */
+  /** The processor's VmHWM once its rollups settled (the drain and the refreshes after it). */
   peakRssMb: number;
   /** Seconds from spawning the processor to its consumer appearing on the queue (not in `seconds`). */
   startupSeconds: number;
@@ -64,6 +64,8 @@ export interface QueueRun {
 }
 
 export interface IngestResult {
+  /** Devices the readings came from. */
+  devices: number;
   direct: RateResult;
   amqp: QueueRun;
   mqtt: QueueRun;
@@ -80,17 +82,21 @@ export interface IngestOptions {
   naiveReadings: number;
   /** `NODE_OPTIONS` of the processor ("" for none). */
   processorNodeOptions: string;
+  /** Devices the readings come from, round robin, each on its own topic (`status.<device>`). */
+  devices: number;
 }
 
 /** The direct insertMany ceiling, then the processor draining AMQP- and MQTT-filled queues, then naive. */
 export async function runIngest(context: BenchContext, options: IngestOptions): Promise<IngestResult> {
-  const direct = await measureDirect(context, options.readings);
+  const devices = fleetDeviceIds(options.devices);
+  const direct = await measureDirect(context, options.readings, devices);
   const run = (label: string, transport: Transport, readings: number, env: Record<string, string> = {}) =>
-    measureQueueRun(context, { label, transport, readings, env, nodeOptions: options.processorNodeOptions });
+    measureQueueRun(context, { label, transport, readings, devices, env, nodeOptions: options.processorNodeOptions });
   const amqp = await run('amqp', 'amqp', options.readings);
   const mqtt = await run('mqtt', 'mqtt', options.readings);
   const naive = await run('naive', 'amqp', options.naiveReadings, NAIVE_ENV);
   return {
+    devices: devices.length,
     direct,
     amqp,
     mqtt,
@@ -103,16 +109,16 @@ export async function runIngest(context: BenchContext, options: IngestOptions): 
   };
 }
 
-/** The reading numbered `n` of a sub-run. */
-function reading(n: number) {
-  return randomReading(new Date(READINGS_START + n * 1000));
+/** The reading numbered `n` of a sub-run: from device n mod the fleet's size, as a fleet reporting in turn. */
+function reading(n: number, devices: readonly string[]) {
+  return randomReading(new Date(READINGS_START + n * 1000), devices[n % devices.length]);
 }
 
 /**
  * A plain loop of unordered insertMany, batches of 500, of the documents the processor writes,
  * into a fresh collection with the processor's index: what the MongoDB-wire server allows one writer.
  */
-async function measureDirect(context: BenchContext, readings: number): Promise<RateResult> {
+async function measureDirect(context: BenchContext, readings: number, devices: readonly string[]): Promise<RateResult> {
   const db = context.mongo.db(`bench_${context.runId}_direct`);
   const dropDatabase = context.cleanup.defer(() => db.dropDatabase());
   const progress = startProgress({ label: 'direct insertMany', total: readings });
@@ -122,7 +128,8 @@ async function measureDirect(context: BenchContext, readings: number): Promise<R
     const started = performance.now();
     for (let i = 0; i < readings; i += DIRECT_BATCH) {
       const batch = Array.from({ length: Math.min(DIRECT_BATCH, readings - i) }, (_, j) => {
-        return statusEventFor(reading(i + j), { device: undefined, receivedAt: new Date() });
+        const next = reading(i + j, devices);
+        return statusEventFor(next, { device: next.device, receivedAt: new Date() });
       });
       await store.collection.insertMany(batch, { ordered: false });
       progress.update(i + batch.length);
@@ -144,6 +151,8 @@ interface QueueRunOptions {
   label: string;
   transport: Transport;
   readings: number;
+  /** Readings come from these devices in turn, each published to its own topic. */
+  devices: readonly string[];
   env: Record<string, string>;
   nodeOptions: string;
 }
@@ -171,7 +180,7 @@ async function measureQueueRun(context: BenchContext, options: QueueRunOptions):
 export async function fillQueue(
   context: BenchContext,
   vhost: TestVhost,
-  { label, transport, readings }: Pick<QueueRunOptions, 'label' | 'transport' | 'readings'>,
+  { label, transport, readings, devices }: Pick<QueueRunOptions, 'label' | 'transport' | 'readings' | 'devices'>,
 ): Promise<PublishResult> {
   const connection = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-bench-publisher' });
   connection.on('error', () => undefined); // it reconnects by itself; a publish that fails says why
@@ -191,7 +200,7 @@ export async function fillQueue(
     let acknowledged = 0;
     const worker = async () => {
       while (next < readings) {
-        await publisher.publish(reading(next++));
+        await publisher.publish(reading(next++, devices));
         progress.update(++acknowledged);
       }
     };
@@ -234,7 +243,11 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
   });
   const stop = context.cleanup.defer(() => stopApp(processor));
   let exited = false;
-  void processor.exited.then(() => (exited = true));
+  let exitedWith: number | null = null;
+  void processor.exited.then((code) => {
+    exited = true;
+    exitedWith = code;
+  });
   const pid = processor.pid ?? 0;
   const progress = startProgress({ label: `${label}: processor drains`, total: readings });
   try {
@@ -274,10 +287,15 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
     }
     const seconds = (performance.now() - started) / 1000;
     const cpuSeconds = readCpuSeconds(pid) - cpuBefore;
-    const peakRssMb = readPeakRssMb(pid);
     // Refreshes wait while the processor has a backlog: then they catch up.
-    await waitUntil('the rollups to settle', async () => (await dirtyBuckets(db)) === 0, { timeoutMs: 120_000, intervalMs: 100 });
+    await waitUntil('the rollups to settle', async () => (await dirtyBuckets(db)) === 0, {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      abort: () => (exited ? new Error(`The processor exited (code ${exitedWith}) before its rollups settled: its output is above`) : undefined),
+    });
     const rollupsSettledSeconds = (performance.now() - started) / 1000 - seconds;
+    // After the refreshes that catch up with the backlog: they, not the drain, held the most.
+    const peakRssMb = readPeakRssMb(pid);
     const exitCode = await stopApp(processor);
     const verified = await events.countDocuments();
     const rate = perSecond(readings, seconds);

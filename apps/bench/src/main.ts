@@ -62,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const machine = describeMachine();
     const servers = await describeServers(root, urls, mongo);
     const ingest = options.phases.includes('ingest') ? await runIngest(context, options) : undefined;
-    const consumers = options.phases.includes('ingest') ? await measureConsumers(context, options.readings) : undefined;
+    const consumers = options.phases.includes('ingest') ? await measureConsumers(context, options.readings, options.devices) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
     const engine = options.phases.includes('engine') ? await runEngineComparison(context, options) : undefined;
     const result = {
@@ -78,6 +78,7 @@ async function main(argv: readonly string[]): Promise<number> {
         apiSamples: options.apiSamples,
         healthzSeconds: options.healthzSeconds,
         engineReadings: options.engineReadings,
+        devices: options.devices,
       },
       processorNodeOptions: options.processorNodeOptions,
       machine,

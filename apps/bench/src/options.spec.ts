@@ -33,8 +33,9 @@ describe('parseBenchArgs', () => {
       samples: 2,
       apiSamples: 9,
     });
-    expect(parseBenchArgs(['--query-readings', '1_000_000', '--naive', '10', '--healthz-seconds', '1'])).toMatchObject({
+    expect(parseBenchArgs(['--query-readings', '1_000_000', '--naive', '10', '--healthz-seconds', '1', '--devices', '20'])).toMatchObject({
       queryReadings: [1_000_000],
+      devices: 20,
       naiveReadings: 10,
       healthzSeconds: 1,
     });

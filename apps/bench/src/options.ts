@@ -21,6 +21,8 @@ export interface Sizes {
   healthzSeconds: number;
   /** Readings inserted into the engine under each DocumentDB index setting. */
   engineReadings: number;
+  /** Devices the ingest and query readings come from (`sim-00001`…), each on its own topic. */
+  devices: number;
 }
 
 export const FULL_SIZES: Sizes = {
@@ -31,6 +33,7 @@ export const FULL_SIZES: Sizes = {
   apiSamples: 1000,
   healthzSeconds: 10,
   engineReadings: 1_000_000,
+  devices: 10_000,
 };
 
 export const QUICK_SIZES: Sizes = {
@@ -41,6 +44,7 @@ export const QUICK_SIZES: Sizes = {
   apiSamples: 6,
   healthzSeconds: 2,
   engineReadings: 20_000,
+  devices: 100,
 };
 
 export interface BenchOptions extends Sizes {
@@ -71,6 +75,8 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --healthz-seconds S      duration of the GET /healthz load [${FULL_SIZES.healthzSeconds}]
   --engine-readings N      readings inserted and counted under each DocumentDB index setting,
                            in private engines (FerretDB + DocumentDB only) [${FULL_SIZES.engineReadings}]
+  --devices N              devices the ingest and query readings come from, sim-00001… on
+                           topics status/<device> [${FULL_SIZES.devices}]
   --only ingest|query|engine
                            run one phase only
   --reseed                 store the query readings again even if kept from an earlier run
@@ -85,7 +91,7 @@ function describe(sizes: Sizes): string {
   return (
     `--readings ${sizes.readings} --naive ${sizes.naiveReadings}\n${' '.repeat(27)}` +
     `--query-readings ${sizes.queryReadings.join(',')} --samples ${sizes.samples} --api-samples ${sizes.apiSamples} --healthz-seconds ${sizes.healthzSeconds}\n` +
-    `${' '.repeat(27)}--engine-readings ${sizes.engineReadings}`
+    `${' '.repeat(27)}--engine-readings ${sizes.engineReadings} --devices ${sizes.devices}`
   );
 }
 
@@ -101,6 +107,7 @@ const SIZE_FLAGS = {
   'api-samples': 'apiSamples',
   'healthz-seconds': 'healthzSeconds',
   'engine-readings': 'engineReadings',
+  devices: 'devices',
 } as const satisfies Record<string, Exclude<keyof Sizes, 'queryReadings'>>;
 
 /** Reads the harness's command line; explicit sizes win over `--quick`'s. */
@@ -120,6 +127,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         'api-samples': { type: 'string' },
         'healthz-seconds': { type: 'string' },
         'engine-readings': { type: 'string' },
+        devices: { type: 'string' },
         only: { type: 'string' },
         reseed: { type: 'boolean', default: false },
         out: { type: 'string' },

@@ -1,64 +1,57 @@
-import { statusEventFor } from '@tally/contract';
+import { execFileSync } from 'node:child_process';
+import { fleetDeviceIds, statusEventFor } from '@tally/contract';
 import { freePort, waitUntil, withDatabase, type RunningApp } from '@tally/devstack';
 import { randomReading } from '@tally/messaging';
-import { createStatusEventStore, floorTo, type StatusCounts, type StatusEventStore } from '@tally/store';
+import { createStatusEventStore, STATUS_EVENTS_COLLECTION, type StatusEventStore } from '@tally/store';
 import { startBundle, stopApp, type BenchContext } from './context';
 import { createHttpClient, runLoad, type HttpClient, type LoadResult } from './http';
 import { readPeakRssMb } from './proc';
 import { startProgress } from './progress';
+import { DAY_MS, DEVICE_PAGE, QUERY_START, queryKinds, readDevicePage, SPAN_DAYS, type Fleet, type QueryKind } from './questions';
 import { perSecond, percentiles, round, type Percentiles } from './stats';
+import { measureStorage, type StorageResult } from './storage';
 
-export const DAY_MS = 86_400_000;
-/** The stored readings span these many days from QUERY_START. */
-export const SPAN_DAYS = 30;
-export const QUERY_START = Date.parse('2026-01-01T00:00:00Z');
 const SEED_BATCH = 1000;
 /** Requests in flight during the /healthz load. */
 export const HEALTHZ_CONCURRENCY = 64;
 /** The API's longest allowed wait for MongoDB (the raw pipeline over 30 days of 10M readings takes seconds). */
 const API_REQUEST_TIMEOUT_MS = 600_000;
 
-export const RANGES = [
-  { name: '1 minute', ms: 60_000 },
-  { name: '1 hour', ms: 3_600_000 },
-  { name: '1 day', ms: DAY_MS },
-  { name: '30 days', ms: SPAN_DAYS * DAY_MS },
-] as const;
-
 export interface SeedResult {
   database: string;
   /** True when a database holding exactly these readings, with their rollups, was kept from an earlier run. */
   reused: boolean;
-  /** Time to store the readings (absent when reused). */
+  /** Time to store the readings (absent when they were kept). */
   seconds?: number;
   perSecond?: number;
-  /** Time to build their rollups from them (`--rebuild-rollups`' code; absent when reused). */
+  /** Time to build their rollups from them (`--rebuild-rollups`' code; absent when kept). */
   rollupSeconds?: number;
+  /** The store code the rollups were built by: the git tree of libs/store/src. */
+  rollups: string;
 }
 
-export interface RangeResult extends Percentiles {
+/** The latencies of one row of the query table at one size. */
+export interface QueryFigures extends Percentiles {
+  /** The row, e.g. `POST /status-counts, 1 day` (see questions.ts). */
   name: string;
-  ms: number;
-  /** Each query's latency through the API (rollups), in order. */
+  scope: QueryKind['scope'];
+  /** Each question's latency through the API, in order. */
   latenciesMs: number[];
-  /** Each answer's sum over the statuses. */
+  /** Each answer's total: readings counted, or devices listed. */
   totals: number[];
-  /** The raw pipeline over the same ranges, straight to the server. */
+  /** The raw pipeline on the first `--samples` questions, straight to the server; each answered as the API did. */
   raw: Percentiles & { latenciesMs: number[] };
-}
-
-export interface SeriesResult extends Percentiles {
-  name: string;
-  step: string;
-  latenciesMs: number[];
-  points: number;
 }
 
 export interface QuerySizeResult {
   readings: number;
+  /** Devices the readings came from. */
+  devices: number;
   seed: SeedResult;
-  ranges: RangeResult[];
-  series: SeriesResult;
+  /** In the order of `queryKinds()`. */
+  queries: QueryFigures[];
+  /** What the readings and their rollups take on disk, after the queries. */
+  storage: StorageResult;
 }
 
 export interface QueryResult {
@@ -77,10 +70,9 @@ export interface QueryOptions {
   apiSamples: number;
   healthzSeconds: number;
   reseed: boolean;
+  /** Devices the readings come from. */
+  devices: number;
 }
-
-/** The series a chart of a month asks for. */
-export const SERIES = { name: '30 days at 1 h', step: '1h', ms: SPAN_DAYS * DAY_MS } as const;
 
 /** One size under test: its readings, the API serving them, and the store for the raw pipeline. */
 interface Target {
@@ -94,16 +86,19 @@ interface Target {
 }
 
 /**
- * Stores (or reuses) the readings of every size and starts an API over each, then times the
- * counts and series of every size in turn, query by query, at the same random ranges: the sizes
+ * Stores (or reuses) the readings of every size and starts an API over each, then asks every
+ * kind of question (questions.ts) of every size in turn, at the same random ranges and devices: the sizes
  * are compared under the same conditions (measured one size after the other, a p99 of a few ms
  * differed by half between two runs at the same size).
  */
 export async function runQuery(context: BenchContext, options: QueryOptions): Promise<QueryResult> {
+  const fleet = fleetDeviceIds(options.devices);
+  const tooFew = options.queryReadings.find((readings) => readings < fleet.length);
+  if (tooFew !== undefined) throw new Error(`--query-readings ${tooFew} is below --devices ${fleet.length}: every device must hold readings`);
   const targets: Target[] = [];
   try {
     for (const readings of options.queryReadings) {
-      const seed = await seedReadings(context, readings, options.reseed);
+      const seed = await seedReadings(context, readings, fleet, options.reseed);
       const port = await freePort();
       const api = startBundle(context, {
         app: 'api',
@@ -120,9 +115,9 @@ export async function runQuery(context: BenchContext, options: QueryOptions): Pr
     }
     const [first] = targets;
     if (!first) throw new Error('no query size given');
-    const ranges: RangeResult[][] = [];
-    for (const range of RANGES) ranges.push(await measureRange(targets, range, options));
-    const series = await measureSeries(targets, options.apiSamples);
+    const cursors = await walkDirectory(targets, fleet);
+    const queries: QueryFigures[][] = [];
+    for (const kind of queryKinds()) queries.push(await measureQueries(targets, kind, { devices: fleet, cursors }, options));
     const progress = startProgress({ label: 'GET /healthz load', seconds: options.healthzSeconds });
     const load = await runLoad({ client: first.client, path: '/healthz', concurrency: HEALTHZ_CONCURRENCY, seconds: options.healthzSeconds });
     progress.finish(`${load.perSecond.toLocaleString('en-US')} requests/s, ${load.errors} errors`);
@@ -132,13 +127,16 @@ export async function runQuery(context: BenchContext, options: QueryOptions): Pr
       target.client.close();
       apiExitCodes.push(await stopApp(target.api));
     }
+    const storage: StorageResult[] = [];
+    for (const target of targets) storage.push(await measureStorage(context.mongo.db(target.seed.database), target.readings));
     return {
       spanDays: SPAN_DAYS,
       sizes: targets.map(({ readings, seed }, i) => ({
         readings,
+        devices: fleet.length,
         seed,
-        ranges: ranges.map((perSize) => perSize[i] as RangeResult),
-        series: series[i] as SeriesResult,
+        queries: queries.map((perSize) => perSize[i] as QueryFigures),
+        storage: storage[i] as StorageResult,
       })),
       healthz: { ...load, seconds: round(load.seconds), concurrency: HEALTHZ_CONCURRENCY },
       apiPeakRssMb,
@@ -153,45 +151,42 @@ export async function runQuery(context: BenchContext, options: QueryOptions): Pr
 }
 
 /**
- * `count` readings with uniformly random statuses and times over SPAN_DAYS, stored in time order, in
- * database `bench_query_time_ordered_<count>`, which is kept for the next run (storing ten million
- * takes minutes). They are stored raw, as by a Tally without rollups, and the rollups then rebuilt
- * from them.
+ * `count` readings with uniformly random statuses and times over SPAN_DAYS, stored in time order,
+ * from a fleet of `devices` (`sim-00001`…) each reporting on its own cadence: reading n is device
+ * n mod `devices`'s, so every device holds count ÷ devices readings (±1) evenly spread, their
+ * phases spread over the interval, as the broadcaster's `--devices` fleet publishes. They are
+ * stored raw, as by a Tally without rollups, and the rollups (the fleet's buckets and the devices'
+ * hour slots and day totals) then rebuilt from them.
+ *
+ * Database `bench_query_time_ordered_<count>` is kept for the next run (storing ten million takes
+ * minutes), under a marker naming the readings, the fleet and the store code that built the
+ * rollups: readings seeded otherwise (another fleet, or before devices) are stored again; rollups
+ * of other store code are dropped and rebuilt from the readings kept.
  */
-async function seedReadings(context: BenchContext, count: number, reseed: boolean): Promise<SeedResult> {
+async function seedReadings(context: BenchContext, count: number, devices: readonly string[], reseed: boolean): Promise<SeedResult> {
   const database = `bench_query_time_ordered_${count}`;
-  const store = createStatusEventStore({ db: context.mongo.db(database) });
-  // A seeded database carries a marker; one from before markers is counted exactly, once. (The
-  // engine's collection statistics are estimates on DocumentDB, off by thousands at 10M.)
-  const marker = context.mongo.db(database).collection<{ _id: string; readings: number }>('bench_seed');
-  if (!reseed && (await store.rollups.coverage()).getTime() <= QUERY_START) {
-    const marked = (await marker.findOne({ _id: 'seed' }))?.readings;
-    if (marked === count || (marked === undefined && (await store.collection.countDocuments()) === count)) {
-      await marker.updateOne({ _id: 'seed' }, { $set: { readings: count } }, { upsert: true });
-      process.stderr.write(`query readings: ${count.toLocaleString('en-US')} kept from an earlier run in ${database}\n`);
-      return { database, reused: true };
-    }
+  const db = context.mongo.db(database);
+  // Its indexes are built over every reading once they are stored: minutes at 10M.
+  const store = createStatusEventStore({ db, insertTimeoutMs: API_REQUEST_TIMEOUT_MS });
+  const marker = db.collection<SeedMarker>(SEED_MARKER_COLLECTION);
+  const rollups = storeVersion(context.root);
+  const what = `${count.toLocaleString('en-US')} from ${devices.length.toLocaleString('en-US')} devices`;
+  const marked = reseed ? null : await marker.findOne({ _id: 'seed' });
+  const readingsKept = marked?.readings === count && marked.devices === devices.length;
+  if (readingsKept && marked.rollups === rollups && (await store.rollups.coverage()).getTime() <= QUERY_START) {
+    process.stderr.write(`query readings: ${what} kept from an earlier run in ${database}\n`);
+    return { database, reused: true, rollups };
   }
-  await context.mongo.db(database).dropDatabase();
-  await store.collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
-  const progress = startProgress({ label: `store ${count.toLocaleString('en-US')} query readings`, total: count });
-  let seconds: number;
-  try {
-    const started = performance.now();
-    for (let i = 0; i < count; i += SEED_BATCH) {
-      // In time order, as a processor writes readings that arrive as they are taken: reading n at a
-      // random moment of its own 1/count of the span, so the times are still uniformly spread.
-      const batch = Array.from({ length: Math.min(SEED_BATCH, count - i) }, (_, j) => {
-        const at = QUERY_START + Math.floor(((i + j + Math.random()) * SPAN_DAYS * DAY_MS) / count);
-        return statusEventFor(randomReading(new Date(at)), { device: undefined, receivedAt: new Date() });
-      });
-      await store.collection.insertMany(batch, { ordered: false });
-      progress.update(i + batch.length);
+  let stored: Pick<SeedResult, 'seconds' | 'perSecond'> = {};
+  if (readingsKept) {
+    process.stderr.write(`query readings: ${what} kept in ${database}; their rollups were built by store ${marked.rollups ?? 'unknown'}, not ${rollups}: rebuilding them\n`);
+    for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
+      if (name !== STATUS_EVENTS_COLLECTION && name !== SEED_MARKER_COLLECTION) await db.dropCollection(name);
     }
-    seconds = (performance.now() - started) / 1000;
-    progress.finish(`${perSecond(count, seconds).toLocaleString('en-US')} readings/s into ${database}`);
-  } finally {
-    progress.abort();
+  } else {
+    await db.dropDatabase();
+    stored = await storeReadings(store, count, devices, database);
+    await marker.insertOne({ _id: 'seed', readings: count, devices: devices.length });
   }
   await store.ensureIndexes();
   const rebuilding = startProgress({ label: 'rebuild their rollups', total: SPAN_DAYS, unit: 'days' });
@@ -204,47 +199,107 @@ async function seedReadings(context: BenchContext, count: number, reseed: boolea
     );
     const rollupSeconds = (performance.now() - started) / 1000;
     rebuilding.finish(`${days} days in ${rollupSeconds.toFixed(1)} s`);
-    await marker.insertOne({ _id: 'seed', readings: count });
-    return { database, reused: false, seconds: round(seconds), perSecond: perSecond(count, seconds), rollupSeconds: round(rollupSeconds) };
+    await marker.updateOne({ _id: 'seed' }, { $set: { rollups } });
+    return { database, reused: false, ...stored, rollupSeconds: round(rollupSeconds), rollups };
   } finally {
     rebuilding.abort();
   }
 }
 
-async function measureRange(
+/** Stores the readings raw, in time order, into a collection with the `{ts, status}` index only. */
+async function storeReadings(
+  store: StatusEventStore,
+  count: number,
+  devices: readonly string[],
+  database: string,
+): Promise<Pick<SeedResult, 'seconds' | 'perSecond'>> {
+  await store.collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
+  const progress = startProgress({ label: `store ${count.toLocaleString('en-US')} query readings`, total: count });
+  try {
+    const started = performance.now();
+    for (let i = 0; i < count; i += SEED_BATCH) {
+      // In time order, as a processor writes readings that arrive as they are taken: reading n at a
+      // random moment of its own 1/count of the span, so the times are still uniformly spread.
+      const batch = Array.from({ length: Math.min(SEED_BATCH, count - i) }, (_, j) => {
+        const at = QUERY_START + Math.floor(((i + j + Math.random()) * SPAN_DAYS * DAY_MS) / count);
+        const device = devices[(i + j) % devices.length];
+        return statusEventFor(randomReading(new Date(at), device), { device, receivedAt: new Date() });
+      });
+      await store.collection.insertMany(batch, { ordered: false });
+      progress.update(i + batch.length);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    progress.finish(`${perSecond(count, seconds).toLocaleString('en-US')} readings/s into ${database}`);
+    return { seconds: round(seconds), perSecond: perSecond(count, seconds) };
+  } finally {
+    progress.abort();
+  }
+}
+
+/**
+ * The store code that builds rollups: the git tree of libs/store/src (its content, whatever the
+ * commit), `+dirty` with changes not committed (then `--reseed` after each change), `unknown`
+ * without git.
+ */
+function storeVersion(root: string): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const tree = git('rev-parse', '--short', 'HEAD:libs/store/src');
+    return git('status', '--porcelain', '--', 'libs/store/src') === '' ? tree : `${tree}+dirty`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const SEED_MARKER_COLLECTION = 'bench_seed';
+
+/** What a seeded database holds: written once its readings are stored, `rollups` once they are rebuilt. */
+interface SeedMarker {
+  _id: 'seed';
+  readings: number;
+  /** The fleet's size; absent on databases seeded before readings had devices. */
+  devices?: number;
+  /** The store code that built the rollups (`storeVersion`); absent until they are. */
+  rollups?: string;
+}
+
+/**
+ * `apiSamples` questions of one kind, each asked of every size in turn; the first `samples` also
+ * of the raw pipeline, whose answer must equal the API's, or the run fails.
+ */
+async function measureQueries(
   targets: readonly Target[],
-  range: (typeof RANGES)[number],
+  kind: QueryKind,
+  fleet: Fleet,
   { samples, apiSamples }: Pick<QueryOptions, 'samples' | 'apiSamples'>,
-): Promise<RangeResult[]> {
+): Promise<QueryFigures[]> {
   const rawSamples = Math.min(samples, apiSamples);
-  const progress = startProgress({ label: `POST /status-counts, ${range.name}`, total: (apiSamples + rawSamples) * targets.length, unit: 'queries' });
+  const progress = startProgress({ label: kind.name, total: (apiSamples + rawSamples) * targets.length, unit: 'queries' });
   try {
     const results = targets.map(() => ({ latenciesMs: [] as number[], rawLatenciesMs: [] as number[], totals: [] as number[] }));
     let done = 0;
-    // Every query through the API; the first `rawSamples` also through the raw pipeline, which must agree.
     for (let i = 0; i < apiSamples; i++) {
-      const from = randomStart(range.ms);
-      const body = { start_time: new Date(from).toISOString(), end_time: new Date(from + range.ms).toISOString() };
+      const question = kind.ask(fleet, Math.random);
       for (const [t, { client, store, readings }] of targets.entries()) {
         const result = results[t] as (typeof results)[number];
         const started = performance.now();
-        const response = await client.send('POST', '/status-counts', body);
+        const response = await client.send(question.method, question.path, question.body);
         const latency = performance.now() - started;
         if (response.status !== 200) {
-          throw new Error(`POST /status-counts (${range.name}, ${readings} readings) answered ${response.status}: ${response.body}`);
+          throw new Error(`${question.method} ${question.path} (${readings} readings) answered ${response.status}: ${response.body}`);
         }
-        const counts = JSON.parse(response.body) as StatusCounts;
+        const { comparable, total } = question.read(response.body);
         result.latenciesMs.push(round(latency, 1));
-        result.totals.push(Object.values(counts).reduce((sum, n) => sum + n, 0));
+        result.totals.push(total);
         progress.update(++done);
         if (i >= rawSamples) continue;
 
         const rawStarted = performance.now();
-        const raw = await store.countRawByStatus({ start: new Date(from), end: new Date(from + range.ms) }, { timeoutMs: API_REQUEST_TIMEOUT_MS });
+        const raw = await question.raw(store, API_REQUEST_TIMEOUT_MS);
         result.rawLatenciesMs.push(round(performance.now() - rawStarted, 1));
-        if (JSON.stringify(raw) !== JSON.stringify(counts)) {
+        if (JSON.stringify(raw) !== JSON.stringify(comparable)) {
           throw new Error(
-            `${range.name} from ${body.start_time} over ${readings} readings: the API counted ${response.body}, the raw pipeline ${JSON.stringify(raw)}`,
+            `${kind.name}, ${question.label}, over ${readings} readings: the API answered ${JSON.stringify(comparable)}, the raw pipeline ${JSON.stringify(raw)}`,
           );
         }
         progress.update(++done);
@@ -252,7 +307,7 @@ async function measureRange(
     }
     const measured = results.map(({ latenciesMs, rawLatenciesMs, totals }) => {
       const raw = { latenciesMs: rawLatenciesMs, ...percentiles(rawLatenciesMs) };
-      return { name: range.name, ms: range.ms, latenciesMs, totals, ...percentiles(latenciesMs), raw };
+      return { name: kind.name, scope: kind.scope, latenciesMs, totals, ...percentiles(latenciesMs), raw };
     });
     progress.finish(
       measured.map((r, t) => `${targets[t]?.readings.toLocaleString('en-US')}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms; raw p50 ${r.raw.p50.toFixed(0)} ms`).join(' | '),
@@ -263,35 +318,33 @@ async function measureRange(
   }
 }
 
-async function measureSeries(targets: readonly Target[], samples: number): Promise<SeriesResult[]> {
-  const progress = startProgress({ label: `GET /status-counts/series, ${SERIES.name}`, total: samples * targets.length, unit: 'queries' });
-  try {
-    const results = targets.map(() => ({ latenciesMs: [] as number[], points: 0 }));
-    for (let i = 0; i < samples; i++) {
-      // A month from a random whole hour: 720 points of an hour, as a chart of 30 days asks for them.
-      const from = floorTo(randomStart(DAY_MS), 3_600_000);
-      const query = `start_time=${new Date(from).toISOString()}&end_time=${new Date(from + SERIES.ms).toISOString()}&step=${SERIES.step}`;
-      for (const [t, { client }] of targets.entries()) {
-        const result = results[t] as (typeof results)[number];
-        const started = performance.now();
-        const response = await client.send('GET', `/status-counts/series?${query}`);
-        result.latenciesMs.push(round(performance.now() - started, 1));
-        if (response.status !== 200) throw new Error(`GET /status-counts/series answered ${response.status}: ${response.body}`);
-        result.points = (JSON.parse(response.body) as { points: unknown[] }).points.length;
-        progress.update(i * targets.length + t + 1);
-      }
+/**
+ * Pages through `GET /devices` of every size, following `next_cursor`: each must list the whole
+ * fleet once, in order, and give the same cursors. Returns them, for questions at random pages.
+ */
+async function walkDirectory(targets: readonly Target[], fleet: readonly string[]): Promise<string[]> {
+  const walks: string[][] = [];
+  for (const { client, readings } of targets) {
+    const listed: string[] = [];
+    const cursors: string[] = [];
+    for (;;) {
+      const cursor = cursors.at(-1);
+      const path = `/devices?limit=${DEVICE_PAGE}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const response = await client.send('GET', path);
+      if (response.status !== 200) throw new Error(`GET ${path} (${readings} readings) answered ${response.status}: ${response.body}`);
+      const page = readDevicePage(response.body);
+      listed.push(...page.devices.map((d) => d.device));
+      if (page.next_cursor === undefined || listed.length > fleet.length) break;
+      cursors.push(page.next_cursor);
     }
-    const measured = results.map(({ latenciesMs, points }) => ({ name: SERIES.name, step: SERIES.step, latenciesMs, points, ...percentiles(latenciesMs) }));
-    progress.finish(measured.map((r, t) => `${targets[t]?.readings.toLocaleString('en-US')}: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`).join(' | '));
-    return measured;
-  } finally {
-    progress.abort();
+    if (JSON.stringify(listed) !== JSON.stringify(fleet)) {
+      throw new Error(`GET /devices over ${readings} readings listed ${listed.length} devices, not the fleet's ${fleet.length} once each in order`);
+    }
+    walks.push(cursors);
   }
-}
-
-/** A random start for a range of `ms` within the stored span. */
-function randomStart(ms: number): number {
-  return QUERY_START + Math.floor(Math.random() * (SPAN_DAYS * DAY_MS - ms + 1));
+  const [cursors = []] = walks;
+  if (walks.some((walk) => JSON.stringify(walk) !== JSON.stringify(cursors))) throw new Error('GET /devices gave other cursors at another size');
+  return cursors;
 }
 
 /** Waits for GET /readyz to answer 200 (MongoDB reachable), for at most 30 s. */

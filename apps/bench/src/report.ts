@@ -4,7 +4,9 @@ import { CONSUMER_ACK_EVERY, CONSUMER_PREFETCH, type ConsumerResult } from './co
 import { DIRECT_BATCH, PUBLISH_WINDOW, type IngestResult, type QueueRun } from './ingest';
 import { ENGINE_RANGES, type EngineResult } from './engine';
 import type { MachineInfo, ServerInfo } from './machine';
-import { RANGES, SERIES, type QueryResult, type QuerySizeResult } from './query';
+import type { QueryResult } from './query';
+import { DEVICE_PAGE } from './questions';
+import type { StorageResult } from './storage';
 
 /** What `bench/results/<timestamp>.json` holds. */
 export interface BenchResult {
@@ -19,6 +21,8 @@ export interface BenchResult {
     samples: number;
     healthzSeconds: number;
     engineReadings: number;
+    /** Absent in results from before readings had devices. */
+    devices?: number;
   };
   processorNodeOptions: string;
   machine: MachineInfo;
@@ -93,7 +97,7 @@ function ingestTable(ingest: IngestResult): string[] {
   const publishRow = (what: string, run: QueueRun) =>
     `| ${what} | ${n(run.publish.readings)} | ${n(run.publish.perSecond)} | | | |`;
   return [
-    `### Ingest: ${n(ingest.amqp.drain.readings)} readings per transport, the queue filled first`,
+    `### Ingest: ${n(ingest.amqp.drain.readings)} readings per transport from ${n(ingest.devices)} devices (each on its topic), the queue filled first`,
     '',
     '| measurement | readings | readings/s | × direct | processor CPU (cores) | peak RSS MB |',
     '|---|---:|---:|---:|---:|---:|',
@@ -114,44 +118,55 @@ function ingestTable(ingest: IngestResult): string[] {
 
 function queryTable(query: QueryResult): string[] {
   const sizes = query.sizes;
-  const samples = sizes[0]?.ranges[0]?.latenciesMs.length ?? 0;
-  const rawSamples = sizes[0]?.ranges[0]?.raw.latenciesMs.length ?? 0;
-  const pair = (p: { p50: number; p99: number }) => `${ms(p.p50)} / ${ms(p.p99)}`;
   const [first, last] = [sizes[0], sizes.at(-1)];
-  const growth = (at: (size: QuerySizeResult) => { p99: number } | undefined) => {
-    const [a, b] = [first && at(first), last && at(last)];
-    return sizes.length > 1 && a && b ? ` ${(b.p99 / a.p99).toFixed(2)} |` : '';
-  };
+  const samples = first?.queries[0]?.latenciesMs.length ?? 0;
+  const rawSamples = first?.queries[0]?.raw.latenciesMs.length ?? 0;
+  const pair = (p: { p50: number; p99: number } | undefined) => (p ? `${ms(p.p50)} / ${ms(p.p99)}` : '–');
   const header = sizes.map((size) => `${n(size.readings)}: API p50 / p99 ms | raw p50 / p99 ms`).join(' | ');
   const growthHeader = sizes.length > 1 ? ` API p99 ${n(last?.readings ?? 0)} ÷ ${n(first?.readings ?? 0)} |` : '';
-  const rows = RANGES.map(
-    (range, i) =>
-      `| POST /status-counts, ${range.name} | ` +
-      sizes.map((size) => `${pair(size.ranges[i] ?? { p50: 0, p99: 0 })} | ${pair(size.ranges[i]?.raw ?? { p50: 0, p99: 0 })}`).join(' | ') +
-      ` |${growth((size) => size.ranges[i])}`,
-  );
-  const seriesRow =
-    `| GET /status-counts/series, ${SERIES.name} (${sizes[0]?.series.points ?? 0} points) | ` +
-    sizes.map((size) => `${pair(size.series)} | –`).join(' | ') +
-    ` |${growth((size) => size.series)}`;
+  const rows = (first?.queries ?? []).map((figures, i) => {
+    const growth = sizes.length > 1 ? ` ${((last?.queries[i]?.p99 ?? 0) / figures.p99).toFixed(2)} |` : '';
+    return `| ${figures.name} | ${sizes.map((size) => `${pair(size.queries[i])} | ${pair(size.queries[i]?.raw)}`).join(' | ')} |${growth}`;
+  });
   const seeds = sizes.map(({ readings, seed }) =>
     seed.reused
       ? `${n(readings)} kept from an earlier run in \`${seed.database}\``
-      : `${n(readings)} stored in ${seed.seconds?.toFixed(1)} s (${n(seed.perSecond ?? 0)} readings/s), rollups rebuilt in ${seed.rollupSeconds?.toFixed(1)} s`,
+      : `${n(readings)} ${seed.seconds === undefined ? 'kept' : `stored in ${seed.seconds.toFixed(1)} s (${n(seed.perSecond ?? 0)} readings/s)`}, ` +
+        `rollups rebuilt in ${seed.rollupSeconds?.toFixed(1)} s`,
   );
   return [
-    `### Query: readings over ${query.spanDays} days, ${samples} API queries per range (the raw pipeline on ${rawSamples} of them)`,
+    `### Query: readings over ${query.spanDays} days from ${n(first?.devices ?? 0)} devices, ${samples} API queries per row (the raw pipeline on ${rawSamples} of them)`,
     '',
-    'API: the built API over HTTP, answering from the rollups. Raw: the aggregate pipeline over the raw readings, straight to the server.',
+    'API: the built API over HTTP, answering from the rollups. Raw: the same question to the aggregate pipeline over the raw readings, ' +
+      'straight to the server (for a series, the total its points add up to; for a page, the listed devices\' counts, first and last readings).',
     '',
     `| query | ${header} |${growthHeader}`,
     `|---|${sizes.map(() => '---:|---:|').join('')}${sizes.length > 1 ? '---:|' : ''}`,
     ...rows,
-    seriesRow,
     '',
     `GET /healthz: ${n(query.healthz.perSecond)} requests/s (${query.healthz.concurrency} in flight, keep-alive, ` +
       `${query.healthz.seconds.toFixed(0)} s, ${n(query.healthz.errors)} errors). ` +
-      `API peak RSS ${n(query.apiPeakRssMb)} MB. Readings: ${seeds.join('; ')}.`,
+      `API peak RSS ${n(query.apiPeakRssMb)} MB. Readings: ${seeds.join('; ')}. ` +
+      `A device's readings: ${sizes.map((size) => n(size.readings / size.devices)).join(' / ')}; a page: ${DEVICE_PAGE} devices.`,
+    ...(last ? ['', ...storageTable(last.storage)] : []),
+  ];
+}
+
+function storageTable(storage: StorageResult): string[] {
+  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+  const perReading = (bytes: number) => (bytes / storage.readings).toFixed(1);
+  const all = storage.parts.reduce((sum, part) => sum + part.documentBytes + part.indexBytes, 0);
+  return [
+    `### Storage at ${n(storage.readings)} readings (\`collStats\`)`,
+    '',
+    '| part | collections | documents MiB | indexes MiB | bytes per reading (documents + indexes) |',
+    '|---|---|---:|---:|---:|',
+    ...storage.parts.map(
+      (part) =>
+        `| ${part.part} | ${part.collections.map((c) => `\`${c.collection}\``).join(', ')} | ${mb(part.documentBytes)} | ${mb(part.indexBytes)} | ` +
+        `${perReading(part.documentBytes)} + ${perReading(part.indexBytes)} = ${perReading(part.documentBytes + part.indexBytes)} |`,
+    ),
+    `| all | | | | ${perReading(all)} |`,
   ];
 }
 

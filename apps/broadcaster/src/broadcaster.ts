@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { exitOnStartupError, type Logger } from '@tally/runtime';
-import { STATUSES, type Reading, type Status } from '@tally/contract';
+import { fleetDeviceIds, STATUSES, type Reading, type Status } from '@tally/contract';
 import {
   createAmqpConnection,
   createReadingPublisher,
@@ -10,7 +10,7 @@ import {
   type ReadingPublisher,
 } from '@tally/messaging';
 import type { BroadcasterConfig } from './config';
-import { fleetDeviceIds, fleetTickMs } from './fleet';
+import { fleetTickMs } from './fleet';
 import { logProgress, outageLog } from './logs';
 import { serveBroadcasterMetrics } from './metrics';
 import { Outbox } from './outbox';

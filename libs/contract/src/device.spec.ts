@@ -4,6 +4,8 @@ import {
   deviceFromRoutingKey,
   deviceIdProblem,
   deviceIdSchema,
+  fleetDeviceIds,
+  isDeviceId,
   MAX_DEVICE_ID_LENGTH,
   mqttTopicFor,
   resolveDevice,
@@ -98,5 +100,24 @@ describe('resolveDevice', () => {
       reason: 'device_conflict',
       detail: 'the routing key names device "pump-17", the body "pump-18"',
     });
+  });
+});
+
+describe('fleetDeviceIds', () => {
+  it('numbers devices from sim-0001, four digits at least', () => {
+    expect(fleetDeviceIds(3)).toEqual(['sim-0001', 'sim-0002', 'sim-0003']);
+    expect(fleetDeviceIds(9999).at(-1)).toBe('sim-9999');
+  });
+
+  it('pads to the width of the fleet past 9,999, so ids sort in order', () => {
+    const ids = fleetDeviceIds(12_000);
+    expect(ids[0]).toBe('sim-00001');
+    expect(ids.at(-1)).toBe('sim-12000');
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(12_000);
+  });
+
+  it('makes valid device ids', () => {
+    expect(fleetDeviceIds(100).every(isDeviceId)).toBe(true);
   });
 });

@@ -87,6 +87,18 @@ export function resolveDevice(fromTopic: string | undefined, fromBody: string | 
   return { ok: true, device: fromTopic ?? fromBody };
 }
 
+/** Fewest digits of a simulated device's number. */
+const FLEET_MIN_DIGITS = 4;
+
+/**
+ * The ids of a simulated fleet of `size` devices: `sim-0001`…, zero-padded to the width of `size`
+ * (at least 4 digits), so that they sort in order (the broadcaster's `--devices`, the bench).
+ */
+export function fleetDeviceIds(size: number): string[] {
+  const digits = Math.max(FLEET_MIN_DIGITS, String(size).length);
+  return Array.from({ length: size }, (_, i) => `sim-${String(i + 1).padStart(digits, '0')}`);
+}
+
 /** A value short enough to quote in a reason. */
 function cut(value: string): string {
   return value.length > 140 ? `${value.slice(0, 140)}…` : value;

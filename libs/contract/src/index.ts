@@ -8,6 +8,7 @@ export {
   deviceFromRoutingKey,
   deviceIdProblem,
   deviceIdSchema,
+  fleetDeviceIds,
   isDeviceId,
   MAX_DEVICE_ID_LENGTH,
   mqttTopicFor,
