@@ -1,12 +1,11 @@
 import type { StatusEvent } from '@tally/contract';
-import { testDatabase, waitForDevstack } from '@tally/devstack';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMongoConnection, type MongoConnection } from './connection';
+import { describe, expect, it } from 'vitest';
 import { createDeviceRollups, DEVICE_DAYS_COLLECTION } from './device-rollups';
 import { ROLLUP_META_COLLECTION } from './rollup-coverage';
 import { SERIES_STEPS } from './rollup-plan';
 import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
 import { createStatusEventStore, type StatusEventStore } from './status-events';
+import { freshStores, generator, type Random } from './test/fixtures';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -15,41 +14,7 @@ const options = { timeoutMs: 10_000 };
 /** Ids with the characters a device id may hold, and one that is a prefix of another. */
 const DEVICES = ['pump-1', 'pump-10', 'pump.17', 'line:4', 'A_b', 'x', 'sensor-07', 'sensor-08'];
 
-let uri: string;
-const connections: MongoConnection[] = [];
-
-beforeAll(async () => {
-  uri = (await waitForDevstack()).mongodbUri;
-});
-
-afterAll(async () => {
-  for (const connection of connections) {
-    await connection.db.dropDatabase();
-    await connection.close();
-  }
-});
-
-function freshStore() {
-  const connection = createMongoConnection({ uri: testDatabase(uri, 'devices_test').uri });
-  connections.push(connection);
-  let crash = false;
-  const store = createStatusEventStore({
-    db: connection.db,
-    afterRawInsert: () => {
-      if (!crash) return;
-      crash = false;
-      throw new Error('crashed between raw insert and rollup update');
-    },
-  });
-  return { store, db: connection.db, crashAfterRawInsert: () => (crash = true) };
-}
-
-function generator(seed: number) {
-  let state = seed;
-  const next = () => ((state = (state * 48271) % 2147483647) / 2147483647);
-  return { next, int: (below: number) => Math.floor(next() * below) };
-}
-type Random = ReturnType<typeof generator>;
+const freshStore = freshStores('devices_test');
 
 /** A reading of a random device (one in eight without any) in the 3 days before NOW, the future, or days late. */
 function randomReading(random: Random, n: number, now = NOW): StatusEvent {

@@ -1,12 +1,12 @@
-import { testDatabase, waitForDevstack } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMongoConnection, type MongoConnection } from './connection';
+import type { MongoConnection } from './connection';
+import { describe, expect, it } from 'vitest';
 import { ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
 import { addCounts, zeroCounts } from './status-counts';
 import type { RollupBucket } from './rollups';
 import type { StatusEvent } from '@tally/contract';
 import { createStatusEventStore, STATUS_EVENTS_COLLECTION, type StatusEventStore } from './status-events';
+import { freshStores, generator, type Random } from './test/fixtures';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -14,44 +14,7 @@ const DAY = 86_400_000;
 const NOW = Date.parse('2026-03-10T12:00:00Z');
 const options = { timeoutMs: 10_000 };
 
-let uri: string;
-const connections: MongoConnection[] = [];
-
-beforeAll(async () => {
-  uri = (await waitForDevstack()).mongodbUri;
-});
-
-afterAll(async () => {
-  for (const connection of connections) {
-    await connection.db.dropDatabase();
-    await connection.close();
-  }
-});
-
-/** A store on a database of its own; `crashAfterRawInsert()` makes its next insert stop between raw insert and rollup update. */
-function freshStore() {
-  const connection = createMongoConnection({ uri: testDatabase(uri, 'rollups_test').uri });
-  connections.push(connection);
-  let crash = false;
-  const store = createStatusEventStore({
-    db: connection.db,
-    afterRawInsert: () => {
-      if (!crash) return;
-      crash = false;
-      throw new Error('crashed between raw insert and rollup update');
-    },
-  });
-  return { store, crashAfterRawInsert: () => (crash = true) };
-}
-
-/** A deterministic generator, so that a failure names the seed that reproduces it. */
-function generator(seed: number) {
-  let state = seed;
-  const next = () => ((state = (state * 48271) % 2147483647) / 2147483647);
-  return { next, int: (below: number) => Math.floor(next() * below) };
-}
-
-type Random = ReturnType<typeof generator>;
+const freshStore = freshStores('rollups_test');
 
 /** A reading in the 4 days before NOW, a few hours after it (the future), or days late. */
 function randomReading(random: Random, n: number, now = NOW): StatusEvent {
@@ -221,8 +184,8 @@ describe('the index of dirty buckets', () => {
 
 describe('a count over centuries', () => {
   it('sums the days in the rollups rather than reading every reading, and stays exact', async () => {
-    const client = new MongoClient(testDatabase(uri, 'rollups_test').uri, { monitorCommands: true });
-    connections.push({ db: client.db(), close: () => client.close() } as MongoConnection);
+    const client = new MongoClient(freshStore.databaseUri(), { monitorCommands: true });
+    freshStore.track({ db: client.db(), close: () => client.close() } as MongoConnection);
     const store = createStatusEventStore({ db: client.db() });
     await store.ensureIndexes();
     const random = generator(7);

@@ -1,0 +1,49 @@
+import { testDatabase, waitForDevstack } from '@tally/devstack';
+import { afterAll, beforeAll } from 'vitest';
+import { createMongoConnection, type MongoConnection } from '../connection';
+import { createStatusEventStore } from '../status-events';
+
+/**
+ * Stores on databases of their own on the devstack, each dropped after the spec file: `fresh()`
+ * gives one whose next insert, after `crashAfterRawInsert()`, stops between raw insert and rollup
+ * update, as a processor killed there does.
+ */
+export function freshStores(name: string) {
+  let uri: string;
+  const connections: MongoConnection[] = [];
+  beforeAll(async () => {
+    uri = (await waitForDevstack()).mongodbUri;
+  });
+  afterAll(async () => {
+    for (const connection of connections) {
+      await connection.db.dropDatabase();
+      await connection.close();
+    }
+  });
+  const fresh = () => {
+    const connection = createMongoConnection({ uri: testDatabase(uri, name).uri });
+    connections.push(connection);
+    let crash = false;
+    const store = createStatusEventStore({
+      db: connection.db,
+      afterRawInsert: () => {
+        if (!crash) return;
+        crash = false;
+        throw new Error('crashed between raw insert and rollup update');
+      },
+    });
+    return { store, db: connection.db, crashAfterRawInsert: () => (crash = true) };
+  };
+  /** A database URI of its own for a client the spec opens itself, dropped with the rest. */
+  const databaseUri = () => testDatabase(uri, name).uri;
+  return Object.assign(fresh, { databaseUri, track: (connection: MongoConnection) => connections.push(connection) });
+}
+
+/** A deterministic generator, so that a failure names the seed that reproduces it. */
+export function generator(seed: number) {
+  let state = seed;
+  const next = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+  return { next, int: (below: number) => Math.floor(next() * below) };
+}
+
+export type Random = ReturnType<typeof generator>;
