@@ -1,9 +1,9 @@
 import type { Status, StatusEvent } from '@tally/contract';
 import type { Collection, Document } from 'mongodb';
 import { forEachLimited } from './concurrency';
-import type { DeviceRollups } from './device-rollups';
+import { hourKeyOf, type DeviceRollups } from './device-rollups';
 import { planDeviceRange, type SlotSelection } from './device-plan';
-import { countPerBucket, countPerDevice, countsOfSums, sumsOfStatuses, type Stretch } from './raw-counts';
+import { chunksOf, countPerBucket, countPerDevice, countsOfSums, sumsOfStatuses, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
 import { EVERYTHING, NOTHING, type Coverage } from './rollup-coverage';
 import type { RollupOptions, SeriesPoint } from './fleet-counts';
@@ -47,8 +47,6 @@ export interface DeviceCounts {
 const ALL_TIME: Stretch = { start: EVERYTHING.getTime(), end: NOTHING.getTime() };
 /** Above every character a device id may hold: the end of the ids that start with a prefix. */
 const AFTER_ANY_ID_CHARACTER = '~';
-/** Most stretches one raw count takes in its `$or`. */
-const RAW_RANGES_PER_QUERY = 100;
 
 export function createDeviceCounts(
   buckets: BucketRepository,
@@ -209,13 +207,3 @@ export function createDeviceCounts(
 
 type SlotSums = { _id: unknown } & Record<string, unknown>;
 
-/** The slot key of hour `hour` (0..23) of a day: `"00"`..`"23"`. */
-function hourKeyOf(hour: number): string {
-  return String(hour).padStart(2, '0');
-}
-
-function chunksOf(stretches: readonly Stretch[]): Stretch[][] {
-  return Array.from({ length: Math.ceil(stretches.length / RAW_RANGES_PER_QUERY) }, (_, i) =>
-    stretches.slice(i * RAW_RANGES_PER_QUERY, (i + 1) * RAW_RANGES_PER_QUERY),
-  );
-}

@@ -1,6 +1,6 @@
 import type { Status } from '@tally/contract';
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
-import { duplicateKeyFailures, upsertAll } from './rollup-buckets';
+import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
+import { duplicateKeyFailures, duplicateKeyIndexes, upsertAll } from './rollup-buckets';
 import { DAY, floorTo, HOUR } from './rollup-plan';
 import { addCounts, STATUS_KEYS, zeroCounts, type StatusCounts } from './status-counts';
 
@@ -55,7 +55,6 @@ export const DEVICE_DAYS_COLLECTION = 'status_rollups_device_day';
 export const DEVICES_COLLECTION = 'status_devices';
 /** Documents looked up or written per call: a fleet of a million devices has a million documents a day. */
 const WRITE_BATCH = 10_000;
-const DUPLICATE_KEY = 11000;
 
 export interface DeviceRollups {
   days: Collection<DeviceDay>;
@@ -168,15 +167,8 @@ export function createDeviceRollups(db: Db): DeviceRollups {
 /** Inserts `documents`, unordered; gives back the ids that already existed (a duplicate key). */
 async function insertNew(days: Collection<DeviceDay>, documents: DeviceDay[]): Promise<Set<string>> {
   if (documents.length === 0) return new Set();
-  try {
-    await days.insertMany(documents, { ordered: false });
-    return new Set();
-  } catch (error) {
-    if (!(error instanceof MongoBulkWriteError)) throw error;
-    const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-    if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
-    return new Set(errors.map((e) => (documents[e.index] as DeviceDay)._id));
-  }
+  const taken = await duplicateKeyIndexes(days.insertMany(documents, { ordered: false }));
+  return new Set(taken.map((index) => (documents[index] as DeviceDay)._id));
 }
 
 export function deviceDayId(device: string, day: number): string {
@@ -185,7 +177,12 @@ export function deviceDayId(device: string, day: number): string {
 
 /** The slot key of the hour starting at `start`: `"00"`..`"23"`. */
 export function hourKey(start: number): string {
-  return String((start - floorTo(start, DAY.ms)) / HOUR.ms).padStart(2, '0');
+  return hourKeyOf((start - floorTo(start, DAY.ms)) / HOUR.ms);
+}
+
+/** The slot key of hour `hour` (0..23) of a day: `"00"`..`"23"`. */
+export function hourKeyOf(hour: number): string {
+  return String(hour).padStart(2, '0');
 }
 
 function nonZero(counts: StatusCounts): Partial<StatusCounts> {

@@ -1,7 +1,7 @@
 import type { StatusEvent } from '@tally/contract';
 import type { Collection } from 'mongodb';
 import { forEachLimited } from './concurrency';
-import { countPerBucket, countsOfSums, type Stretch } from './raw-counts';
+import { chunksOf, countPerBucket, countsOfSums, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
 import type { Coverage } from './rollup-coverage';
 import { ceilTo, coalesceRaw, DAY, floorTo, MINUTE, planRange, ROLLUP_LEVELS, seriesPoints, type RollupLevel, type Segment } from './rollup-plan';
@@ -25,8 +25,6 @@ export interface FleetCounts {
 const MAX_PLANNED_DAYS = 20_000;
 /** Raw counts (dirty buckets, the ends of a range) run at most this many at once. */
 export const RAW_CONCURRENCY = 4;
-/** Most stretches one raw count takes in its `$or`. */
-const RAW_RANGES_PER_QUERY = 100;
 
 export function createFleetCounts(buckets: BucketRepository, raw: Collection<StatusEvent>, coverage: Coverage): FleetCounts {
   /**
@@ -113,10 +111,7 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
       else notClean.push(group._id.unclean.getTime());
     }
     const runs = coalesceRaw(notClean.map((start) => ({ start, end: start + level.ms })));
-    const chunks = Array.from({ length: Math.ceil(runs.length / RAW_RANGES_PER_QUERY) }, (_, i) =>
-      runs.slice(i * RAW_RANGES_PER_QUERY, (i + 1) * RAW_RANGES_PER_QUERY),
-    );
-    await forEachLimited(chunks, RAW_CONCURRENCY, async (chunk) => {
+    await forEachLimited(chunksOf(runs), RAW_CONCURRENCY, async (chunk) => {
       // Grouped per step by each reading's time, as a run may span two steps.
       for (const [start, counts] of await countPerBucket(raw, chunk, stepMs ?? level.ms, timeoutMs)) add(start, counts);
     });

@@ -6,6 +6,16 @@ import { addCounts, STATUS_KEYS, toStatusCounts, zeroCounts, type StatusCounts, 
 /** A half-open stretch of time `[start, end)` in milliseconds since 1970. */
 export type Stretch = { start: number; end: number };
 
+/** Most stretches one raw count takes in its `$or`. */
+const RAW_RANGES_PER_QUERY = 100;
+
+/** `stretches` in groups small enough for one raw count each. */
+export function chunksOf(stretches: readonly Stretch[]): Stretch[][] {
+  return Array.from({ length: Math.ceil(stretches.length / RAW_RANGES_PER_QUERY) }, (_, i) =>
+    stretches.slice(i * RAW_RANGES_PER_QUERY, (i + 1) * RAW_RANGES_PER_QUERY),
+  );
+}
+
 /** Sums of each status's counts, `s0`..`s6`, as `$group` accumulators over the expression `countOf(key)`. */
 export function sumsOfStatuses(countOf: (key: string) => unknown): Record<string, { $sum: unknown }> {
   return Object.fromEntries(STATUS_KEYS.map((key) => [`s${key}`, { $sum: countOf(key) }]));

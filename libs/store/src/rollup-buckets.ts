@@ -164,13 +164,22 @@ export async function duplicateKeyFailures<T extends { _id: unknown }>(
   collection: Collection<T>,
   operations: AnyBulkWriteOperation<T>[],
 ): Promise<AnyBulkWriteOperation<T>[]> {
+  const failed = await duplicateKeyIndexes(collection.bulkWrite(operations, { ordered: false }));
+  return failed.map((index) => operations[index] as AnyBulkWriteOperation<T>);
+}
+
+/**
+ * The indexes of the operations of an unordered bulk `write` that failed with a duplicate key (none
+ * when it succeeded); a failure of any other kind is thrown.
+ */
+export async function duplicateKeyIndexes(write: Promise<unknown>): Promise<number[]> {
   try {
-    await collection.bulkWrite(operations, { ordered: false });
+    await write;
     return [];
   } catch (error) {
     if (!(error instanceof MongoBulkWriteError)) throw error;
     const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
     if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
-    return errors.map((e) => operations[e.index] as AnyBulkWriteOperation<T>);
+    return errors.map((e) => e.index);
   }
 }
