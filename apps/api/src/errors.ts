@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'unavailable'
   | 'busy'
+  | 'too_many_streams'
   | 'timeout'
   | 'internal';
 
