@@ -157,6 +157,7 @@ export class LiveHub {
     group.members.add(subscriber);
     this.#subscribers++;
     this.#wakeForWindow(group);
+    if (!this.live) this.#wake(this.#lastPollAt + this.#o.pollMs);
     const missed = this.#missedSince(lastEventId, spec);
     return {
       start: async (read) => {
