@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChangedMinute } from '@tally/messaging';
 import type { SeriesPoint, SeriesStep, TimeRange } from '@tally/store';
+import { ApiError } from '../errors';
 import { seriesBody } from '../routes/counts';
 import { TickHistory } from './history';
 import { windowRange } from './params';
@@ -61,6 +62,14 @@ export interface LiveHubOptions {
   now?: () => number;
 }
 
+/** One stretch a tick reads, for every series that needs it: its points, or why they could not be read. */
+interface Read {
+  span: TimeRange;
+  spec: StreamSpec;
+  points?: SeriesPoint[];
+  error?: unknown;
+}
+
 /** Connections that watch the same series: each point changed is read once for all of them. */
 interface Group {
   key: string;
@@ -69,6 +78,8 @@ interface Group {
   range: TimeRange;
   /** Read the whole range at the next tick (a read failed, or announcements were missed). */
   stale: boolean;
+  /** Its reads fail: its members were told (`unavailable`), once. */
+  failing: boolean;
   members: Set<Subscriber>;
 }
 
@@ -144,12 +155,15 @@ export class LiveHub {
     return this.#o.changes?.up ?? false;
   }
 
-  /** Takes a place for a stream of `spec` (the caller checked the cap), resuming after `lastEventId` when it can. */
-  open(spec: StreamSpec, lastEventId?: string): Opening {
+  /**
+   * Takes a place for a stream of `spec` (the caller checked the cap), resuming after `lastEventId`
+   * when it can; `abort` closes the client's connection (to drop it).
+   */
+  open(spec: StreamSpec, { lastEventId, abort }: { lastEventId?: string | undefined; abort?: () => void } = {}): Opening {
     const group = this.#group(spec);
     const subscriber: Subscriber = {
       group,
-      stream: new SseStream({ maxBufferedBytes: this.#o.maxBufferedBytes, onClose: (reason) => this.#leave(subscriber, reason) }),
+      stream: new SseStream({ maxBufferedBytes: this.#o.maxBufferedBytes, onClose: (reason) => this.#leave(subscriber, reason), abort }),
       firstReadAfter: this.#reads,
       lastSentAt: -Infinity,
       held: new Map(),
@@ -168,7 +182,7 @@ export class LiveHub {
         const points = (await Promise.all((spans ?? [range]).map((span) => read(span, spec)))).flat();
         if (subscriber.stream.closed) return new Response(subscriber.stream.body);
         const type = spans ? 'points' : 'series';
-        this.#send(subscriber, sseEvent(type, this.#eventId(seq), seriesBody(range, spec.step, points)), type, now);
+        this.#send(subscriber, sseEvent(type, this.#eventId(seq), seriesBody(range, spec.step, points)), type, this.#o.now());
         delete subscriber.firstReadAfter;
         return new Response(subscriber.stream.body, {
           headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
@@ -195,7 +209,7 @@ export class LiveHub {
     const key = `${spec.step}|${devicesKey(spec.devices)}|${spec.windowMs === undefined ? range : `w${spec.windowMs}`}`;
     let group = this.#groups.get(key);
     if (!group) {
-      group = { key, spec, range: this.#rangeOf(spec, this.#o.now()), stale: false, members: new Set() };
+      group = { key, spec, range: this.#rangeOf(spec, this.#o.now()), stale: false, failing: false, members: new Set() };
       this.#groups.set(key, group);
     }
     return group;
@@ -279,7 +293,7 @@ export class LiveHub {
           : [...changedSpans({ range, stepMs: group.spec.stepMs, devices: group.spec.devices }, minutes), ...newSpans(group.range, range)];
       return { group, range, spans };
     });
-    const reads = new Map<string, { span: TimeRange; spec: StreamSpec; points?: SeriesPoint[] }>();
+    const reads = new Map<string, Read>();
     const readKey = (span: TimeRange, spec: StreamSpec) => `${spec.stepMs}|${devicesKey(spec.devices)}|${span.start.getTime()}|${span.end.getTime()}`;
     for (const { group, spans } of plans) for (const span of spans) reads.set(readKey(span, group.spec), { span, spec: group.spec });
     const started = performance.now();
@@ -288,36 +302,47 @@ export class LiveHub {
 
     for (const { group, range, spans } of plans) {
       if (this.#groups.get(group.key) !== group) continue;
-      const results = spans.map((span) => reads.get(readKey(span, group.spec))?.points);
-      if (results.some((points) => points === undefined)) {
+      const results = spans.map((span) => reads.get(readKey(span, group.spec)) as Read);
+      const failed = results.find((read) => read.points === undefined);
+      if (failed) {
         group.stale = true;
+        if (!group.failing) this.#tell(group, failed.error);
+        group.failing = true;
         continue;
       }
       const moved = newSpans(group.range, range).length > 0;
       group.stale = false;
+      group.failing = false;
       group.range = range;
-      this.#deliver(group, { range, points: results.flat() as SeriesPoint[], moved, seq, readsBefore });
+      this.#deliver(group, { at: now, range, points: results.flatMap((read) => read.points as SeriesPoint[]), moved, seq, readsBefore });
     }
     this.#ticking = false;
     this.#scheduleNext();
   }
 
-  /** Reads every stretch, `readConcurrency` at a time; a failed one is left without points. */
-  async #readAll(reads: { span: TimeRange; spec: StreamSpec; points?: SeriesPoint[] }[]): Promise<void> {
+  /** Reads every stretch, `readConcurrency` at a time; a failed one keeps its error instead of points. */
+  async #readAll(reads: Read[]): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < reads.length) {
-        const read = reads[next++] as (typeof reads)[number];
-        read.points = await this.#o.read(read.span, read.spec).catch(() => undefined);
+        const read = reads[next++] as Read;
+        try {
+          read.points = await this.#o.read(read.span, read.spec);
+        } catch (error) {
+          read.error = error;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#o.readConcurrency, reads.length) }, worker));
   }
 
-  /** One event for the series' members that may have one now; the others hold the points for later. */
-  #deliver(group: Group, tick: { range: TimeRange; points: SeriesPoint[]; moved: boolean; seq: number; readsBefore: number }): void {
-    const { range, points, seq } = tick;
-    const now = this.#o.now();
+  /**
+   * One event for the series' members that may have one now; the others hold the points for later.
+   * Ticks start `tickMs` apart: a member sent an event by the previous tick may have this one, one
+   * sent its first event less than `tickMs` before this tick began waits for the next.
+   */
+  #deliver(group: Group, tick: { at: number; range: TimeRange; points: SeriesPoint[]; moved: boolean; seq: number; readsBefore: number }): void {
+    const { range, points, seq, at: now } = tick;
     const hold = (subscriber: Subscriber) => points.forEach((point) => subscriber.held.set(point.start.getTime(), point));
     let shared: Uint8Array | undefined;
     for (const subscriber of [...group.members]) {
@@ -337,6 +362,14 @@ export class LiveHub {
         this.#send(subscriber, shared, 'points', now);
       }
     }
+  }
+
+  /** Tells the members of a series whose reads fail why (as the 503 or 504 of a request would); the stream stays open. */
+  #tell(group: Group, error: unknown): void {
+    const problem = error instanceof ApiError ? error : new ApiError(503, 'unavailable', 'The counts cannot be read now; the stream resumes by itself');
+    // Without an id: a client that resumes resumes from the last counts it was sent.
+    const event = sseEvent('unavailable', undefined, { status: problem.status, ...problem.toJSON() });
+    for (const subscriber of group.members) if (subscriber.firstReadAfter === undefined) subscriber.stream.send(event);
   }
 
   #send(subscriber: Subscriber, event: Uint8Array, type: 'series' | 'points', now: number): void {

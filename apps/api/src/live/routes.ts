@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { SERIES_STEPS } from '@tally/store';
 import { apiError, type ErrorKind } from '../errors';
 import { errorResponses } from '../openapi';
-import { checkSeriesPoints, QUERY_ERRORS, storeQuery, TOO_MANY_POINTS, type CountsRoutesOptions } from '../routes/counts';
+import { checkSeriesPoints, QUERY_ERRORS, storeQuery, TOO_MANY_POINTS, withTimeout, type CountsRoutesOptions } from '../routes/counts';
 import { INVALID_REQUEST } from '../schemas';
 import { toDate } from '../time';
 import type { LiveHub, ReadPoints, StreamSpec } from './hub';
@@ -29,6 +29,7 @@ const EVENTS_DESCRIPTION = [
   '`series` first: the whole series, as GET /status-counts/series answers it;',
   "then `points` whenever counts change, at most one a second: the points that changed (replace the ones with the same `start`), with the range's `start_time` and `end_time`",
   '(a `window` moves on: drop the points before `start_time`).',
+  '`unavailable` when MongoDB stops answering (`{"status": 503 or 504, "error": {"code", "message"}}`); the stream stays open, and the next `points` holds the whole range.',
   'Reconnecting with `Last-Event-ID` sends `points` with what changed since, or `series` when that is no longer known.',
   `A comment line (\`: heartbeat\`) every 15 s; \`retry: ${RECONNECT_MS}\` first.`,
   'A client that leaves data unread (slow, or gone without closing) is dropped.',
@@ -58,9 +59,13 @@ export interface LiveRoutesOptions extends CountsRoutesOptions {
   maxStreams: number;
 }
 
-/** The hub's reads: the store's series of a stretch, within the request time bound (outside the query limit: a tick serves every viewer). */
+/**
+ * The hub's reads: the store's series of a stretch, within the request time bound and failing as
+ * requests do (503, 504), outside the query limit (a tick serves every viewer at once).
+ */
 export function storeReads({ store, requestTimeoutMs }: Pick<CountsRoutesOptions, 'store' | 'requestTimeoutMs'>): ReadPoints {
-  return (range, spec) => store.series(range, spec.stepMs, { timeoutMs: requestTimeoutMs, ...(spec.devices && { devices: spec.devices }) });
+  return (range, spec) =>
+    withTimeout(store, requestTimeoutMs, ({ timeoutMs }) => store.series(range, spec.stepMs, { timeoutMs, ...(spec.devices && { devices: spec.devices }) }));
 }
 
 /** `GET /status-counts/stream`: the series' parameters, checked as the series checks them, before the stream opens. */
@@ -83,7 +88,9 @@ export function liveRoutes(app: OpenAPIHono, options: LiveRoutesOptions): void {
       c.header('Retry-After', String(STREAMS_RETRY_AFTER_SECONDS));
       throw apiError(TOO_MANY_STREAMS, `${maxStreams} streams are open already; try again in ${STREAMS_RETRY_AFTER_SECONDS} s, or poll /status-counts/series`);
     }
-    const opening = hub.open(spec, c.req.valid('header')['last-event-id']);
+    // Node's response, when served by Node: a dropped client's connection is closed at once.
+    const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
+    const opening = hub.open(spec, { lastEventId: c.req.valid('header')['last-event-id'], ...(outgoing && { abort: () => outgoing.destroy() }) });
     try {
       return (await opening.start((range, { stepMs: ms }) =>
         query(c, ({ timeoutMs }) => store.series(range, ms, { timeoutMs, ...(devices && { devices }) })),

@@ -2,9 +2,9 @@
 
 const encoder = new TextEncoder();
 
-/** One event: `id`, `event` and `data` lines (data is JSON, one line), then a blank line. */
-export function sseEvent(type: string, id: string, data: unknown): Uint8Array {
-  return encoder.encode(`id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+/** One event: `id` (none: the client keeps its last), `event` and `data` lines (data is JSON, one line), then a blank line. */
+export function sseEvent(type: string, id: string | undefined, data: unknown): Uint8Array {
+  return encoder.encode(`${id === undefined ? '' : `id: ${id}\n`}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
 /** A comment line: clients ignore it; it keeps proxies from closing a quiet connection, and shows a stalled client. */
@@ -23,6 +23,11 @@ export interface SseStreamOptions {
   maxBufferedBytes: number;
   /** Told once, when the stream ends, with why. */
   onClose: (reason: CloseReason) => void;
+  /**
+   * Closes the client's connection at once (Node's response `destroy`); without it a dropped
+   * stream errors, which its reader reports.
+   */
+  abort?: (() => void) | undefined;
 }
 
 /**
@@ -83,8 +88,10 @@ export class SseStream {
   /** Ends the stream at once, discarding what is unread (a slow or stalled client). */
   drop(reason: CloseReason): void {
     if (this.#closed) return;
-    this.#controller.error(new Error(`Event stream dropped: ${reason}`));
     this.#end(reason);
+    // Destroying the connection cancels the stream, which discards what it held.
+    if (this.options.abort) this.options.abort();
+    else this.#controller.error(new Error(`Event stream dropped: ${reason}`));
   }
 
   /** Ends the stream (shutdown): once read, or at once when the client left data unread. */

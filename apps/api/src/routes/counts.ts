@@ -140,7 +140,7 @@ export function checkSeriesPoints(range: TimeRange, step: SeriesStep): number {
 }
 
 /** Runs a store call bounded by `timeoutMs`: 503 when MongoDB is unreachable, 504 when too slow. */
-async function withTimeout<T>(
+export async function withTimeout<T>(
   store: CountsStore,
   timeoutMs: number,
   call: (options: { timeoutMs: number }) => Promise<T>,

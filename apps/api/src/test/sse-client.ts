@@ -1,4 +1,5 @@
 import { waitUntil } from '@tally/devstack';
+import { takeEvents } from '../dashboard/events';
 
 export interface ReceivedEvent {
   id: string;
@@ -40,15 +41,9 @@ export function readEvents(response: Response): EventReader {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return void (state.end = 'ended');
-        text += decoder.decode(value, { stream: true });
-        let blank: number;
-        while ((blank = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, blank);
-          text = text.slice(blank + 2);
-          const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(block)?.[1];
-          const data = field('data');
-          if (data !== undefined) state.events.push({ id: field('id') ?? '', type: field('event') ?? 'message', data: JSON.parse(data) });
-        }
+        const taken = takeEvents(text + decoder.decode(value, { stream: true }));
+        text = taken.rest;
+        for (const { id, type, data } of taken.events) state.events.push({ id, type, data: JSON.parse(data) });
       }
     } catch (error) {
       state.end = error as Error;
