@@ -1,6 +1,8 @@
 import { request, type IncomingMessage } from 'node:http';
 import { fleetDeviceIds } from '@tally/contract';
-import { createTestVhost, freePort, waitUntil, withDatabase } from '@tally/devstack';
+import { createTestVhost, freePort, pollUntil, waitUntil, withDatabase } from '@tally/devstack';
+import { STATUS_EVENTS_COLLECTION } from '@tally/store';
+import type { Collection, Document } from 'mongodb';
 import { createAmqpConnection, createReadingPublisher, randomReading, STATUS_QUEUE, type ReadingPublisher } from '@tally/messaging';
 import { sleep, startBundle, stopApp, type BenchContext } from './context';
 import { readCpuSeconds, readPeakRssMb } from './proc';
@@ -29,6 +31,8 @@ export interface LiveRun {
   trickle: number;
   /** Publish of a trickle reading to the event that counts it, at each client, in ms. */
   latencyMs: Percentiles & { samples: number };
+  /** Publish of a trickle reading to its document in the store (the queue and the processor's part of the above), in ms. */
+  storedMs: Percentiles;
   /** The API's store queries per second during the run (every operation: ticks and nothing else ask). */
   storeQueriesPerSecond: number;
   /** The mean store time of a tick, in ms. */
@@ -91,7 +95,8 @@ export async function runLive(context: BenchContext, options: LiveOptions): Prom
     try {
       const base = `http://127.0.0.1:${port}`;
       const metrics = () => scrape(`http://127.0.0.1:${metricsPort}/metrics`);
-      const run = (clients: number) => measureRun({ base, metrics, apiPid: api.pid ?? 0, mqtt, load, clients, seconds: options.liveSeconds });
+      const events = db.collection<Document>(STATUS_EVENTS_COLLECTION);
+      const run = (clients: number) => measureRun({ base, metrics, apiPid: api.pid ?? 0, mqtt, load, events, clients, seconds: options.liveSeconds });
       const small = await run(1);
       const big = await run(options.liveClients);
       return { small, big, apiPeakRssMb: Math.round(readPeakRssMb(api.pid ?? 0)), queriesRatio: round(big.storeQueriesPerSecond / small.storeQueriesPerSecond, 3) };
@@ -148,12 +153,14 @@ interface RunOptions {
   apiPid: number;
   mqtt: ReadingPublisher;
   load: Load;
+  /** Where the processor stores the readings: polled for each trickle reading's arrival. */
+  events: Collection<Document>;
   clients: number;
   seconds: number;
 }
 
 /** `clients` streams connected, then `seconds` of one trickle reading a second; what it cost and how soon each showed. */
-async function measureRun({ base, metrics, apiPid, mqtt, load, clients, seconds }: RunOptions): Promise<LiveRun> {
+async function measureRun({ base, metrics, apiPid, mqtt, load, events, clients, seconds }: RunOptions): Promise<LiveRun> {
   const progress = startProgress({ label: `live: ${clients} stream client${clients === 1 ? '' : 's'}`, total: clients + seconds });
   const sentAt: number[] = [];
   const latencies: number[] = [];
@@ -174,13 +181,22 @@ async function measureRun({ base, metrics, apiPid, mqtt, load, clients, seconds 
     const cpuBefore = readCpuSeconds(apiPid);
     const loadBefore = load.published;
     const started = performance.now();
+    const storedAfter: Promise<number>[] = [];
     for (let k = 0; k < seconds; k++) {
       const at = started + k * 1000;
       await sleep(Math.max(0, at - performance.now()));
-      sentAt.push(Date.now());
-      void mqtt.publish({ ...randomReading(new Date(), 'bench-trickle') });
+      const reading = randomReading(new Date(), 'bench-trickle');
+      const sent = Date.now();
+      sentAt.push(sent);
+      void mqtt.publish(reading);
+      storedAfter.push(
+        pollUntil(async () => (await events.findOne({ _id: reading.id as never }, { projection: { _id: 1 } })) !== null, { timeoutMs: 60_000, intervalMs: 20 }).then(
+          () => Date.now() - sent,
+        ),
+      );
       progress.update(clients + k + 1);
     }
+    const stored = await Promise.all(storedAfter);
     // The last reading's events, or what arrived of them within 10 s.
     await waitUntil('the last events', async () => streams.every((stream) => stream.counted() >= seconds), { timeoutMs: 10_000, intervalMs: 50 }).catch(() => undefined);
     const elapsed = (performance.now() - started) / 1000;
@@ -195,6 +211,7 @@ async function measureRun({ base, metrics, apiPid, mqtt, load, clients, seconds 
       seconds: round(elapsed),
       trickle: seconds,
       latencyMs: { ...percentiles(latencies), samples: latencies.length },
+      storedMs: percentiles(stored),
       storeQueriesPerSecond: round(delta('tally_api_store_queries_total') / elapsed),
       tickStoreMs: round(ticks > 0 ? (delta('tally_api_stream_tick_store_seconds_sum') / ticks) * 1000 : 0),
       eventsPerSecond: Math.round(delta('tally_api_stream_events_total') / elapsed),

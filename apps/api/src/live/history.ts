@@ -24,7 +24,7 @@ export class TickHistory {
 
   constructor(
     startedAt: number,
-    private readonly maxTicks = 300,
+    private readonly maxTicks = 1000,
     private readonly maxMinutes = 100_000,
   ) {
     this.#entries = [{ seq: 0, at: startedAt, minutes: [] }];

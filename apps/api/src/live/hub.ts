@@ -5,7 +5,7 @@ import { ApiError } from '../errors';
 import { seriesBody } from '../routes/counts';
 import { TickHistory } from './history';
 import { windowRange } from './params';
-import { changedSpans, devicesKey, newSpans } from './plan';
+import { changedSpans, changedSteps, devicesKey, newSpans, spansOf, stepsOf } from './plan';
 import { SseStream, sseEvent, type CloseReason } from './sse';
 
 /** Announced minutes waiting for a tick at most; past it the tick reads every watched series whole. */
@@ -48,8 +48,10 @@ export interface LiveHubOptions {
   read: ReadPoints;
   /** Announcements of what was stored; `undefined`: none, the hub polls. */
   changes?: ChangeSource | undefined;
-  /** @default 1000: a tick at most this often, so a connection gets at most one event per this */
+  /** @default 1000: a series is read and sent at most this often, so a connection gets at most one event per this */
   tickMs?: number;
+  /** @default 50: announcements arriving within this are handled by one tick */
+  coalesceMs?: number;
   /** @default 15000 */
   heartbeatMs?: number;
   /** While no announcements are heard, every watched series is read again this often. @default 5000 */
@@ -76,8 +78,13 @@ interface Group {
   spec: StreamSpec;
   /** The range its members were last sent (a window's moves on). */
   range: TimeRange;
-  /** Read the whole range at the next tick (a read failed, or announcements were missed). */
+  /** Read the whole range when next sent (a read failed, or announcements were missed). */
   stale: boolean;
+  /** The steps changed since it was last sent (their starts). */
+  dirty: Set<number>;
+  /** When its members were last sent an event, and the tick's number. */
+  lastSentAt: number;
+  lastSeq: number;
   /** Its reads fail: its members were told (`unavailable`), once. */
   failing: boolean;
   members: Set<Subscriber>;
@@ -126,7 +133,7 @@ export class LiveHub {
   readonly #o: Required<Omit<LiveHubOptions, 'changes' | 'metrics'>> & Pick<LiveHubOptions, 'changes' | 'metrics'>;
 
   constructor(options: LiveHubOptions) {
-    this.#o = { tickMs: 1000, heartbeatMs: 15_000, pollMs: 5000, maxBufferedBytes: 262_144, readConcurrency: 4, now: Date.now, ...options };
+    this.#o = { tickMs: 1000, coalesceMs: 50, heartbeatMs: 15_000, pollMs: 5000, maxBufferedBytes: 262_144, readConcurrency: 4, now: Date.now, ...options };
     const now = this.#o.now();
     this.#history = new TickHistory(now);
     this.#lastPollAt = now;
@@ -209,7 +216,7 @@ export class LiveHub {
     const key = `${spec.step}|${devicesKey(spec.devices)}|${spec.windowMs === undefined ? range : `w${spec.windowMs}`}`;
     let group = this.#groups.get(key);
     if (!group) {
-      group = { key, spec, range: this.#rangeOf(spec, this.#o.now()), stale: false, failing: false, members: new Set() };
+      group = { key, spec, range: this.#rangeOf(spec, this.#o.now()), stale: false, dirty: new Set(), lastSentAt: -Infinity, lastSeq: this.#history.seq, failing: false, members: new Set() };
       this.#groups.set(key, group);
     }
     return group;
@@ -254,10 +261,10 @@ export class LiveHub {
     this.#wake(this.#o.now());
   }
 
-  /** Runs a tick at `at`, or as soon after the last one as ticks may run. */
+  /** Runs a tick at `at`, or as soon after the last one as ticks may run (a series is sent at most once a `tickMs` whatever the ticks). */
   #wake(at: number): void {
     if (this.#closed || this.#subscribers === 0) return;
-    const when = Math.max(at, this.#lastTickAt + this.#o.tickMs);
+    const when = Math.max(at, this.#lastTickAt + this.#o.coalesceMs);
     if (this.#ticking || when >= this.#timerAt) return;
     clearTimeout(this.#timer);
     this.#timerAt = when;
@@ -271,6 +278,11 @@ export class LiveHub {
     if (group.spec.windowMs !== undefined) this.#wake(group.range.end.getTime());
   }
 
+  /**
+   * Marks what the announcements since the last tick changed in each series watched; then reads,
+   * once for all the series that need it, what changed in each series that may be sent again (its
+   * last event `tickMs` ago or more), and sends them. The others wait for their turn.
+   */
   async #tick(): Promise<void> {
     if (this.#closed) return;
     this.#ticking = true;
@@ -284,15 +296,16 @@ export class LiveHub {
     const seq = this.#history.record(now, poll ? 'all' : minutes);
     const readsBefore = this.#reads++;
 
-    // What each series needs, and each stretch read once for all of them.
-    const plans = [...this.#groups.values()].map((group) => {
+    const plans: { group: Group; range: TimeRange; spans: TimeRange[] }[] = [];
+    for (const group of this.#groups.values()) {
       const range = this.#rangeOf(group.spec, now);
-      const spans =
-        poll || group.stale
-          ? [range]
-          : [...changedSpans({ range, stepMs: group.spec.stepMs, devices: group.spec.devices }, minutes), ...newSpans(group.range, range)];
-      return { group, range, spans };
-    });
+      const watch = { range, stepMs: group.spec.stepMs, devices: group.spec.devices };
+      if (poll) group.stale = true;
+      for (const step of changedSteps(watch, minutes)) group.dirty.add(step);
+      for (const span of newSpans(group.range, range)) for (const step of stepsOf(span, group.spec.stepMs)) group.dirty.add(step);
+      const due = group.stale || group.dirty.size > 0;
+      if (due && now - group.lastSentAt >= this.#o.tickMs) plans.push({ group, range, spans: group.stale ? [range] : spansOf([...group.dirty], watch) });
+    }
     const reads = new Map<string, Read>();
     const readKey = (span: TimeRange, spec: StreamSpec) => `${spec.stepMs}|${devicesKey(spec.devices)}|${span.start.getTime()}|${span.end.getTime()}`;
     for (const { group, spans } of plans) for (const span of spans) reads.set(readKey(span, group.spec), { span, spec: group.spec });
@@ -300,6 +313,7 @@ export class LiveHub {
     await this.#readAll([...reads.values()]);
     if (reads.size > 0) this.#o.metrics?.tickStore((performance.now() - started) / 1000);
 
+    const sent = new Set<Group>();
     for (const { group, range, spans } of plans) {
       if (this.#groups.get(group.key) !== group) continue;
       const results = spans.map((span) => reads.get(readKey(span, group.spec)) as Read);
@@ -310,12 +324,14 @@ export class LiveHub {
         group.failing = true;
         continue;
       }
-      const moved = newSpans(group.range, range).length > 0;
-      group.stale = false;
-      group.failing = false;
-      group.range = range;
-      this.#deliver(group, { at: now, range, points: results.flatMap((read) => read.points as SeriesPoint[]), moved, seq, readsBefore });
+      const points = results.flatMap((read) => read.points as SeriesPoint[]).filter((point) => point.start >= range.start && point.start < range.end);
+      Object.assign(group, { stale: false, failing: false, range, lastSentAt: now, lastSeq: seq });
+      group.dirty.clear();
+      this.#deliver(group, { at: now, range, points, seq, readsBefore });
+      sent.add(group);
     }
+    // Members that joined less than `tickMs` before their series was last sent get what they were held.
+    for (const group of this.#groups.values()) if (!sent.has(group)) this.#deliver(group, { at: now, range: group.range, points: [], seq: group.lastSeq, readsBefore });
     this.#ticking = false;
     this.#scheduleNext();
   }
@@ -341,7 +357,7 @@ export class LiveHub {
    * Ticks start `tickMs` apart: a member sent an event by the previous tick may have this one, one
    * sent its first event less than `tickMs` before this tick began waits for the next.
    */
-  #deliver(group: Group, tick: { at: number; range: TimeRange; points: SeriesPoint[]; moved: boolean; seq: number; readsBefore: number }): void {
+  #deliver(group: Group, tick: { at: number; range: TimeRange; points: SeriesPoint[]; seq: number; readsBefore: number }): void {
     const { range, points, seq, at: now } = tick;
     const hold = (subscriber: Subscriber) => points.forEach((point) => subscriber.held.set(point.start.getTime(), point));
     let shared: Uint8Array | undefined;
@@ -357,7 +373,7 @@ export class LiveHub {
         subscriber.held.clear();
         mine.sort((a, b) => a.start.getTime() - b.start.getTime());
         this.#send(subscriber, sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, mine)), 'points', now);
-      } else if (points.length > 0 || tick.moved) {
+      } else if (points.length > 0) {
         shared ??= sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, points));
         this.#send(subscriber, shared, 'points', now);
       }
@@ -380,11 +396,13 @@ export class LiveHub {
   }
 
   #scheduleNext(): void {
-    if (this.#pending.length > 0 || this.#missed || [...this.#groups.values()].some((group) => group.stale)) this.#wake(this.#o.now());
+    if (this.#pending.length > 0 || this.#missed) this.#wake(this.#o.now());
     for (const group of this.#groups.values()) {
-      if ([...group.members].some((subscriber) => subscriber.held.size > 0)) this.#wake(this.#o.now());
-      if (group.spec.windowMs !== undefined) this.#wake(group.range.end.getTime());
+      if (group.stale || group.dirty.size > 0) this.#wake(group.lastSentAt + this.#o.tickMs);
+      for (const subscriber of group.members) if (subscriber.held.size > 0) this.#wake(subscriber.lastSentAt + this.#o.tickMs);
+      if (group.spec.windowMs !== undefined) this.#wake(this.#rangeOf(group.spec, this.#o.now()).end.getTime());
     }
     if (!this.live && this.#groups.size > 0) this.#wake(this.#lastPollAt + this.#o.pollMs);
   }
+
 }

@@ -26,12 +26,8 @@ function concerns(minute: ChangedMinute, devices: ReadonlySet<string> | undefine
   return minute.devices.some((device) => devices.has(device));
 }
 
-/**
- * The stretches of `watch` to read again: consecutive changed steps merged, each clipped to the
- * range (so that their points are the series' own, the first and last clipped alike). More than
- * `maxSpans` stretches: the whole range, in one read.
- */
-export function changedSpans(watch: Watch, minutes: readonly ChangedMinute[], maxSpans = 8): TimeRange[] {
+/** The starts of the steps of `watch` that `minutes` may have changed. */
+export function changedSteps(watch: Watch, minutes: readonly ChangedMinute[]): number[] {
   const start = watch.range.start.getTime();
   const end = watch.range.end.getTime();
   const devices = watch.devices && new Set(watch.devices);
@@ -40,7 +36,23 @@ export function changedSpans(watch: Watch, minutes: readonly ChangedMinute[], ma
     if (minute.start + MINUTE_MS <= start || minute.start >= end || !concerns(minute, devices)) continue;
     steps.add(Math.floor(minute.start / watch.stepMs) * watch.stepMs);
   }
-  return mergeSteps([...steps], watch, maxSpans);
+  return [...steps];
+}
+
+/**
+ * The stretches of `watch` to read again: consecutive changed steps merged, each clipped to the
+ * range (so that their points are the series' own, the first and last clipped alike). More than
+ * `maxSpans` stretches: the whole range, in one read.
+ */
+export function changedSpans(watch: Watch, minutes: readonly ChangedMinute[], maxSpans = 8): TimeRange[] {
+  return spansOf(changedSteps(watch, minutes), watch, maxSpans);
+}
+
+/** The starts of the steps of `span` (a stretch of whole steps). */
+export function stepsOf(span: TimeRange, stepMs: number): number[] {
+  const steps: number[] = [];
+  for (let at = Math.floor(span.start.getTime() / stepMs) * stepMs; at < span.end.getTime(); at += stepMs) steps.push(at);
+  return steps;
 }
 
 /** The steps of `now` that `before` did not hold (a window that moved on), as stretches; all of it when they do not overlap. */
@@ -53,10 +65,11 @@ export function newSpans(before: TimeRange, now: TimeRange): TimeRange[] {
   return spans;
 }
 
-function mergeSteps(steps: number[], { range, stepMs }: Watch, maxSpans: number): TimeRange[] {
-  steps.sort((a, b) => a - b);
+/** `steps` (their starts) as stretches of `watch`: consecutive ones merged, clipped to its range; past `maxSpans`, the whole range. */
+export function spansOf(steps: readonly number[], { range, stepMs }: Watch, maxSpans = 8): TimeRange[] {
+  const sorted = [...steps].sort((a, b) => a - b);
   const spans: { start: number; end: number }[] = [];
-  for (const step of steps) {
+  for (const step of sorted) {
     const last = spans.at(-1);
     if (last && last.end === step) last.end = step + stepMs;
     else spans.push({ start: step, end: step + stepMs });
