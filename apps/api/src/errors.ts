@@ -47,6 +47,16 @@ export interface ErrorKind {
   headers?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number } }>;
 }
 
+/** The `Retry-After` header of an error of `code` (a 503) that tells a client when to ask again. */
+export function retryAfterHeader(code: ErrorCode, seconds: number): NonNullable<ErrorKind['headers']> {
+  return {
+    'Retry-After': {
+      description: `Seconds to wait before asking again (with code ${code}): ${seconds}`,
+      schema: { type: 'integer', minimum: 0 },
+    },
+  };
+}
+
 /** An error of `kind`, with a message naming what to change. */
 export function apiError(kind: ErrorKind, message: string, options?: { cause?: unknown }): ApiError {
   return new ApiError(kind.status, kind.code, message, options);

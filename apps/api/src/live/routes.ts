@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { SERIES_STEPS } from '@tally/store';
-import { apiError, type ErrorKind } from '../errors';
+import { apiError, retryAfterHeader, type ErrorKind } from '../errors';
 import { errorResponses } from '../openapi';
 import { checkSeriesPoints, QUERY_ERRORS, storeQuery, TOO_MANY_POINTS, withTimeout, type CountsRoutesOptions } from '../routes/counts';
 import { INVALID_REQUEST } from '../schemas';
@@ -16,12 +16,7 @@ export const TOO_MANY_STREAMS: ErrorKind = {
   status: 503,
   code: 'too_many_streams',
   description: 'API_MAX_STREAMS streams are open already: try again after Retry-After, or poll /status-counts/series',
-  headers: {
-    'Retry-After': {
-      description: `Seconds to wait before asking again (with code too_many_streams): ${STREAMS_RETRY_AFTER_SECONDS}`,
-      schema: { type: 'integer', minimum: 0 },
-    },
-  },
+  headers: retryAfterHeader('too_many_streams', STREAMS_RETRY_AFTER_SECONDS),
 };
 
 const EVENTS_DESCRIPTION = [
