@@ -1,6 +1,6 @@
 import type { StatusEvent } from '@tally/contract';
 import { describe, expect, it } from 'vitest';
-import { createDeviceRollups, DEVICE_DAYS_COLLECTION } from './device-rollups';
+import { createDeviceRollups, DEVICE_DAYS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';
 import { ROLLUP_META_COLLECTION } from './rollup-coverage';
 import { SERIES_STEPS } from './rollup-plan';
 import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
@@ -219,5 +219,29 @@ describe('readings with devices stored before device rollups existed', () => {
     expect(rebuilt?.from.getTime()).toBeLessThanOrEqual(now - 9 * DAY);
     expect(await db.collection(DEVICE_DAYS_COLLECTION).countDocuments({})).toBeGreaterThan(0);
     await expectExact(store, random, 77, 8, now);
+  }, 120_000);
+});
+
+describe('a directory kept by a version before its day totals', () => {
+  it('counts whole days from the device-day documents until a rebuild covers them', async () => {
+    const { store, db } = freshStore();
+    const now = Date.now();
+    const random = generator(78);
+    await store.ensureIndexes();
+    const readings = Array.from({ length: 1200 }, (_, i) => randomReading(random, i, now));
+    await store.insertReadings(readings);
+    await store.rollups.refresh({ limit: 100_000 });
+    // As the version before day totals in the directory left it.
+    await db.collection(DEVICES_COLLECTION).updateMany({}, { $unset: { days: '' } });
+    await db.collection<{ _id: string }>(ROLLUP_META_COLLECTION).deleteOne({ _id: 'directory-days' });
+    await store.ensureIndexes();
+    const readingsOf = async () => new Map((await store.devices.list({ ...options, limit: 100 })).devices.map((d) => [d.device, d.readings]));
+    const expected = new Map(DEVICES.map((device) => [device, readings.filter((r) => r.device === device).length]));
+    expect(await readingsOf()).toEqual(expected);
+
+    await store.rollups.rebuild({ start: new Date(now - 10 * DAY), end: new Date(now + DAY) });
+    const rebuilt = await db.collection<{ _id: string; from: Date }>(ROLLUP_META_COLLECTION).findOne({ _id: 'directory-days' });
+    expect(rebuilt?.from.getTime()).toBeLessThanOrEqual(now - 9 * DAY);
+    expect(await readingsOf()).toEqual(expected);
   }, 120_000);
 });
