@@ -109,9 +109,9 @@ export interface Opening {
 }
 
 /**
- * Live series for every connection of this API: announcements of stored minutes accumulate until
- * the next tick; a tick reads each changed point once (per series watched, however many watch it)
- * and writes one event per series to all its connections.
+ * Live series for every connection of this API: a tick marks the steps that announcements of
+ * stored minutes touch in each series watched; a series last sent `tickMs` ago or more is read
+ * (each changed point once, however many watch it) and sent, one event to all its connections.
  */
 export class LiveHub {
   readonly #id = randomBytes(4).toString('hex');
