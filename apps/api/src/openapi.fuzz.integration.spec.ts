@@ -29,11 +29,12 @@ let work: string;
 describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API under Schemathesis', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'tally-fuzz-'));
-    const { mongodbUri } = await waitForDevstack();
+    const { mongodbUri, amqpUrl } = await waitForDevstack();
     port = await freePort();
     api = runApp({
       appDir,
       env: {
+        AMQP_URL: amqpUrl,
         MONGODB_URI: testDatabase(mongodbUri, 'api_fuzz').uri,
         API_PORT: String(port),
       },
