@@ -14,7 +14,8 @@ export interface ChangeFeedEvents {
 
 /** The announcements of `tally.changes`, as they come, on a queue of this subscriber's own. */
 export class ChangeFeed extends EventEmitter<ChangeFeedEvents> {
-  #up = false;
+  /** `undefined` until the first subscription or failure: the first failure is told too. */
+  #up: boolean | undefined;
   readonly #connection: Connection;
   readonly #consumer;
 
@@ -42,12 +43,15 @@ export class ChangeFeed extends EventEmitter<ChangeFeedEvents> {
 
   /** True while subscribed. */
   get up(): boolean {
-    return this.#up;
+    return this.#up === true;
   }
 
+  /** Stops consuming. With the broker unreachable there is nothing to wait for (closing would wait for a channel): it is not waited for then. */
   async close(): Promise<void> {
     this.#connection.off('error', this.#onConnectionError);
-    await this.#consumer.close();
+    const closing = this.#consumer.close();
+    if (this.#connection.ready) await closing;
+    else closing.catch(() => undefined);
   }
 
   readonly #onConnectionError = (error: Error) => this.#mark(false, error);
