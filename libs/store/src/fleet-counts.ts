@@ -4,7 +4,8 @@ import { forEachLimited } from './concurrency';
 import { chunksOf, countPerBucket, countsOfSums, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
 import type { Coverage } from './rollup-coverage';
-import { ceilTo, coalesceRaw, DAY, floorTo, MINUTE, planRange, ROLLUP_LEVELS, seriesPoints, type RollupLevel, type Segment } from './rollup-plan';
+import { ceilTo, coalesceRaw, DAY, floorTo, MINUTE, planRange, ROLLUP_LEVELS, type RollupLevel, type Segment } from './rollup-plan';
+import { pointIndexOf, shapePoints, shapeRange, type GridPiece, type SeriesShape } from './series-calendar';
 import { addCounts, countByStatus, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
 export interface RollupOptions {
@@ -15,10 +16,39 @@ export interface RollupOptions {
 /** A count per step of a series, each step clipped to the range. */
 export type SeriesPoint = { start: Date; counts: StatusCounts };
 
+/** Cells of `ms` that start at `phase` plus multiples of `ms` since 1970. */
+type Cells = { ms: number; phase: number };
+
+/**
+ * A grid piece as the rollups answer it: its whole cells from the buckets of the coarsest level
+ * that fits them (summed per cell by the server), its clipped ends (`fragments`) planned as ranges;
+ * `buckets` is how many buckets that reads.
+ */
+function gridOf(piece: GridPiece, points: readonly TimeRange[]): { piece: GridPiece; whole?: Stretch & { level: RollupLevel }; fragments: TimeRange[]; buckets: number } {
+  const level = [...ROLLUP_LEVELS].reverse().find((l) => piece.cellMs % l.ms === 0 && piece.phase % l.ms === 0);
+  const start = ceilTo(piece.start - piece.phase, piece.cellMs) + piece.phase;
+  const end = floorTo(piece.end - piece.phase, piece.cellMs) + piece.phase;
+  const whole = level && level.ms < piece.cellMs && start < end ? { start, end, level } : undefined;
+  // Less than a cell each side of the whole cells: within one point each. Without whole cells, the points within the piece.
+  const fragments = (
+    whole
+      ? [
+          { start: piece.start, end: start },
+          { start: end, end: piece.end },
+        ]
+      : points.map((point) => ({ start: Math.max(point.start.getTime(), piece.start), end: Math.min(point.end.getTime(), piece.end) }))
+  )
+    .filter((fragment) => fragment.start < fragment.end)
+    .map((fragment) => ({ start: new Date(fragment.start), end: new Date(fragment.end) }));
+  const buckets = (whole ? (end - start) / whole.level.ms : 0) + fragments.reduce((sum, fragment) => sum + planRange(fragment).length, 0);
+  return { piece, ...(whole && { whole }), fragments, buckets };
+}
+
 /** The whole fleet's counts: clean rollup buckets where they hold every reading, the raw readings elsewhere. */
 export interface FleetCounts {
   count(range: TimeRange, options: RollupOptions): Promise<StatusCounts>;
-  series(range: TimeRange, stepMs: number, options: RollupOptions): Promise<SeriesPoint[]>;
+  /** The counts of each point of `shape`. */
+  series(shape: SeriesShape, options: RollupOptions): Promise<SeriesPoint[]>;
 }
 
 /** Longest range planned bucket by bucket (about 55 years of days); a longer one has its whole days summed by the server. */
@@ -90,32 +120,32 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
   };
 
   /**
-   * The counts of `[start, end)`, whole buckets of `level`, per UTC-aligned step of `stepMs` (a
-   * multiple of the level's), by step start; or all in one, under `start`, without `stepMs`. The
-   * server sums the clean buckets, one group per step, instead of handing over every bucket (a
-   * series of 1,500 quarter hours read 22,500 minutes); the rest is counted raw. As in
-   * `countPlans`, a coarser bucket counts only if no minute under it was dirty, read before it.
+   * The counts of `[start, end)`, whole buckets of `level`, per cell of `cell.ms` starting at
+   * `cell.phase` (a multiple of the level's both), by cell start; or all in one, under `start`,
+   * without `cell`. The server sums the clean buckets, one group per cell, instead of handing over
+   * every bucket (a series of 1,500 quarter hours read 22,500 minutes); the rest is counted raw. As
+   * in `countPlans`, a coarser bucket counts only if no minute under it was dirty, read before it.
    */
-  const countWhole = async (level: RollupLevel, stretch: Stretch, stepMs: number | undefined, timeoutMs: number) => {
-    const stepOf = (time: number) => (stepMs === undefined ? stretch.start : floorTo(time, stepMs));
-    const perStep = new Map<number, StatusCounts>();
+  const countWhole = async (level: RollupLevel, stretch: Stretch, cell: Cells | undefined, timeoutMs: number) => {
+    const cellOf = (time: number) => (cell === undefined ? stretch.start : floorTo(time - cell.phase, cell.ms) + cell.phase);
+    const perCell = new Map<number, StatusCounts>();
     const add = (time: number, counts: StatusCounts) => {
-      const at = stepOf(time);
-      perStep.set(at, addCounts(perStep.get(at) ?? zeroCounts(), counts));
+      const at = cellOf(time);
+      perCell.set(at, addCounts(perCell.get(at) ?? zeroCounts(), counts));
     };
     const tainted =
       level === MINUTE ? [] : [...new Set((await buckets.dirtyIn(MINUTE, [stretch], timeoutMs)).map((minute) => floorTo(minute, level.ms)))];
     const notClean = [...tainted];
-    for (const group of await buckets.sumClean(level, stretch, stepMs, tainted, timeoutMs)) {
+    for (const group of await buckets.sumClean(level, stretch, cell, tainted, timeoutMs)) {
       if (group._id.unclean === null) add(Number(group._id.step ?? stretch.start), countsOfSums(group));
       else notClean.push(group._id.unclean.getTime());
     }
     const runs = coalesceRaw(notClean.map((start) => ({ start, end: start + level.ms })));
     await forEachLimited(chunksOf(runs), RAW_CONCURRENCY, async (chunk) => {
-      // Grouped per step by each reading's time, as a run may span two steps.
-      for (const [start, counts] of await countPerBucket(raw, chunk, stepMs ?? level.ms, timeoutMs)) add(start, counts);
+      // Grouped per cell by each reading's time, as a run may span two cells.
+      for (const [start, counts] of await countPerBucket(raw, chunk, cell?.ms ?? level.ms, timeoutMs, undefined, cell?.phase)) add(start, counts);
     });
-    return perStep;
+    return perCell;
   };
 
   return {
@@ -141,38 +171,42 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
       ]);
       return [...planned, ...whole.values()].reduce(addCounts, before);
     },
-    series: async (range, stepMs, options) => {
-      const points = seriesPoints(range, stepMs);
-      if ((await coverage.cached('coverage')) > range.start) {
-        // Not (all) in the rollups yet: one grouped aggregate, rather than one per point.
-        const perBucket = await countPerBucket(raw, [{ start: range.start.getTime(), end: range.end.getTime() }], stepMs, options.timeoutMs);
-        return points.map((point) => ({
-          start: point.start,
-          counts: perBucket.get(floorTo(point.start.getTime(), stepMs)) ?? zeroCounts(),
-        }));
+    series: async (shape, options) => {
+      const totals = shape.starts.map(() => zeroCounts());
+      const add = (at: number, counts: StatusCounts) => addCounts(totals[pointIndexOf(shape.starts, at)] as StatusCounts, counts);
+      const points = shapePoints(shape);
+      if ((await coverage.cached('coverage')) > shapeRange(shape).start) {
+        // Not (all) in the rollups yet: one grouped aggregate per stretch of constant offset, rather than one per point.
+        await forEachLimited(shape.pieces, RAW_CONCURRENCY, async (piece) => {
+          for (const [cell, counts] of await countPerBucket(raw, [piece], piece.cellMs, options.timeoutMs, undefined, piece.phase)) {
+            add(Math.max(cell, piece.start), counts);
+          }
+        });
+      } else {
+        // Every point planned as any range (a month: its ends in hours, its days whole), or, when that
+        // reads no fewer buckets, the whole cells of each stretch summed by the server (quarter hours
+        // of minutes, local days of hours) and the rest planned. A step of one bucket: every point
+        // planned, which reads them faster than the server sums them.
+        const planned = points.map((point) => planRange(point));
+        const grids = shape.pieces.map((piece) => gridOf(piece, points));
+        const gridBuckets = grids.reduce((sum, grid) => sum + grid.buckets, 0);
+        const useGrid = grids.some((grid) => grid.whole) && gridBuckets <= planned.reduce((sum, plan) => sum + plan.length, 0);
+        if (!useGrid) {
+          (await countPlans(planned, options)).forEach((counts, i) => addCounts(totals[i] as StatusCounts, counts));
+        } else {
+          const fragments = grids.flatMap((grid) => grid.fragments);
+          await Promise.all([
+            ...grids.map(async ({ whole, piece }) => {
+              if (!whole) return;
+              for (const [cell, counts] of await countWhole(whole.level, whole, { ms: piece.cellMs, phase: piece.phase }, options.timeoutMs)) add(cell, counts);
+            }),
+            countPlans(fragments.map((fragment) => planRange(fragment)), options).then((counts) =>
+              counts.forEach((count, i) => add((fragments[i] as TimeRange).start.getTime(), count)),
+            ),
+          ]);
+        }
       }
-      // A step of several buckets (5m, 15m, 6h): the whole steps from the buckets of the coarsest
-      // level that divides it, summed per step by the server, and the first and last points, when
-      // clipped, planned as any range. A step of one bucket: every point planned (one bucket each),
-      // which reads them faster than the server sums them.
-      const coarsest = [...ROLLUP_LEVELS].reverse().find((l) => stepMs % l.ms === 0);
-      const level = coarsest && coarsest.ms < stepMs ? coarsest : undefined;
-      const whole = { start: ceilTo(range.start.getTime(), stepMs), end: floorTo(range.end.getTime(), stepMs) };
-      const isWhole = (point: TimeRange) =>
-        level !== undefined && point.start.getTime() >= whole.start && point.end.getTime() <= whole.end;
-      const clipped = points.filter((point) => !isWhole(point));
-      const [perStep, clippedCounts] = await Promise.all([
-        level && whole.start < whole.end ? countWhole(level, whole, stepMs, options.timeoutMs) : new Map<number, StatusCounts>(),
-        countPlans(
-          clipped.map((point) => planRange(point)),
-          options,
-        ),
-      ]);
-      let next = 0;
-      return points.map((point) => ({
-        start: point.start,
-        counts: (isWhole(point) ? perStep.get(point.start.getTime()) : clippedCounts[next++]) ?? zeroCounts(),
-      }));
+      return points.map((point, i) => ({ start: point.start, counts: totals[i] ?? zeroCounts() }));
     },
   };
 }

@@ -78,32 +78,3 @@ export function coalesceRaw(
   }
   return merged;
 }
-
-/** A chart's step: UTC-aligned buckets of `ms`. */
-export const SERIES_STEPS = {
-  '1m': 60_000,
-  '5m': 300_000,
-  '15m': 900_000,
-  '1h': 3_600_000,
-  '6h': 21_600_000,
-  '1d': 86_400_000,
-} as const;
-export type SeriesStep = keyof typeof SERIES_STEPS;
-
-/**
- * The points of a series over `[start, end)`: one per UTC-aligned step bucket that overlaps the
- * range, each clipped to it (so the points add up to the range's counts).
- */
-export function seriesPoints({ start, end }: TimeRange, stepMs: number): TimeRange[] {
-  const points: TimeRange[] = [];
-  for (let at = floorTo(start.getTime(), stepMs); at < end.getTime(); at += stepMs) {
-    points.push({ start: new Date(Math.max(at, start.getTime())), end: new Date(Math.min(at + stepMs, end.getTime())) });
-  }
-  return points;
-}
-
-/** How many points `seriesPoints` gives, without building them. */
-export function countSeriesPoints({ start, end }: TimeRange, stepMs: number): number {
-  if (end <= start) return 0;
-  return Math.ceil((end.getTime() - floorTo(start.getTime(), stepMs)) / stepMs);
-}
