@@ -14,7 +14,8 @@ import {
   TOP_ROWS,
 } from '../src/dashboard/devices';
 import { STATUS_COLOURS } from '../src/dashboard/page';
-import { chooseStep, PRESETS, rangeProblem, rangeQuery, type TimeRange } from '../src/dashboard/range';
+import { chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, type Preset, type Step, type TimeRange } from '../src/dashboard/range';
+import { timeZone, UTC } from '@tally/store/series-calendar';
 
 type Counts = Record<string, number>;
 interface Series {
@@ -27,7 +28,7 @@ interface TopDevices {
   status: number;
   devices: { device: string; count: number; counts: Counts }[];
 }
-type Selection = { kind: 'preset'; label: string; ms: number } | { kind: 'custom'; range: TimeRange };
+type Selection = { kind: 'preset'; preset: Preset } | { kind: 'custom'; range: TimeRange };
 
 const REFRESH_MS = 5000;
 const TOKEN_KEY = 'tally-token';
@@ -44,7 +45,7 @@ class RequestFailed extends Error {
 }
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const [presets, from, to, tokenInput, errorBox, statusLine, chartBox] = [
+const [presets, from, to, tokenInput, errorBox, statusLine, chartBox, zoneNote, download] = [
   element<HTMLFieldSetElement>('presets'),
   element<HTMLInputElement>('from'),
   element<HTMLInputElement>('to'),
@@ -52,7 +53,13 @@ const [presets, from, to, tokenInput, errorBox, statusLine, chartBox] = [
   element<HTMLParagraphElement>('error'),
   element<HTMLParagraphElement>('status'),
   element<HTMLDivElement>('chart'),
+  element<HTMLSpanElement>('zone'),
+  element<HTMLButtonElement>('download'),
 ];
+
+/** The browser's time zone: the steps (days from local midnight, months from the first) and the times shown are in it. */
+const zone = timeZone(Intl.DateTimeFormat().resolvedOptions().timeZone) ?? UTC;
+zoneNote.textContent = `Times in ${zone.name} (this browser's time zone)`;
 
 const [search, options, chips, fleetNote, topStatus, topBody, topEmpty] = [
   element<HTMLInputElement>('device-search'),
@@ -64,7 +71,7 @@ const [search, options, chips, fleetNote, topStatus, topBody, topEmpty] = [
   element<HTMLParagraphElement>('top-empty'),
 ];
 
-let selection: Selection = { kind: 'preset', label: '1 h', ms: 3_600_000 };
+let selection: Selection = { kind: 'preset', preset: PRESETS.find((preset) => preset.label === '1 h') as Preset };
 /** The devices charted, in the order chosen; none: the whole fleet. Kept in the address (`#device=a&device=b`), to share or bookmark. */
 let chosen: string[] = devicesInAddress(location.hash);
 /** Bumped on every load, so that an answer to an older one is dropped. */
@@ -80,18 +87,18 @@ tokenInput.addEventListener('change', () => {
   void load();
 });
 
-for (const [label, ms] of PRESETS) {
+for (const preset of PRESETS) {
   const button = document.createElement('button');
   button.type = 'button';
-  button.textContent = label;
-  button.addEventListener('click', () => select({ kind: 'preset', label, ms }));
+  button.textContent = preset.label;
+  button.addEventListener('click', () => select({ kind: 'preset', preset }));
   presets.append(button);
 }
 
 element<HTMLFormElement>('controls').addEventListener('submit', (event) => {
   event.preventDefault();
   const range = { start: new Date(from.value), end: new Date(to.value) };
-  const problem = rangeProblem(range);
+  const problem = rangeProblem(range, zone);
   if (problem) return showError(problem);
   select({ kind: 'custom', range });
 });
@@ -102,20 +109,19 @@ function select(next: Selection): void {
 }
 
 function currentRange(): TimeRange {
-  if (selection.kind === 'custom') return selection.range;
-  const end = new Date();
-  return { start: new Date(end.getTime() - selection.ms), end };
+  return selection.kind === 'custom' ? selection.range : presetRange(selection.preset, new Date(), zone);
 }
 
 async function load(): Promise<void> {
   clearTimeout(timer);
   const mine = ++generation;
   for (const button of presets.querySelectorAll('button')) {
-    button.setAttribute('aria-pressed', String(selection.kind === 'preset' && button.textContent === selection.label));
+    button.setAttribute('aria-pressed', String(selection.kind === 'preset' && button.textContent === selection.preset.label));
   }
   const range = currentRange();
-  const step = chooseStep(range);
-  if (!step) return showError(rangeProblem(range) ?? 'The range cannot be shown');
+  const step = chooseStep(range, zone);
+  if (!step) return showError(rangeProblem(range, zone) ?? 'The range cannot be shown');
+  shown = { range, step };
   if (document.activeElement !== from && document.activeElement !== to) {
     [from.value, to.value] = [localInputValue(range.start), localInputValue(range.end)];
   }
@@ -123,18 +129,18 @@ async function load(): Promise<void> {
     const devices = deviceQuery(chosen);
     const status = topStatus.value;
     const [series, totals, top] = await Promise.all([
-      getJson<Series>(`/status-counts/series?${rangeQuery(range, step.step)}${devices}`),
+      getJson<Series>(`/status-counts/series?${rangeQuery(range, { step, zone })}${devices}`),
       getJson<Counts>(`/status-counts?${rangeQuery(range)}${devices}`),
       getJson<TopDevices>(`/status-counts/top-devices?${rangeQuery(range)}&status=${status}&limit=${TOP_ROWS}`),
     ]);
     if (mine !== generation) return;
-    redraw = () => draw(series, step.stepMs, range);
+    redraw = () => draw(series, range);
     redraw();
     showTotals(totals);
     showTop(top);
     showError(undefined);
-    const live = selection.kind === 'preset' ? `last ${selection.label}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
-    statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step.step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
+    const live = selection.kind === 'preset' ? `${selection.preset.label.toLowerCase()}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
+    statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
     // A range that ends now moves on.
     if (selection.kind === 'preset') timer = setTimeout(() => void load(), REFRESH_MS);
   } catch (error) {
@@ -148,6 +154,11 @@ async function load(): Promise<void> {
 }
 
 async function getJson<T>(path: string): Promise<T> {
+  return (await (await request(path)).json()) as T;
+}
+
+/** A data call with the token, if any; a failure as `RequestFailed` with the API's message. */
+async function request(path: string): Promise<Response> {
   const token = tokenInput.value.trim();
   let response: Response;
   try {
@@ -155,13 +166,31 @@ async function getJson<T>(path: string): Promise<T> {
   } catch {
     throw new RequestFailed(0, 'Cannot reach the API');
   }
-  const body: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
+    const body: unknown = await response.json().catch(() => undefined);
     const message = (body as { error?: { message?: string } } | undefined)?.error?.message;
     throw new RequestFailed(response.status, message ?? response.statusText);
   }
-  return body as T;
+  return response;
 }
+
+/** The range and step last asked for: what *Download CSV* exports. */
+let shown: { range: TimeRange; step: Step } | undefined;
+
+download.addEventListener('click', () => {
+  if (!shown) return;
+  const path = `/status-counts/series?${rangeQuery(shown.range, { step: shown.step, zone })}${deviceQuery(chosen)}&format=csv`;
+  // Fetched (it may need the token), then saved from a blob: a plain link cannot send the header.
+  request(path)
+    .then(async (response) => {
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = `tally-${shown?.step ?? 'series'}-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.csv`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    })
+    .catch((error: unknown) => showError(describe(error)));
+});
 
 function describe(error: unknown): string {
   if (!(error instanceof RequestFailed)) return `Unexpected error: ${String(error)}`;
@@ -322,14 +351,14 @@ topStatus.addEventListener('change', () => void load());
  * Stacked bars: series k holds the sum of statuses 0..k, drawn from the tallest down, so that each
  * status shows as its own band. The legend shows each status's own count.
  */
-function draw(series: Series, stepMs: number, range: TimeRange): void {
+function draw(series: Series, range: TimeRange): void {
   const statuses = STATUSES.map((status) => series.points.map((point) => point.counts[status] ?? 0));
-  // Each bar at its UTC-aligned bucket (the first point starts at the range's start, clipped).
-  const x = series.points.map((point) => (Math.floor(Date.parse(point.start) / stepMs) * stepMs) / 1000);
+  // Each bar where its point starts (in the zone's steps; the first at the range's start, clipped).
+  const x = series.points.map((point) => Date.parse(point.start) / 1000);
   const stacked = statuses.map((_, k) => x.map((__, i) => statuses.slice(0, k + 1).reduce((sum, counts) => sum + (counts[i] ?? 0), 0)));
   const order = [...statuses.keys()].reverse();
   const data: uPlot.AlignedData = [x, ...order.map((k) => stacked[k] ?? [])];
-  const xMin = Math.floor(range.start.getTime() / stepMs) * (stepMs / 1000);
+  const xMin = range.start.getTime() / 1000;
   const xMax = range.end.getTime() / 1000;
   const size = { width: chartBox.clientWidth, height: Math.max(260, Math.min(420, Math.round(chartBox.clientWidth * 0.5))) };
   chart?.destroy();

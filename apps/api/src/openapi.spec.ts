@@ -80,6 +80,11 @@ const seen = new Map<string, Set<string>>();
 async function expectDocumented(key: string, operation: Operation, response: Response): Promise<void> {
   const documented = operation.responses[String(response.status)];
   expect(documented, `${key} answered ${response.status}, which its document does not list`).toBeDefined();
+  if (response.headers.get('content-type')?.startsWith('text/csv')) {
+    expect(documented?.content?.['text/csv'], `${key} ${response.status} answered CSV`).toBeDefined();
+    seen.set(key, (seen.get(key) ?? new Set()).add(String(response.status)));
+    return;
+  }
   const schema = documented?.content?.['application/json']?.schema;
   const body: unknown = await response.json();
   if (schema) {
@@ -159,8 +164,13 @@ describe.each(operations)('$key as documented', ({ key, path, method, operation 
     await check(post(' '.repeat(MAX_BODY_BYTES + 1)));
   });
 
-  if (path === '/status-counts/series') it('answers as documented to a range of too many points', async () => {
+  if (path === '/status-counts/series') it('answers as documented to a range of too many points, an unknown time zone, and as CSV', async () => {
     await check(send('plain', { start_time: '2024-01-01', end_time: '2024-03-01', step: '1m' }));
+    const unknown = await send('plain', { tz: 'Mars/Olympus_Mons' });
+    expect(await unknown.clone().json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining('tz "Mars/Olympus_Mons" is not a time zone') } });
+    await check(unknown);
+    await check(send('plain', { format: 'csv' }));
+    await check(send('plain', { format: undefined }, { headers: { accept: 'text/csv' } }));
   });
 });
 

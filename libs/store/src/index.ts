@@ -15,6 +15,7 @@ export {
   shapePoints,
   shapeRange,
   timeZone,
+  timeZoneNames,
   UTC,
 } from './series-calendar';
 export type { GridPiece, SeriesShape, SeriesStep, StepRule, TimeZone } from './series-calendar';

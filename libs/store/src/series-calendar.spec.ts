@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { countSeriesPoints, formatInZone, offsetSpans, pointIndexOf, SERIES_STEP_NAMES, seriesShape, shapePoints, timeZone, type SeriesStep, type TimeZone } from './series-calendar';
+import {
+  countSeriesPoints,
+  formatInZone,
+  offsetSpans,
+  pointIndexOf,
+  SERIES_STEP_NAMES,
+  seriesShape,
+  shapePoints,
+  timeZone,
+  timeZoneNames,
+  type SeriesStep,
+  type TimeZone,
+} from './series-calendar';
 
 const zone = (name: string) => timeZone(name) as TimeZone;
 const range = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
@@ -12,10 +24,14 @@ const hours = (start: string, end: string, step: SeriesStep, name: string) => {
 };
 
 describe('time zones', () => {
-  it('knows IANA names in any case, by their canonical name, and nothing else', () => {
-    expect(timeZone('europe/berlin')?.name).toBe('Europe/Berlin');
+  it('knows IANA names, current and older, by the name given, and nothing else', () => {
+    expect(timeZone('Asia/Kolkata')?.name).toBe('Asia/Kolkata');
+    expect(timeZone('Asia/Calcutta')?.offsetAt(0)).toBe(5.5 * 3_600_000);
     expect(timeZone('Etc/UTC')?.name).toBe('UTC');
     for (const name of ['Mars/Olympus_Mons', '+05:30', '', 'Europe/Berlin ']) expect(timeZone(name), name).toBeUndefined();
+    const names = timeZoneNames();
+    for (const name of ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu', 'Europe/Kyiv']) expect(names).toContain(name);
+    expect(names.every((name) => timeZone(name))).toBe(true);
   });
 
   it('finds each change of offset to the millisecond', () => {

@@ -33,17 +33,47 @@ export const SERIES_STEP_NAMES = Object.keys(SERIES_STEPS) as [SeriesStep, ...Se
 
 /** A zone's offset from UTC at each instant: local time = `t + offsetAt(t)`. */
 export interface TimeZone {
-  /** The zone's canonical IANA name. */
+  /** The zone's name, as given. */
   name: string;
   offsetAt(t: number): number;
 }
 
 export const UTC: TimeZone = { name: 'UTC', offsetAt: () => 0 };
 
+/** Current IANA names that ICU lists under an older one (`Asia/Calcutta`), and UTC, which it lists as none. */
+const IANA_NAMES_ICU_LISTS_AS_OLDER = [
+  'UTC',
+  'Africa/Asmara',
+  'America/Argentina/Buenos_Aires',
+  'America/Argentina/Catamarca',
+  'America/Argentina/Cordoba',
+  'America/Argentina/Jujuy',
+  'America/Argentina/Mendoza',
+  'America/Atikokan',
+  'America/Indiana/Indianapolis',
+  'America/Kentucky/Louisville',
+  'America/Nuuk',
+  'Asia/Ho_Chi_Minh',
+  'Asia/Kathmandu',
+  'Asia/Kolkata',
+  'Asia/Yangon',
+  'Atlantic/Faroe',
+  'Europe/Kyiv',
+  'Pacific/Chuuk',
+  'Pacific/Kanton',
+  'Pacific/Pohnpei',
+];
+
+/** The names of every time zone, sorted: `Intl`'s, and the current IANA names of those it lists under older ones. */
+export function timeZoneNames(): string[] {
+  const names = new Set([...Intl.supportedValuesOf('timeZone'), ...IANA_NAMES_ICU_LISTS_AS_OLDER.filter((name) => timeZone(name))]);
+  return [...names].sort();
+}
+
 const zones = new Map<string, TimeZone>([['UTC', UTC]]);
 const OFFSET = /^GMT(?:([+-])(\d{2}):(\d{2})(?::(\d{2}))?)?$/;
 
-/** The zone named `name` (an IANA name, any case), or `undefined` when `Intl` knows no such zone. */
+/** The zone named `name` (an IANA name; `Intl` takes any case), or `undefined` when `Intl` knows no such zone. */
 export function timeZone(name: string): TimeZone | undefined {
   const known = zones.get(name);
   if (known) return known;
@@ -58,7 +88,7 @@ export function timeZone(name: string): TimeZone | undefined {
     canonical === 'UTC' || canonical === 'Etc/UTC'
       ? UTC
       : {
-          name: canonical,
+          name,
           offsetAt: (t) => {
             const [, sign, hours = '0', minutes = '0', seconds = '0'] = OFFSET.exec(format.format(t).split(', ').at(-1) ?? '') ?? [];
             const ms = ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;

@@ -34,6 +34,7 @@ button[aria-pressed="true"] { background: #222; color: #fff; border-color: #222;
 label { display: flex; flex-direction: column; font-size: .8rem; color: #555; }
 #error { background: #fde8e8; border: 1px solid #e0a0a0; color: #8a1111; padding: .5rem .75rem; border-radius: 4px; }
 #status { color: #555; font-size: .85rem; margin: 0 0 .5rem; }
+#zone { color: #555; font-size: .85rem; }
 .view { display: grid; grid-template-columns: minmax(0, 1fr) 13rem; gap: 1rem; align-items: start; }
 @media (max-width: 44rem) { .view { grid-template-columns: minmax(0, 1fr); } }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
@@ -87,6 +88,7 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
 <body data-auth="${authRequired ? 'required' : 'none'}">
 <header>
   <h1>Tally: readings per status</h1>
+  <span id="zone"></span>
   <a href="/docs">API docs</a>
 </header>
 <form id="controls">
@@ -94,6 +96,7 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
   <label>From <input id="from" type="datetime-local" step="1"></label>
   <label>To <input id="to" type="datetime-local" step="1"></label>
   <button id="custom" type="submit">Show range</button>
+  <button id="download" type="button">Download CSV</button>
   <label id="token-field"${authRequired ? '' : ' hidden'}>API token <input id="token" type="password" autocomplete="off"></label>
 </form>
 <div id="devices">

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { raceTimeout } from '@tally/runtime';
-import { countSeriesPoints, SERIES_STEPS, type TimeRange } from '@tally/store';
+import { addCounts, formatInZone, zeroCounts, seriesShape, shapePoints, type SeriesShape, type StatusCounts, type TimeRange } from '@tally/store';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { UNAUTHORIZED } from '../auth';
 import { ApiError, apiError, type ErrorKind } from '../errors';
@@ -9,14 +10,15 @@ import { BUSY, BUSY_RETRY_AFTER_SECONDS, type QueryLimit } from '../query-limit'
 import {
   INVALID_REQUEST,
   MAX_SERIES_POINTS,
-  seriesQuery,
+  seriesGetQuery,
   seriesResponse,
   statusCountsBody,
   statusCountsQuery,
   statusCountsResponse,
 } from '../schemas';
 import { toDate, type Instant } from '../time';
-import type { CountsStore } from '../store';
+import type { CountsStore, QueryOptions } from '../store';
+import { acceptsCsvFirst, seriesCsv } from '../series-csv';
 import { JSON_BODY_ERRORS, jsonObjectBody } from './json-body';
 
 export const UNAVAILABLE: ErrorKind = { status: 503, code: 'unavailable', description: 'MongoDB is unavailable' };
@@ -26,6 +28,9 @@ export const TOO_MANY_POINTS: ErrorKind = {
   code: 'too_many_points',
   description: `The range holds more than ${MAX_SERIES_POINTS} steps`,
 };
+
+/** Device series a CSV export runs at once. */
+const DEVICE_SERIES_AT_ONCE = 4;
 
 /** What every operation that queries the store may answer besides its own. */
 export const QUERY_ERRORS = [INVALID_REQUEST, UNAUTHORIZED, TIMEOUT, UNAVAILABLE, BUSY];
@@ -55,13 +60,24 @@ export const getSeries = createRoute({
   operationId: 'getSeries',
   method: 'get',
   path: '/status-counts/series',
-  summary: 'Counts per status in each UTC-aligned step of a time range, for charts',
+  summary: 'Counts per status in each step of a time range, in a time zone, for charts and exports',
   description:
     `At most ${MAX_SERIES_POINTS} points. The first and last points are clipped to the range, ` +
-    'so the points add up to what /status-counts answers for it.',
-  request: { query: seriesQuery },
+    'so the points add up to what /status-counts answers for it. As CSV with format=csv or Accept: text/csv.',
+  request: { query: seriesGetQuery },
   responses: {
-    200: { description: 'One point per step', content: jsonContent(seriesResponse) },
+    200: {
+      description: 'One point per step',
+      content: {
+        ...jsonContent(seriesResponse),
+        'text/csv': {
+          schema: z.string().meta({
+            description:
+              'A header, then a row per point: start,end (local ISO times in tz), a column per status 0..6; with device, then a column per device and status (<device>/<status>)',
+          }),
+        },
+      },
+    },
     ...errorResponses(...QUERY_ERRORS, TOO_MANY_POINTS),
   },
 });
@@ -108,27 +124,49 @@ export function countsRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
   });
 
   app.openapi(getSeries, async (c) => {
-    const { step, device: devices, ...times } = c.req.valid('query');
-    const { start, end } = toRange(times);
-    const stepMs = SERIES_STEPS[step];
-    const points = countSeriesPoints({ start, end }, stepMs);
-    if (points > MAX_SERIES_POINTS) {
+    const { step, tz: zone, format, device: devices, ...times } = c.req.valid('query');
+    const shape = seriesShape(toRange(times), step, zone, MAX_SERIES_POINTS);
+    if (!shape) {
       throw apiError(
         TOO_MANY_POINTS,
-        `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
+        `The range holds more than ${MAX_SERIES_POINTS} steps of ${step} in ${zone.name}: use a larger step or a shorter range`,
       );
     }
-    const series = await query(c, (options) => store.series({ start, end }, stepMs, { ...options, ...(devices && { devices }) }));
+    const points = shapePoints(shape).map(({ start, end }) => ({ start: formatInZone(start.getTime(), zone), end: formatInZone(end.getTime(), zone) }));
+    if (format === 'csv' || (format === undefined && acceptsCsvFirst(c.req.header('accept')))) {
+      const perDevice = devices ? await query(c, (options) => seriesPerDevice(store, shape, devices, options)) : undefined;
+      const totals = perDevice
+        ? points.map((_, i) => perDevice.reduce((sum, { counts }) => addCounts(sum, counts[i] as StatusCounts), zeroCounts()))
+        : (await query(c, (options) => store.series(shape, options))).map((point) => point.counts);
+      const csv = seriesCsv(
+        points.map((point, i) => ({ ...point, counts: totals[i] as StatusCounts })),
+        perDevice,
+      );
+      return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="tally-series-${step}.csv"` });
+    }
+    const series = await query(c, (options) => store.series(shape, { ...options, ...(devices && { devices }) }));
     return c.json(
       {
-        start_time: start.toISOString(),
-        end_time: end.toISOString(),
+        start_time: points[0]?.start as string,
+        end_time: points.at(-1)?.end as string,
         step,
-        points: series.map((point) => ({ start: point.start.toISOString(), counts: point.counts })),
+        tz: zone.name,
+        points: series.map((point, i) => ({ start: points[i]?.start as string, counts: point.counts })),
       },
       200,
     );
   });
+}
+
+/** Devices' series one by one (a CSV column per device), a few at a time. */
+async function seriesPerDevice(store: CountsStore, shape: SeriesShape, devices: readonly string[], options: QueryOptions) {
+  const perDevice: { device: string; counts: StatusCounts[] }[] = [];
+  for (let i = 0; i < devices.length; i += DEVICE_SERIES_AT_ONCE) {
+    const batch = devices.slice(i, i + DEVICE_SERIES_AT_ONCE);
+    const series = await Promise.all(batch.map((device) => store.series(shape, { ...options, devices: [device] })));
+    batch.forEach((device, j) => perDevice.push({ device, counts: (series[j] ?? []).map((point) => point.counts) }));
+  }
+  return perDevice;
 }
 
 /** Runs a store call bounded by `timeoutMs`: 503 when MongoDB is unreachable, 504 when too slow. */
