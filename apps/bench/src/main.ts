@@ -9,10 +9,11 @@ import { runIngest } from './ingest';
 import { describeMachine, describeServers } from './machine';
 import { parseBenchArgs, UsageError, USAGE, type BenchOptions, type Phase } from './options';
 import { runQuery } from './query';
+import { runZones } from './zones';
 import { markdown, writeResult } from './report';
 
 /** The app whose built bundle each phase runs. */
-const BUNDLE_OF = { ingest: 'processor', query: 'api', engine: undefined } as const satisfies Record<
+const BUNDLE_OF = { ingest: 'processor', query: 'api', zones: 'api', engine: undefined } as const satisfies Record<
   Phase,
   string | undefined
 >;
@@ -64,6 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const ingest = options.phases.includes('ingest') ? await runIngest(context, options) : undefined;
     const consumers = options.phases.includes('ingest') ? await measureConsumers(context, options.readings, options.devices) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
+    const zones = options.phases.includes('zones') ? await runZones(context, options) : undefined;
     const engine = options.phases.includes('engine') ? await runEngineComparison(context, options) : undefined;
     const result = {
       version: 1 as const,
@@ -74,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
         readings: options.readings,
         naiveReadings: options.naiveReadings,
         queryReadings: options.queryReadings,
+        zonesReadings: options.zonesReadings,
         samples: options.samples,
         apiSamples: options.apiSamples,
         healthzSeconds: options.healthzSeconds,
@@ -86,6 +89,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(ingest && { ingest }),
       ...(consumers && { consumers }),
       ...(query && { query }),
+      ...(zones && { zones }),
       ...(engine && { engine }),
     };
     const files = writeResult(resolve(root, options.outDir ?? join('bench', 'results')), result);

@@ -4,9 +4,9 @@ import { forEachLimited } from './concurrency';
 import { chunksOf, countPerBucket, countsOfSums, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
 import type { Coverage } from './rollup-coverage';
-import { ceilTo, coalesceRaw, DAY, floorTo, MINUTE, planRange, ROLLUP_LEVELS, type RollupLevel, type Segment } from './rollup-plan';
+import { ceilTo, coalesceRaw, DAY, floorTo, MINUTE, planByBoundaries, planRange, ROLLUP_LEVELS, type RollupLevel, type Segment } from './rollup-plan';
 import { pointIndexOf, shapePoints, shapeRange, type GridPiece, type SeriesShape } from './series-calendar';
-import { addCounts, countByStatus, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
+import { addCounts, countByStatus, subtractCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
 export interface RollupOptions {
   /** Bounds every server call of a count (`maxTimeMS`). */
@@ -42,6 +42,11 @@ function gridOf(piece: GridPiece, points: readonly TimeRange[]): { piece: GridPi
     .map((fragment) => ({ start: new Date(fragment.start), end: new Date(fragment.end) }));
   const buckets = (whole ? (end - start) / whole.level.ms : 0) + fragments.reduce((sum, fragment) => sum + planRange(fragment).length, 0);
   return { piece, ...(whole && { whole }), fragments, buckets };
+}
+
+/** How many buckets plans read (raw stretches count as one). */
+function bucketsIn(plans: readonly Segment[][]): number {
+  return plans.reduce((sum, plan) => sum + plan.length, 0);
 }
 
 /** The whole fleet's counts: clean rollup buckets where they hold every reading, the raw readings elsewhere. */
@@ -183,27 +188,45 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
           }
         });
       } else {
-        // Every point planned as any range (a month: its ends in hours, its days whole), or, when that
-        // reads no fewer buckets, the whole cells of each stretch summed by the server (quarter hours
-        // of minutes, local days of hours) and the rest planned. A step of one bucket: every point
+        // The plan that reads the fewest buckets: every point planned as any range (a month: its ends
+        // in hours, its days whole); points of local days as UTC days and the hours between
+        // (planByBoundaries); or the whole cells of each stretch of constant offset summed by the
+        // server (quarter hours of minutes), the rest planned. A step of one bucket: every point
         // planned, which reads them faster than the server sums them.
         const planned = points.map((point) => planRange(point));
+        const byBoundaries = shape.starts.length > 1 && shape.end - (shape.starts[0] as number) >= DAY.ms ? planByBoundaries(shape.starts, shape.end, DAY.ms) : undefined;
+        const boundaryPlans = byBoundaries && [...byBoundaries.wholes, ...byBoundaries.stretches.map(({ range }) => range)].map((range) => planRange(range));
         const grids = shape.pieces.map((piece) => gridOf(piece, points));
-        const gridBuckets = grids.reduce((sum, grid) => sum + grid.buckets, 0);
-        const useGrid = grids.some((grid) => grid.whole) && gridBuckets <= planned.reduce((sum, plan) => sum + plan.length, 0);
-        if (!useGrid) {
-          (await countPlans(planned, options)).forEach((counts, i) => addCounts(totals[i] as StatusCounts, counts));
-        } else {
+        const costs = {
+          planned: bucketsIn(planned),
+          boundaries: boundaryPlans ? bucketsIn(boundaryPlans) : Infinity,
+          grid: grids.some((grid) => grid.whole) ? grids.reduce((sum, grid) => sum + grid.buckets, 0) : Infinity,
+        };
+        if (costs.grid <= Math.min(costs.planned, costs.boundaries)) {
           const fragments = grids.flatMap((grid) => grid.fragments);
           await Promise.all([
             ...grids.map(async ({ whole, piece }) => {
               if (!whole) return;
               for (const [cell, counts] of await countWhole(whole.level, whole, { ms: piece.cellMs, phase: piece.phase }, options.timeoutMs)) add(cell, counts);
             }),
-            countPlans(fragments.map((fragment) => planRange(fragment)), options).then((counts) =>
-              counts.forEach((count, i) => add((fragments[i] as TimeRange).start.getTime(), count)),
-            ),
+            countPlans(
+              fragments.map((fragment) => planRange(fragment)),
+              options,
+            ).then((counts) => counts.forEach((count, i) => add((fragments[i] as TimeRange).start.getTime(), count))),
           ]);
+        } else if (byBoundaries && boundaryPlans && costs.boundaries < costs.planned) {
+          const counts = await countPlans(boundaryPlans, options);
+          const stretch = (i: number) => counts[points.length + i] as StatusCounts;
+          points.forEach((_, i) => {
+            const { sign } = byBoundaries.stretches[i] as { sign: 1 | -1 };
+            const next = byBoundaries.stretches[i + 1] as { sign: 1 | -1 };
+            const total = totals[i] as StatusCounts;
+            addCounts(total, counts[i] as StatusCounts);
+            (sign === 1 ? addCounts : subtractCounts)(total, stretch(i));
+            (next.sign === 1 ? subtractCounts : addCounts)(total, stretch(i + 1));
+          });
+        } else {
+          (await countPlans(planned, options)).forEach((counts, i) => addCounts(totals[i] as StatusCounts, counts));
         }
       }
       return points.map((point, i) => ({ start: point.start, counts: totals[i] ?? zeroCounts() }));

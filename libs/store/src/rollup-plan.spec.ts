@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceRaw, coverageAfterRebuild, floorTo, planRange, ROLLUP_LEVELS, type Segment } from './rollup-plan';
+import { coalesceRaw, coverageAfterRebuild, floorTo, planByBoundaries, planRange, ROLLUP_LEVELS, type Segment } from './rollup-plan';
 
 const t = (iso: string) => Date.parse(iso);
 const range = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
@@ -91,6 +91,26 @@ describe('coalesceRaw', () => {
     expect(coalesceRaw(stretches, 20)).toEqual([
       { start: 0, end: 40 },
       { start: 100, end: 110 },
+    ]);
+  });
+});
+
+describe('planByBoundaries', () => {
+  it('moves each boundary to its nearest day, with the hours between counted in or out', () => {
+    // Berlin's local days around 2026-03-29 (23 hours): 23:00Z, 23:00Z, 22:00Z, and a range end at 12:00Z.
+    const starts = ['2026-03-27T23:00:00Z', '2026-03-28T23:00:00Z', '2026-03-29T22:00:00Z'].map(t);
+    const { wholes, stretches } = planByBoundaries(starts, t('2026-03-30T12:00:00Z'), 86_400_000);
+    const iso = (r: { start: Date; end: Date }) => [r.start.toISOString(), r.end.toISOString()];
+    expect(wholes.map(iso)).toEqual([
+      ['2026-03-28T00:00:00.000Z', '2026-03-29T00:00:00.000Z'],
+      ['2026-03-29T00:00:00.000Z', '2026-03-30T00:00:00.000Z'],
+      ['2026-03-30T00:00:00.000Z', '2026-03-30T00:00:00.000Z'],
+    ]);
+    expect(stretches.map(({ range, sign }) => [...iso(range), sign])).toEqual([
+      ['2026-03-27T23:00:00.000Z', '2026-03-28T00:00:00.000Z', 1],
+      ['2026-03-28T23:00:00.000Z', '2026-03-29T00:00:00.000Z', 1],
+      ['2026-03-29T22:00:00.000Z', '2026-03-30T00:00:00.000Z', 1],
+      ['2026-03-30T00:00:00.000Z', '2026-03-30T12:00:00.000Z', -1],
     ]);
   });
 });

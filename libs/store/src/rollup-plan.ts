@@ -78,3 +78,34 @@ export function coalesceRaw(
   }
   return merged;
 }
+
+/**
+ * Points `[starts[i], starts[i + 1] or end)` as differences of prefix counts, with `C(t)` the count
+ * before `t`: each boundary `b` is moved to its nearest bucket start `B` of `ms`, with the stretch
+ * between them (`[b, B)`, counted with `sign` 1, or `[B, b)` with -1), so that
+ * `point i = count([B_i, B_i+1)) + sign_i · stretch_i − sign_i+1 · stretch_i+1`.
+ * A local day in Berlin is then a UTC day and an hour or two either side, not 24 hours.
+ */
+export interface BoundaryPlan {
+  /** Per point, the whole buckets between its moved boundaries (empty when they meet). */
+  wholes: TimeRange[];
+  /** Per boundary (one more than points): the stretch to its nearest bucket start, and how it counts. */
+  stretches: { range: TimeRange; sign: 1 | -1 }[];
+}
+
+export function planByBoundaries(starts: readonly number[], end: number, ms: number): BoundaryPlan {
+  const boundaries = [...starts, end];
+  const moved = boundaries.map((at) => {
+    const down = floorTo(at, ms);
+    return at - down <= ms / 2 ? down : down + ms;
+  });
+  return {
+    wholes: starts.map((_, i) => ({ start: new Date(moved[i] as number), end: new Date(Math.max(moved[i] as number, moved[i + 1] as number)) })),
+    stretches: boundaries.map((at, i) => {
+      const to = moved[i] as number;
+      return at <= to
+        ? { range: { start: new Date(at), end: new Date(to) }, sign: 1 }
+        : { range: { start: new Date(to), end: new Date(at) }, sign: -1 };
+    }),
+  };
+}
