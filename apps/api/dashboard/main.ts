@@ -14,7 +14,7 @@ import {
   TOP_ROWS,
 } from '../src/dashboard/devices';
 import { STATUS_COLOURS } from '../src/dashboard/page';
-import { chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, type Preset, type Step, type TimeRange } from '../src/dashboard/range';
+import { chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, stepStartOf, type Preset, type Step, type TimeRange } from '../src/dashboard/range';
 import { timeZone, UTC } from '@tally/store/series-calendar';
 
 type Counts = Record<string, number>;
@@ -134,7 +134,7 @@ async function load(): Promise<void> {
       getJson<TopDevices>(`/status-counts/top-devices?${rangeQuery(range)}&status=${status}&limit=${TOP_ROWS}`),
     ]);
     if (mine !== generation) return;
-    redraw = () => draw(series, range);
+    redraw = () => draw(series, range, step);
     redraw();
     showTotals(totals);
     showTop(top);
@@ -351,14 +351,15 @@ topStatus.addEventListener('change', () => void load());
  * Stacked bars: series k holds the sum of statuses 0..k, drawn from the tallest down, so that each
  * status shows as its own band. The legend shows each status's own count.
  */
-function draw(series: Series, range: TimeRange): void {
+function draw(series: Series, range: TimeRange, step: Step): void {
   const statuses = STATUSES.map((status) => series.points.map((point) => point.counts[status] ?? 0));
-  // Each bar where its point starts (in the zone's steps; the first at the range's start, clipped).
-  const x = series.points.map((point) => Date.parse(point.start) / 1000);
+  // Each bar where its step starts in the zone (the first point, clipped to the range, too).
+  const first = stepStartOf(range.start, step, zone).getTime() / 1000;
+  const x = series.points.map((point, i) => (i === 0 ? first : Date.parse(point.start) / 1000));
   const stacked = statuses.map((_, k) => x.map((__, i) => statuses.slice(0, k + 1).reduce((sum, counts) => sum + (counts[i] ?? 0), 0)));
   const order = [...statuses.keys()].reverse();
   const data: uPlot.AlignedData = [x, ...order.map((k) => stacked[k] ?? [])];
-  const xMin = range.start.getTime() / 1000;
+  const xMin = first;
   const xMax = range.end.getTime() / 1000;
   const size = { width: chartBox.clientWidth, height: Math.max(260, Math.min(420, Math.round(chartBox.clientWidth * 0.5))) };
   chart?.destroy();

@@ -21,32 +21,34 @@ type Cells = { ms: number; phase: number };
 
 /**
  * A grid piece as the rollups answer it: its whole cells from the buckets of the coarsest level
- * that fits them (summed per cell by the server), its clipped ends (`fragments`) planned as ranges;
- * `buckets` is how many buckets that reads.
+ * that fits them (summed per cell by the server), none when no level is finer than a cell.
  */
-function gridOf(piece: GridPiece, points: readonly TimeRange[]): { piece: GridPiece; whole?: Stretch & { level: RollupLevel }; fragments: TimeRange[]; buckets: number } {
+function wholeCellsOf(piece: GridPiece): (Stretch & { level: RollupLevel }) | undefined {
   const level = [...ROLLUP_LEVELS].reverse().find((l) => piece.cellMs % l.ms === 0 && piece.phase % l.ms === 0);
   const start = ceilTo(piece.start - piece.phase, piece.cellMs) + piece.phase;
   const end = floorTo(piece.end - piece.phase, piece.cellMs) + piece.phase;
-  const whole = level && level.ms < piece.cellMs && start < end ? { start, end, level } : undefined;
-  // Less than a cell each side of the whole cells: within one point each. Without whole cells, the points within the piece.
-  const fragments = (
-    whole
-      ? [
-          { start: piece.start, end: start },
-          { start: end, end: piece.end },
-        ]
-      : points.map((point) => ({ start: Math.max(point.start.getTime(), piece.start), end: Math.min(point.end.getTime(), piece.end) }))
-  )
-    .filter((fragment) => fragment.start < fragment.end)
-    .map((fragment) => ({ start: new Date(fragment.start), end: new Date(fragment.end) }));
-  const buckets = (whole ? (end - start) / whole.level.ms : 0) + fragments.reduce((sum, fragment) => sum + planRange(fragment).length, 0);
-  return { piece, ...(whole && { whole }), fragments, buckets };
+  return level && level.ms < piece.cellMs && start < end ? { start, end, level } : undefined;
 }
 
-/** How many buckets plans read (raw stretches count as one). */
-function bucketsIn(plans: readonly Segment[][]): number {
-  return plans.reduce((sum, plan) => sum + plan.length, 0);
+/**
+ * What a piece leaves to plan beside its whole cells, each within one point: less than a cell
+ * either side of them, or without them the points within the piece.
+ */
+function fragmentsOf(piece: GridPiece, whole: Stretch | undefined, points: readonly TimeRange[]): TimeRange[] {
+  const stretches = whole
+    ? [
+        { start: piece.start, end: whole.start },
+        { start: whole.end, end: piece.end },
+      ]
+    : points.map((point) => ({ start: Math.max(point.start.getTime(), piece.start), end: Math.min(point.end.getTime(), piece.end) }));
+  return stretches.filter(({ start, end }) => start < end).map(({ start, end }) => ({ start: new Date(start), end: new Date(end) }));
+}
+
+/** How many buckets the plans of `ranges` read (raw stretches count as one), planned one at a time (a series' plans are not all held). */
+function bucketsToRead(ranges: Iterable<TimeRange>): number {
+  let buckets = 0;
+  for (const range of ranges) buckets += planRange(range).length;
+  return buckets;
 }
 
 /** The whole fleet's counts: clean rollup buckets where they hold every reading, the raw readings elsewhere. */
@@ -189,23 +191,32 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
         });
       } else {
         // The plan that reads the fewest buckets: every point planned as any range (a month: its ends
-        // in hours, its days whole); points of local days as UTC days and the hours between
+        // in hours, its days whole); points of local days and longer as UTC days and the hours between
         // (planByBoundaries); or the whole cells of each stretch of constant offset summed by the
         // server (quarter hours of minutes), the rest planned. A step of one bucket: every point
-        // planned, which reads them faster than the server sums them.
-        const planned = points.map((point) => planRange(point));
-        const byBoundaries = shape.starts.length > 1 && shape.end - (shape.starts[0] as number) >= DAY.ms ? planByBoundaries(shape.starts, shape.end, DAY.ms) : undefined;
-        const boundaryPlans = byBoundaries && [...byBoundaries.wholes, ...byBoundaries.stretches.map(({ range }) => range)].map((range) => planRange(range));
-        const grids = shape.pieces.map((piece) => gridOf(piece, points));
+        // planned, which reads them faster than the server sums them. Costs first, then only the
+        // plans chosen are built: a burst of 1,500-point series holds no more than it needs.
+        const wholes = shape.pieces.map(wholeCellsOf);
+        const daysLong = shape.end - (shape.starts[0] as number) >= (shape.starts.length * DAY.ms) / 2;
+        const byBoundaries = daysLong ? planByBoundaries(shape.starts, shape.end, DAY.ms) : undefined;
+        // Points shorter than half a day on a grid of whole cells read as many buckets either way: the grid, uncounted.
         const costs = {
-          planned: bucketsIn(planned),
-          boundaries: boundaryPlans ? bucketsIn(boundaryPlans) : Infinity,
-          grid: grids.some((grid) => grid.whole) ? grids.reduce((sum, grid) => sum + grid.buckets, 0) : Infinity,
+          planned: byBoundaries || !wholes.some(Boolean) ? bucketsToRead(points) : Infinity,
+          boundaries: byBoundaries ? bucketsToRead([...byBoundaries.wholes, ...byBoundaries.stretches.map(({ range }) => range)]) : Infinity,
+          grid: !wholes.some(Boolean)
+            ? Infinity
+            : !byBoundaries
+              ? 0
+              : shape.pieces.reduce((sum, piece, i) => {
+                  const whole = wholes[i];
+                  return sum + (whole ? (whole.end - whole.start) / whole.level.ms : 0) + bucketsToRead(fragmentsOf(piece, whole, points));
+                }, 0),
         };
         if (costs.grid <= Math.min(costs.planned, costs.boundaries)) {
-          const fragments = grids.flatMap((grid) => grid.fragments);
+          const fragments = shape.pieces.flatMap((piece, i) => fragmentsOf(piece, wholes[i], points));
           await Promise.all([
-            ...grids.map(async ({ whole, piece }) => {
+            ...shape.pieces.map(async (piece, i) => {
+              const whole = wholes[i];
               if (!whole) return;
               for (const [cell, counts] of await countWhole(whole.level, whole, { ms: piece.cellMs, phase: piece.phase }, options.timeoutMs)) add(cell, counts);
             }),
@@ -214,8 +225,12 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
               options,
             ).then((counts) => counts.forEach((count, i) => add((fragments[i] as TimeRange).start.getTime(), count))),
           ]);
-        } else if (byBoundaries && boundaryPlans && costs.boundaries < costs.planned) {
-          const counts = await countPlans(boundaryPlans, options);
+        } else if (byBoundaries && costs.boundaries < costs.planned) {
+          const ranges = [...byBoundaries.wholes, ...byBoundaries.stretches.map(({ range }) => range)];
+          const counts = await countPlans(
+            ranges.map((range) => planRange(range)),
+            options,
+          );
           const stretch = (i: number) => counts[points.length + i] as StatusCounts;
           points.forEach((_, i) => {
             const { sign } = byBoundaries.stretches[i] as { sign: 1 | -1 };
@@ -226,7 +241,12 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
             (next.sign === 1 ? subtractCounts : addCounts)(total, stretch(i + 1));
           });
         } else {
-          (await countPlans(planned, options)).forEach((counts, i) => addCounts(totals[i] as StatusCounts, counts));
+          (
+            await countPlans(
+              points.map((point) => planRange(point)),
+              options,
+            )
+          ).forEach((counts, i) => addCounts(totals[i] as StatusCounts, counts));
         }
       }
       return points.map((point, i) => ({ start: point.start, counts: totals[i] ?? zeroCounts() }));

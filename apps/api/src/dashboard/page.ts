@@ -25,6 +25,7 @@ export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0
 /** The page's own rules, served after uPlot's in `/dashboard.css` (no inline style: the CSP forbids it). */
 export const DASHBOARD_CSS = `:root { color-scheme: light; font: 15px/1.4 system-ui, sans-serif; color: #222; }
 body { margin: 0 auto; padding: .75rem 1rem 2rem; max-width: 80rem; }
+[hidden] { display: none !important; }
 header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
 h1 { font-size: 1.4rem; margin: 0 auto 0 0; }
 form { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin: .75rem 0; }

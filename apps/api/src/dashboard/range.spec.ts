@@ -1,7 +1,7 @@
 import { countSeriesPoints, SERIES_STEP_NAMES, timeZone, UTC, type TimeZone } from '@tally/store';
 import { describe, expect, it } from 'vitest';
 import { MAX_SERIES_POINTS } from '../schemas';
-import { API_MAX_POINTS, chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, STEPS } from './range';
+import { API_MAX_POINTS, chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, stepStartOf, STEPS } from './range';
 
 const ending = (end: string, ms: number) => ({ start: new Date(Date.parse(end) - ms), end: new Date(end) });
 const zone = (name: string) => timeZone(name) as TimeZone;
@@ -34,6 +34,14 @@ describe('the dashboard ranges', () => {
     expect(presetRange(today, now, zone('Asia/Kathmandu')).start.toISOString()).toBe('2026-03-29T18:15:00.000Z');
     expect(presetRange(month, now, zone('America/New_York')).start.toISOString()).toBe('2026-03-01T05:00:00.000Z');
     expect(presetRange(month, now, zone('Asia/Kolkata')).start.toISOString()).toBe('2026-02-28T18:30:00.000Z');
+  });
+
+  it('finds where the step holding an instant starts, for the first bar of a chart', () => {
+    const at = new Date('2026-03-29T10:17:23Z');
+    expect(stepStartOf(at, '1m', UTC).toISOString()).toBe('2026-03-29T10:17:00.000Z');
+    expect(stepStartOf(at, '1h', zone('Asia/Kathmandu')).toISOString()).toBe('2026-03-29T10:15:00.000Z');
+    expect(stepStartOf(at, '1w', zone('Europe/Berlin')).toISOString()).toBe('2026-03-22T23:00:00.000Z');
+    expect(stepStartOf(new Date('2026-03-22T23:00:00Z'), '1w', zone('Europe/Berlin')).toISOString()).toBe('2026-03-22T23:00:00.000Z');
   });
 
   it('falls back to a coarser step up to the API limit, and refuses longer ranges with a reason', () => {

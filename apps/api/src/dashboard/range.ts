@@ -3,7 +3,7 @@
  * and its tests. Nothing here may use Node or the DOM: from the store, only its pure
  * `series-calendar` module (the steps, and the points a range has at each in a time zone).
  */
-import { countSeriesPoints, SERIES_STEP_NAMES, seriesShape, type SeriesStep, type TimeZone } from '@tally/store/series-calendar';
+import { countSeriesPoints, SERIES_STEP_NAMES, SERIES_STEPS, seriesShape, type SeriesStep, type TimeZone } from '@tally/store/series-calendar';
 import type { TimeRange } from '@tally/store';
 
 export type { TimeRange };
@@ -30,10 +30,14 @@ export const PRESETS: readonly Preset[] = [
 /** The range of `preset` at `now` in `zone`: "Today" from the local midnight, "This month" from the first. */
 export function presetRange(preset: Preset, now: Date, zone: TimeZone): TimeRange {
   if ('ms' in preset) return { start: new Date(now.getTime() - preset.ms), end: now };
-  // The last point of a series up to now starts where the day (month) in progress began.
-  const lookBack = preset.since === '1d' ? 2 * 86_400_000 : 33 * 86_400_000;
-  const shape = seriesShape({ start: new Date(now.getTime() - lookBack), end: now }, preset.since, zone);
-  return { start: new Date(shape?.starts.at(-1) ?? now.getTime()), end: now };
+  return { start: stepStartOf(now, preset.since, zone), end: now };
+}
+
+/** Where the step of `step` in `zone` that holds `at` starts: where a chart draws a first point clipped to its range. */
+export function stepStartOf(at: Date, step: Step, zone: TimeZone): Date {
+  const lookBack = 2 * SERIES_STEPS[step].ms + 86_400_000;
+  const shape = seriesShape({ start: new Date(at.getTime() - lookBack), end: new Date(at.getTime() + 1) }, step, zone);
+  return new Date(shape?.starts.at(-1) ?? at.getTime());
 }
 
 /** The API answers at most this many points (`MAX_SERIES_POINTS`). */

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { raceTimeout } from '@tally/runtime';
-import { addCounts, formatInZone, zeroCounts, seriesShape, shapePoints, type SeriesShape, type StatusCounts, type TimeRange } from '@tally/store';
+import { addCounts, formatInZone, zeroCounts, seriesShape, shapePoints, shapeRange, type SeriesShape, type StatusCounts, type TimeRange } from '@tally/store';
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { UNAUTHORIZED } from '../auth';
@@ -132,14 +132,15 @@ export function countsRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
         `The range holds more than ${MAX_SERIES_POINTS} steps of ${step} in ${zone.name}: use a larger step or a shorter range`,
       );
     }
-    const points = shapePoints(shape).map(({ start, end }) => ({ start: formatInZone(start.getTime(), zone), end: formatInZone(end.getTime(), zone) }));
+    // Written out once the store answered: a burst of requests waiting for the query limit holds only their shapes.
+    const written = (at: number) => formatInZone(at, zone);
     if (format === 'csv' || (format === undefined && acceptsCsvFirst(c.req.header('accept')))) {
       const perDevice = devices ? await query(c, (options) => seriesPerDevice(store, shape, devices, options)) : undefined;
       const totals = perDevice
-        ? points.map((_, i) => perDevice.reduce((sum, { counts }) => addCounts(sum, counts[i] as StatusCounts), zeroCounts()))
+        ? shape.starts.map((_, i) => perDevice.reduce((sum, { counts }) => addCounts(sum, counts[i] as StatusCounts), zeroCounts()))
         : (await query(c, (options) => store.series(shape, options))).map((point) => point.counts);
       const csv = seriesCsv(
-        points.map((point, i) => ({ ...point, counts: totals[i] as StatusCounts })),
+        shapePoints(shape).map(({ start, end }, i) => ({ start: written(start.getTime()), end: written(end.getTime()), counts: totals[i] as StatusCounts })),
         perDevice,
       );
       return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="tally-series-${step}.csv"` });
@@ -147,11 +148,11 @@ export function countsRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
     const series = await query(c, (options) => store.series(shape, { ...options, ...(devices && { devices }) }));
     return c.json(
       {
-        start_time: points[0]?.start as string,
-        end_time: points.at(-1)?.end as string,
+        start_time: written(shapeRange(shape).start.getTime()),
+        end_time: written(shape.end),
         step,
         tz: zone.name,
-        points: series.map((point, i) => ({ start: points[i]?.start as string, counts: point.counts })),
+        points: series.map((point) => ({ start: written(point.start.getTime()), counts: point.counts })),
       },
       200,
     );
