@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -277,6 +277,47 @@ describe('the dashboard per device, over a fleet of 40 stored in the devstack', 
     await expect.poll(async () => (await shownTotals(again))['all']).toBe(readings.filter((r) => ['pump-03', first].includes(r.device ?? '')).length);
     await again.close();
     expect(errors.filter((text) => !/status of 400/.test(text))).toEqual([]);
+    await page.close();
+  });
+
+  it("steps in the browser's time zone and says which, starts Today and This month there, and downloads the series as CSV", async () => {
+    const zone = 'Asia/Kathmandu';
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, timezoneId: zone, acceptDownloads: true });
+    const errors = watchErrors(page);
+    await page.goto(`${url}/`);
+    await totalsLoaded(page);
+    // Chromium names it as ICU does (Asia/Katmandu, its older name): the page sends and shows what the browser says.
+    const named = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    expect(named).toMatch(/^Asia\/Kath?mandu$/);
+    expect(await page.locator('#zone').textContent()).toBe(`Times in ${named} (this browser's time zone)`);
+    const local = (time: string) =>
+      new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(time));
+    const seriesAsked = () => page.waitForRequest((request) => request.url().includes('/status-counts/series?'));
+    for (const [label, since] of [['Today', /^\d{4}-\d\d-\d\d, 00:00:00$/], ['This month', /^\d{4}-\d\d-01, 00:00:00$/]] as const) {
+      const asked = seriesAsked();
+      await page.getByRole('button', { name: label, exact: true }).click();
+      const query = new URL((await asked).url()).searchParams;
+      expect(query.get('tz')).toBe(named);
+      expect(local(query.get('start_time') ?? ''), label).toMatch(since);
+      expect(Date.now() - Date.parse(query.get('start_time') ?? '')).toBeLessThanOrEqual(31 * 86_400_000);
+      // The totals are the API's over that range.
+      const range = new URLSearchParams({ start_time: query.get('start_time') ?? '', end_time: query.get('end_time') ?? '' });
+      const counts = (await (await fetch(`${url}/status-counts?${range}`)).json()) as Record<string, number>;
+      await expect.poll(async () => ({ ...(await shownTotals(page)), all: 0 })).toEqual({ ...counts, all: 0 });
+    }
+
+    // The shown series as CSV: a row per point in local time, adding up to the totals shown.
+    const downloading = page.waitForEvent('download');
+    await page.locator('#download').click();
+    const [header, ...rows] = readFileSync(await (await downloading).path(), 'utf8').trim().split('\r\n');
+    expect(header).toBe('start,end,0,1,2,3,4,5,6');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((row) => /^[^,]+\+05:45,[^,]+\+05:45,/.test(row))).toBe(true);
+    const { all, ...shown } = await shownTotals(page);
+    const summed = Object.fromEntries(STATUSES.map((status) => [String(status), rows.reduce((sum, row) => sum + Number(row.split(',')[2 + status]), 0)]));
+    expect(summed).toEqual(shown);
+    expect(all).toBe(Object.values(summed).reduce((a, b) => a + b, 0));
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

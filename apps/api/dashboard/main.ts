@@ -16,7 +16,8 @@ import {
 } from '../src/dashboard/devices';
 import { mergePoints, takeEvents, windowParameter, type Point, type SeriesUpdate } from '../src/dashboard/events';
 import { STATUS_COLOURS } from '../src/dashboard/page';
-import { chooseStep, PRESETS, rangeProblem, rangeQuery, type TimeRange } from '../src/dashboard/range';
+import { chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, stepStartOf, type Preset, type Step, type TimeRange } from '../src/dashboard/range';
+import { SERIES_STEPS, timeZone, UTC } from '@tally/store/series-calendar';
 
 type Counts = Record<string, number>;
 interface Series {
@@ -29,7 +30,7 @@ interface TopDevices {
   status: number;
   devices: { device: string; count: number; counts: Counts }[];
 }
-type Selection = { kind: 'preset'; label: string; ms: number } | { kind: 'custom'; range: TimeRange };
+type Selection = { kind: 'preset'; preset: Preset } | { kind: 'custom'; range: TimeRange };
 
 const REFRESH_MS = 5000;
 /** After the live stream failed, the page polls this long before it tries the stream again. */
@@ -51,7 +52,7 @@ class RequestFailed extends Error {
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const mode = element<HTMLSpanElement>('mode');
-const [presets, from, to, tokenInput, errorBox, statusLine, chartBox] = [
+const [presets, from, to, tokenInput, errorBox, statusLine, chartBox, zoneNote, download] = [
   element<HTMLFieldSetElement>('presets'),
   element<HTMLInputElement>('from'),
   element<HTMLInputElement>('to'),
@@ -59,7 +60,13 @@ const [presets, from, to, tokenInput, errorBox, statusLine, chartBox] = [
   element<HTMLParagraphElement>('error'),
   element<HTMLParagraphElement>('status'),
   element<HTMLDivElement>('chart'),
+  element<HTMLSpanElement>('zone'),
+  element<HTMLButtonElement>('download'),
 ];
+
+/** The browser's time zone: the steps (days from local midnight, months from the first) and the times shown are in it. */
+const zone = timeZone(Intl.DateTimeFormat().resolvedOptions().timeZone) ?? UTC;
+zoneNote.textContent = `Times in ${zone.name} (this browser's time zone)`;
 
 const [search, options, chips, fleetNote, topStatus, topBody, topEmpty] = [
   element<HTMLInputElement>('device-search'),
@@ -71,7 +78,7 @@ const [search, options, chips, fleetNote, topStatus, topBody, topEmpty] = [
   element<HTMLParagraphElement>('top-empty'),
 ];
 
-let selection: Selection = { kind: 'preset', label: '1 h', ms: 3_600_000 };
+let selection: Selection = { kind: 'preset', preset: PRESETS.find((preset) => preset.label === '1 h') as Preset };
 /** The devices charted, in the order chosen; none: the whole fleet. Kept in the address (`#device=a&device=b`), to share or bookmark. */
 let chosen: string[] = devicesInAddress(location.hash);
 /** Bumped on every load, so that an answer to an older one is dropped. */
@@ -93,18 +100,18 @@ tokenInput.addEventListener('change', () => {
   void load();
 });
 
-for (const [label, ms] of PRESETS) {
+for (const preset of PRESETS) {
   const button = document.createElement('button');
   button.type = 'button';
-  button.textContent = label;
-  button.addEventListener('click', () => select({ kind: 'preset', label, ms }));
+  button.textContent = preset.label;
+  button.addEventListener('click', () => select({ kind: 'preset', preset }));
   presets.append(button);
 }
 
 element<HTMLFormElement>('controls').addEventListener('submit', (event) => {
   event.preventDefault();
   const range = { start: new Date(from.value), end: new Date(to.value) };
-  const problem = rangeProblem(range);
+  const problem = rangeProblem(range, zone);
   if (problem) return showError(problem);
   select({ kind: 'custom', range });
 });
@@ -115,9 +122,7 @@ function select(next: Selection): void {
 }
 
 function currentRange(): TimeRange {
-  if (selection.kind === 'custom') return selection.range;
-  const end = new Date();
-  return { start: new Date(end.getTime() - selection.ms), end };
+  return selection.kind === 'custom' ? selection.range : presetRange(selection.preset, new Date(), zone);
 }
 
 async function load(): Promise<void> {
@@ -126,32 +131,34 @@ async function load(): Promise<void> {
   stream?.abort();
   const mine = ++generation;
   for (const button of presets.querySelectorAll('button')) {
-    button.setAttribute('aria-pressed', String(selection.kind === 'preset' && button.textContent === selection.label));
+    button.setAttribute('aria-pressed', String(selection.kind === 'preset' && button.textContent === selection.preset.label));
   }
   const range = currentRange();
-  const step = chooseStep(range);
-  if (!step) return showError(rangeProblem(range) ?? 'The range cannot be shown');
+  const step = chooseStep(range, zone);
+  if (!step) return showError(rangeProblem(range, zone) ?? 'The range cannot be shown');
+  shown = { range, step };
   if (document.activeElement !== from && document.activeElement !== to) {
     [from.value, to.value] = [localInputValue(range.start), localInputValue(range.end)];
   }
-  if (selection.kind === 'preset' && Date.now() >= liveRetryAt) return follow(mine, selection, step);
+  const following = liveWindow(selection, step);
+  if (typeof following !== 'string' && Date.now() >= liveRetryAt) return follow(mine, following, step);
   try {
     const devices = deviceQuery(chosen);
     const status = topStatus.value;
     const [series, totals, top] = await Promise.all([
-      getJson<Series>(`/status-counts/series?${rangeQuery(range, step.step)}${devices}`),
+      getJson<Series>(`/status-counts/series?${rangeQuery(range, { step, zone })}${devices}`),
       getJson<Counts>(`/status-counts?${rangeQuery(range)}${devices}`),
       getJson<TopDevices>(`/status-counts/top-devices?${rangeQuery(range)}&status=${status}&limit=${TOP_ROWS}`),
     ]);
     if (mine !== generation) return;
-    redraw = () => draw(series, step.stepMs, range);
+    redraw = () => draw(series, range, step);
     redraw();
     showTotals(totals);
     showTop(top);
     showError(undefined);
-    const live = selection.kind === 'preset' ? `last ${selection.label}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
-    showMode(selection.kind === 'preset' ? `polling every ${REFRESH_MS / 1000} s: live updates unavailable (${liveProblem})` : undefined);
-    statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step.step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
+    const live = selection.kind === 'preset' ? `${selection.preset.label.toLowerCase()}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
+    showMode(selection.kind === 'preset' ? `polling every ${REFRESH_MS / 1000} s: live updates unavailable (${typeof following === 'string' ? following : liveProblem})` : undefined);
+    statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
     // A range that ends now moves on.
     if (selection.kind === 'preset') timer = setTimeout(() => void load(), REFRESH_MS);
   } catch (error) {
@@ -169,12 +176,12 @@ async function load(): Promise<void> {
  * stored. When the stream cannot be had, or breaks, the page polls (and says so) and tries the
  * stream again after `LIVE_RETRY_MS`.
  */
-async function follow(mine: number, { label, ms }: { label: string; ms: number }, step: { step: string; stepMs: number }): Promise<void> {
+async function follow(mine: number, { label, ms }: { label: string; ms: number }, step: Step): Promise<void> {
   const controller = new AbortController();
   stream = controller;
   let points: Point[] = [];
   try {
-    const response = await request(`/status-counts/stream?window=${windowParameter(ms)}&step=${step.step}${deviceQuery(chosen)}`, controller.signal);
+    const response = await request(`/status-counts/stream?window=${windowParameter(ms)}&step=${step}${deviceQuery(chosen)}`, controller.signal);
     if (!response.ok || !response.body) throw await failure(response);
     void refreshTop(mine);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -193,12 +200,12 @@ async function follow(mine: number, { label, ms }: { label: string; ms: number }
         const update = JSON.parse(event.data) as SeriesUpdate;
         points = event.type === 'series' ? update.points : mergePoints(points, update);
         const range = { start: new Date(update.start_time), end: new Date(update.end_time) };
-        redraw = () => draw({ points }, step.stepMs, range);
+        redraw = () => draw({ points }, range, step);
         redraw();
         showTotals(sumCounts(points));
         showError(undefined);
         showMode('live');
-        statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step.step} bars · last ${label}, live · updated ${new Date().toLocaleTimeString()}`;
+        statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step} bars · last ${label}, live · updated ${new Date().toLocaleTimeString()}`;
       }
     }
     // The API ended it (a restart): follow again.
@@ -230,6 +237,19 @@ function sumCounts(points: readonly Point[]): Counts {
   return totals;
 }
 
+/**
+ * The rolling window of `selection` that the live stream follows, or why it cannot: the stream's
+ * steps are UTC's, so a step of an hour or less whose grid is the zone's (its offset a whole number
+ * of steps); calendar ranges (today, this month) are polled.
+ */
+function liveWindow(selection: Selection, step: Step): { label: string; ms: number } | string {
+  if (selection.kind !== 'preset') return 'a fixed range';
+  if (!('ms' in selection.preset)) return `${selection.preset.label.toLowerCase()} is a calendar range`;
+  const rule = SERIES_STEPS[step];
+  if (rule.kind !== 'fixed' || zone.offsetAt(Date.now()) % rule.ms !== 0) return `the stream's ${step} steps are UTC's, not ${zone.name}'s`;
+  return selection.preset;
+}
+
 /** Says whether the chart is live, or why it is not; nothing for a fixed range. */
 function showMode(text: string | undefined): void {
   mode.hidden = text === undefined;
@@ -258,6 +278,25 @@ async function getJson<T>(path: string): Promise<T> {
   if (!response.ok) throw await failure(response);
   return (await response.json()) as T;
 }
+
+/** The range and step last asked for: what *Download CSV* exports. */
+let shown: { range: TimeRange; step: Step } | undefined;
+
+download.addEventListener('click', () => {
+  if (!shown) return;
+  const path = `/status-counts/series?${rangeQuery(shown.range, { step: shown.step, zone })}${deviceQuery(chosen)}&format=csv`;
+  // Fetched (it may need the token), then saved from a blob: a plain link cannot send the header.
+  request(path)
+    .then(async (response) => {
+      if (!response.ok) throw await failure(response);
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = `tally-${shown?.step ?? 'series'}-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.csv`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    })
+    .catch((error: unknown) => showError(describe(error)));
+});
 
 function describe(error: unknown): string {
   if (!(error instanceof RequestFailed)) return `Unexpected error: ${String(error)}`;
@@ -418,14 +457,15 @@ topStatus.addEventListener('change', () => void load());
  * Stacked bars: series k holds the sum of statuses 0..k, drawn from the tallest down, so that each
  * status shows as its own band. The legend shows each status's own count.
  */
-function draw(series: Pick<Series, 'points'>, stepMs: number, range: TimeRange): void {
+function draw(series: Pick<Series, 'points'>, range: TimeRange, step: Step): void {
   const statuses = STATUSES.map((status) => series.points.map((point) => point.counts[status] ?? 0));
-  // Each bar at its UTC-aligned bucket (the first point starts at the range's start, clipped).
-  const x = series.points.map((point) => (Math.floor(Date.parse(point.start) / stepMs) * stepMs) / 1000);
+  // Each bar where its step starts in the zone (the first point, clipped to the range, too).
+  const first = stepStartOf(range.start, step, zone).getTime() / 1000;
+  const x = series.points.map((point, i) => (i === 0 ? first : Date.parse(point.start) / 1000));
   const stacked = statuses.map((_, k) => x.map((__, i) => statuses.slice(0, k + 1).reduce((sum, counts) => sum + (counts[i] ?? 0), 0)));
   const order = [...statuses.keys()].reverse();
   const data: uPlot.AlignedData = [x, ...order.map((k) => stacked[k] ?? [])];
-  const xMin = Math.floor(range.start.getTime() / stepMs) * (stepMs / 1000);
+  const xMin = first;
   const xMax = range.end.getTime() / 1000;
   const size = { width: chartBox.clientWidth, height: Math.max(260, Math.min(420, Math.round(chartBox.clientWidth * 0.5))) };
   chart?.destroy();

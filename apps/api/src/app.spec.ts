@@ -151,7 +151,7 @@ describe('other routes and methods', () => {
     expect(spec.openapi).toBe('3.1.0');
     expect(Object.keys(spec.paths)).toEqual(['/status-counts', '/status-counts/series', '/devices', '/status-counts/top-devices', '/healthz', '/readyz']);
     expect(spec.components.schemas['StatusCountsRequest']?.required).toEqual(['start_time', 'end_time']);
-    expect(spec.components.schemas['Series']?.required).toEqual(['start_time', 'end_time', 'step', 'points']);
+    expect(spec.components.schemas['Series']?.required).toEqual(['start_time', 'end_time', 'step', 'tz', 'points']);
   });
 
   it('serves Swagger UI at /docs from its own files: no inline script or style, nothing from another origin', async () => {
@@ -278,25 +278,51 @@ describe('no input produces a 5xx', () => {
 describe('GET /status-counts/series', () => {
   const series = (query: string, target = app) => target.request(`/status-counts/series?${query}`);
 
-  it('answers each UTC-aligned step of the range, the first and last clipped to it', async () => {
-    const response = await series('start_time=2024-01-31T06:00:00Z&end_time=2024-02-01T00:00:00.001Z&step=6h');
-    expect(response.status).toBe(200);
+  it('answers each step of the range in its zone (UTC by default) and local time, the first and last clipped to it', async () => {
     const zero = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
-    expect(await response.json()).toEqual({
-      start_time: '2024-01-31T06:00:00.000Z',
-      end_time: '2024-02-01T00:00:00.001Z',
-      step: '6h',
-      points: [
-        { start: '2024-01-31T06:00:00.000Z', counts: zero },
-        { start: '2024-01-31T12:00:00.000Z', counts: { ...zero, 1: 1 } },
-        { start: '2024-01-31T18:00:00.000Z', counts: { ...zero, 6: 1 } },
-        { start: '2024-02-01T00:00:00.000Z', counts: { ...zero, 2: 1 } },
-      ],
+    const expectSeries = async (query: string, answer: Record<string, string>, points: [string, Partial<typeof zero>][]) =>
+      expect(await (await series(query)).json()).toEqual({ ...answer, points: points.map(([start, counts]) => ({ start, counts: { ...zero, ...counts } })) });
+    await expectSeries(
+      'start_time=2024-01-31T06:00:00Z&end_time=2024-02-01T00:00:00.001Z&step=6h',
+      { start_time: '2024-01-31T06:00:00.000Z', end_time: '2024-02-01T00:00:00.001Z', step: '6h', tz: 'UTC' },
+      [['2024-01-31T06:00:00.000Z', {}], ['2024-01-31T12:00:00.000Z', { 1: 1 }], ['2024-01-31T18:00:00.000Z', { 6: 1 }], ['2024-02-01T00:00:00.000Z', { 2: 1 }]],
+    );
+    await expectSeries(
+      'start_time=2024-01-31T00:00:00%2B05:30&end_time=2024-02-02T00:00:00%2B05:30&step=1d&tz=Asia/Kolkata',
+      { start_time: '2024-01-31T00:00:00.000+05:30', end_time: '2024-02-02T00:00:00.000+05:30', step: '1d', tz: 'Asia/Kolkata' },
+      [['2024-01-31T00:00:00.000+05:30', { 1: 2 }], ['2024-02-01T00:00:00.000+05:30', { 2: 1, 6: 1 }]],
+    );
+    await expectError(await series('start_time=2024-01-31&end_time=2024-02-01&step=1d&tz=europe/berlin'), 400, 'invalid_request', /tz "europe\/berlin" is not a time zone this server knows: did you mean Europe\/Berlin\?/);
+  });
+
+  it('answers CSV for format=csv or Accept: text/csv, a row per point, a column per status and per device and status', async () => {
+    const csv = 'start,end,0,1,2,3,4,5,6\r\n2024-01-31T00:00:00.000+05:30,2024-02-01T00:00:00.000+05:30,0,2,0,0,0,0,0\r\n2024-02-01T00:00:00.000+05:30,2024-02-01T12:00:00.000+05:30,0,0,1,0,0,0,1\r\n';
+    const range = 'start_time=2024-01-31T00:00:00%2B05:30&end_time=2024-02-01T12:00:00%2B05:30&step=1d&tz=Asia/Kolkata';
+    for (const response of [await series(`${range}&format=csv`), await app.request(`/status-counts/series?${range}`, { headers: { accept: 'text/csv' } })]) {
+      expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect(response.headers.get('content-disposition')).toBe('attachment; filename="tally-series-1d.csv"');
+      expect(await response.text()).toBe(csv);
+    }
+    const json = await app.request(`/status-counts/series?${range}`, { headers: { accept: 'application/json, text/csv;q=0.5' } });
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    const fleet = createApp({
+      store: memoryStore([
+        { status: 3, ts: new Date('2024-01-31T01:00:00Z'), device: 'pump-1' },
+        { status: 3, ts: new Date('2024-01-31T02:00:00Z'), device: 'pump-2' },
+        { status: 5, ts: new Date('2024-01-31T03:00:00Z'), device: 'pump-2' },
+        { status: 0, ts: new Date('2024-01-31T04:00:00Z'), device: 'pump-3' },
+      ]),
     });
+    const perDevice = await fleet.request('/status-counts/series?start_time=2024-01-31&end_time=2024-01-31T06:00:00Z&step=6h&device=pump-1&device=pump-2&format=csv');
+    expect((await perDevice.text()).split('\r\n')).toEqual([
+      'start,end,0,1,2,3,4,5,6,pump-1/0,pump-1/1,pump-1/2,pump-1/3,pump-1/4,pump-1/5,pump-1/6,pump-2/0,pump-2/1,pump-2/2,pump-2/3,pump-2/4,pump-2/5,pump-2/6',
+      '2024-01-31T00:00:00.000Z,2024-01-31T06:00:00.000Z,0,0,0,2,0,1,0,0,0,0,1,0,0,0,0,0,0,1,0,1,0',
+      '',
+    ]);
   });
 
   it('refuses a step it does not know, naming those it does', async () => {
-    await expectError(await series('start_time=2024-01-31&end_time=2024-02-01&step=2h'), 400, 'invalid_request', /step must be one of 1m, 5m, 15m, 1h, 6h, 1d/);
+    await expectError(await series('start_time=2024-01-31&end_time=2024-02-01&step=2h'), 400, 'invalid_request', /step must be one of 1m, 5m, 15m, 1h, 6h, 1d, 1w, 1mo/);
     await expectError(await series('start_time=2024-01-31&end_time=2024-02-01'), 400, 'invalid_request', /step must be one of/);
   });
 
@@ -305,7 +331,7 @@ describe('GET /status-counts/series', () => {
       await series('start_time=2024-01-01&end_time=2024-01-03&step=1m'),
       400,
       'too_many_points',
-      /The range holds 2880 steps of 1m; at most 1500 points/,
+      /The range holds more than 1500 steps of 1m in UTC: use a larger step or a shorter range/,
     );
     expect((await series('start_time=2024-01-01&end_time=2024-01-02T01:00:00Z&step=1m')).status).toBe(200);
   });
@@ -337,10 +363,10 @@ describe('API_MAX_CONCURRENT_QUERIES', () => {
         await gate;
         return inner.countByStatus(range, options);
       },
-      series: async (range, stepMs, options) => {
+      series: async (shape, options) => {
         started++;
         await gate;
-        return inner.series(range, stepMs, options);
+        return inner.series(shape, options);
       },
     };
     return { store, release: () => open(), started: () => started };

@@ -93,6 +93,11 @@ async function expectDocumented(key: string, operation: Operation, response: Res
     seen.set(key, (seen.get(key) ?? new Set()).add(String(response.status)));
     return;
   }
+  if (response.headers.get('content-type')?.startsWith('text/csv')) {
+    expect(documented?.content?.['text/csv'], `${key} ${response.status} answered CSV`).toBeDefined();
+    seen.set(key, (seen.get(key) ?? new Set()).add(String(response.status)));
+    return;
+  }
   const schema = documented?.content?.['application/json']?.schema;
   const body: unknown = await response.json();
   if (schema) {
@@ -191,6 +196,13 @@ describe.each(operations)('$key as documented', ({ key, path, method, operation 
 
   if (path === '/status-counts/series' || path === '/status-counts/stream') it('answers as documented to a range of too many points', async () => {
     await check(send('plain', { start_time: '2024-01-01', end_time: '2024-03-01', step: '1m' }));
+  });
+  if (path === '/status-counts/series') it('answers as documented to an unknown time zone, and as CSV', async () => {
+    const unknown = await send('plain', { tz: 'Mars/Olympus_Mons' });
+    expect(await unknown.clone().json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining('tz "Mars/Olympus_Mons" is not a time zone') } });
+    await check(unknown);
+    await check(send('plain', { format: 'csv' }));
+    await check(send('plain', { format: undefined }, { headers: { accept: 'text/csv' } }));
   });
 
   if (path === '/status-counts/stream') it('answers as documented past API_MAX_STREAMS', async () => {

@@ -1,5 +1,5 @@
 import { STATUSES, type Status } from '@tally/contract';
-import { SERIES_STEPS, type SeriesStep } from '@tally/store';
+import { SERIES_STEP_NAMES, timeZone, timeZoneNames, type TimeZone } from '@tally/store';
 import { z } from '@hono/zod-openapi';
 import { deviceQueryList, deviceSelection } from './device-params';
 import type { ErrorKind } from './errors';
@@ -81,22 +81,61 @@ export const statusCountsBody = z
 
 /** Most points one series answers: a chart wider than a screen has no use for more. */
 export const MAX_SERIES_POINTS = 1500;
-const STEP_NAMES = Object.keys(SERIES_STEPS) as [SeriesStep, ...SeriesStep[]];
+
+/** Every time zone `tz` takes. */
+const TIME_ZONE_NAMES = timeZoneNames() as [string, ...string[]];
+
+/** `tz`: an IANA time zone, read into the zone (`UTC` when absent); an unknown one is a 400 that names it. */
+export const timeZoneField = z
+  .enum(TIME_ZONE_NAMES, {
+    error: (issue) => {
+      if (Array.isArray(issue.input)) return 'tz is given more than once';
+      const given = String(issue.input).slice(0, 64);
+      const meant = TIME_ZONE_NAMES.find((name) => name.toLowerCase() === given.toLowerCase());
+      return `tz "${given}" is not a time zone this server knows: ${meant ? `did you mean ${meant}? ` : ''}give an IANA name such as Europe/Berlin, America/New_York or UTC`;
+    },
+  })
+  .optional()
+  .meta({
+    description: 'IANA time zone of the steps (and of the times answered): days from local midnight, weeks from Monday, months from the first. Default UTC',
+    examples: ['Europe/Berlin'],
+  })
+  .openapi({ param: { example: 'Europe/Berlin' } })
+  .transform((name): TimeZone => timeZone(name ?? 'UTC') as TimeZone);
 
 /**
- * The query parameters of `GET /status-counts/series`: the filters and a step. The live stream
- * (./live/params) takes the same, so that a parameter added here reaches both.
+ * The query parameters of a series (the filters, `step` and `tz`): one list, for every operation
+ * that answers points of a series.
  */
-export const seriesParameters = {
+export const seriesFields = {
   ...countsFilters('query'),
   step: z
-    .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
-    .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] })
+    .enum(SERIES_STEP_NAMES, { error: `step must be one of ${SERIES_STEP_NAMES.join(', ')}` })
+    .meta({
+      description: 'Width of each point in the zone tz: 1m to 1h aligned to its clock, 6h and 1d from local midnight, 1w from Monday, 1mo from the first',
+      examples: ['1h'],
+    })
     .openapi({ param: { example: '1h' } }),
+  tz: timeZoneField,
 };
 
-/** `GET /status-counts/series`: the filters and a step, as query parameters. */
-export const seriesQuery = z.object(seriesParameters).refine(inOrder, RANGE_ORDER);
+/** `GET /status-counts/series`: the series' parameters as query parameters. */
+export const seriesQuery = z.object(seriesFields).refine(inOrder, RANGE_ORDER);
+
+/** What a series is answered as: JSON, or CSV (also chosen by `Accept: text/csv`). */
+export const SERIES_FORMATS = ['json', 'csv'] as const;
+
+/** `GET /status-counts/series`: its parameters and `format`. */
+export const seriesGetQuery = z
+  .object({
+    ...seriesFields,
+    format: z
+      .enum(SERIES_FORMATS, { error: `format must be one of ${SERIES_FORMATS.join(', ')}` })
+      .optional()
+      .meta({ description: 'json (default) or csv: one row per point (overrides Accept)', examples: ['json'] })
+      .openapi({ param: { example: 'json' } }),
+  })
+  .refine(inOrder, RANGE_ORDER);
 
 const count = z.number().int().min(0);
 /** One count per status of the contract, keyed by the status. */
@@ -119,10 +158,11 @@ export const seriesResponse = z
   .object({
     start_time: z.string(),
     end_time: z.string(),
-    step: z.enum(STEP_NAMES),
+    step: z.enum(SERIES_STEP_NAMES),
+    tz: z.string().meta({ description: 'The time zone of the steps and of the times, by its canonical IANA name' }),
     points: z.array(
       z.object({
-        start: z.string().meta({ description: 'Start of the point: the step bucket, or start_time for the first' }),
+        start: z.string().meta({ description: 'Start of the point (local time in tz, with its offset): the step, or start_time for the first' }),
         counts: statusCountsResponse,
       }),
     ),
@@ -130,12 +170,13 @@ export const seriesResponse = z
   .meta({
     id: 'Series',
     description:
-      'Counts per status in each UTC-aligned step of the range; the first and last points are clipped to the range, so the points add up to the range\'s counts',
+      'Counts per status in each step of the range in the zone tz; the first and last points are clipped to the range, so the points add up to the range\'s counts',
   });
 
 /** A request its operation's schema refuses (the validators' hook in ./app throws it). */
 export const INVALID_REQUEST: ErrorKind = {
   status: 400,
   code: 'invalid_request',
-  description: 'A parameter is missing, malformed or given more than once (a time, a device id, a limit, a prefix or a cursor), or start_time is not before end_time',
+  description:
+    'A parameter is missing, malformed or given more than once (a time, a device id, a limit, a prefix or a cursor), tz names no time zone, or start_time is not before end_time',
 };

@@ -4,6 +4,7 @@ import {
   createStatusEventStore,
   type DevicePage,
   type MongoConnection,
+  type SeriesShape,
   type StatusCounts,
   type TimeRange,
 } from '@tally/store';
@@ -17,8 +18,8 @@ export interface QueryOptions {
 /** What the API needs from storage. */
 export interface CountsStore {
   countByStatus(range: TimeRange, options: QueryOptions): Promise<StatusCounts>;
-  /** Counts of each UTC-aligned `stepMs` of the range, each clipped to it. */
-  series(range: TimeRange, stepMs: number, options: QueryOptions): Promise<{ start: Date; counts: StatusCounts }[]>;
+  /** Counts of each point of `shape` (a series: see `seriesShape`). */
+  series(shape: SeriesShape, options: QueryOptions): Promise<{ start: Date; counts: StatusCounts }[]>;
   /** Devices sorted by id, after `after`, those starting with `prefix` only; `next` when there are more. */
   listDevices(options: { prefix?: string; after?: string; limit: number; timeoutMs: number }): Promise<DevicePage>;
   /** The devices most often in `status` in the range, most first (ties by id); none with zero. */

@@ -8,6 +8,7 @@ import { ENGINE_SETTINGS } from './engine';
 import { DEVICE_PAGE, queryKinds } from './questions';
 import { STORAGE_PARTS } from './storage';
 import type { BenchResult } from './report';
+import { ZONE_SERIES, zoneKind } from './zones';
 
 const appDir = join(import.meta.dirname, '..');
 /**
@@ -16,7 +17,7 @@ const appDir = join(import.meta.dirname, '..');
  * counts equal to the raw pipeline's, every engine setting counting exactly), which end it with
  * status 1. What it measures is for `npm run bench` to report, not for a test to bound.
  */
-const SMOKE = { readings: 300, naive: 50, queryReadings: 2000, samples: 1, apiSamples: 2, healthzSeconds: 1, engineReadings: 300, devices: 20, liveClients: 5, liveSeconds: 3 };
+const SMOKE = { readings: 300, naive: 50, queryReadings: 2000, zonesReadings: 2000, samples: 1, apiSamples: 2, healthzSeconds: 1, engineReadings: 300, devices: 20, liveClients: 5, liveSeconds: 3 };
 let result: BenchResult;
 let stdout = '';
 
@@ -26,7 +27,7 @@ beforeAll(async () => {
   try {
     const args = ['--quick', '--out', out, '--readings', SMOKE.readings, '--naive', SMOKE.naive, '--query-readings', SMOKE.queryReadings];
     args.push('--samples', SMOKE.samples, '--api-samples', SMOKE.apiSamples, '--healthz-seconds', SMOKE.healthzSeconds, '--engine-readings', SMOKE.engineReadings);
-    args.push('--devices', SMOKE.devices, '--live-clients', SMOKE.liveClients, '--live-seconds', SMOKE.liveSeconds);
+    args.push('--devices', SMOKE.devices, '--zones-readings', SMOKE.zonesReadings, '--live-clients', SMOKE.liveClients, '--live-seconds', SMOKE.liveSeconds);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args.map(String)], {
       cwd: appDir,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,6 +62,7 @@ describe('npm run bench, at the smallest sizes', () => {
         readings: SMOKE.readings,
         naiveReadings: SMOKE.naive,
         queryReadings: [SMOKE.queryReadings],
+        zonesReadings: SMOKE.zonesReadings,
         samples: SMOKE.samples,
         healthzSeconds: SMOKE.healthzSeconds,
         engineReadings: SMOKE.engineReadings,
@@ -94,6 +96,15 @@ describe('npm run bench, at the smallest sizes', () => {
     expect(row(`GET /devices, ${DEVICE_PAGE} a page`)?.totals.every((listed) => listed > 0)).toBe(true);
     expect(result.query?.healthz.errors).toBe(0);
     expect(result.query?.apiExitCodes).toEqual([0]);
+  });
+
+  it('answers series in time zones and in UTC as the raw pipeline counts their ranges', () => {
+    const { zones } = result;
+    expect(zones?.series.map((series) => series.name)).toEqual(ZONE_SERIES.map((series) => zoneKind(series).name));
+    // The harness compares each answer with the raw pipeline's as it goes, and fails the run on a difference.
+    expect(zones?.series.map((series) => series.raw.latenciesMs.length)).toEqual(ZONE_SERIES.map(() => SMOKE.samples));
+    // A year of New York months holds nearly every reading of the year the data spans.
+    expect(zones?.series[2]?.totals.every((total) => total > SMOKE.zonesReadings * 0.9)).toBe(true);
   });
 
   it('measures what the readings and their rollups take on disk', () => {

@@ -10,10 +10,11 @@ import { runLive } from './live';
 import { describeMachine, describeServers } from './machine';
 import { parseBenchArgs, UsageError, USAGE, type BenchOptions, type Phase } from './options';
 import { runQuery } from './query';
+import { runZones } from './zones';
 import { markdown, writeResult } from './report';
 
 /** The apps whose built bundles each phase runs. */
-const BUNDLES_OF = { ingest: ['processor'], query: ['api'], engine: [], live: ['processor', 'api'] } as const satisfies Record<Phase, readonly string[]>;
+const BUNDLES_OF = { ingest: ['processor'], query: ['api'], zones: ['api'], engine: [], live: ['processor', 'api'] } as const satisfies Record<Phase, readonly string[]>;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** Set on SIGINT/SIGTERM: the cleanup then ends the process, and a phase failing meanwhile is expected. */
@@ -60,6 +61,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const ingest = options.phases.includes('ingest') ? await runIngest(context, options) : undefined;
     const consumers = options.phases.includes('ingest') ? await measureConsumers(context, options.readings, options.devices) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
+    const zones = options.phases.includes('zones') ? await runZones(context, options) : undefined;
     const engine = options.phases.includes('engine') ? await runEngineComparison(context, options) : undefined;
     const live = options.phases.includes('live') ? await runLive(context, options) : undefined;
     const result = {
@@ -71,6 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
         readings: options.readings,
         naiveReadings: options.naiveReadings,
         queryReadings: options.queryReadings,
+        zonesReadings: options.zonesReadings,
         samples: options.samples,
         apiSamples: options.apiSamples,
         healthzSeconds: options.healthzSeconds,
@@ -85,6 +88,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(ingest && { ingest }),
       ...(consumers && { consumers }),
       ...(query && { query }),
+      ...(zones && { zones }),
       ...(engine && { engine }),
       ...(live && { live }),
     };

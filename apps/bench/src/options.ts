@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['ingest', 'query', 'engine', 'live'] as const;
+export const PHASES = ['ingest', 'query', 'zones', 'engine', 'live'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
@@ -13,6 +13,8 @@ export interface Sizes {
   naiveReadings: number;
   /** Readings over 30 days that the API queries, one database per size. */
   queryReadings: number[];
+  /** Readings over a year whose series the API answers in time zones. */
+  zonesReadings: number;
   /** Counts per time range through the raw pipeline (the API's answer checked against each), and per engine setting. */
   samples: number;
   /** Queries per time range (and series) through the API: enough for a p99 that is not simply the slowest. */
@@ -33,6 +35,7 @@ export const FULL_SIZES: Sizes = {
   readings: 200_000,
   naiveReadings: 3000,
   queryReadings: [1_000_000, 10_000_000],
+  zonesReadings: 1_000_000,
   samples: 5,
   apiSamples: 1000,
   healthzSeconds: 10,
@@ -46,6 +49,7 @@ export const QUICK_SIZES: Sizes = {
   readings: 5000,
   naiveReadings: 500,
   queryReadings: [20_000],
+  zonesReadings: 20_000,
   samples: 3,
   apiSamples: 6,
   healthzSeconds: 2,
@@ -77,6 +81,8 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --naive N                readings through the naive processor (prefetch 1, batch 1) [${FULL_SIZES.naiveReadings}]
   --query-readings N[,N]   readings over 30 days that the API queries, one database each
                            [${FULL_SIZES.queryReadings.join(',')}]
+  --zones-readings N       readings over a year whose series the API answers in time zones
+                           and in UTC (the zones phase) [${FULL_SIZES.zonesReadings}]
   --samples N              counts per time range through the raw pipeline, each also asked of
                            the API, which must answer the same [${FULL_SIZES.samples}]
   --api-samples N          queries per time range, and series, through the API [${FULL_SIZES.apiSamples}]
@@ -88,7 +94,7 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --live-clients N         stream clients on one API in the live phase, beside a run with one
                            [${FULL_SIZES.liveClients}]
   --live-seconds S         seconds of one reading a second, per live run [${FULL_SIZES.liveSeconds}]
-  --only ingest|query|engine|live
+  --only ingest|query|zones|engine|live
                            run one phase only
   --reseed                 store the query readings again even if kept from an earlier run
   --out DIR                write the JSON into DIR, relative to the workspace root [bench/results]
@@ -101,7 +107,7 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
 function describe(sizes: Sizes): string {
   return (
     `--readings ${sizes.readings} --naive ${sizes.naiveReadings}\n${' '.repeat(27)}` +
-    `--query-readings ${sizes.queryReadings.join(',')} --samples ${sizes.samples} --api-samples ${sizes.apiSamples} --healthz-seconds ${sizes.healthzSeconds}\n` +
+    `--query-readings ${sizes.queryReadings.join(',')} --zones-readings ${sizes.zonesReadings}\n${' '.repeat(27)}--samples ${sizes.samples} --api-samples ${sizes.apiSamples} --healthz-seconds ${sizes.healthzSeconds}\n` +
     `${' '.repeat(27)}--engine-readings ${sizes.engineReadings} --devices ${sizes.devices} --live-clients ${sizes.liveClients} --live-seconds ${sizes.liveSeconds}`
   );
 }
@@ -114,6 +120,7 @@ export class UsageError extends Error {
 const SIZE_FLAGS = {
   readings: 'readings',
   naive: 'naiveReadings',
+  'zones-readings': 'zonesReadings',
   samples: 'samples',
   'api-samples': 'apiSamples',
   'healthz-seconds': 'healthzSeconds',
@@ -136,6 +143,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         readings: { type: 'string' },
         naive: { type: 'string' },
         'query-readings': { type: 'string' },
+        'zones-readings': { type: 'string' },
         samples: { type: 'string' },
         'api-samples': { type: 'string' },
         'healthz-seconds': { type: 'string' },

@@ -15,7 +15,7 @@ const SEED_BATCH = 1000;
 /** Requests in flight during the /healthz load. */
 export const HEALTHZ_CONCURRENCY = 64;
 /** The API's longest allowed wait for MongoDB (the raw pipeline over 30 days of 10M readings takes seconds). */
-const API_REQUEST_TIMEOUT_MS = 600_000;
+export const API_REQUEST_TIMEOUT_MS = 600_000;
 
 export interface SeedResult {
   database: string;
@@ -75,7 +75,7 @@ export interface QueryOptions {
 }
 
 /** One size under test: its readings, the API serving them, and the store for the raw pipeline. */
-interface Target {
+export interface Target {
   readings: number;
   seed: SeedResult;
   store: StatusEventStore;
@@ -83,6 +83,24 @@ interface Target {
   api: RunningApp;
   /** Stops the API (once; also when the run fails). */
   stop: () => Promise<void>;
+}
+
+/** The built API over the readings of `seed`, ready, and the store for the raw pipeline. */
+export async function startTarget(context: BenchContext, readings: number, seed: SeedResult): Promise<Target> {
+  const port = await freePort();
+  const api = startBundle(context, {
+    app: 'api',
+    env: {
+      MONGODB_URI: withDatabase(context.urls.mongodbUri, seed.database),
+      API_PORT: String(port),
+      API_REQUEST_TIMEOUT_MS: String(API_REQUEST_TIMEOUT_MS),
+    },
+  });
+  const stop = context.cleanup.defer(() => stopApp(api));
+  const client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}`, maxSockets: HEALTHZ_CONCURRENCY });
+  const target = { readings, seed, store: createStatusEventStore({ db: context.mongo.db(seed.database) }), client, api, stop };
+  await waitUntilReady(client, api.exited);
+  return target;
 }
 
 /**
@@ -98,20 +116,8 @@ export async function runQuery(context: BenchContext, options: QueryOptions): Pr
   const targets: Target[] = [];
   try {
     for (const readings of options.queryReadings) {
-      const seed = await seedReadings(context, readings, fleet, options.reseed);
-      const port = await freePort();
-      const api = startBundle(context, {
-        app: 'api',
-        env: {
-          MONGODB_URI: withDatabase(context.urls.mongodbUri, seed.database),
-          API_PORT: String(port),
-          API_REQUEST_TIMEOUT_MS: String(API_REQUEST_TIMEOUT_MS),
-        },
-      });
-      const stop = context.cleanup.defer(() => stopApp(api));
-      const client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}`, maxSockets: HEALTHZ_CONCURRENCY });
-      targets.push({ readings, seed, store: createStatusEventStore({ db: context.mongo.db(seed.database) }), client, api, stop });
-      await waitUntilReady(client, api.exited);
+      const seed = await seedReadings(context, readings, fleet, options.reseed, QUERY_SPAN);
+      targets.push(await startTarget(context, readings, seed));
     }
     const [first] = targets;
     if (!first) throw new Error('no query size given');
@@ -150,21 +156,37 @@ export async function runQuery(context: BenchContext, options: QueryOptions): Pr
   }
 }
 
+/** Where a data set's readings lie: `days` days from `start`, in database `<database>_<count>`. */
+export interface SeedSpan {
+  start: number;
+  days: number;
+  database: string;
+}
+
+/** The query phase's readings: SPAN_DAYS from QUERY_START. */
+const QUERY_SPAN: SeedSpan = { start: QUERY_START, days: SPAN_DAYS, database: 'bench_query_time_ordered' };
+
 /**
- * `count` readings with uniformly random statuses and times over SPAN_DAYS, stored in time order,
+ * `count` readings with uniformly random statuses and times over the span's days, stored in time order,
  * from a fleet of `devices` (`sim-00001`…) each reporting on its own cadence: reading n is device
  * n mod `devices`'s, so every device holds count ÷ devices readings (±1) evenly spread, their
  * phases spread over the interval, as the broadcaster's `--devices` fleet publishes. They are
  * stored raw, as by a Tally without rollups, and the rollups (the fleet's buckets and the devices'
  * hour slots and day totals) then rebuilt from them.
  *
- * Database `bench_query_time_ordered_<count>` is kept for the next run (storing ten million takes
+ * Database `<span.database>_<count>` is kept for the next run (storing ten million takes
  * minutes), under a marker naming the readings, the fleet and the store code that built the
  * rollups: readings seeded otherwise (another fleet, or before devices) are stored again; rollups
  * of other store code are dropped and rebuilt from the readings kept.
  */
-async function seedReadings(context: BenchContext, count: number, devices: readonly string[], reseed: boolean): Promise<SeedResult> {
-  const database = `bench_query_time_ordered_${count}`;
+export async function seedReadings(
+  context: BenchContext,
+  count: number,
+  devices: readonly string[],
+  reseed: boolean,
+  span: SeedSpan,
+): Promise<SeedResult> {
+  const database = `${span.database}_${count}`;
   const db = context.mongo.db(database);
   // Its indexes are built over every reading once they are stored: minutes at 10M.
   const store = createStatusEventStore({ db, insertTimeoutMs: API_REQUEST_TIMEOUT_MS });
@@ -173,7 +195,7 @@ async function seedReadings(context: BenchContext, count: number, devices: reado
   const what = `${count.toLocaleString('en-US')} from ${devices.length.toLocaleString('en-US')} devices`;
   const marked = reseed ? null : await marker.findOne({ _id: 'seed' });
   const readingsKept = marked?.readings === count && marked.devices === devices.length;
-  if (readingsKept && marked.rollups === rollups && (await store.rollups.coverage()).getTime() <= QUERY_START) {
+  if (readingsKept && marked.rollups === rollups && (await store.rollups.coverage()).getTime() <= span.start) {
     process.stderr.write(`query readings: ${what} kept from an earlier run in ${database}\n`);
     return { database, reused: true, rollups };
   }
@@ -185,16 +207,16 @@ async function seedReadings(context: BenchContext, count: number, devices: reado
     }
   } else {
     await db.dropDatabase();
-    stored = await storeReadings(store, count, devices, database);
+    stored = await storeReadings(store, count, devices, database, span);
     await marker.insertOne({ _id: 'seed', readings: count, devices: devices.length });
   }
   await store.ensureIndexes();
-  const rebuilding = startProgress({ label: 'rebuild their rollups', total: SPAN_DAYS, unit: 'days' });
+  const rebuilding = startProgress({ label: 'rebuild their rollups', total: span.days, unit: 'days' });
   try {
     const started = performance.now();
     let days = 0;
     await store.rollups.rebuild(
-      { start: new Date(QUERY_START), end: await store.rollups.coverage() },
+      { start: new Date(span.start), end: await store.rollups.coverage() },
       { onProgress: () => rebuilding.update(++days) },
     );
     const rollupSeconds = (performance.now() - started) / 1000;
@@ -212,6 +234,7 @@ async function storeReadings(
   count: number,
   devices: readonly string[],
   database: string,
+  span: SeedSpan,
 ): Promise<Pick<SeedResult, 'seconds' | 'perSecond'>> {
   await store.collection.createIndex({ ts: 1, status: 1 }, { name: 'ts_status' });
   const progress = startProgress({ label: `store ${count.toLocaleString('en-US')} query readings`, total: count });
@@ -221,7 +244,7 @@ async function storeReadings(
       // In time order, as a processor writes readings that arrive as they are taken: reading n at a
       // random moment of its own 1/count of the span, so the times are still uniformly spread.
       const batch = Array.from({ length: Math.min(SEED_BATCH, count - i) }, (_, j) => {
-        const at = QUERY_START + Math.floor(((i + j + Math.random()) * SPAN_DAYS * DAY_MS) / count);
+        const at = span.start + Math.floor(((i + j + Math.random()) * span.days * DAY_MS) / count);
         const device = devices[(i + j) % devices.length];
         return statusEventFor(randomReading(new Date(at), device), { device, receivedAt: new Date() });
       });
@@ -267,7 +290,7 @@ interface SeedMarker {
  * `apiSamples` questions of one kind, each asked of every size in turn; the first `samples` also
  * of the raw pipeline, whose answer must equal the API's, or the run fails.
  */
-async function measureQueries(
+export async function measureQueries(
   targets: readonly Target[],
   kind: QueryKind,
   fleet: Fleet,
@@ -348,7 +371,7 @@ async function walkDirectory(targets: readonly Target[], fleet: readonly string[
 }
 
 /** Waits for GET /readyz to answer 200 (MongoDB reachable), for at most 30 s. */
-async function waitUntilReady(client: HttpClient, exited: Promise<number | null>): Promise<void> {
+export async function waitUntilReady(client: HttpClient, exited: Promise<number | null>): Promise<void> {
   let gone: number | null | undefined;
   void exited.then((code) => (gone = code));
   await waitUntil('the API to answer GET /readyz with 200', async () => (await client.send('GET', '/readyz')).status === 200, {

@@ -133,12 +133,7 @@ function series(devices: number | undefined): QueryKind {
         label: `series${picked ? ` of ${picked.join(', ')}` : ''} from ${new Date(from).toISOString()}`,
         method: 'GET',
         path: `/status-counts/series?${timeParams(from, SERIES.ms)}&step=${SERIES.step}${deviceParams(picked ?? [])}`,
-        read: (body) => {
-          const { points } = JSON.parse(body) as { points: { counts: StatusCounts }[] };
-          const sum = Object.fromEntries(Object.keys(points[0]?.counts ?? {}).map((key) => [key, 0])) as StatusCounts;
-          for (const { counts } of points) for (const key of Object.keys(sum) as (keyof StatusCounts)[]) sum[key] += counts[key];
-          return { comparable: sum, total: totalOf(sum) };
-        },
+        read: readSeriesSum,
         raw: (store, timeoutMs) =>
           store.countRawByStatus(
             { start: new Date(from), end: new Date(from + SERIES.ms) },
@@ -229,6 +224,14 @@ export function queryKinds(): QueryKind[] {
     series(10),
     devicePage(),
   ];
+}
+
+/** A series' points added up: what the raw pipeline answers for its range. */
+export function readSeriesSum(body: string): { comparable: StatusCounts; total: number } {
+  const { points } = JSON.parse(body) as { points: { counts: StatusCounts }[] };
+  const sum = Object.fromEntries(Object.keys(points[0]?.counts ?? {}).map((key) => [key, 0])) as StatusCounts;
+  for (const { counts } of points) for (const key of Object.keys(sum) as (keyof StatusCounts)[]) sum[key] += counts[key];
+  return { comparable: sum, total: totalOf(sum) };
 }
 
 function readCounts(body: string): { comparable: StatusCounts; total: number } {

@@ -6,6 +6,7 @@ import { ENGINE_RANGES, type EngineResult } from './engine';
 import type { MachineInfo, ServerInfo } from './machine';
 import { LIVE_LOAD_QUEUE, LIVE_STREAM, type LiveResult } from './live';
 import type { QueryResult } from './query';
+import type { ZonesResult } from './zones';
 import { DEVICE_PAGE } from './questions';
 import type { StorageResult } from './storage';
 
@@ -19,6 +20,8 @@ export interface BenchResult {
     readings: number;
     naiveReadings: number;
     queryReadings: number[];
+    /** Absent in results from before the zones phase. */
+    zonesReadings?: number;
     samples: number;
     healthzSeconds: number;
     engineReadings: number;
@@ -36,6 +39,8 @@ export interface BenchResult {
   /** AMQP clients consuming alone; measured with the ingest phase. */
   consumers?: ConsumerResult[];
   query?: QueryResult;
+  /** Series in time zones beside the same in UTC. */
+  zones?: ZonesResult;
   /** The engine under each DocumentDB index setting. */
   engine?: EngineResult;
   /** Live streams under load. */
@@ -77,6 +82,7 @@ export function markdown(result: BenchResult): string {
   if (result.ingest) lines.push('', ...ingestTable(result.ingest));
   if (result.consumers) lines.push('', ...consumersTable(result.consumers));
   if (result.query) lines.push('', ...queryTable(result.query));
+  if (result.zones) lines.push('', ...zonesTable(result.zones));
   if (result.engine) lines.push('', ...engineTable(result.engine));
   if (result.live) lines.push('', ...liveTable(result.live));
   return `${lines.join('\n')}\n`;
@@ -173,6 +179,29 @@ function queryTable(query: QueryResult): string[] {
       `API peak RSS ${n(query.apiPeakRssMb)} MB. Readings: ${seeds.join('; ')}. ` +
       `A device's readings: ${sizes.map((size) => n(size.readings / size.devices)).join(' / ')}; a page: ${DEVICE_PAGE} devices.`,
     ...(last ? ['', ...storageTable(last.storage)] : []),
+  ];
+}
+
+function zonesTable(zones: ZonesResult): string[] {
+  const { seed } = zones;
+  const [first] = zones.series;
+  const stored = seed.reused
+    ? `kept from an earlier run in \`${seed.database}\``
+    : `${seed.seconds === undefined ? 'kept' : `stored in ${seed.seconds.toFixed(1)} s`}, rollups rebuilt in ${seed.rollupSeconds?.toFixed(1)} s`;
+  return [
+    `### Series in time zones: ${n(zones.readings)} readings over ${zones.spanDays} days from ${n(zones.devices)} devices, ` +
+      `${first?.latenciesMs.length ?? 0} API queries per row (the raw pipeline on ${first?.raw.latenciesMs.length ?? 0} of them)`,
+    '',
+    'Each from the local midnight of a random day, the range holding a change of the clocks in the zone; UTC the same from UTC midnight. ' +
+      'Raw: the range\'s total from the raw readings (what the points add up to).',
+    '',
+    '| series | API p50 / p99 ms | raw p50 / p99 ms |',
+    '|---|---:|---:|',
+    ...zones.series.map(
+      (figures) => `| ${figures.name.replace('GET /status-counts/series, ', '')} | ${ms(figures.p50)} / ${ms(figures.p99)} | ${ms(figures.raw.p50)} / ${ms(figures.raw.p99)} |`,
+    ),
+    '',
+    `Readings ${stored}.`,
   ];
 }
 

@@ -56,7 +56,7 @@ describe('the API under a burst of charts', () => {
     let exited = false;
     void api.app.exited.then(() => (exited = true));
     const series = (step: SeriesStep) => {
-      const end = new Date(start + POINTS * SERIES_STEPS[step]).toISOString();
+      const end = new Date(start + POINTS * SERIES_STEPS[step].ms).toISOString();
       return `http://127.0.0.1:${api.port}/status-counts/series?start_time=${new Date(start).toISOString()}&end_time=${end}&step=${step}`;
     };
     const rounds: SeriesStep[][] = [

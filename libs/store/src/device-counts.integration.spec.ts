@@ -3,10 +3,10 @@ import type { Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { createDeviceRollups, DEVICE_DAYS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';
 import { ROLLUP_META_COLLECTION } from './rollup-coverage';
-import { SERIES_STEPS } from './rollup-plan';
+import { seriesShape, shapePoints, timeZone, type SeriesShape } from './series-calendar';
 import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
 import { createStatusEventStore, type StatusEventStore } from './status-events';
-import { freshStores, generator, type Random } from './test/fixtures';
+import { freshStores, generator, randomSeriesShape, type Random } from './test/fixtures';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -50,15 +50,14 @@ async function expectExact(store: StatusEventStore, random: Random, seed: number
     expect(perDevice.get(device), `seed ${seed}, every device, ${device} ${range.start.toISOString()}..${range.end.toISOString()}`).toEqual(expected);
   }
   const devices = someDevices(random);
-  const steps = Object.values(SERIES_STEPS).filter((step) => (range.end.getTime() - range.start.getTime()) / step < 300);
-  const step = steps[random.int(steps.length)] ?? DAY;
-  const series = await store.series(range, step, { ...options, devices });
-  const total = series.reduce((sum, point) => addCounts(sum, { ...point.counts }), zeroCounts());
-  expect(total, `seed ${seed}, step ${step}, the points' sum`).toEqual(await store.countRawByStatus(range, { ...options, devices }));
-  for (const point of [series[0], series[random.int(series.length)], series.at(-1)].filter((p) => p !== undefined)) {
-    const end = new Date(Math.min(range.end.getTime(), Math.floor(point.start.getTime() / step) * step + step));
-    const raw = await store.countRawByStatus({ start: point.start, end }, { ...options, devices });
-    expect(point.counts, `seed ${seed}, step ${step}, point ${point.start.toISOString()}`).toEqual(raw);
+  const { shape, what: series } = randomSeriesShape(random, range, 300);
+  const points = await store.series(shape, { ...options, devices });
+  const total = points.reduce((sum, point) => addCounts(sum, { ...point.counts }), zeroCounts());
+  expect(total, `seed ${seed}, ${series}, the points' sum`).toEqual(await store.countRawByStatus(range, { ...options, devices }));
+  const ranges = shapePoints(shape);
+  for (const i of new Set([0, random.int(ranges.length), ranges.length - 1])) {
+    const raw = await store.countRawByStatus(ranges[i] as (typeof ranges)[number], { ...options, devices });
+    expect(points[i]?.counts, `seed ${seed}, ${series}, point ${ranges[i]?.start.toISOString()}`).toEqual(raw);
   }
 }
 
@@ -118,6 +117,14 @@ describe('counts per device', () => {
     const range = { start: new Date(NOW - 3 * DAY - 1234), end: new Date(NOW - 5678) };
     const before = await store.countByStatus(range, { ...options, devices: DEVICES });
     expect(before).toEqual(await store.countRawByStatus(range, { ...options, devices: DEVICES }));
+    // Local days and hours that do not start on a UTC hour, and a DST change (New York, 2026-03-08).
+    const steps = [['1d', 'Asia/Kathmandu'], ['1h', 'Asia/Kolkata'], ['1d', 'America/New_York'], ['1mo', 'America/New_York']] as const;
+    for (const [step, zone] of steps) {
+      const shape = seriesShape(range, step, timeZone(zone)) as SeriesShape;
+      const series = await store.series(shape, { ...options, devices: DEVICES.slice(0, 3) });
+      const raw = await Promise.all(shapePoints(shape).map((point) => store.countRawByStatus(point, { ...options, devices: DEVICES.slice(0, 3) })));
+      expect(series.map((point) => point.counts), `${step} in ${zone}`).toEqual(raw);
+    }
     // Without its slots, a device counts only its raw ends: the slots were what counted the rest.
     await days.deleteMany({});
     const without = await store.countByStatus(range, { ...options, devices: DEVICES });

@@ -7,7 +7,8 @@ import { chunksOf, countPerBucket, countPerDevice, countsOfSums, sumsOfStatuses,
 import type { BucketRepository } from './rollup-buckets';
 import { EVERYTHING, NOTHING, type Coverage } from './rollup-coverage';
 import type { RollupOptions, SeriesPoint } from './fleet-counts';
-import { coalesceRaw, DAY, floorTo, HOUR, MINUTE, seriesPoints } from './rollup-plan';
+import { coalesceRaw, DAY, floorTo, HOUR, MINUTE } from './rollup-plan';
+import { pointIndexOf, shapePoints, type SeriesShape } from './series-calendar';
 import { addCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
 /** Whose readings: these devices, or (absent) every device. */
@@ -38,8 +39,8 @@ export interface DeviceCounts {
   perDevice(range: TimeRange, options: DeviceQueryOptions): Promise<Map<string, StatusCounts>>;
   /** The counts of `devices` together in `range`. */
   count(range: TimeRange, devices: readonly string[], options: RollupOptions): Promise<StatusCounts>;
-  /** The counts of `devices` together per UTC-aligned step of `stepMs`, each clipped to the range. */
-  series(range: TimeRange, stepMs: number, devices: readonly string[], options: RollupOptions): Promise<SeriesPoint[]>;
+  /** The counts of `devices` together in each point of `shape`. */
+  series(shape: SeriesShape, devices: readonly string[], options: RollupOptions): Promise<SeriesPoint[]>;
   /** The devices most often in `status` in `range`, most first (ties by id), with their counts. */
   top(range: TimeRange, options: RollupOptions & { status: Status; limit: number }): Promise<{ device: string; counts: StatusCounts }[]>;
   /** Devices by id, after `after`, those starting with `prefix` only. */
@@ -60,14 +61,14 @@ export function createDeviceCounts(
    * The plan of `range`: hours whose slots are usable are those whose fleet hour is clean with no
    * dirty minute under it, the dirty minutes read first (the fleet's rule, see RollupBucket).
    */
-  const plan = async (range: Stretch, timeoutMs: number) => {
+  const plan = async (range: Stretch, timeoutMs: number, alsoUnusable: readonly number[] = []) => {
     const from = Math.max((await coverage.cached('coverage')).getTime(), (await coverage.cached('device-coverage')).getTime());
     const draft = planDeviceRange(range, from, []);
     if (!draft.slots) return draft;
     const interior = { start: draft.slots.firstDay, end: draft.slots.endDay };
     const dirtyMinutes = await buckets.dirtyIn(MINUTE, [interior], timeoutMs);
     const [dirtyHours, dirtyDays] = await Promise.all([buckets.dirtyIn(HOUR, [interior], timeoutMs), buckets.dirtyIn(DAY, [interior], timeoutMs)]);
-    const unusable = [...dirtyMinutes.map((minute) => floorTo(minute, HOUR.ms)), ...dirtyHours];
+    const unusable = [...dirtyMinutes.map((minute) => floorTo(minute, HOUR.ms)), ...dirtyHours, ...alsoUnusable];
     return planDeviceRange(range, from, unusable, [...dirtyDays, ...unusable.map((hour) => floorTo(hour, DAY.ms))]);
   };
 
@@ -138,24 +139,34 @@ export function createDeviceCounts(
   return {
     perDevice,
     count: async (range, devices, options) => [...(await perDevice(range, { ...options, devices })).values()].reduce(addCounts, zeroCounts()),
-    series: async (range, stepMs, devices, { timeoutMs }) => {
-      const points = seriesPoints(range, stepMs);
-      const perStep = new Map<number, StatusCounts>();
-      const add = (time: number, counts: StatusCounts) => {
-        const step = floorTo(time, stepMs);
-        perStep.set(step, addCounts(perStep.get(step) ?? zeroCounts(), counts));
-      };
-      const whole = { start: range.start.getTime(), end: range.end.getTime() };
-      // Steps finer than an hour, or not whole hours: the raw readings of these devices, grouped per step.
-      const { raw: rawStretches, slots } = stepMs % HOUR.ms === 0 ? await plan(whole, timeoutMs) : { raw: [whole], slots: undefined };
+    series: async (shape, devices, { timeoutMs }) => {
+      const totals = shape.starts.map(() => zeroCounts());
+      const add = (at: number, counts: StatusCounts) => addCounts(totals[pointIndexOf(shape.starts, at)] as StatusCounts, counts);
+      const whole = { start: shape.starts[0] as number, end: shape.end };
+      // Hour slots serve steps of whole hours, but for the hours a point starts within (a zone's half hours).
+      const hourly = shape.pieces.every((piece) => piece.cellMs % HOUR.ms === 0);
+      const straddled = shape.starts.filter((at) => at % HOUR.ms !== 0).map((at) => floorTo(at, HOUR.ms));
+      const { raw: rawStretches, slots } = hourly ? await plan(whole, timeoutMs, straddled) : { raw: [whole], slots: undefined };
       const filter = { device: { $in: [...devices] } };
+      const daily = shape.starts.slice(1).every((at) => at % DAY.ms === 0);
+      // The raw readings of these devices, grouped per cell of each stretch of constant offset.
+      const rawPerPiece = shape.pieces.map((piece) => ({
+        piece,
+        stretches: coalesceRaw(rawStretches)
+          .map(({ start, end }) => ({ start: Math.max(start, piece.start), end: Math.min(end, piece.end) }))
+          .filter(({ start, end }) => start < end),
+      }));
       await Promise.all([
-        slots && slotsPerStep(slots, filter, stepMs, timeoutMs, add),
-        forEachLimited(chunksOf(coalesceRaw(rawStretches)), 2, async (chunk) => {
-          for (const [start, counts] of await countPerBucket(raw, chunk, stepMs, timeoutMs, devices)) add(start, counts);
-        }),
+        slots && slotsPerStep(slots, filter, daily, timeoutMs, add),
+        forEachLimited(
+          rawPerPiece.flatMap(({ piece, stretches }) => chunksOf(stretches).map((chunk) => ({ piece, chunk }))),
+          2,
+          async ({ piece, chunk }) => {
+            for (const [cell, counts] of await countPerBucket(raw, chunk, piece.cellMs, timeoutMs, devices, piece.phase)) add(Math.max(cell, piece.start), counts);
+          },
+        ),
       ]);
-      return points.map((point) => ({ start: point.start, counts: perStep.get(floorTo(point.start.getTime(), stepMs)) ?? zeroCounts() }));
+      return shapePoints(shape).map((point, i) => ({ start: point.start, counts: totals[i] ?? zeroCounts() }));
     },
     top: async (range, { status, limit, timeoutMs }) =>
       [...(await perDevice(range, { timeoutMs }))]
@@ -189,17 +200,17 @@ export function createDeviceCounts(
   };
 
   /**
-   * The slots of the selected hours added to the step of each hour: summed per day by the server
-   * for steps of whole days, else read document by document (a day holds 24 slots).
+   * The slots of the selected hours added to the point of each hour: summed per day by the server
+   * when points start on UTC days (`daily`), else read document by document (a day holds 24 slots).
    */
   async function slotsPerStep(
     slots: SlotSelection,
     filter: Document,
-    stepMs: number,
+    daily: boolean,
     timeoutMs: number,
     add: (time: number, counts: StatusCounts) => void,
   ) {
-    if (stepMs % DAY.ms === 0) {
+    if (daily) {
       for (const group of await sumSlots(slots, filter, '$day', timeoutMs)) add((group._id as Date).getTime(), countsOfSums(group));
       return;
     }

@@ -4,8 +4,9 @@ import { forEachLimited } from './concurrency';
 import { chunksOf, countPerBucket, countsOfSums, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
 import type { Coverage } from './rollup-coverage';
-import { ceilTo, coalesceRaw, DAY, floorTo, MINUTE, planRange, ROLLUP_LEVELS, seriesPoints, type RollupLevel, type Segment } from './rollup-plan';
-import { addCounts, countByStatus, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
+import { ceilTo, coalesceRaw, DAY, floorTo, MINUTE, planByBoundaries, planRange, ROLLUP_LEVELS, type RollupLevel, type Segment } from './rollup-plan';
+import { pointIndexOf, shapePoints, shapeRange, type GridPiece, type SeriesShape } from './series-calendar';
+import { addCounts, countByStatus, subtractCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
 export interface RollupOptions {
   /** Bounds every server call of a count (`maxTimeMS`). */
@@ -15,10 +16,46 @@ export interface RollupOptions {
 /** A count per step of a series, each step clipped to the range. */
 export type SeriesPoint = { start: Date; counts: StatusCounts };
 
+/** Cells of `ms` that start at `phase` plus multiples of `ms` since 1970. */
+type Cells = { ms: number; phase: number };
+
+/**
+ * A grid piece as the rollups answer it: its whole cells from the buckets of the coarsest level
+ * that fits them (summed per cell by the server), none when no level is finer than a cell.
+ */
+function wholeCellsOf(piece: GridPiece): (Stretch & { level: RollupLevel }) | undefined {
+  const level = [...ROLLUP_LEVELS].reverse().find((l) => piece.cellMs % l.ms === 0 && piece.phase % l.ms === 0);
+  const start = ceilTo(piece.start - piece.phase, piece.cellMs) + piece.phase;
+  const end = floorTo(piece.end - piece.phase, piece.cellMs) + piece.phase;
+  return level && level.ms < piece.cellMs && start < end ? { start, end, level } : undefined;
+}
+
+/**
+ * What a piece leaves to plan beside its whole cells, each within one point: less than a cell
+ * either side of them, or without them the points within the piece.
+ */
+function fragmentsOf(piece: GridPiece, whole: Stretch | undefined, points: readonly TimeRange[]): TimeRange[] {
+  const stretches = whole
+    ? [
+        { start: piece.start, end: whole.start },
+        { start: whole.end, end: piece.end },
+      ]
+    : points.map((point) => ({ start: Math.max(point.start.getTime(), piece.start), end: Math.min(point.end.getTime(), piece.end) }));
+  return stretches.filter(({ start, end }) => start < end).map(({ start, end }) => ({ start: new Date(start), end: new Date(end) }));
+}
+
+/** How many buckets the plans of `ranges` read (raw stretches count as one), planned one at a time (a series' plans are not all held). */
+function bucketsToRead(ranges: Iterable<TimeRange>): number {
+  let buckets = 0;
+  for (const range of ranges) buckets += planRange(range).length;
+  return buckets;
+}
+
 /** The whole fleet's counts: clean rollup buckets where they hold every reading, the raw readings elsewhere. */
 export interface FleetCounts {
   count(range: TimeRange, options: RollupOptions): Promise<StatusCounts>;
-  series(range: TimeRange, stepMs: number, options: RollupOptions): Promise<SeriesPoint[]>;
+  /** The counts of each point of `shape`. */
+  series(shape: SeriesShape, options: RollupOptions): Promise<SeriesPoint[]>;
 }
 
 /** Longest range planned bucket by bucket (about 55 years of days); a longer one has its whole days summed by the server. */
@@ -90,32 +127,32 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
   };
 
   /**
-   * The counts of `[start, end)`, whole buckets of `level`, per UTC-aligned step of `stepMs` (a
-   * multiple of the level's), by step start; or all in one, under `start`, without `stepMs`. The
-   * server sums the clean buckets, one group per step, instead of handing over every bucket (a
-   * series of 1,500 quarter hours read 22,500 minutes); the rest is counted raw. As in
-   * `countPlans`, a coarser bucket counts only if no minute under it was dirty, read before it.
+   * The counts of `[start, end)`, whole buckets of `level`, per cell of `cell.ms` starting at
+   * `cell.phase` (a multiple of the level's both), by cell start; or all in one, under `start`,
+   * without `cell`. The server sums the clean buckets, one group per cell, instead of handing over
+   * every bucket (a series of 1,500 quarter hours read 22,500 minutes); the rest is counted raw. As
+   * in `countPlans`, a coarser bucket counts only if no minute under it was dirty, read before it.
    */
-  const countWhole = async (level: RollupLevel, stretch: Stretch, stepMs: number | undefined, timeoutMs: number) => {
-    const stepOf = (time: number) => (stepMs === undefined ? stretch.start : floorTo(time, stepMs));
-    const perStep = new Map<number, StatusCounts>();
+  const countWhole = async (level: RollupLevel, stretch: Stretch, cell: Cells | undefined, timeoutMs: number) => {
+    const cellOf = (time: number) => (cell === undefined ? stretch.start : floorTo(time - cell.phase, cell.ms) + cell.phase);
+    const perCell = new Map<number, StatusCounts>();
     const add = (time: number, counts: StatusCounts) => {
-      const at = stepOf(time);
-      perStep.set(at, addCounts(perStep.get(at) ?? zeroCounts(), counts));
+      const at = cellOf(time);
+      perCell.set(at, addCounts(perCell.get(at) ?? zeroCounts(), counts));
     };
     const tainted =
       level === MINUTE ? [] : [...new Set((await buckets.dirtyIn(MINUTE, [stretch], timeoutMs)).map((minute) => floorTo(minute, level.ms)))];
     const notClean = [...tainted];
-    for (const group of await buckets.sumClean(level, stretch, stepMs, tainted, timeoutMs)) {
+    for (const group of await buckets.sumClean(level, stretch, cell, tainted, timeoutMs)) {
       if (group._id.unclean === null) add(Number(group._id.step ?? stretch.start), countsOfSums(group));
       else notClean.push(group._id.unclean.getTime());
     }
     const runs = coalesceRaw(notClean.map((start) => ({ start, end: start + level.ms })));
     await forEachLimited(chunksOf(runs), RAW_CONCURRENCY, async (chunk) => {
-      // Grouped per step by each reading's time, as a run may span two steps.
-      for (const [start, counts] of await countPerBucket(raw, chunk, stepMs ?? level.ms, timeoutMs)) add(start, counts);
+      // Grouped per cell by each reading's time, as a run may span two cells.
+      for (const [start, counts] of await countPerBucket(raw, chunk, cell?.ms ?? level.ms, timeoutMs, undefined, cell?.phase)) add(start, counts);
     });
-    return perStep;
+    return perCell;
   };
 
   return {
@@ -141,38 +178,78 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
       ]);
       return [...planned, ...whole.values()].reduce(addCounts, before);
     },
-    series: async (range, stepMs, options) => {
-      const points = seriesPoints(range, stepMs);
-      if ((await coverage.cached('coverage')) > range.start) {
-        // Not (all) in the rollups yet: one grouped aggregate, rather than one per point.
-        const perBucket = await countPerBucket(raw, [{ start: range.start.getTime(), end: range.end.getTime() }], stepMs, options.timeoutMs);
-        return points.map((point) => ({
-          start: point.start,
-          counts: perBucket.get(floorTo(point.start.getTime(), stepMs)) ?? zeroCounts(),
-        }));
+    series: async (shape, options) => {
+      const totals = shape.starts.map(() => zeroCounts());
+      const add = (at: number, counts: StatusCounts) => addCounts(totals[pointIndexOf(shape.starts, at)] as StatusCounts, counts);
+      const points = shapePoints(shape);
+      if ((await coverage.cached('coverage')) > shapeRange(shape).start) {
+        // Not (all) in the rollups yet: one grouped aggregate per stretch of constant offset, rather than one per point.
+        await forEachLimited(shape.pieces, RAW_CONCURRENCY, async (piece) => {
+          for (const [cell, counts] of await countPerBucket(raw, [piece], piece.cellMs, options.timeoutMs, undefined, piece.phase)) {
+            add(Math.max(cell, piece.start), counts);
+          }
+        });
+      } else {
+        // The plan that reads the fewest buckets: every point planned as any range (a month: its ends
+        // in hours, its days whole); points of local days and longer as UTC days and the hours between
+        // (planByBoundaries); or the whole cells of each stretch of constant offset summed by the
+        // server (quarter hours of minutes), the rest planned. A step of one bucket: every point
+        // planned, which reads them faster than the server sums them. Costs first, then only the
+        // plans chosen are built: a burst of 1,500-point series holds no more than it needs.
+        const wholes = shape.pieces.map(wholeCellsOf);
+        const daysLong = shape.end - (shape.starts[0] as number) >= (shape.starts.length * DAY.ms) / 2;
+        const byBoundaries = daysLong ? planByBoundaries(shape.starts, shape.end, DAY.ms) : undefined;
+        // Points shorter than half a day on a grid of whole cells read as many buckets either way: the grid, uncounted.
+        const costs = {
+          planned: byBoundaries || !wholes.some(Boolean) ? bucketsToRead(points) : Infinity,
+          boundaries: byBoundaries ? bucketsToRead([...byBoundaries.wholes, ...byBoundaries.stretches.map(({ range }) => range)]) : Infinity,
+          grid: !wholes.some(Boolean)
+            ? Infinity
+            : !byBoundaries
+              ? 0
+              : shape.pieces.reduce((sum, piece, i) => {
+                  const whole = wholes[i];
+                  return sum + (whole ? (whole.end - whole.start) / whole.level.ms : 0) + bucketsToRead(fragmentsOf(piece, whole, points));
+                }, 0),
+        };
+        if (costs.grid <= Math.min(costs.planned, costs.boundaries)) {
+          const fragments = shape.pieces.flatMap((piece, i) => fragmentsOf(piece, wholes[i], points));
+          await Promise.all([
+            ...shape.pieces.map(async (piece, i) => {
+              const whole = wholes[i];
+              if (!whole) return;
+              for (const [cell, counts] of await countWhole(whole.level, whole, { ms: piece.cellMs, phase: piece.phase }, options.timeoutMs)) add(cell, counts);
+            }),
+            countPlans(
+              fragments.map((fragment) => planRange(fragment)),
+              options,
+            ).then((counts) => counts.forEach((count, i) => add((fragments[i] as TimeRange).start.getTime(), count))),
+          ]);
+        } else if (byBoundaries && costs.boundaries < costs.planned) {
+          const ranges = [...byBoundaries.wholes, ...byBoundaries.stretches.map(({ range }) => range)];
+          const counts = await countPlans(
+            ranges.map((range) => planRange(range)),
+            options,
+          );
+          const stretch = (i: number) => counts[points.length + i] as StatusCounts;
+          points.forEach((_, i) => {
+            const { sign } = byBoundaries.stretches[i] as { sign: 1 | -1 };
+            const next = byBoundaries.stretches[i + 1] as { sign: 1 | -1 };
+            const total = totals[i] as StatusCounts;
+            addCounts(total, counts[i] as StatusCounts);
+            (sign === 1 ? addCounts : subtractCounts)(total, stretch(i));
+            (next.sign === 1 ? subtractCounts : addCounts)(total, stretch(i + 1));
+          });
+        } else {
+          (
+            await countPlans(
+              points.map((point) => planRange(point)),
+              options,
+            )
+          ).forEach((counts, i) => addCounts(totals[i] as StatusCounts, counts));
+        }
       }
-      // A step of several buckets (5m, 15m, 6h): the whole steps from the buckets of the coarsest
-      // level that divides it, summed per step by the server, and the first and last points, when
-      // clipped, planned as any range. A step of one bucket: every point planned (one bucket each),
-      // which reads them faster than the server sums them.
-      const coarsest = [...ROLLUP_LEVELS].reverse().find((l) => stepMs % l.ms === 0);
-      const level = coarsest && coarsest.ms < stepMs ? coarsest : undefined;
-      const whole = { start: ceilTo(range.start.getTime(), stepMs), end: floorTo(range.end.getTime(), stepMs) };
-      const isWhole = (point: TimeRange) =>
-        level !== undefined && point.start.getTime() >= whole.start && point.end.getTime() <= whole.end;
-      const clipped = points.filter((point) => !isWhole(point));
-      const [perStep, clippedCounts] = await Promise.all([
-        level && whole.start < whole.end ? countWhole(level, whole, stepMs, options.timeoutMs) : new Map<number, StatusCounts>(),
-        countPlans(
-          clipped.map((point) => planRange(point)),
-          options,
-        ),
-      ]);
-      let next = 0;
-      return points.map((point) => ({
-        start: point.start,
-        counts: (isWhole(point) ? perStep.get(point.start.getTime()) : clippedCounts[next++]) ?? zeroCounts(),
-      }));
+      return points.map((point, i) => ({ start: point.start, counts: totals[i] ?? zeroCounts() }));
     },
   };
 }

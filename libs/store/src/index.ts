@@ -3,8 +3,22 @@ export type { MongoConnection, MongoConnectionOptions } from './connection';
 export { createStatusEventStore, STATUS_EVENTS_COLLECTION } from './status-events';
 export type { InsertResult, StatusEventStore, StatusEventStoreOptions } from './status-events';
 export { addCounts, buildStatusCountPipeline, countByStatus, STATUS_KEYS, zeroCounts } from './status-counts';
-export { countSeriesPoints, floorTo, ROLLUP_LEVELS, SERIES_STEPS, seriesPoints } from './rollup-plan';
-export type { RollupLevel, SeriesStep } from './rollup-plan';
+export { floorTo, ROLLUP_LEVELS } from './rollup-plan';
+export type { RollupLevel } from './rollup-plan';
+export {
+  countSeriesPoints,
+  formatInZone,
+  pointIndexOf,
+  SERIES_STEP_NAMES,
+  SERIES_STEPS,
+  seriesShape,
+  shapePoints,
+  shapeRange,
+  timeZone,
+  timeZoneNames,
+  UTC,
+} from './series-calendar';
+export type { GridPiece, SeriesShape, SeriesStep, StepRule, TimeZone } from './series-calendar';
 export type { RebuildOptions, RefreshOptions, RefreshResult, RollupBucket, RollupOptions, Rollups } from './rollups';
 export type { DeviceCounts, DevicePage, DeviceQueryOptions, DeviceSummary } from './device-counts';
 export type { SeriesPoint } from './fleet-counts';

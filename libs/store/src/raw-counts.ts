@@ -29,13 +29,14 @@ export function countsOfSums(group: Record<string, unknown>): StatusCounts {
 }
 
 /**
- * `ts` rounded down to a multiple of `ms` since 1970, as milliseconds (before 1970 too). Arithmetic
- * rather than `$dateTrunc`: DocumentDB's `$dateTrunc` to a day answers the wrong day (2026-02-28T10:39Z
- * gave 2026-02-26 on v0.106).
+ * `ts` rounded down to the start of its bucket of `ms`, buckets starting at `phase` plus multiples of
+ * `ms` since 1970, as milliseconds (before 1970 too). Arithmetic rather than `$dateTrunc`:
+ * DocumentDB's `$dateTrunc` to a day answers the wrong day (2026-02-28T10:39Z gave 2026-02-26 on v0.106).
  */
-export function bucketExpression(ms: number, field = '$ts') {
-  const time = { $toLong: field };
-  return { $subtract: [time, { $mod: [{ $add: [{ $mod: [time, ms] }, ms] }, ms] }] };
+export function bucketExpression(ms: number, field = '$ts', phase = 0) {
+  const time = phase === 0 ? { $toLong: field } : { $subtract: [{ $toLong: field }, phase] };
+  const floored = { $subtract: [time, { $mod: [{ $add: [{ $mod: [time, ms] }, ms] }, ms] }] };
+  return phase === 0 ? floored : { $add: [floored, phase] };
 }
 
 /** Readings within any of `stretches`, of `devices` only when given. */
@@ -46,8 +47,8 @@ export function readingsWithin(stretches: readonly Stretch[], devices?: readonly
 }
 
 /**
- * The counts of every UTC-aligned bucket of `bucketMs` within `stretches` that holds readings (of
- * `devices` only, when given), by bucket start.
+ * The counts of every bucket of `bucketMs` (starting at `phase` plus multiples of it) within
+ * `stretches` that holds readings (of `devices` only, when given), by bucket start.
  */
 export async function countPerBucket(
   raw: Collection<StatusEvent>,
@@ -55,13 +56,14 @@ export async function countPerBucket(
   bucketMs: number,
   timeoutMs = 60_000,
   devices?: readonly string[],
+  phase = 0,
 ): Promise<Map<number, StatusCounts>> {
   if (stretches.length === 0) return new Map();
   const groups = await raw
     .aggregate<{ _id: { bucket: unknown; status: unknown }; count: number }>(
       [
         { $match: readingsWithin(stretches, devices) },
-        { $group: { _id: { bucket: bucketExpression(bucketMs), status: '$status' }, count: { $sum: 1 } } },
+        { $group: { _id: { bucket: bucketExpression(bucketMs, '$ts', phase), status: '$status' }, count: { $sum: 1 } } },
       ],
       { maxTimeMS: timeoutMs, promoteLongs: true },
     )

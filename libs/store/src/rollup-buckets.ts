@@ -48,9 +48,15 @@ export interface BucketRepository {
   read(level: RollupLevel, starts: readonly number[], timeoutMs: number): Promise<BucketState[]>;
   /**
    * The buckets of `level` in `stretch` but those at `skip`, grouped by the server: the clean ones
-   * summed per step of `stepMs` (all in one without it), each other one alone.
+   * summed per step of `stepMs` starting at `phase` (all in one without it), each other one alone.
    */
-  sumClean(level: RollupLevel, stretch: Stretch, stepMs: number | undefined, skip: readonly number[], timeoutMs: number): Promise<CleanSums[]>;
+  sumClean(
+    level: RollupLevel,
+    stretch: Stretch,
+    step: { ms: number; phase: number } | undefined,
+    skip: readonly number[],
+    timeoutMs: number,
+  ): Promise<CleanSums[]>;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -120,7 +126,7 @@ export function createBucketRepository(db: Db): BucketRepository {
         .toArray();
       return all?.buckets ?? [];
     },
-    sumClean: (level, { start, end }, stepMs, skip, timeoutMs) =>
+    sumClean: (level, { start, end }, step, skip, timeoutMs) =>
       collection(level)
         .aggregate<CleanSums>(
           [
@@ -132,7 +138,7 @@ export function createBucketRepository(db: Db): BucketRepository {
             {
               $group: {
                 _id: {
-                  step: stepMs === undefined ? null : bucketExpression(stepMs, '$_id'),
+                  step: step === undefined ? null : bucketExpression(step.ms, '$_id', step.phase),
                   unclean: { $cond: [{ $eq: ['$dirty', false] }, null, '$_id'] },
                 },
                 ...SUM_OF_COUNTS,

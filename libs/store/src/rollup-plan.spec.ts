@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceRaw, countSeriesPoints, coverageAfterRebuild, floorTo, planRange, ROLLUP_LEVELS, seriesPoints, type Segment } from './rollup-plan';
+import { coalesceRaw, coverageAfterRebuild, floorTo, planByBoundaries, planRange, ROLLUP_LEVELS, type Segment } from './rollup-plan';
 
 const t = (iso: string) => Date.parse(iso);
 const range = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
@@ -95,27 +95,23 @@ describe('coalesceRaw', () => {
   });
 });
 
-describe('seriesPoints', () => {
-  it('gives one point per UTC-aligned step, the first and last clipped to the range', () => {
-    const points = seriesPoints(range('2026-01-01T00:10:00Z', '2026-01-01T02:30:00Z'), 3_600_000);
-    expect(points.map((p) => [p.start.toISOString(), p.end.toISOString()])).toEqual([
-      ['2026-01-01T00:10:00.000Z', '2026-01-01T01:00:00.000Z'],
-      ['2026-01-01T01:00:00.000Z', '2026-01-01T02:00:00.000Z'],
-      ['2026-01-01T02:00:00.000Z', '2026-01-01T02:30:00.000Z'],
+describe('planByBoundaries', () => {
+  it('moves each boundary to its nearest day, with the hours between counted in or out', () => {
+    // Berlin's local days around 2026-03-29 (23 hours): 23:00Z, 23:00Z, 22:00Z, and a range end at 12:00Z.
+    const starts = ['2026-03-27T23:00:00Z', '2026-03-28T23:00:00Z', '2026-03-29T22:00:00Z'].map(t);
+    const { wholes, stretches } = planByBoundaries(starts, t('2026-03-30T12:00:00Z'), 86_400_000);
+    const iso = (r: { start: Date; end: Date }) => [r.start.toISOString(), r.end.toISOString()];
+    expect(wholes.map(iso)).toEqual([
+      ['2026-03-28T00:00:00.000Z', '2026-03-29T00:00:00.000Z'],
+      ['2026-03-29T00:00:00.000Z', '2026-03-30T00:00:00.000Z'],
+      ['2026-03-30T00:00:00.000Z', '2026-03-30T00:00:00.000Z'],
     ]);
-    expect(countSeriesPoints(range('2026-01-01T00:10:00Z', '2026-01-01T02:30:00Z'), 3_600_000)).toBe(3);
-  });
-
-  it('agrees with countSeriesPoints for random ranges and steps', () => {
-    let seed = 11;
-    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
-    for (const step of [60_000, 300_000, 900_000, 3_600_000, 86_400_000]) {
-      for (let i = 0; i < 50; i++) {
-        const start = t('2026-01-01T00:00:00Z') + Math.floor(random() * 86_400_000);
-        const r = { start: new Date(start), end: new Date(start + Math.floor(random() * 200 * step)) };
-        expect(seriesPoints(r, step)).toHaveLength(countSeriesPoints(r, step));
-      }
-    }
+    expect(stretches.map(({ range, sign }) => [...iso(range), sign])).toEqual([
+      ['2026-03-27T23:00:00.000Z', '2026-03-28T00:00:00.000Z', 1],
+      ['2026-03-28T23:00:00.000Z', '2026-03-29T00:00:00.000Z', 1],
+      ['2026-03-29T22:00:00.000Z', '2026-03-30T00:00:00.000Z', 1],
+      ['2026-03-30T00:00:00.000Z', '2026-03-30T12:00:00.000Z', -1],
+    ]);
   });
 });
 

@@ -79,31 +79,33 @@ export function coalesceRaw(
   return merged;
 }
 
-/** A chart's step: UTC-aligned buckets of `ms`. */
-export const SERIES_STEPS = {
-  '1m': 60_000,
-  '5m': 300_000,
-  '15m': 900_000,
-  '1h': 3_600_000,
-  '6h': 21_600_000,
-  '1d': 86_400_000,
-} as const;
-export type SeriesStep = keyof typeof SERIES_STEPS;
-
 /**
- * The points of a series over `[start, end)`: one per UTC-aligned step bucket that overlaps the
- * range, each clipped to it (so the points add up to the range's counts).
+ * Points `[starts[i], starts[i + 1] or end)` as differences of prefix counts, with `C(t)` the count
+ * before `t`: each boundary `b` is moved to its nearest bucket start `B` of `ms`, with the stretch
+ * between them (`[b, B)`, counted with `sign` 1, or `[B, b)` with -1), so that
+ * `point i = count([B_i, B_i+1)) + sign_i · stretch_i − sign_i+1 · stretch_i+1`.
+ * A local day in Berlin is then a UTC day and an hour or two either side, not 24 hours.
  */
-export function seriesPoints({ start, end }: TimeRange, stepMs: number): TimeRange[] {
-  const points: TimeRange[] = [];
-  for (let at = floorTo(start.getTime(), stepMs); at < end.getTime(); at += stepMs) {
-    points.push({ start: new Date(Math.max(at, start.getTime())), end: new Date(Math.min(at + stepMs, end.getTime())) });
-  }
-  return points;
+export interface BoundaryPlan {
+  /** Per point, the whole buckets between its moved boundaries (empty when they meet). */
+  wholes: TimeRange[];
+  /** Per boundary (one more than points): the stretch to its nearest bucket start, and how it counts. */
+  stretches: { range: TimeRange; sign: 1 | -1 }[];
 }
 
-/** How many points `seriesPoints` gives, without building them. */
-export function countSeriesPoints({ start, end }: TimeRange, stepMs: number): number {
-  if (end <= start) return 0;
-  return Math.ceil((end.getTime() - floorTo(start.getTime(), stepMs)) / stepMs);
+export function planByBoundaries(starts: readonly number[], end: number, ms: number): BoundaryPlan {
+  const boundaries = [...starts, end];
+  const moved = boundaries.map((at) => {
+    const down = floorTo(at, ms);
+    return at - down <= ms / 2 ? down : down + ms;
+  });
+  return {
+    wholes: starts.map((_, i) => ({ start: new Date(moved[i] as number), end: new Date(Math.max(moved[i] as number, moved[i + 1] as number)) })),
+    stretches: boundaries.map((at, i) => {
+      const to = moved[i] as number;
+      return at <= to
+        ? { range: { start: new Date(at), end: new Date(to) }, sign: 1 }
+        : { range: { start: new Date(to), end: new Date(at) }, sign: -1 };
+    }),
+  };
 }

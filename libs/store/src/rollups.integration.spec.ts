@@ -2,12 +2,13 @@ import { MongoClient, type Document } from 'mongodb';
 import type { MongoConnection } from './connection';
 import { describe, expect, it } from 'vitest';
 import { createBucketRepository, dirtyOnDaysOf } from './rollup-buckets';
-import { MINUTE, ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
+import { MINUTE, ROLLUP_LEVELS } from './rollup-plan';
+import { seriesShape, shapePoints, timeZone } from './series-calendar';
 import { addCounts, zeroCounts } from './status-counts';
 import type { RollupBucket } from './rollups';
 import type { StatusEvent } from '@tally/contract';
 import { createStatusEventStore, STATUS_EVENTS_COLLECTION, type StatusEventStore } from './status-events';
-import { freshStores, generator, type Random } from './test/fixtures';
+import { freshStores, generator, randomSeriesShape, type Random } from './test/fixtures';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -37,16 +38,15 @@ async function expectExact(store: StatusEventStore, random: Random, seed: number
     expect(await store.countByStatus(range, options), what).toEqual(await store.countRawByStatus(range, options));
   }
   const range = randomRange(random, now);
-  const steps = Object.values(SERIES_STEPS).filter((step) => (range.end.getTime() - range.start.getTime()) / step < 400);
-  const step = steps[random.int(steps.length)] ?? DAY;
-  const series = await store.rollups.series(range, step, options);
-  const total = series.reduce((sum, point) => addCounts(sum, { ...point.counts }), zeroCounts());
-  expect(total, `seed ${seed}, step ${step}, the points' sum`).toEqual(await store.countRawByStatus(range, options));
-  const sampled = [...series.slice(0, 10), ...Array.from({ length: 10 }, () => series[random.int(series.length)]), series.at(-1)];
-  for (const point of sampled.filter((p) => p !== undefined)) {
-    const end = new Date(Math.min(range.end.getTime(), Math.floor(point.start.getTime() / step) * step + step));
-    const raw = await store.countRawByStatus({ start: point.start, end }, options);
-    expect(point.counts, `seed ${seed}, step ${step}, point ${point.start.toISOString()}`).toEqual(raw);
+  const { shape, what: series } = randomSeriesShape(random, range, 400);
+  const points = await store.rollups.series(shape, options);
+  const total = points.reduce((sum, point) => addCounts(sum, { ...point.counts }), zeroCounts());
+  expect(total, `seed ${seed}, ${series}, the points' sum`).toEqual(await store.countRawByStatus(range, options));
+  const ranges = shapePoints(shape);
+  const sampled = [...ranges.keys()].filter((i) => i < 10 || i === ranges.length - 1 || random.next() < 10 / ranges.length);
+  for (const i of sampled) {
+    const raw = await store.countRawByStatus(ranges[i] as (typeof ranges)[number], options);
+    expect(points[i]?.counts, `seed ${seed}, ${series}, point ${ranges[i]?.start.toISOString()}`).toEqual(raw);
   }
 }
 
@@ -156,14 +156,20 @@ describe('a series of steps of several buckets', () => {
     // Dirty minutes under clean hours, and minutes never refreshed.
     await store.insertReadings(Array.from({ length: 30 }, (_, i) => randomReading(random, 2000 + i)));
     const range = { start: new Date(NOW - 3 * DAY - 7 * 60_000 - 1234), end: new Date(NOW + 2 * HOUR + 55_555) };
-    for (const step of [SERIES_STEPS['5m'], SERIES_STEPS['15m'], SERIES_STEPS['6h']]) {
-      const series = await store.rollups.series(range, step, options);
-      const raw = await Promise.all(
-        series.map(({ start }) =>
-          store.countRawByStatus({ start, end: new Date(Math.min(range.end.getTime(), Math.floor(start.getTime() / step) * step + step)) }, options),
-        ),
-      );
-      expect(series.map((point) => point.counts), `step ${step}`).toEqual(raw);
+    const steps = [
+      ['5m', 'UTC'],
+      ['15m', 'UTC'],
+      ['6h', 'UTC'],
+      ['1h', 'Asia/Kolkata'],
+      ['1d', 'Asia/Kathmandu'],
+      ['1d', 'America/New_York'],
+      ['1w', 'America/New_York'],
+    ] as const;
+    for (const [step, zone] of steps) {
+      const shape = seriesShape(range, step, timeZone(zone)) as NonNullable<ReturnType<typeof seriesShape>>;
+      const series = await store.rollups.series(shape, options);
+      const raw = await Promise.all(shapePoints(shape).map((point) => store.countRawByStatus(point, options)));
+      expect(series.map((point) => point.counts), `step ${step} in ${zone}`).toEqual(raw);
     }
   }, 60_000);
 });

@@ -67,3 +67,9 @@ export async function countByStatus<T extends Document>(
   const groups = await collection.aggregate<{ _id: unknown; count: unknown }>(pipeline, { maxTimeMS: timeoutMs }).toArray();
   return toStatusCounts(groups);
 }
+
+/** Subtracts `less` from `counts` (in place), and returns `counts`. */
+export function subtractCounts(counts: StatusCounts, less: StatusCounts): StatusCounts {
+  for (const key of STATUS_KEYS) counts[key] -= less[key];
+  return counts;
+}

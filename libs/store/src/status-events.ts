@@ -5,6 +5,7 @@ import { isTransientWriteError, StoreError, withinTimeout } from './errors';
 import type { DeviceCounts } from './device-counts';
 import type { SeriesPoint } from './fleet-counts';
 import { createRollups, type Rollups } from './rollups';
+import type { SeriesShape } from './series-calendar';
 import { countByStatus, type CountOptions, type StatusCounts, type TimeRange } from './status-counts';
 
 export const STATUS_EVENTS_COLLECTION = 'status_events';
@@ -44,8 +45,8 @@ export interface StatusEventStore {
    * where they are clean, else the raw readings; bounded by `timeoutMs`.
    */
   countByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
-  /** The counts of each UTC-aligned step of `stepMs` in `[start, end)`, each clipped to it (of `devices` together, when given). */
-  series(range: TimeRange, stepMs: number, options: CountOptions): Promise<SeriesPoint[]>;
+  /** The counts of each point of `shape` (see `seriesShape`), of `devices` together when given. */
+  series(shape: SeriesShape, options: CountOptions): Promise<SeriesPoint[]>;
   /** Counts per device, the devices' top list and their directory. */
   devices: DeviceCounts;
   /** Readings per status in `[start, end)`, counted from the raw readings alone with the aggregate pipeline. */
@@ -119,9 +120,9 @@ export function createStatusEventStore({ db, insertTimeoutMs = 5000, afterRawIns
     devices: rollups.devices,
     countByStatus: (range, { devices, ...options }) =>
       withinTimeout(devices ? rollups.devices.count(range, devices, options) : rollups.count(range, options), options.timeoutMs, 'The count'),
-    series: (range, stepMs, { devices, ...options }) =>
+    series: (shape, { devices, ...options }) =>
       withinTimeout(
-        devices ? rollups.devices.series(range, stepMs, devices, options) : rollups.series(range, stepMs, options),
+        devices ? rollups.devices.series(shape, devices, options) : rollups.series(shape, options),
         options.timeoutMs,
         'The series',
       ),

@@ -25,6 +25,7 @@ export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0
 /** The page's own rules, served after uPlot's in `/dashboard.css` (no inline style: the CSP forbids it). */
 export const DASHBOARD_CSS = `:root { color-scheme: light; font: 15px/1.4 system-ui, sans-serif; color: #222; }
 body { margin: 0 auto; padding: .75rem 1rem 2rem; max-width: 80rem; }
+[hidden] { display: none !important; }
 header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
 h1 { font-size: 1.4rem; margin: 0 auto 0 0; }
 form { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin: .75rem 0; }
@@ -37,6 +38,7 @@ label { display: flex; flex-direction: column; font-size: .8rem; color: #555; }
 #mode { font-size: .85rem; }
 #mode[data-mode="live"] { color: #0a7d32; font-weight: 600; }
 #mode[data-mode="polling"] { color: #8a5a00; }
+#zone { color: #555; font-size: .85rem; }
 .view { display: grid; grid-template-columns: minmax(0, 1fr) 13rem; gap: 1rem; align-items: start; }
 @media (max-width: 44rem) { .view { grid-template-columns: minmax(0, 1fr); } }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
@@ -91,6 +93,7 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
 <header>
   <h1>Tally: readings per status</h1>
   <span id="mode" role="status" hidden></span>
+  <span id="zone"></span>
   <a href="/docs">API docs</a>
 </header>
 <form id="controls">
@@ -98,6 +101,7 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
   <label>From <input id="from" type="datetime-local" step="1"></label>
   <label>To <input id="to" type="datetime-local" step="1"></label>
   <button id="custom" type="submit">Show range</button>
+  <button id="download" type="button">Download CSV</button>
   <label id="token-field"${authRequired ? '' : ' hidden'}>API token <input id="token" type="password" autocomplete="off"></label>
 </form>
 <div id="devices">

@@ -1,26 +1,44 @@
 /**
  * What the dashboard asks the API for: pure functions shared by the page (bundled for the browser)
  * and its tests. Nothing here may use Node or the DOM: from the store, only its pure
- * `rollup-plan` module (the steps and how many points a range has at each).
+ * `series-calendar` module (the steps, and the points a range has at each in a time zone).
  */
-import { countSeriesPoints, SERIES_STEPS, type SeriesStep } from '@tally/store/rollup-plan';
+import { countSeriesPoints, SERIES_STEP_NAMES, SERIES_STEPS, seriesShape, type SeriesStep, type TimeZone } from '@tally/store/series-calendar';
 import type { TimeRange } from '@tally/store';
 
 export type { TimeRange };
 
 /** The series steps the API serves, finest first. */
-export const STEPS = Object.entries(SERIES_STEPS) as [SeriesStep, number][];
+export const STEPS = SERIES_STEP_NAMES;
 
 export type Step = SeriesStep;
 
+/** A range ending now: of a length, or since the local day or month began. */
+export type Preset = { label: string; ms: number } | { label: string; since: '1d' | '1mo' };
+
 /** Range presets, each ending now. */
-export const PRESETS = [
-  ['15 min', 15 * 60_000],
-  ['1 h', 3_600_000],
-  ['24 h', 86_400_000],
-  ['7 d', 7 * 86_400_000],
-  ['30 d', 30 * 86_400_000],
-] as const;
+export const PRESETS: readonly Preset[] = [
+  { label: '15 min', ms: 15 * 60_000 },
+  { label: '1 h', ms: 3_600_000 },
+  { label: '24 h', ms: 86_400_000 },
+  { label: '7 d', ms: 7 * 86_400_000 },
+  { label: '30 d', ms: 30 * 86_400_000 },
+  { label: 'Today', since: '1d' },
+  { label: 'This month', since: '1mo' },
+];
+
+/** The range of `preset` at `now` in `zone`: "Today" from the local midnight, "This month" from the first. */
+export function presetRange(preset: Preset, now: Date, zone: TimeZone): TimeRange {
+  if ('ms' in preset) return { start: new Date(now.getTime() - preset.ms), end: now };
+  return { start: stepStartOf(now, preset.since, zone), end: now };
+}
+
+/** Where the step of `step` in `zone` that holds `at` starts: where a chart draws a first point clipped to its range. */
+export function stepStartOf(at: Date, step: Step, zone: TimeZone): Date {
+  const lookBack = 2 * SERIES_STEPS[step].ms + 86_400_000;
+  const shape = seriesShape({ start: new Date(at.getTime() - lookBack), end: new Date(at.getTime() + 1) }, step, zone);
+  return new Date(shape?.starts.at(-1) ?? at.getTime());
+}
 
 /** The API answers at most this many points (`MAX_SERIES_POINTS`). */
 export const API_MAX_POINTS = 1500;
@@ -29,26 +47,28 @@ export const API_MAX_POINTS = 1500;
 export const TARGET_POINTS = 400;
 
 /**
- * The finest step that draws at most `TARGET_POINTS` bars, else the finest within the API's
- * limit; `undefined` when even a day per point is too many.
+ * The finest step that draws at most `TARGET_POINTS` bars in `zone`, else the finest within the
+ * API's limit; `undefined` when even a month per point is too many.
  */
-export function chooseStep(range: TimeRange): { step: Step; stepMs: number } | undefined {
-  const fits = (limit: number) => STEPS.find(([, ms]) => countSeriesPoints(range, ms) <= limit);
-  const found = fits(TARGET_POINTS) ?? fits(API_MAX_POINTS);
-  return found && { step: found[0], stepMs: found[1] };
+export function chooseStep(range: TimeRange, zone: TimeZone): Step | undefined {
+  const fits = (limit: number) => STEPS.find((step) => countSeriesPoints(range, step, zone, limit) <= limit);
+  return fits(TARGET_POINTS) ?? fits(API_MAX_POINTS);
 }
 
 /** Why a custom range cannot be shown, or `undefined` when it can. */
-export function rangeProblem(range: TimeRange): string | undefined {
+export function rangeProblem(range: TimeRange, zone: TimeZone): string | undefined {
   if (Number.isNaN(range.start.getTime()) || Number.isNaN(range.end.getTime())) return 'Enter both a start and an end';
   if (range.end <= range.start) return 'The start must be before the end';
-  if (!chooseStep(range)) return `The range is too long: at most ${API_MAX_POINTS - 1} days`;
+  if (!chooseStep(range, zone)) return `The range is too long: at most ${API_MAX_POINTS} months`;
   return undefined;
 }
 
-/** The query string of a range for `/status-counts` and `/status-counts/series`. */
-export function rangeQuery({ start, end }: TimeRange, step?: Step): string {
+/** The query string of a range for `/status-counts`, and with a step and zone for `/status-counts/series`. */
+export function rangeQuery({ start, end }: TimeRange, series?: { step: Step; zone: TimeZone }): string {
   const query = new URLSearchParams({ start_time: start.toISOString(), end_time: end.toISOString() });
-  if (step) query.set('step', step);
+  if (series) {
+    query.set('step', series.step);
+    query.set('tz', series.zone.name);
+  }
   return query.toString();
 }

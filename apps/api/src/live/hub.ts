@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ChangedMinute } from '@tally/messaging';
-import type { SeriesPoint, SeriesStep, TimeRange } from '@tally/store';
+import { UTC, type SeriesPoint, type SeriesStep, type TimeRange } from '@tally/store';
 import { ApiError } from '../errors';
 import { seriesBody } from '../routes/counts';
 import { TickHistory } from './history';
@@ -189,7 +189,7 @@ export class LiveHub {
         const points = (await Promise.all((spans ?? [range]).map((span) => read(span, spec)))).flat();
         if (subscriber.stream.closed) return new Response(subscriber.stream.body);
         const type = spans ? 'points' : 'series';
-        this.#send(subscriber, sseEvent(type, this.#eventId(seq), seriesBody(range, spec.step, points)), type, this.#o.now());
+        this.#send(subscriber, sseEvent(type, this.#eventId(seq), seriesBody(range, spec.step, UTC, points)), type, this.#o.now());
         delete subscriber.firstReadAfter;
         return new Response(subscriber.stream.body, {
           headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
@@ -372,9 +372,9 @@ export class LiveHub {
         const mine = [...subscriber.held.values()].filter((point) => point.start >= range.start && point.start < range.end);
         subscriber.held.clear();
         mine.sort((a, b) => a.start.getTime() - b.start.getTime());
-        this.#send(subscriber, sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, mine)), 'points', now);
+        this.#send(subscriber, sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, UTC, mine)), 'points', now);
       } else if (points.length > 0) {
-        shared ??= sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, points));
+        shared ??= sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, UTC, points));
         this.#send(subscriber, shared, 'points', now);
       }
     }

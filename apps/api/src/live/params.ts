@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import type { TimeRange } from '@tally/store';
-import { EXAMPLE_START, inOrder, RANGE_ORDER, seriesParameters } from '../schemas';
+import { SERIES_STEP_NAMES, SERIES_STEPS, type SeriesStep, type TimeRange } from '@tally/store';
+import { EXAMPLE_START, inOrder, RANGE_ORDER, seriesFields } from '../schemas';
 import type { Instant } from '../time';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -35,12 +35,29 @@ const windowField = z
   .optional();
 
 /**
+ * The steps a stream takes: those of one width from UTC midnight (1m to 1d). Weeks, months and
+ * other zones (`tz`) are the series' only, for now: a stream finds the points a stored minute
+ * changed by its step's width.
+ */
+export const LIVE_STEPS = SERIES_STEP_NAMES.filter((step) => SERIES_STEPS[step].kind !== 'month' && SERIES_STEPS[step].phase === 0) as [
+  SeriesStep,
+  ...SeriesStep[],
+];
+
+/** The series' parameters but `tz`. */
+const seriesParameters = Object.fromEntries(Object.entries(seriesFields).filter(([name]) => name !== 'tz')) as Omit<typeof seriesFields, 'tz'>;
+
+/**
  * `GET /status-counts/stream`: the series' parameters (the same schema, so that each of its filters
- * applies here too), with the range given either by `start_time` and `end_time` or by `window`.
+ * applies here too) in UTC, with the range given either by `start_time` and `end_time` or by `window`.
  */
 export const streamQuery = z
   .object({
     ...seriesParameters,
+    step: z
+      .enum(LIVE_STEPS, { error: `step must be one of ${LIVE_STEPS.join(', ')} (a stream's steps are UTC's, 1w and 1mo are the series' only)` })
+      .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] })
+      .openapi({ param: { example: '1h' } }),
     start_time: seriesParameters.start_time.optional(),
     end_time: seriesParameters.end_time.optional(),
     window: windowField,

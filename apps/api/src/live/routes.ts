@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { SERIES_STEPS } from '@tally/store';
+import { SERIES_STEPS, seriesShape, type SeriesShape, type SeriesStep, type TimeRange } from '@tally/store';
 import { apiError, retryAfterHeader, type ErrorKind } from '../errors';
 import { errorResponses } from '../openapi';
 import { checkSeriesPoints, QUERY_ERRORS, storeQuery, TOO_MANY_POINTS, withTimeout, type CountsRoutesOptions } from '../routes/counts';
@@ -60,7 +60,12 @@ export interface LiveRoutesOptions extends CountsRoutesOptions {
  */
 export function storeReads({ store, requestTimeoutMs }: Pick<CountsRoutesOptions, 'store' | 'requestTimeoutMs'>): ReadPoints {
   return (range, spec) =>
-    withTimeout(store, requestTimeoutMs, ({ timeoutMs }) => store.series(range, spec.stepMs, { timeoutMs, ...(spec.devices && { devices: spec.devices }) }));
+    withTimeout(store, requestTimeoutMs, ({ timeoutMs }) => store.series(utcShape(range, spec.step), { timeoutMs, ...(spec.devices && { devices: spec.devices }) }));
+}
+
+/** The points of `range` at a UTC step (a stream's ranges are whole steps, never more than the series allows). */
+function utcShape(range: TimeRange, step: SeriesStep): SeriesShape {
+  return seriesShape(range, step) as SeriesShape;
 }
 
 /** `GET /status-counts/stream`: the series' parameters, checked as the series checks them, before the stream opens. */
@@ -70,7 +75,7 @@ export function liveRoutes(app: OpenAPIHono, options: LiveRoutesOptions): void {
 
   app.openapi(streamSeries, async (c) => {
     const { step, device: devices, start_time, end_time, window: windowMs } = c.req.valid('query');
-    const stepMs = SERIES_STEPS[step];
+    const stepMs = SERIES_STEPS[step].ms;
     const spec: StreamSpec =
       windowMs === undefined
         ? { step, stepMs, devices, range: { start: toDate(start_time as NonNullable<typeof start_time>), end: toDate(end_time as NonNullable<typeof end_time>) } }
@@ -87,8 +92,8 @@ export function liveRoutes(app: OpenAPIHono, options: LiveRoutesOptions): void {
     const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
     const opening = hub.open(spec, { lastEventId: c.req.valid('header')['last-event-id'], ...(outgoing && { abort: () => outgoing.destroy() }) });
     try {
-      return (await opening.start((range, { stepMs: ms }) =>
-        query(c, ({ timeoutMs }) => store.series(range, ms, { timeoutMs, ...(devices && { devices }) })),
+      return (await opening.start((range) =>
+        query(c, ({ timeoutMs }) => store.series(utcShape(range, spec.step), { timeoutMs, ...(devices && { devices }) })),
       )) as never;
     } catch (error) {
       opening.cancel();

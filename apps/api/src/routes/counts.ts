@@ -1,6 +1,21 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { raceTimeout } from '@tally/runtime';
-import { countSeriesPoints, SERIES_STEPS, type SeriesPoint, type SeriesStep, type TimeRange } from '@tally/store';
+import {
+  addCounts,
+  formatInZone,
+  seriesShape,
+  shapePoints,
+  shapeRange,
+  UTC,
+  zeroCounts,
+  type SeriesPoint,
+  type SeriesShape,
+  type SeriesStep,
+  type StatusCounts,
+  type TimeRange,
+  type TimeZone,
+} from '@tally/store';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { UNAUTHORIZED } from '../auth';
 import { ApiError, apiError, type ErrorKind } from '../errors';
@@ -9,14 +24,15 @@ import { BUSY, BUSY_RETRY_AFTER_SECONDS, type QueryLimit } from '../query-limit'
 import {
   INVALID_REQUEST,
   MAX_SERIES_POINTS,
-  seriesQuery,
+  seriesGetQuery,
   seriesResponse,
   statusCountsBody,
   statusCountsQuery,
   statusCountsResponse,
 } from '../schemas';
 import { toDate, type Instant } from '../time';
-import type { CountsStore } from '../store';
+import type { CountsStore, QueryOptions } from '../store';
+import { acceptsCsvFirst, seriesCsv } from '../series-csv';
 import { JSON_BODY_ERRORS, jsonObjectBody } from './json-body';
 
 export const UNAVAILABLE: ErrorKind = { status: 503, code: 'unavailable', description: 'MongoDB is unavailable' };
@@ -26,6 +42,9 @@ export const TOO_MANY_POINTS: ErrorKind = {
   code: 'too_many_points',
   description: `The range holds more than ${MAX_SERIES_POINTS} steps`,
 };
+
+/** Device series a CSV export runs at once. */
+const DEVICE_SERIES_AT_ONCE = 4;
 
 /** What every operation that queries the store may answer besides its own. */
 export const QUERY_ERRORS = [INVALID_REQUEST, UNAUTHORIZED, TIMEOUT, UNAVAILABLE, BUSY];
@@ -55,13 +74,24 @@ export const getSeries = createRoute({
   operationId: 'getSeries',
   method: 'get',
   path: '/status-counts/series',
-  summary: 'Counts per status in each UTC-aligned step of a time range, for charts',
+  summary: 'Counts per status in each step of a time range, in a time zone, for charts and exports',
   description:
     `At most ${MAX_SERIES_POINTS} points. The first and last points are clipped to the range, ` +
-    'so the points add up to what /status-counts answers for it.',
-  request: { query: seriesQuery },
+    'so the points add up to what /status-counts answers for it. As CSV with format=csv or Accept: text/csv.',
+  request: { query: seriesGetQuery },
   responses: {
-    200: { description: 'One point per step', content: jsonContent(seriesResponse) },
+    200: {
+      description: 'One point per step',
+      content: {
+        ...jsonContent(seriesResponse),
+        'text/csv': {
+          schema: z.string().meta({
+            description:
+              'A header, then a row per point: start,end (local ISO times in tz), a column per status 0..6; with device, then a column per device and status (<device>/<status>)',
+          }),
+        },
+      },
+    },
     ...errorResponses(...QUERY_ERRORS, TOO_MANY_POINTS),
   },
 });
@@ -108,35 +138,59 @@ export function countsRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
   });
 
   app.openapi(getSeries, async (c) => {
-    const { step, device: devices, ...times } = c.req.valid('query');
-    const { start, end } = toRange(times);
-    const stepMs = checkSeriesPoints({ start, end }, step);
-    const series = await query(c, (options) => store.series({ start, end }, stepMs, { ...options, ...(devices && { devices }) }));
-    return c.json(seriesBody({ start, end }, step, series), 200);
+    const { step, tz: zone, format, device: devices, ...times } = c.req.valid('query');
+    const shape = checkSeriesPoints(toRange(times), step, zone);
+    // Written out once the store answered: a burst of requests waiting for the query limit holds only their shapes.
+    const written = (at: number) => formatInZone(at, zone);
+    if (format === 'csv' || (format === undefined && acceptsCsvFirst(c.req.header('accept')))) {
+      const perDevice = devices ? await query(c, (options) => seriesPerDevice(store, shape, devices, options)) : undefined;
+      const totals = perDevice
+        ? shape.starts.map((_, i) => perDevice.reduce((sum, { counts }) => addCounts(sum, counts[i] as StatusCounts), zeroCounts()))
+        : (await query(c, (options) => store.series(shape, options))).map((point) => point.counts);
+      const csv = seriesCsv(
+        shapePoints(shape).map(({ start, end }, i) => ({ start: written(start.getTime()), end: written(end.getTime()), counts: totals[i] as StatusCounts })),
+        perDevice,
+      );
+      return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="tally-series-${step}.csv"` });
+    }
+    const series = await query(c, (options) => store.series(shape, { ...options, ...(devices && { devices }) }));
+    return c.json(seriesBody(shapeRange(shape), step, zone, series), 200);
   });
 }
 
-/** The JSON of a series (or of some of its points): the range, the step, and each point's start and counts. */
-export function seriesBody({ start, end }: TimeRange, step: SeriesStep, points: readonly SeriesPoint[]) {
+/** The JSON of a series (or of some of its points, for the live stream): the range, step and zone, each point's start and counts, times local to the zone. */
+export function seriesBody({ start, end }: TimeRange, step: SeriesStep, zone: TimeZone, points: readonly SeriesPoint[]) {
+  const written = (at: Date) => formatInZone(at.getTime(), zone);
   return {
-    start_time: start.toISOString(),
-    end_time: end.toISOString(),
+    start_time: written(start),
+    end_time: written(end),
     step,
-    points: points.map((point) => ({ start: point.start.toISOString(), counts: point.counts })),
+    tz: zone.name,
+    points: points.map((point) => ({ start: written(point.start), counts: point.counts })),
   };
 }
 
-/** The step's width in milliseconds, once the range is known to hold at most `MAX_SERIES_POINTS` of them (else a 400). */
-export function checkSeriesPoints(range: TimeRange, step: SeriesStep): number {
-  const stepMs = SERIES_STEPS[step];
-  const points = countSeriesPoints(range, stepMs);
-  if (points > MAX_SERIES_POINTS) {
+/** The series' shape (its points as UTC instants), once the range is known to hold at most `MAX_SERIES_POINTS` of them (else a 400). */
+export function checkSeriesPoints(range: TimeRange, step: SeriesStep, zone: TimeZone = UTC): SeriesShape {
+  const shape = seriesShape(range, step, zone, MAX_SERIES_POINTS);
+  if (!shape) {
     throw apiError(
       TOO_MANY_POINTS,
-      `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
+      `The range holds more than ${MAX_SERIES_POINTS} steps of ${step}${zone.name === 'UTC' ? '' : ` in ${zone.name}`}: use a larger step or a shorter range`,
     );
   }
-  return stepMs;
+  return shape;
+}
+
+/** Devices' series one by one (a CSV column per device), a few at a time. */
+async function seriesPerDevice(store: CountsStore, shape: SeriesShape, devices: readonly string[], options: QueryOptions) {
+  const perDevice: { device: string; counts: StatusCounts[] }[] = [];
+  for (let i = 0; i < devices.length; i += DEVICE_SERIES_AT_ONCE) {
+    const batch = devices.slice(i, i + DEVICE_SERIES_AT_ONCE);
+    const series = await Promise.all(batch.map((device) => store.series(shape, { ...options, devices: [device] })));
+    batch.forEach((device, j) => perDevice.push({ device, counts: (series[j] ?? []).map((point) => point.counts) }));
+  }
+  return perDevice;
 }
 
 /** Runs a store call bounded by `timeoutMs`: 503 when MongoDB is unreachable, 504 when too slow. */

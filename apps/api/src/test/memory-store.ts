@@ -1,5 +1,5 @@
 import type { Status, StatusEvent } from '@tally/contract';
-import { seriesPoints, zeroCounts, type StatusCounts } from '@tally/store';
+import { shapePoints, zeroCounts, type StatusCounts } from '@tally/store';
 import type { CountsStore } from '../store';
 
 export type Reading = Pick<StatusEvent, 'status' | 'ts' | 'device'>;
@@ -21,8 +21,8 @@ export function memoryStore(readings: Reading[] = [], fail?: 'unavailable' | 'sl
   const ids = () => [...new Set(readings.flatMap(({ device }) => (device === undefined ? [] : [device])))].sort();
   return {
     countByStatus,
-    series: async (range, stepMs, options) =>
-      Promise.all(seriesPoints(range, stepMs).map(async (point) => ({ start: point.start, counts: await countByStatus(point, options) }))),
+    series: async (shape, options) =>
+      Promise.all(shapePoints(shape).map(async (point) => ({ start: point.start, counts: await countByStatus(point, options) }))),
     listDevices: async ({ prefix = '', after, limit }) => {
       await failing();
       const matching = ids().filter((id) => id.startsWith(prefix) && (after === undefined || id > after));

@@ -1,6 +1,8 @@
 import { testDatabase, waitForDevstack } from '@tally/devstack';
 import { afterAll, beforeAll } from 'vitest';
 import { createMongoConnection, type MongoConnection } from '../connection';
+import { SERIES_STEP_NAMES, seriesShape, timeZone, type SeriesShape, type TimeZone } from '../series-calendar';
+import type { TimeRange } from '../status-counts';
 import { createStatusEventStore } from '../status-events';
 
 /**
@@ -47,3 +49,17 @@ export function generator(seed: number) {
 }
 
 export type Random = ReturnType<typeof generator>;
+
+/** Zones of whole, half and three-quarter hour offsets, with and without daylight saving time. */
+export const SERIES_ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu'] as const;
+
+/** A random step in a random zone among those giving `range` fewer than `maxPoints` points, and its shape. */
+export function randomSeriesShape(random: Random, range: TimeRange, maxPoints: number): { shape: SeriesShape; what: string } {
+  const zone = timeZone(SERIES_ZONES[random.int(SERIES_ZONES.length)] as string) as TimeZone;
+  const fitting = SERIES_STEP_NAMES.flatMap((step) => {
+    const shape = seriesShape(range, step, zone, maxPoints - 1);
+    return shape ? [{ step, shape }] : [];
+  });
+  const { step, shape } = fitting[random.int(fitting.length)] as (typeof fitting)[number];
+  return { shape, what: `step ${step} in ${zone.name}` };
+}
