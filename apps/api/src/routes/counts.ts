@@ -176,7 +176,7 @@ export function checkSeriesPoints(range: TimeRange, step: SeriesStep, zone: Time
   if (!shape) {
     throw apiError(
       TOO_MANY_POINTS,
-      `The range holds more than ${MAX_SERIES_POINTS} steps of ${step}${zone.name === 'UTC' ? '' : ` in ${zone.name}`}: use a larger step or a shorter range`,
+      `The range holds more than ${MAX_SERIES_POINTS} steps of ${step} in ${zone.name}: use a larger step or a shorter range`,
     );
   }
   return shape;
