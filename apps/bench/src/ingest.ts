@@ -1,6 +1,6 @@
 import { VARIABLES } from '@tally/config';
 import { fleetDeviceIds, statusEventFor } from '@tally/contract';
-import { createTestVhost, pollUntil, waitUntil, withDatabase, type TestVhost } from '@tally/devstack';
+import { createTestVhost, pollUntil, waitUntil, withDatabase, type DevstackUrls, type TestVhost } from '@tally/devstack';
 import {
   createAmqpConnection,
   createReadingPublisher,
@@ -51,6 +51,8 @@ export interface DrainResult extends RateResult {
   cpuSeconds: number;
   /** Each processor's. */
   processorCpuSeconds: number[];
+  /** Each broker process's (`brokerPids`), over the same time. */
+  brokerCpuSeconds: number[];
   /** `cpuSeconds / seconds`: cores kept busy on average. */
   cpuCores: number;
   /** The processor's VmHWM once its rollups settled (the drain and the refreshes after it). */
@@ -162,6 +164,14 @@ interface QueueRunOptions {
   partitions: number;
   /** Processors draining side by side. @default 1 */
   processors?: number;
+  /** The broker's processes (its nodes'), whose CPU time over the drain is measured. @default none */
+  brokerPids?: readonly number[];
+  /** Where the vhost is made. @default the devstack's */
+  urls?: DevstackUrls;
+  /** `AMQP_URL` of processor `index`, from the vhost's. @default the vhost's */
+  processorAmqpUrl?: (vhostUrl: string, index: number) => string;
+  /** Runs once the partitions are filled, before the drain, with the vhost's name. */
+  onFilled?: (vhost: string) => Promise<void>;
   env: Record<string, string>;
   nodeOptions: string;
 }
@@ -183,10 +193,11 @@ async function dirtyBuckets(db: Db): Promise<number> {
 
 /** Fills the partitions of a fresh vhost, then starts the processors and times them emptying them. */
 export async function measureQueueRun(context: BenchContext, options: QueueRunOptions): Promise<QueueRun> {
-  const vhost = await createTestVhost(context.urls, 'bench');
+  const vhost = await createTestVhost(options.urls ?? context.urls, 'bench');
   const dispose = context.cleanup.defer(() => vhost.dispose());
   try {
     const publish = await fillQueue(context, vhost, options);
+    await options.onFilled?.(vhost.name);
     const drain = await drainQueue(context, vhost, options);
     return { publish, drain };
   } finally {
@@ -240,7 +251,8 @@ export async function fillQueue(
 }
 
 async function drainQueue(context: BenchContext, vhost: TestVhost, options: QueueRunOptions): Promise<DrainResult> {
-  const { label, readings, env, nodeOptions, partitions, processors: processorCount = 1 } = options;
+  const { label, readings, env, nodeOptions, partitions, processors: processorCount = 1, brokerPids = [] } = options;
+  const processorAmqpUrl = options.processorAmqpUrl ?? ((url: string) => url);
   const db = context.mongo.db(`bench_${context.runId}_${label}`);
   const dropDatabase = context.cleanup.defer(() => db.dropDatabase());
   const events = db.collection<Document>(STATUS_EVENTS_COLLECTION);
@@ -250,11 +262,11 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
   const queue = () => partitionsState(watch, partitions);
 
   const spawned = performance.now();
-  const processors = Array.from({ length: processorCount }, () =>
+  const processors = Array.from({ length: processorCount }, (_, index) =>
     startBundle(context, {
       app: 'processor',
       env: {
-        AMQP_URL: vhost.amqpUrl,
+        AMQP_URL: processorAmqpUrl(vhost.amqpUrl, index),
         MONGODB_URI: withDatabase(context.urls.mongodbUri, db.databaseName),
         TALLY_PARTITIONS: String(partitions),
         ...(nodeOptions && { NODE_OPTIONS: nodeOptions }),
@@ -282,6 +294,7 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
     });
     const started = performance.now();
     const cpuBefore = pids.map((pid) => readCpuSeconds(pid));
+    const brokerCpuBefore = brokerPids.map((pid) => readCpuSeconds(pid));
 
     let stored = 0;
     let grewAt = started;
@@ -310,6 +323,7 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
     }
     const seconds = (performance.now() - started) / 1000;
     const processorCpuSeconds = pids.map((pid, i) => readCpuSeconds(pid) - (cpuBefore[i] as number));
+    const brokerCpuSeconds = brokerPids.map((pid, i) => readCpuSeconds(pid) - (brokerCpuBefore[i] as number));
     const cpuSeconds = processorCpuSeconds.reduce((sum, each) => sum + each, 0);
     // Refreshes wait while the processor has a backlog: then they catch up.
     await waitUntil('the rollups to settle', async () => (await dirtyBuckets(db)) === 0, {
@@ -332,6 +346,7 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
       perSecond: rate,
       cpuSeconds: round(cpuSeconds),
       processorCpuSeconds: processorCpuSeconds.map((each) => round(each)),
+      brokerCpuSeconds: brokerCpuSeconds.map((each) => round(each)),
       cpuCores: round(cpuSeconds / seconds),
       peakRssMb: Math.round(peakRssMb),
       startupSeconds: round((started - spawned) / 1000),

@@ -6,13 +6,14 @@ import { measureConsumers } from './consumers';
 import { runEngineComparison } from './engine';
 import { createCleanup, type BenchContext } from './context';
 import { runIngest } from './ingest';
+import { runPartitions } from './partitions';
 import { describeMachine, describeServers } from './machine';
 import { parseBenchArgs, UsageError, USAGE, type BenchOptions, type Phase } from './options';
 import { runQuery } from './query';
 import { markdown, writeResult } from './report';
 
 /** The app whose built bundle each phase runs. */
-const BUNDLE_OF = { ingest: 'processor', query: 'api', engine: undefined } as const satisfies Record<
+const BUNDLE_OF = { ingest: 'processor', partitions: 'processor', query: 'api', engine: undefined } as const satisfies Record<
   Phase,
   string | undefined
 >;
@@ -63,6 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const servers = await describeServers(root, urls, mongo);
     const ingest = options.phases.includes('ingest') ? await runIngest(context, options) : undefined;
     const consumers = options.phases.includes('ingest') ? await measureConsumers(context, options.readings, options.devices) : undefined;
+    const partitions = options.phases.includes('partitions') ? await runPartitions(context, options) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
     const engine = options.phases.includes('engine') ? await runEngineComparison(context, options) : undefined;
     const result = {
@@ -85,6 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
       servers,
       ...(ingest && { ingest }),
       ...(consumers && { consumers }),
+      ...(partitions && { partitions }),
       ...(query && { query }),
       ...(engine && { engine }),
     };

@@ -17,7 +17,7 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs([])).toEqual({
       ...FULL_SIZES,
       quick: false,
-      phases: ['ingest', 'query', 'engine'],
+      phases: ['ingest', 'partitions', 'query', 'engine'],
       reseed: false,
       outDir: undefined,
       processorNodeOptions: PROCESSOR_IMAGE_NODE_OPTIONS,
@@ -55,7 +55,7 @@ describe('parseBenchArgs', () => {
     [['--query-readings', '1000,x'], '--query-readings: expected a positive integer, got "x"'],
     [['--samples', '2.5'], '--samples: expected a positive integer, got "2.5"'],
     [['--naive', 'many'], '--naive: expected a positive integer, got "many"'],
-    [['--only', 'api'], '--only: expected one of ingest, query, engine, got "api"'],
+    [['--only', 'api'], '--only: expected one of ingest, partitions, query, engine, got "api"'],
     [['--fast'], "Unknown option '--fast'"],
     [['extra'], 'Unexpected argument'],
   ])('refuses %j', (argv, message) => {

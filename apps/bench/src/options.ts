@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['ingest', 'query', 'engine'] as const;
+export const PHASES = ['ingest', 'partitions', 'query', 'engine'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
@@ -77,8 +77,10 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
                            in private engines (FerretDB + DocumentDB only) [${FULL_SIZES.engineReadings}]
   --devices N              devices the ingest and query readings come from, sim-00001… on
                            topics status/<device> [${FULL_SIZES.devices}]
-  --only ingest|query|engine
-                           run one phase only
+  --only ingest|partitions|query|engine
+                           run one phase only (partitions: the drain of --readings through
+                           1, 4 and 16 partitions by one and two processors, then 3 on a
+                           three-node cluster of its own)
   --reseed                 store the query readings again even if kept from an earlier run
   --out DIR                write the JSON into DIR, relative to the workspace root [bench/results]
   --processor-node-options=S
