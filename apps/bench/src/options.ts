@@ -80,7 +80,7 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --only ingest|partitions|query|engine
                            run one phase only (partitions: the drain of --readings through
                            1, 4 and 16 partitions by one and two processors, then 3 on a
-                           three-node cluster of its own)
+                           three-node cluster of its own, which --quick leaves out)
   --reseed                 store the query readings again even if kept from an earlier run
   --out DIR                write the JSON into DIR, relative to the workspace root [bench/results]
   --processor-node-options=S

@@ -142,6 +142,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   /** Messages still to take one at a time (`basic.get`, batches of one) after the broker closed a delivering connection. */
   #careful = 0;
   #drainTimer: NodeJS.Timeout | undefined;
+  /** A look at the retired queues is under way (the next tick skips). */
+  #lookingAtRetired = false;
 
   constructor(options: BatchConsumerOptions) {
     super();
@@ -300,7 +302,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
    */
   async #deleteDrained(): Promise<void> {
     const subscription = this.#current;
-    if (subscription === undefined || subscription.getting) return;
+    if (subscription === undefined || subscription.getting || this.#lookingAtRetired) return;
+    this.#lookingAtRetired = true;
     try {
       for (const queue of [...subscription.retired]) {
         if (subscription !== this.#current) return;
@@ -320,6 +323,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     } catch (error) {
       // The channel closed under us: `#lost` subscribes again, and looks for retired queues anew.
       this.#report(error as Error);
+    } finally {
+      this.#lookingAtRetired = false;
     }
   }
 

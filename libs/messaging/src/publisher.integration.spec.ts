@@ -132,7 +132,7 @@ describe.each<Transport>(['mqtt', 'amqp'])('publishing over %s', (transport) => 
   });
 
 
-  it('lands every reading on tally.status, before any consumer exists, in order and intact', async () => {
+  it('lands every reading without a device in one partition, before any consumer exists, in order and intact', async () => {
     const publisher = createReadingPublisher(
       transport === 'mqtt'
         ? { transport, connection, partitions: PARTITIONS, mqttUrl: vhost.mqttUrl, clientId: `test-${vhost.name}` }
