@@ -2,7 +2,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fleetDeviceIds } from '@tally/contract';
-import { devstackDir, findRabbitMqServer, readState, startLocalRabbitMqCluster, type DevstackUrls } from '@tally/devstack';
+import { devstackDir, findRabbitMqServer, readState, startLocalRabbitMqCluster, type ClusterNode, type DevstackUrls } from '@tally/devstack';
 import type { BenchContext } from './context';
 import { measureQueueRun, type DrainResult } from './ingest';
 import { round } from './stats';
@@ -103,8 +103,8 @@ async function measureCluster(
   const cluster = await startLocalRabbitMqCluster({ server, dir, namePrefix: `tally-bench-${process.pid}`, size: 3 });
   const stopCluster = context.cleanup.defer(() => cluster.stop());
   try {
-    const [first] = cluster.nodes;
-    const urls: DevstackUrls = { ...context.urls, amqpUrl: first!.amqpUrl, mqttUrl: first!.mqttUrl, managementUrl: first!.managementUrl };
+    const [first] = cluster.nodes as [ClusterNode, ...ClusterNode[]];
+    const urls: DevstackUrls = { ...context.urls, amqpUrl: first.amqpUrl, mqttUrl: first.mqttUrl, managementUrl: first.managementUrl };
     const pids = cluster.nodes.map((node) => Number(readFileSync(join(node.dir, 'rabbitmq.pid'), 'utf8').trim()));
     let leaders: string[] = [];
     const { drain } = await measureQueueRun(context, {
@@ -122,7 +122,7 @@ async function measureCluster(
         return url.toString();
       },
       onFilled: async (vhost) => {
-        const rows = JSON.parse(await first!.ctl(['list_queues', '-p', vhost, 'name', 'leader', '--formatter', 'json'])) as { name: string; leader: string }[];
+        const rows = JSON.parse(await first.ctl(['list_queues', '-p', vhost, 'name', 'leader', '--formatter', 'json'])) as { name: string; leader: string }[];
         leaders = rows.filter(({ name }) => /^tally\.status\.\d+$/.test(name)).sort((a, b) => a.name.localeCompare(b.name)).map(({ name, leader }) => `${name}: ${leader}`);
       },
       env: {},
