@@ -1,6 +1,7 @@
 import type { StatusEvent } from '@tally/contract';
+import type { Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { createDeviceRollups, DEVICE_DAYS_COLLECTION } from './device-rollups';
+import { createDeviceRollups, DEVICE_DAYS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';
 import { ROLLUP_META_COLLECTION } from './rollup-coverage';
 import { SERIES_STEPS } from './rollup-plan';
 import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
@@ -198,26 +199,56 @@ describe('the device directory', () => {
   }, 60_000);
 });
 
+/**
+ * A store holding `count` random readings around now, refreshed, then left as an earlier version
+ * would have left it by `forget`, and opened again.
+ */
+async function keptByEarlierVersion(seed: number, count: number, forget: (db: Db) => Promise<unknown>) {
+  const { store, db } = freshStore();
+  const now = Date.now();
+  const random = generator(seed);
+  await store.ensureIndexes();
+  const readings = Array.from({ length: count }, (_, i) => randomReading(random, i, now));
+  await store.insertReadings(readings);
+  await store.rollups.refresh({ limit: 100_000 });
+  await forget(db);
+  await store.ensureIndexes();
+  const coverageOf = async (kind: string) => (await db.collection<{ _id: string; from: Date }>(ROLLUP_META_COLLECTION).findOne({ _id: kind }))?.from.getTime();
+  const rebuild = () => store.rollups.rebuild({ start: new Date(now - 10 * DAY), end: new Date(now + DAY) });
+  return { store, db, now, random, readings, coverageOf, rebuild };
+}
+
 describe('readings with devices stored before device rollups existed', () => {
   it('are counted raw until a rebuild covers them, then from the slots', async () => {
-    const { store, db } = freshStore();
-    const now = Date.now();
-    const random = generator(77);
-    await store.ensureIndexes();
-    await store.insertReadings(Array.from({ length: 1500 }, (_, i) => randomReading(random, i, now)));
-    await store.rollups.refresh({ limit: 100_000 });
     // As the version before device rollups left the database: fleet rollups, no slots, no device coverage.
-    await db.collection(DEVICE_DAYS_COLLECTION).deleteMany({});
-    await db.collection<{ _id: string }>(ROLLUP_META_COLLECTION).deleteOne({ _id: 'device-coverage' });
-    await store.ensureIndexes();
-    const deviceCoverage = await db.collection<{ _id: string; from: Date }>(ROLLUP_META_COLLECTION).findOne({ _id: 'device-coverage' });
-    expect(deviceCoverage?.from.getTime()).toBe(Math.ceil(now / DAY) * DAY);
+    const { db, store, now, random, coverageOf, rebuild } = await keptByEarlierVersion(77, 1500, async (db) => {
+      await db.collection(DEVICE_DAYS_COLLECTION).deleteMany({});
+      await db.collection<{ _id: string }>(ROLLUP_META_COLLECTION).deleteOne({ _id: 'device-coverage' });
+    });
+    expect(await coverageOf('device-coverage')).toBe(Math.ceil(now / DAY) * DAY);
     await expectExact(store, random, 77, 8, now);
 
-    await store.rollups.rebuild({ start: new Date(now - 10 * DAY), end: new Date(now + DAY) });
-    const rebuilt = await db.collection<{ _id: string; from: Date }>(ROLLUP_META_COLLECTION).findOne({ _id: 'device-coverage' });
-    expect(rebuilt?.from.getTime()).toBeLessThanOrEqual(now - 9 * DAY);
+    await rebuild();
+    expect(await coverageOf('device-coverage')).toBeLessThanOrEqual(now - 9 * DAY);
     expect(await db.collection(DEVICE_DAYS_COLLECTION).countDocuments({})).toBeGreaterThan(0);
     await expectExact(store, random, 77, 8, now);
+  }, 120_000);
+});
+
+describe('a directory kept by a version before its day totals', () => {
+  it('counts whole days from the device-day documents until a rebuild covers them', async () => {
+    // As the version before day totals in the directory left it.
+    const { store, now, readings, coverageOf, rebuild } = await keptByEarlierVersion(78, 1200, async (db) => {
+      await db.collection(DEVICES_COLLECTION).updateMany({}, { $unset: { days: '' } });
+      await db.collection<{ _id: string }>(ROLLUP_META_COLLECTION).deleteOne({ _id: 'directory-days' });
+    });
+    expect(await coverageOf('directory-days')).toBe(Math.ceil(now / DAY) * DAY);
+    const readingsOf = async () => new Map((await store.devices.list({ ...options, limit: 100 })).devices.map((d) => [d.device, d.readings]));
+    const expected = new Map(DEVICES.map((device) => [device, readings.filter((r) => r.device === device).length]));
+    expect(await readingsOf()).toEqual(expected);
+
+    await rebuild();
+    expect(await coverageOf('directory-days')).toBeLessThanOrEqual(now - 9 * DAY);
+    expect(await readingsOf()).toEqual(expected);
   }, 120_000);
 });

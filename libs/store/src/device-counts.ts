@@ -1,7 +1,7 @@
 import type { Status, StatusEvent } from '@tally/contract';
 import type { Collection, Document } from 'mongodb';
 import { forEachLimited } from './concurrency';
-import { hourKeyOf, type DeviceRollups } from './device-rollups';
+import { hourKeyOf, type DeviceRollups, type HourSlot } from './device-rollups';
 import { planDeviceRange, type SlotSelection } from './device-plan';
 import { chunksOf, countPerBucket, countPerDevice, countsOfSums, sumsOfStatuses, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
@@ -13,6 +13,8 @@ import { addCounts, zeroCounts, type StatusCounts, type TimeRange } from './stat
 /** Whose readings: these devices, or (absent) every device. */
 export interface DeviceQueryOptions extends RollupOptions {
   devices?: readonly string[];
+  /** The day totals of each of `devices` as its directory record holds them: whole days are summed from these where they hold every day. */
+  dayTotals?: ReadonlyMap<string, Record<string, HourSlot>>;
 }
 
 export interface DeviceSummary {
@@ -76,12 +78,14 @@ export function createDeviceCounts(
    * evaluated `$ifNull` over 24 slots at a third of a millisecond per document (10 times the
    * unwind's cost), and crashed its backend on the first run of a pipeline that size.
    */
-  const sumSlots = async (selection: SlotSelection, filter: Document, groupBy: '$device' | '$day', timeoutMs: number) => {
+  const sumSlots = async (selection: SlotSelection, filter: Document, groupBy: '$device' | '$day', timeoutMs: number, wholeDaysEnd = selection.endDay) => {
     const partial = [...selection.partial].filter(([, hours]) => hours.length > 0);
     const options = { maxTimeMS: timeoutMs, promoteLongs: true };
-    const wholeDays = { $gte: new Date(selection.firstDay), $lt: new Date(selection.endDay), $nin: [...selection.partial.keys()].map((day) => new Date(day)) };
+    const wholeDays = { $gte: new Date(selection.firstDay), $lt: new Date(wholeDaysEnd), $nin: [...selection.partial.keys()].map((day) => new Date(day)) };
     const [whole, parts] = await Promise.all([
-      rollups.days
+      selection.firstDay >= wholeDaysEnd
+        ? []
+        : rollups.days
         .aggregate<SlotSums>([{ $match: { ...filter, day: wholeDays } }, { $group: { _id: groupBy, ...sumsOfStatuses((key) => `$d.c.${key}`) } }], options)
         .toArray(),
       partial.length === 0
@@ -102,15 +106,25 @@ export function createDeviceCounts(
     return [...whole, ...parts];
   };
 
-  const perDevice: DeviceCounts['perDevice'] = async (range, { timeoutMs, devices }) => {
+  const perDevice: DeviceCounts['perDevice'] = async (range, { timeoutMs, devices, dayTotals }) => {
     if (devices?.length === 0) return new Map();
     const { raw: rawStretches, slots } = await plan({ start: range.start.getTime(), end: range.end.getTime() }, timeoutMs);
     const totals = new Map<string, StatusCounts>();
     const add = (device: string, counts: StatusCounts) => totals.set(device, addCounts(totals.get(device) ?? zeroCounts(), counts));
     const filter = devices === undefined ? {} : { device: { $in: [...devices] } };
+    // Whole days from the directory's day totals where it holds them all, before that from the device-day documents.
+    const directoryFrom = dayTotals && slots ? Math.max(slots.firstDay, (await coverage.cached('directory-days')).getTime()) : undefined;
+    if (slots && dayTotals && directoryFrom !== undefined) {
+      for (const [device, days] of dayTotals) {
+        for (const [key, total] of Object.entries(days)) {
+          const day = Date.parse(key);
+          if (day >= directoryFrom && day < slots.endDay && !slots.partial.has(day)) add(device, { ...zeroCounts(), ...total.c });
+        }
+      }
+    }
     await Promise.all([
       slots &&
-        sumSlots(slots, filter, '$device', timeoutMs).then((groups) => {
+        sumSlots(slots, filter, '$device', timeoutMs, directoryFrom).then((groups) => {
           for (const group of groups) if (typeof group._id === 'string') add(group._id, countsOfSums(group));
         }),
       forEachLimited(chunksOf(coalesceRaw(rawStretches)), 2, async (chunk) => {
@@ -159,7 +173,7 @@ export function createDeviceCounts(
       const page = records.slice(0, limit);
       const readings = await perDevice(
         { start: new Date(ALL_TIME.start), end: new Date(ALL_TIME.end) },
-        { timeoutMs, devices: page.map((record) => record._id) },
+        { timeoutMs, devices: page.map((record) => record._id), dayTotals: new Map(page.map((record) => [record._id, record.days ?? {}])) },
       );
       return {
         devices: page.map((record) => ({

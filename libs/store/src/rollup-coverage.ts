@@ -1,17 +1,21 @@
 import type { StatusEvent } from '@tally/contract';
 import type { Collection, Db } from 'mongodb';
+import { DEVICE_DAYS_COLLECTION } from './device-rollups';
 import { coverageAfterRebuild, DAY } from './rollup-plan';
 
 /**
  * Where rollups hold every reading: buckets starting before `from` are counted from the raw
  * readings. `coverage` is the fleet's (the bucket counts); `device-coverage` the devices' (the hour
- * slots of device-rollups.ts), which began later on a database that had readings before them.
+ * slots of device-rollups.ts), which began later on a database that had readings before them;
+ * `directory-days` where the device directory holds each device's day totals (days before it are
+ * summed from the device-day documents).
  */
 interface CoverageDocument {
   _id: CoverageKind;
   from: Date;
 }
-export type CoverageKind = 'coverage' | 'device-coverage';
+export const COVERAGE_KINDS = ['coverage', 'device-coverage', 'directory-days'] as const;
+export type CoverageKind = (typeof COVERAGE_KINDS)[number];
 
 export const ROLLUP_META_COLLECTION = 'status_rollups_meta';
 /** Far enough back for any reading a JavaScript date can hold. */
@@ -35,7 +39,7 @@ export interface Coverage {
    * a cached value is at worst too cautious (more raw counting).
    */
   cached(kind: CoverageKind): Promise<Date>;
-  /** Moves both kinds back over a rebuild of the days `[start, end)` where `coverageAfterRebuild` allows. */
+  /** Moves every kind back over a rebuild of the days `[start, end)` where `coverageAfterRebuild` allows. */
   extendOver(rebuilt: { start: number; end: number }, before: Record<CoverageKind, number>): Promise<void>;
 }
 
@@ -48,10 +52,11 @@ export function createCoverage(db: Db, raw: Collection<StatusEvent>): Coverage {
   const predating: Record<CoverageKind, () => Promise<unknown>> = {
     coverage: () => raw.findOne({}, { projection: { _id: 1 } }),
     'device-coverage': () => raw.findOne({ device: { $gt: '' } }, { projection: { _id: 1 } }),
+    'directory-days': () => db.collection(DEVICE_DAYS_COLLECTION).findOne({}, { projection: { _id: 1 } }),
   };
   return {
     ensure: async () => {
-      for (const kind of ['coverage', 'device-coverage'] as const) {
+      for (const kind of COVERAGE_KINDS) {
         if (await meta.findOne({ _id: kind })) continue;
         const from = (await predating[kind]()) === null ? EVERYTHING : nextDay();
         await meta.updateOne({ _id: kind }, { $setOnInsert: { from } }, { upsert: true }).catch((error: unknown) => {
@@ -68,7 +73,7 @@ export function createCoverage(db: Db, raw: Collection<StatusEvent>): Coverage {
       return from;
     },
     extendOver: async (rebuilt, before) => {
-      for (const kind of ['coverage', 'device-coverage'] as const) {
+      for (const kind of COVERAGE_KINDS) {
         const from = coverageAfterRebuild(before[kind], rebuilt);
         if (from < before[kind]) await meta.updateOne({ _id: kind }, { $min: { from: new Date(from) } }, { upsert: true });
       }

@@ -2,7 +2,7 @@ import type { StatusEvent } from '@tally/contract';
 import type { Collection } from 'mongodb';
 import { minutesWithReadings } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
-import type { Coverage } from './rollup-coverage';
+import { COVERAGE_KINDS, type Coverage, type CoverageKind } from './rollup-coverage';
 import type { RefreshResult } from './rollup-refresh';
 import { ceilTo, DAY, floorTo, MINUTE } from './rollup-plan';
 import type { TimeRange } from './status-counts';
@@ -29,7 +29,9 @@ export async function rebuildRollups(
 ): Promise<void> {
   const first = floorTo(start.getTime(), DAY.ms);
   const top = ceilTo(end.getTime(), DAY.ms);
-  const before = { coverage: (await coverage.read('coverage')).getTime(), 'device-coverage': (await coverage.read('device-coverage')).getTime() };
+  const before = Object.fromEntries(
+    await Promise.all(COVERAGE_KINDS.map(async (kind) => [kind, (await coverage.read(kind)).getTime()] as const)),
+  ) as Record<CoverageKind, number>;
   // Only over days rebuilt without a gap down from where coverage starts: a day between that
   // was never rebuilt would then be read from rollups that lack its readings.
   const extendCoverage = (rebuiltFrom: number) => coverage.extendOver({ start: rebuiltFrom, end: top }, before);

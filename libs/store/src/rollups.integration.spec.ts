@@ -1,7 +1,8 @@
 import { MongoClient } from 'mongodb';
 import type { MongoConnection } from './connection';
 import { describe, expect, it } from 'vitest';
-import { ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
+import { createBucketRepository, dirtyWithin } from './rollup-buckets';
+import { MINUTE, ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
 import { addCounts, zeroCounts } from './status-counts';
 import type { RollupBucket } from './rollups';
 import type { StatusEvent } from '@tally/contract';
@@ -173,12 +174,15 @@ describe('the index of dirty buckets', () => {
     const minutes = store.collection.db.collection<RollupBucket>(ROLLUP_LEVELS[0]?.collection ?? '');
     await minutes.createIndex({ dirty: 1, _id: 1 }, { name: 'dirty' }); // as versions before 2026-11-29 made it
     await store.ensureIndexes();
-    expect((await minutes.indexes()).map((index) => index.name).sort()).toEqual(['_id_', 'dirty_buckets']);
-    await minutes.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: new Date(NOW - i * 60_000), version: 1, dirty: i % 1000 === 0 })));
-    const month = { dirty: true, _id: { $gte: new Date(NOW - 30 * DAY), $lt: new Date(NOW) } };
-    expect(await minutes.countDocuments(month)).toBe(2); // NOW itself is outside the range
-    // MongoDB: an IXSCAN stage with indexName; FerretDB + DocumentDB: PostgreSQL's "Index Name".
-    expect(JSON.stringify(await minutes.find(month).explain())).toMatch(/"(indexName|Index Name)":"dirty_buckets"/);
+    expect((await minutes.indexes()).map((index) => index.name).sort()).toEqual(['_id_', 'dirty_buckets', 'dirty_by_day']);
+    const at = (i: number) => new Date(NOW - i * 60_000);
+    await minutes.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: at(i), version: 1, dirty: false })));
+    const buckets = createBucketRepository(store.collection.db);
+    await buckets.markChanged([at(0), at(1000), at(2000)], [MINUTE]);
+    const month = { start: NOW - 30 * DAY, end: NOW }; // NOW (`at(0)`) itself is outside
+    expect((await buckets.dirtyIn(MINUTE, [month], 5000)).sort()).toEqual([at(2000).getTime(), at(1000).getTime()]);
+    // Counts find them by day. MongoDB: an IXSCAN stage with indexName; FerretDB + DocumentDB: PostgreSQL's "Index Name".
+    expect(JSON.stringify(await minutes.find(dirtyWithin([month])).explain())).toMatch(/"(indexName|Index Name)":"dirty_by_day"/);
   });
 });
 
