@@ -7,7 +7,7 @@ import { RECONNECT_BACKOFF } from './connection';
 import { fromAmqplib, type Delivery } from './delivery';
 import { isAccessRefused, MessagingError } from './errors';
 import { deleteIfDrained, retiredQueues } from './retired-queues';
-import { declareTopology, partitionQueues } from './topology';
+import { declareTopology, partitionQueues, UNPARTITIONED_QUEUE } from './topology';
 
 export interface BatchConsumerOptions {
   /**
@@ -305,10 +305,15 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     if (subscription === undefined || subscription.getting || this.#lookingAtRetired) return;
     this.#lookingAtRetired = true;
     try {
-      for (const queue of [...subscription.retired]) {
+      // From the highest partition down, each deleted only once every one above it is gone: the
+      // partitions left over stay a run from the count up, which `retiredQueues` finds by looking
+      // up to the first one missing.
+      let higherRemains = false;
+      for (const queue of [...subscription.retired].reverse()) {
         if (subscription !== this.#current) return;
-        const state = await deleteIfDrained(subscription.connection, queue);
+        const state = await deleteIfDrained(subscription.connection, queue, { mayDelete: queue === UNPARTITIONED_QUEUE || !higherRemains });
         const consumerTag = subscription.consumerTags.get(queue);
+        if (state !== 'deleted' && state !== 'gone' && queue !== UNPARTITIONED_QUEUE) higherRemains = true;
         if (state === 'deleted' || state === 'gone') {
           subscription.retired.delete(queue);
           subscription.queues = subscription.queues.filter((name) => name !== queue);

@@ -16,10 +16,12 @@ import {
  * (`deleteIfDrained`).
  */
 export async function retiredQueues(connection: ChannelModel, partitions: number): Promise<string[]> {
-  const candidates = [UNPARTITIONED_QUEUE, ...partitionQueues(MAX_PARTITIONS).slice(partitions)];
-  // Looked for all at once, each on a channel of its own: a queue not found closes its channel.
-  const states = await Promise.all(candidates.map((queue) => retiredQueueState(connection, queue)));
-  const found = candidates.filter((_, i) => states[i] !== undefined);
+  const found = (await retiredQueueState(connection, UNPARTITIONED_QUEUE)) === undefined ? [] : [UNPARTITIONED_QUEUE];
+  // Up to the first one missing: processors delete them from the highest down (see BatchConsumer).
+  for (const queue of partitionQueues(MAX_PARTITIONS).slice(partitions)) {
+    if ((await retiredQueueState(connection, queue)) === undefined) break;
+    found.push(queue);
+  }
   for (const queue of found) await unbind(connection, queue);
   return found;
 }
@@ -43,7 +45,7 @@ export async function retiredQueueState(connection: ChannelModel, queue: string)
 }
 
 /**
- * Deletes a retired queue if nothing waits in it and no consumer holds any of its messages
+ * Deletes a retired queue (when `mayDelete`) if nothing waits in it and no consumer holds any of its messages
  * (`retiredQueueState`), after unbinding it again (an app of the larger count may have bound it
  * anew on reconnecting). Resolves with what it found: `deleted`, `gone`, or what the queue holds.
  * (Quorum queues refuse `if-empty`: it is checked just before; nothing can arrive in between.)
@@ -51,13 +53,14 @@ export async function retiredQueueState(connection: ChannelModel, queue: string)
 export async function deleteIfDrained(
   connection: ChannelModel,
   queue: string,
+  { mayDelete }: { mayDelete: boolean },
 ): Promise<'deleted' | 'gone' | { messages: number; consumers: number }> {
   const before = await retiredQueueState(connection, queue);
   if (before === undefined) return 'gone';
   await unbind(connection, queue);
   const state = await retiredQueueState(connection, queue);
   if (state === undefined) return 'gone';
-  if (state.messages > 0 || state.consumers > 0) return state;
+  if (state.messages > 0 || state.consumers > 0 || !mayDelete) return state;
   const channel = await quietChannel(connection);
   try {
     await channel.deleteQueue(queue);

@@ -135,7 +135,9 @@ export function readingsTopology(partitions: number): Topology {
   return {
     exchanges: [DEAD_LETTER_EXCHANGE_DECLARATION, PARTITION_EXCHANGE_DECLARATION],
     exchangeBindings: [PARTITION_EXCHANGE_BINDING],
-    queues: [DEAD_LETTER_QUEUE_DECLARATION, ...queues.map((queue) => ({ queue, durable: true, arguments: PARTITION_QUEUE_ARGUMENTS }))],
+    // The partitions first: `balanced` counts every quorum queue's leader, and the dead-letter
+    // queue (placed where its declarer is connected) would otherwise tip the count for them.
+    queues: [...queues.map((queue) => ({ queue, durable: true, arguments: PARTITION_QUEUE_ARGUMENTS })), DEAD_LETTER_QUEUE_DECLARATION],
     queueBindings: [DEAD_LETTER_BINDING, ...queues.map(partitionBinding)],
   };
 }
