@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type IndexSpecification } from 'mongodb';
+import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
 import { StoreError } from './errors';
 import { bucketExpression, sumsOfStatuses, type Stretch } from './raw-counts';
 import { bucketsOf, coalesceRaw, DAY, floorTo, ROLLUP_LEVELS, type RollupLevel } from './rollup-plan';
@@ -19,7 +19,7 @@ export interface RollupBucket {
   _id: Date;
   version: number;
   dirty: boolean;
-  /** The UTC day the bucket lies in, set with each mark: what counts find dirty buckets by (see `ensureDirtyIndexes`). */
+  /** The UTC day the bucket lies in, set with each mark: what dirty buckets are found by (see `ensureDirtyIndexes`). */
   day?: Date;
   counts?: StatusCounts;
   countsVersion?: number;
@@ -40,6 +40,10 @@ export interface BucketRepository {
   markChanged(times: readonly Date[], levels: readonly RollupLevel[]): Promise<void>;
   /** The starts of the dirty buckets of `level` within `stretches`. */
   dirtyIn(level: RollupLevel, stretches: readonly Stretch[], timeoutMs: number): Promise<number[]>;
+  /** The oldest `limit` dirty buckets of `level` that ended by `now` (at most), with their versions. */
+  endedDirty(level: RollupLevel, now: number, limit: number): Promise<Pick<RollupBucket, '_id' | 'version'>[]>;
+  /** Gives the dirty buckets of `level` marked by versions before `day` their day, so that they are found. */
+  dateUndated(level: RollupLevel): Promise<void>;
   /** The buckets of `level` that start at `starts` and exist. */
   read(level: RollupLevel, starts: readonly number[], timeoutMs: number): Promise<BucketState[]>;
   /**
@@ -53,6 +57,8 @@ const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const INDEX_NOT_FOUND = 27;
 const NOT_IMPLEMENTED = 238;
+/** Buckets of an earlier version dated per call. */
+const WRITE_BATCH = 10_000;
 const SUM_OF_COUNTS = sumsOfStatuses((key) => `$counts.${key}`);
 
 export function createBucketRepository(db: Db): BucketRepository {
@@ -75,8 +81,28 @@ export function createBucketRepository(db: Db): BucketRepository {
     },
     dirtyIn: async (level, stretches, timeoutMs) => {
       if (stretches.length === 0) return [];
-      const found = await collection(level).find(dirtyWithin(stretches), { projection: { _id: 1 }, maxTimeMS: timeoutMs }).toArray();
-      return found.map((bucket) => bucket._id.getTime());
+      const found = await collection(level).find(dirtyOnDaysOf(stretches), { projection: { _id: 1 }, maxTimeMS: timeoutMs }).toArray();
+      const starts = found.map((bucket) => bucket._id.getTime());
+      return starts.filter((start) => stretches.some((stretch) => start >= stretch.start && start < stretch.end));
+    },
+    endedDirty: async (level, now, limit) => {
+      const ended = now - level.ms;
+      const found = await collection(level)
+        .find({ dirty: true, day: { $lte: new Date(ended) } }, { projection: { version: 1 } })
+        .sort({ day: 1, _id: 1 })
+        .limit(limit)
+        .toArray();
+      return found.filter((bucket) => bucket._id.getTime() <= ended);
+    },
+    dateUndated: async (level) => {
+      const undated = await collection(level).find({ dirty: true, day: { $exists: false } }, { projection: { _id: 1 } }).limit(WRITE_BATCH).toArray();
+      if (undated.length === 0) return;
+      await collection(level).bulkWrite(
+        undated.map(({ _id }) => ({
+          updateOne: { filter: { _id, day: { $exists: false } }, update: { $set: { day: new Date(floorTo(_id.getTime(), DAY.ms)) } } },
+        })),
+        { ordered: false },
+      );
     },
     read: async (level, starts, timeoutMs) => {
       if (starts.length === 0) return [];
@@ -119,10 +145,14 @@ export function createBucketRepository(db: Db): BucketRepository {
   };
 }
 
-/** A filter on the dirty buckets that start within any of `stretches`, by their days (`dirty_by_day`). */
-export function dirtyWithin(stretches: readonly Stretch[]) {
-  const days = { $gte: new Date(floorTo(Math.min(...stretches.map(({ start }) => start)), DAY.ms)), $lt: new Date(Math.max(...stretches.map(({ end }) => end))) };
-  return { dirty: true, day: days, ...startsWithin(stretches) };
+/**
+ * A filter on the dirty buckets of the days that `stretches` touch, by day alone (`dirty_by_day`):
+ * with `_id` in it too, PostgreSQL ANDs in a scan of the primary key over the whole range (a year
+ * of minutes: 525,600 entries), where the dirty buckets of those days are a handful.
+ */
+export function dirtyOnDaysOf(stretches: readonly Stretch[]) {
+  const first = floorTo(Math.min(...stretches.map(({ start }) => start)), DAY.ms);
+  return { dirty: true, day: { $gte: new Date(first), $lt: new Date(Math.max(...stretches.map(({ end }) => end))) } };
 }
 
 /** A filter on bucket starts (`_id`) within any of `stretches`. */
@@ -132,25 +162,23 @@ export function startsWithin(stretches: readonly Stretch[]) {
 }
 
 /**
- * Indexes the dirty buckets only, twice:
- * - `dirty_by_day` `{day: 1}`, by which counts look for the dirty buckets of a range. Its keys are
- *   days, few: DocumentDB (like PostgreSQL's GIN) never removes a key from an index once it held
- *   one, only the entries under it, so an index keyed by `_id` keeps a key for every bucket that was
- *   ever dirty, and a look over a month walks 43,200 empty minute keys: 8.5 ms with none dirty
- *   once a month of minutes had gone dirty and clean (vacuumed), against 1.0 ms by day.
- * - `dirty_buckets` `{_id: 1, dirty: 1}`, for the dirty buckets by `_id` alone, as buckets marked
- *   by versions before `day` need: counts miss those until the refresher, which finds every dirty
- *   bucket, has seen to them a second later (docs/operations.md, upgrading). It replaced
- *   `{dirty: 1, _id: 1}` over every bucket. Not `{_id: 1}` alone: MongoDB allows no partial index
- *   on `_id`.
+ * Indexes the dirty buckets only, by day (`dirty_by_day`, `{day: 1}`), so that looking for them (a
+ * count, for the dirty minutes under its hours and days; the refresher, for the oldest) costs what
+ * there is to find. Keyed by day because DocumentDB (like PostgreSQL's GIN) never removes a key
+ * from an index once it held one, only the entries under it: the earlier `dirty_buckets`
+ * (`{_id: 1, dirty: 1}`, partial) kept a key for every bucket ever dirty, and a look over a month
+ * walked 43,200 empty minute keys, 8.5 ms with none dirty once a month of minutes had gone dirty
+ * and clean (vacuumed), against 1.0 ms by day; sorted by `_id`, the refresher's look scanned every
+ * bucket since the first (60 ms at a month). Indexes of earlier versions are dropped.
  */
 async function ensureDirtyIndexes(buckets: Collection<RollupBucket>): Promise<void> {
-  await buckets.dropIndex('dirty').catch((error: unknown) => {
-    // Dropped already, or no collection yet.
-    if (!(error instanceof MongoServerError && (error.code === INDEX_NOT_FOUND || error.code === NAMESPACE_NOT_FOUND))) throw error;
-  });
-  const partial = (keys: IndexSpecification, name: string) => buckets.createIndex(keys, { name, partialFilterExpression: { dirty: true } });
-  await Promise.all([partial({ _id: 1, dirty: 1 }, 'dirty_buckets'), partial({ day: 1 }, 'dirty_by_day')]).catch((error: unknown) => {
+  for (const earlier of ['dirty', 'dirty_buckets']) {
+    await buckets.dropIndex(earlier).catch((error: unknown) => {
+      // Dropped already, or no collection yet.
+      if (!(error instanceof MongoServerError && (error.code === INDEX_NOT_FOUND || error.code === NAMESPACE_NOT_FOUND))) throw error;
+    });
+  }
+  await buckets.createIndex({ day: 1 }, { name: 'dirty_by_day', partialFilterExpression: { dirty: true } }).catch((error: unknown) => {
     // FerretDB v1: `Index option "partialFilterExpression" is not implemented yet`.
     if (error instanceof MongoServerError && (error.code === NOT_IMPLEMENTED || /partialFilterExpression/.test(error.message))) {
       throw new StoreError(

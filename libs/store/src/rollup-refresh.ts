@@ -20,6 +20,8 @@ export const DEVICE_SCAN_READINGS = 200_000;
 /** Most readings whose device counts one write of hour slots holds (each at most one device-hour). */
 const DEVICE_WRITE_READINGS = 50_000;
 const [, ...COARSER] = ROLLUP_LEVELS;
+/** How often a refresher looks for dirty buckets marked by an earlier version, without a day. */
+const UNDATED_EVERY_MS = 60_000;
 
 /**
  * Recomputes dirty buckets that ended, each level in turn, finest first, so that coarser buckets
@@ -42,8 +44,7 @@ export function createRefresher(
     const level = ROLLUP_LEVELS[index] as RollupLevel;
     const finer = ROLLUP_LEVELS[index - 1];
     const collection = buckets.collection(level);
-    const ended = { dirty: true, _id: { $lte: new Date(now - level.ms) } };
-    const dirty = await collection.find(ended, { projection: { version: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
+    const dirty = await buckets.endedDirty(level, now, limit);
     if (dirty.length === 0) return { refreshed: 0, pending: 0 };
     // One query per run of nearby buckets (a backlog or a rebuild dirties thousands): one that also
     // reads a few clean buckets in between costs less than one query per bucket.
@@ -82,6 +83,7 @@ export function createRefresher(
             })),
             { ordered: false },
           );
+    const ended = { dirty: true, day: { $lte: new Date(now - level.ms) }, _id: { $lte: new Date(now - level.ms) } };
     const pending = dirty.length < limit ? dirty.length - modifiedCount : await collection.countDocuments(ended);
     return { refreshed: modifiedCount, pending };
   };
@@ -144,7 +146,13 @@ export function createRefresher(
     return groups.flatMap((group) => (typeof group._id === 'string' ? [{ _id: group._id, first_seen: group.first_seen, last: group.last }] : []));
   };
 
+  let dateUndatedAfter = 0;
   return async (now, limit) => {
+    // Buckets that processors of a version before `day` marked (a rolling update): once a minute.
+    if (Date.now() >= dateUndatedAfter) {
+      for (const level of ROLLUP_LEVELS) await buckets.dateUndated(level);
+      dateUndatedAfter = Date.now() + UNDATED_EVERY_MS;
+    }
     const total = { refreshed: 0, pending: 0 };
     for (const index of ROLLUP_LEVELS.keys()) {
       const { refreshed, pending } = await refreshLevel(index, now.getTime(), limit);

@@ -1,7 +1,7 @@
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Document } from 'mongodb';
 import type { MongoConnection } from './connection';
 import { describe, expect, it } from 'vitest';
-import { createBucketRepository, dirtyWithin } from './rollup-buckets';
+import { createBucketRepository, dirtyOnDaysOf } from './rollup-buckets';
 import { MINUTE, ROLLUP_LEVELS, SERIES_STEPS } from './rollup-plan';
 import { addCounts, zeroCounts } from './status-counts';
 import type { RollupBucket } from './rollups';
@@ -169,20 +169,37 @@ describe('a series of steps of several buckets', () => {
 });
 
 describe('the index of dirty buckets', () => {
-  it('replaces the index of earlier versions, and serves the look for dirty minutes alone', async () => {
+  it('replaces the indexes of earlier versions, and serves the looks for dirty buckets alone', async () => {
     const { store } = freshStore();
     const minutes = store.collection.db.collection<RollupBucket>(ROLLUP_LEVELS[0]?.collection ?? '');
     await minutes.createIndex({ dirty: 1, _id: 1 }, { name: 'dirty' }); // as versions before 2026-11-29 made it
+    await minutes.createIndex({ _id: 1, dirty: 1 }, { name: 'dirty_buckets', partialFilterExpression: { dirty: true } }); // before 2026-12-03
     await store.ensureIndexes();
-    expect((await minutes.indexes()).map((index) => index.name).sort()).toEqual(['_id_', 'dirty_buckets', 'dirty_by_day']);
+    expect((await minutes.indexes()).map((index) => index.name).sort()).toEqual(['_id_', 'dirty_by_day']);
     const at = (i: number) => new Date(NOW - i * 60_000);
     await minutes.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: at(i), version: 1, dirty: false })));
     const buckets = createBucketRepository(store.collection.db);
     await buckets.markChanged([at(0), at(1000), at(2000)], [MINUTE]);
     const month = { start: NOW - 30 * DAY, end: NOW }; // NOW (`at(0)`) itself is outside
     expect((await buckets.dirtyIn(MINUTE, [month], 5000)).sort()).toEqual([at(2000).getTime(), at(1000).getTime()]);
-    // Counts find them by day. MongoDB: an IXSCAN stage with indexName; FerretDB + DocumentDB: PostgreSQL's "Index Name".
-    expect(JSON.stringify(await minutes.find(dirtyWithin([month])).explain())).toMatch(/"(indexName|Index Name)":"dirty_by_day"/);
+    expect((await buckets.endedDirty(MINUTE, NOW, 10)).map((bucket) => bucket._id)).toEqual([at(2000), at(1000)]);
+    // By day, and by nothing else: MongoDB an IXSCAN stage with indexName; FerretDB + DocumentDB PostgreSQL's "Index Name".
+    const indexesUsed = async (filter: Document) => JSON.stringify(await minutes.find(filter).explain()).match(/"(indexName|Index Name)":"[^"]+"/g);
+    expect(await indexesUsed(dirtyOnDaysOf([month]))).toEqual([expect.stringMatching(/dirty_by_day/)]);
+  });
+
+  it('finds buckets marked by a version before it within a refresh, and counts stay exact', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    const random = generator(5);
+    await store.insertReadings(Array.from({ length: 300 }, (_, i) => randomReading(random, i)));
+    for (const level of ROLLUP_LEVELS) await store.collection.db.collection(level.collection).updateMany({}, { $unset: { day: '' } });
+    const { pending } = await store.rollups.refresh({ now: new Date(NOW), limit: 100_000 });
+    expect(pending).toBe(0);
+    const ended = (level: (typeof ROLLUP_LEVELS)[number]) => ({ dirty: true, _id: { $lte: new Date(NOW - level.ms) } });
+    for (const level of ROLLUP_LEVELS) expect(await store.collection.db.collection<RollupBucket>(level.collection).countDocuments(ended(level)), level.name).toBe(0);
+    const range = { start: new Date(NOW - 5 * DAY), end: new Date(NOW) };
+    expect(await store.countByStatus(range, options)).toEqual(await store.countRawByStatus(range, options));
   });
 });
 
