@@ -29,7 +29,7 @@ const depConstraints = [
   },
   {
     sourceTag: 'scope:api',
-    onlyDependOnLibsWithTags: ['scope:config', 'scope:runtime', 'scope:contract', 'scope:metrics', 'scope:store', 'scope:devstack'],
+    onlyDependOnLibsWithTags: ['scope:config', 'scope:runtime', 'scope:contract', 'scope:messaging', 'scope:metrics', 'scope:store', 'scope:devstack'],
   },
   // End-to-end suites drive the built apps as a black box; the fault suite also reads the rollups
   // that the store defines (their collections), to check them against what the broker acknowledged,

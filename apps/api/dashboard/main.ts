@@ -1,5 +1,6 @@
-// The dashboard page's script: fetches a series and the totals for the selected range, draws them,
-// and refreshes every few seconds while the range ends now. Bundled with uPlot by bundle.assets.mjs.
+// The dashboard page's script: draws the series and the totals of the selected range. A range that
+// ends now follows the API's live stream; where the stream is unavailable the page polls every few
+// seconds, and says so. Bundled with uPlot by bundle.assets.mjs.
 import uPlot from 'uplot';
 import { STATUSES, type Status } from '@tally/contract/statuses';
 import {
@@ -13,6 +14,7 @@ import {
   suggestionQuery,
   TOP_ROWS,
 } from '../src/dashboard/devices';
+import { mergePoints, takeEvents, windowParameter, type Point, type SeriesUpdate } from '../src/dashboard/events';
 import { STATUS_COLOURS } from '../src/dashboard/page';
 import { chooseStep, PRESETS, rangeProblem, rangeQuery, type TimeRange } from '../src/dashboard/range';
 
@@ -30,6 +32,10 @@ interface TopDevices {
 type Selection = { kind: 'preset'; label: string; ms: number } | { kind: 'custom'; range: TimeRange };
 
 const REFRESH_MS = 5000;
+/** After the live stream failed, the page polls this long before it tries the stream again. */
+const LIVE_RETRY_MS = 30_000;
+/** The table of top devices is not live: while the chart is, it is read again this often. */
+const TOP_REFRESH_MS = 30_000;
 const TOKEN_KEY = 'tally-token';
 /** Tick spacings of the count axis: 1, 2, 5, 10, 20, 50, ... (never a fraction of a reading). */
 const WHOLE_NUMBERS = Array.from({ length: 10 }, (_, power) => [1, 2, 5].map((m) => m * 10 ** power)).flat();
@@ -44,6 +50,7 @@ class RequestFailed extends Error {
 }
 
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const mode = element<HTMLSpanElement>('mode');
 const [presets, from, to, tokenInput, errorBox, statusLine, chartBox] = [
   element<HTMLFieldSetElement>('presets'),
   element<HTMLInputElement>('from'),
@@ -70,6 +77,12 @@ let chosen: string[] = devicesInAddress(location.hash);
 /** Bumped on every load, so that an answer to an older one is dropped. */
 let generation = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
+let topTimer: ReturnType<typeof setTimeout> | undefined;
+/** Ends the live stream being followed. */
+let stream: AbortController | undefined;
+/** The page polls until then: the live stream failed, for `liveProblem`. */
+let liveRetryAt = 0;
+let liveProblem = '';
 let chart: uPlot | undefined;
 /** Draws the last answer again (at the chart box's new width). */
 let redraw: (() => void) | undefined;
@@ -109,6 +122,8 @@ function currentRange(): TimeRange {
 
 async function load(): Promise<void> {
   clearTimeout(timer);
+  clearTimeout(topTimer);
+  stream?.abort();
   const mine = ++generation;
   for (const button of presets.querySelectorAll('button')) {
     button.setAttribute('aria-pressed', String(selection.kind === 'preset' && button.textContent === selection.label));
@@ -119,6 +134,7 @@ async function load(): Promise<void> {
   if (document.activeElement !== from && document.activeElement !== to) {
     [from.value, to.value] = [localInputValue(range.start), localInputValue(range.end)];
   }
+  if (selection.kind === 'preset' && Date.now() >= liveRetryAt) return follow(mine, selection, step);
   try {
     const devices = deviceQuery(chosen);
     const status = topStatus.value;
@@ -134,6 +150,7 @@ async function load(): Promise<void> {
     showTop(top);
     showError(undefined);
     const live = selection.kind === 'preset' ? `last ${selection.label}, refreshed every ${REFRESH_MS / 1000} s` : 'fixed range';
+    showMode(selection.kind === 'preset' ? `polling every ${REFRESH_MS / 1000} s: live updates unavailable (${liveProblem})` : undefined);
     statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step.step} bars · ${live} · updated ${new Date().toLocaleTimeString()}`;
     // A range that ends now moves on.
     if (selection.kind === 'preset') timer = setTimeout(() => void load(), REFRESH_MS);
@@ -147,20 +164,99 @@ async function load(): Promise<void> {
   }
 }
 
-async function getJson<T>(path: string): Promise<T> {
-  const token = tokenInput.value.trim();
-  let response: Response;
+/**
+ * Follows the live stream of the last `ms`: the series first, then its changed points as they are
+ * stored. When the stream cannot be had, or breaks, the page polls (and says so) and tries the
+ * stream again after `LIVE_RETRY_MS`.
+ */
+async function follow(mine: number, { label, ms }: { label: string; ms: number }, step: { step: string; stepMs: number }): Promise<void> {
+  const controller = new AbortController();
+  stream = controller;
+  let points: Point[] = [];
   try {
-    response = await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const response = await request(`/status-counts/stream?window=${windowParameter(ms)}&step=${step.step}${deviceQuery(chosen)}`, controller.signal);
+    if (!response.ok || !response.body) throw await failure(response);
+    void refreshTop(mine);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const taken = takeEvents(text + value);
+      text = taken.rest;
+      for (const event of taken.events) {
+        if (event.type === 'unavailable') {
+          const { status, error } = JSON.parse(event.data) as { status: number; error: { message: string } };
+          showError(`The API answered ${status}: ${error.message}. The chart goes on once it can`);
+          continue;
+        }
+        const update = JSON.parse(event.data) as SeriesUpdate;
+        points = event.type === 'series' ? update.points : mergePoints(points, update);
+        const range = { start: new Date(update.start_time), end: new Date(update.end_time) };
+        redraw = () => draw({ points }, step.stepMs, range);
+        redraw();
+        showTotals(sumCounts(points));
+        showError(undefined);
+        showMode('live');
+        statusLine.textContent = `${range.start.toLocaleString()} – ${range.end.toLocaleString()} · ${describeChoice(chosen)} · ${step.step} bars · last ${label}, live · updated ${new Date().toLocaleTimeString()}`;
+      }
+    }
+    // The API ended it (a restart): follow again.
+    if (mine === generation) timer = setTimeout(() => void load(), REFRESH_MS);
+  } catch (error) {
+    if (controller.signal.aborted || mine !== generation) return;
+    if (error instanceof RequestFailed && error.status >= 400 && error.status < 500) return showError(describe(error));
+    liveRetryAt = Date.now() + LIVE_RETRY_MS;
+    liveProblem = error instanceof RequestFailed && error.status > 0 ? `${error.status}: ${error.message}` : 'the stream broke';
+    void load();
+  }
+}
+
+/** The table of top devices, now and every `TOP_REFRESH_MS` while the chart is live. */
+async function refreshTop(mine: number): Promise<void> {
+  const range = currentRange();
+  try {
+    const top = await getJson<TopDevices>(`/status-counts/top-devices?${rangeQuery(range)}&status=${topStatus.value}&limit=${TOP_ROWS}`);
+    if (mine === generation) showTop(top);
+  } catch {
+    // Kept as it was; the next refresh tries again.
+  }
+  if (mine === generation) topTimer = setTimeout(() => void refreshTop(mine), TOP_REFRESH_MS);
+}
+
+function sumCounts(points: readonly Point[]): Counts {
+  const totals: Counts = {};
+  for (const { counts } of points) for (const [status, count] of Object.entries(counts)) totals[status] = (totals[status] ?? 0) + count;
+  return totals;
+}
+
+/** Says whether the chart is live, or why it is not; nothing for a fixed range. */
+function showMode(text: string | undefined): void {
+  mode.hidden = text === undefined;
+  mode.dataset['mode'] = text === 'live' ? 'live' : 'polling';
+  mode.textContent = text === 'live' ? '● live' : (text ?? '');
+}
+
+async function request(path: string, signal?: AbortSignal): Promise<Response> {
+  const token = tokenInput.value.trim();
+  try {
+    return await fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {}, ...(signal && { signal }) });
   } catch {
     throw new RequestFailed(0, 'Cannot reach the API');
   }
+}
+
+/** The error an unsuccessful response answered, with its message. */
+async function failure(response: Response): Promise<RequestFailed> {
   const body: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) {
-    const message = (body as { error?: { message?: string } } | undefined)?.error?.message;
-    throw new RequestFailed(response.status, message ?? response.statusText);
-  }
-  return body as T;
+  const message = (body as { error?: { message?: string } } | undefined)?.error?.message;
+  return new RequestFailed(response.status, message ?? response.statusText);
+}
+
+async function getJson<T>(path: string): Promise<T> {
+  const response = await request(path);
+  if (!response.ok) throw await failure(response);
+  return (await response.json()) as T;
 }
 
 function describe(error: unknown): string {
@@ -322,7 +418,7 @@ topStatus.addEventListener('change', () => void load());
  * Stacked bars: series k holds the sum of statuses 0..k, drawn from the tallest down, so that each
  * status shows as its own band. The legend shows each status's own count.
  */
-function draw(series: Series, stepMs: number, range: TimeRange): void {
+function draw(series: Pick<Series, 'points'>, stepMs: number, range: TimeRange): void {
   const statuses = STATUSES.map((status) => series.points.map((point) => point.counts[status] ?? 0));
   // Each bar at its UTC-aligned bucket (the first point starts at the range's start, clipped).
   const x = series.points.map((point) => (Math.floor(Date.parse(point.start) / stepMs) * stepMs) / 1000);

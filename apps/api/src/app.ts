@@ -10,6 +10,8 @@ import { ApiError, apiError } from './errors';
 import type { ApiMetrics } from './metrics';
 import { openApiDocument, registerSecurity } from './openapi';
 import { QueryLimit } from './query-limit';
+import type { LiveHub } from './live/hub';
+import { liveRoutes } from './live/routes';
 import { countsRoutes } from './routes/counts';
 import { deviceRoutes } from './routes/devices';
 import { healthRoutes, PUBLIC_PATHS } from './routes/health';
@@ -48,6 +50,8 @@ export interface AppOptions {
   dashboard?: Promise<BrowserAssets>;
   /** Serves the API reference (Swagger UI over /openapi.json) at `/docs` when given. */
   docs?: Promise<BrowserAssets>;
+  /** Serves `GET /status-counts/stream` from this hub (see ./live), at most `maxStreams` at once, when given. */
+  live?: { hub: LiveHub; maxStreams: number };
   /** Counts and times every request (see ./metrics); served elsewhere, never on this app. */
   metrics?: ApiMetrics;
 }
@@ -57,7 +61,7 @@ export interface AppOptions {
  * is defined with its schemas (`app.openapi`), which both validate its requests and describe it
  * in /openapi.json.
  */
-export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrentQueries, log, onError, dashboard, docs, metrics }: AppOptions): OpenAPIHono {
+export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrentQueries, log, onError, dashboard, docs, metrics, live }: AppOptions): OpenAPIHono {
   const app = new OpenAPIHono({
     // A request its operation's schemas refuse: one 400 naming every problem.
     defaultHook: (result) => {
@@ -91,6 +95,7 @@ export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrent
   const limit = maxConcurrentQueries === undefined ? undefined : new QueryLimit(maxConcurrentQueries);
   countsRoutes(app, { store, requestTimeoutMs, limit });
   deviceRoutes(app, { store, requestTimeoutMs, limit });
+  if (live) liveRoutes(app, { store, requestTimeoutMs, limit, ...live });
   healthRoutes(app, { store, requestTimeoutMs });
   const document = openApiDocument(app);
   app.get('/openapi.json', (c) => c.json(document));

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'unavailable'
   | 'busy'
+  | 'too_many_streams'
   | 'timeout'
   | 'internal';
 
@@ -44,6 +45,16 @@ export interface ErrorKind {
   description: string;
   /** Headers it is sent with, as OpenAPI header objects. */
   headers?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number } }>;
+}
+
+/** The `Retry-After` header of an error of `code` (a 503) that tells a client when to ask again. */
+export function retryAfterHeader(code: ErrorCode, seconds: number): NonNullable<ErrorKind['headers']> {
+  return {
+    'Retry-After': {
+      description: `Seconds to wait before asking again (with code ${code}): ${seconds}`,
+      schema: { type: 'integer', minimum: 0 },
+    },
+  };
 }
 
 /** An error of `kind`, with a message naming what to change. */

@@ -10,9 +10,10 @@ let port: number;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  const { mongodbUri } = await waitForDevstack();
+  const { mongodbUri, amqpUrl } = await waitForDevstack();
   port = await freePort();
   env = {
+    AMQP_URL: amqpUrl,
     MONGODB_URI: testDatabase(mongodbUri, 'api_main_test').uri,
     API_PORT: String(port),
     API_REQUEST_TIMEOUT_MS: '1000',

@@ -1,9 +1,12 @@
 import { loadApiConfig } from '@tally/config';
-import { createLogger, exitOnStartupError, onShutdown, startHttpServer } from '@tally/runtime';
+import { ChangeFeed, createAmqpConnection } from '@tally/messaging';
+import { createLogger, describeError, exitOnStartupError, onShutdown, startHttpServer } from '@tally/runtime';
 import { startMetricsServer } from '@tally/metrics';
 import { createMongoConnection } from '@tally/store';
 import { createApp } from './app';
 import { loadAssets } from './assets';
+import { LiveHub } from './live/hub';
+import { storeReads } from './live/routes';
 import { createApiMetrics } from './metrics';
 import { servedMethods } from './routes/methods';
 import { countsStoreOver } from './store';
@@ -18,10 +21,21 @@ function main(): void {
   });
   // Metrics on a port of their own, never on the (published, token-protected) API port.
   const metrics = config.metricsPort === undefined ? undefined : createApiMetrics();
-  const store = countsStoreOver(mongo);
+  const store = metrics?.instrument(countsStoreOver(mongo)) ?? countsStoreOver(mongo);
+  // What the processor stored, announced on the broker: the live streams read only what changed.
+  const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-api-changes' });
+  const changes = new ChangeFeed(amqp);
+  changes.on('up', () => logger.info('live: hearing announcements of stored readings'));
+  changes.on('down', (error) => logger.warn({ err: describeError(error) }, 'live: announcements not heard: streams poll the store meanwhile'));
+  const hub: LiveHub = new LiveHub({
+    read: storeReads({ store, requestTimeoutMs: config.requestTimeoutMs }),
+    changes,
+    metrics: metrics?.live(() => hub.size),
+  });
   const assets = loadAssets();
   const app = createApp({
-    store: metrics?.instrument(store) ?? store,
+    store,
+    live: { hub, maxStreams: config.maxStreams },
     metrics,
     token: config.token,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -55,8 +69,11 @@ function main(): void {
   );
   onShutdown(
     async () => {
-      // Finish the requests in flight, refuse new ones, drop idle keep-alive connections.
+      // End every live stream, finish the requests in flight, refuse new ones, drop idle keep-alive connections.
+      hub.close();
       await (await server).close();
+      await changes.close();
+      await amqp.close();
       await (await metricsServer)?.close();
       await mongo.close();
     },

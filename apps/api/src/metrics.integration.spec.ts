@@ -12,11 +12,11 @@ let apiUrl: string;
 let metricsUrl: string;
 
 beforeAll(async () => {
-  const { mongodbUri } = await waitForDevstack();
+  const { mongodbUri, amqpUrl } = await waitForDevstack();
   const uri = mongodbUri.replace(/\/tally$/, `/api_metrics_test_${randomUUID().slice(0, 8)}`);
   mongo = createMongoConnection({ uri });
   const [port, metricsPort] = [await freePort(), await freePort()];
-  api = runApp({ appDir, env: { MONGODB_URI: uri, API_PORT: String(port), API_METRICS_PORT: String(metricsPort) } });
+  api = runApp({ appDir, env: { AMQP_URL: amqpUrl, MONGODB_URI: uri, API_PORT: String(port), API_METRICS_PORT: String(metricsPort) } });
   await api.waitForLog('serving /metrics');
   [apiUrl, metricsUrl] = [`http://127.0.0.1:${port}`, `http://127.0.0.1:${metricsPort}/metrics`];
 });

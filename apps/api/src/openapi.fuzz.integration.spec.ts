@@ -29,11 +29,12 @@ let work: string;
 describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API under Schemathesis', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'tally-fuzz-'));
-    const { mongodbUri } = await waitForDevstack();
+    const { mongodbUri, amqpUrl } = await waitForDevstack();
     port = await freePort();
     api = runApp({
       appDir,
       env: {
+        AMQP_URL: amqpUrl,
         MONGODB_URI: testDatabase(mongodbUri, 'api_fuzz').uri,
         API_PORT: String(port),
       },
@@ -66,9 +67,14 @@ describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API und
       'none',
       '--request-timeout',
       '10',
+      // A live stream answers 200 with events that never end, which a request-response fuzzer
+      // cannot read to its end; its parameters are the series' own (fuzzed there), and
+      // openapi.spec.ts checks its every documented answer.
+      '--exclude-path',
+      '/status-counts/stream',
       '--no-color',
     ]);
-    expect(output).toMatch(/Operations:\s+7 selected \/ 7 total/);
+    expect(output).toMatch(/Operations:\s+7 selected \/ 8 total/);
     expect(code, output.split('\n').slice(-120).join('\n')).toBe(0);
     expect(output).toMatch(/No issues found/);
     // Nothing the fuzzer sent made the API log an unexpected error.

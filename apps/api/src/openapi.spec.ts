@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createApp } from './app';
+import { createApp, type AppOptions } from './app';
+import { LiveHub } from './live/hub';
+import { storeReads } from './live/routes';
 import { openApiDocument } from './openapi';
 import { MAX_BODY_BYTES } from './routes/json-body';
 import { memoryStore } from './test/memory-store';
@@ -32,12 +34,16 @@ interface Document {
 }
 
 const TOKEN = 'conformance-token';
+/** An app with live streams (no announcements: its hub polls), at most `maxStreams` of them. */
+const withLive = (options: AppOptions, maxStreams = 100) =>
+  createApp({ ...options, live: { hub: new LiveHub({ read: storeReads({ store: options.store, requestTimeoutMs: 5000 }) }), maxStreams } });
 const apps = {
-  plain: createApp({ store: memoryStore([{ status: 2, ts: new Date('2024-01-31T06:00:00Z') }]) }),
-  secured: createApp({ store: memoryStore(), token: TOKEN }),
-  down: createApp({ store: memoryStore([], 'unavailable') }),
-  busy: createApp({ store: memoryStore(), maxConcurrentQueries: 0 }),
-  slow: createApp({ store: memoryStore([], 'slow'), requestTimeoutMs: 20 }),
+  plain: withLive({ store: memoryStore([{ status: 2, ts: new Date('2024-01-31T06:00:00Z') }]) }),
+  secured: withLive({ store: memoryStore(), token: TOKEN }),
+  down: withLive({ store: memoryStore([], 'unavailable') }),
+  busy: withLive({ store: memoryStore(), maxConcurrentQueries: 0 }),
+  slow: withLive({ store: memoryStore([], 'slow'), requestTimeoutMs: 20 }),
+  streamsFull: withLive({ store: memoryStore() }, 0),
 } satisfies Record<string, ReturnType<typeof createApp>>;
 const doc = openApiDocument(apps.plain) as unknown as Document;
 
@@ -80,6 +86,13 @@ const seen = new Map<string, Set<string>>();
 async function expectDocumented(key: string, operation: Operation, response: Response): Promise<void> {
   const documented = operation.responses[String(response.status)];
   expect(documented, `${key} answered ${response.status}, which its document does not list`).toBeDefined();
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    // A stream never ends: its first event is what can be checked.
+    expect(Object.keys(documented?.content ?? {})).toEqual(['text/event-stream']);
+    expect(await firstEvent(response)).toMatch(/^retry: [0-9]+\n\nid: \S+\nevent: series\ndata: \{/);
+    seen.set(key, (seen.get(key) ?? new Set()).add(String(response.status)));
+    return;
+  }
   const schema = documented?.content?.['application/json']?.schema;
   const body: unknown = await response.json();
   if (schema) {
@@ -94,6 +107,19 @@ async function expectDocumented(key: string, operation: Operation, response: Res
   }
   const code = (body as { error?: { code?: string } }).error?.code;
   seen.set(key, (seen.get(key) ?? new Set()).add(code ? `${response.status} ${code}` : String(response.status)));
+}
+
+/** The text of a stream up to its first event, which is then closed. */
+async function firstEvent(response: Response): Promise<string> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  while (!/event: [\s\S]*?\n\n/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  await reader.cancel();
+  return text;
 }
 
 /** The operations bounded by API_MAX_CONCURRENT_QUERIES and API_REQUEST_TIMEOUT_MS (not the probes). */
@@ -114,12 +140,14 @@ describe.each(operations)('$key as documented', ({ key, path, method, operation 
       for (const value of parameter.schema.enum ?? []) {
         const answer = await send('plain', { [parameter.name]: value });
         expect(answer.status, `${parameter.name}=${value}`).toBe(200);
+        await answer.body?.cancel();
       }
     }
   });
 
   it('answers 400 without each required parameter, or with a value no schema allows', async () => {
-    for (const parameter of operation.parameters ?? []) {
+    // Query parameters (a header such as Last-Event-ID takes any value).
+    for (const parameter of (operation.parameters ?? []).filter((parameter) => parameter.in === 'query')) {
       if (parameter.required) {
         const missing = await send('plain', { [parameter.name]: undefined });
         expect(missing.status, `without ${parameter.name}`).toBe(400);
@@ -137,7 +165,9 @@ describe.each(operations)('$key as documented', ({ key, path, method, operation 
     const refused = await send('secured');
     expect(refused.status).toBe(401);
     await check(refused);
-    expect((await send('secured', {}, { headers: { ...exampleRequest(path, method, operation).init.headers, authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    const allowed = await send('secured', {}, { headers: { ...exampleRequest(path, method, operation).init.headers, authorization: `Bearer ${TOKEN}` } });
+    expect(allowed.status).toBe(200);
+    await allowed.body?.cancel();
   });
 
   else it('needs no token', async () => {
@@ -159,8 +189,14 @@ describe.each(operations)('$key as documented', ({ key, path, method, operation 
     await check(post(' '.repeat(MAX_BODY_BYTES + 1)));
   });
 
-  if (path === '/status-counts/series') it('answers as documented to a range of too many points', async () => {
+  if (path === '/status-counts/series' || path === '/status-counts/stream') it('answers as documented to a range of too many points', async () => {
     await check(send('plain', { start_time: '2024-01-01', end_time: '2024-03-01', step: '1m' }));
+  });
+
+  if (path === '/status-counts/stream') it('answers as documented past API_MAX_STREAMS', async () => {
+    const refused = await send('streamsFull');
+    expect([refused.status, refused.headers.get('retry-after')]).toEqual([503, '5']);
+    await check(refused);
   });
 });
 

@@ -1,4 +1,4 @@
-import { apiError, type ErrorKind } from './errors';
+import { apiError, retryAfterHeader, type ErrorKind } from './errors';
 
 /** Seconds a client told `busy` should wait before it asks again. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
@@ -7,12 +7,7 @@ export const BUSY: ErrorKind = {
   status: 503,
   code: 'busy',
   description: 'The API is running API_MAX_CONCURRENT_QUERIES queries already: try again after Retry-After',
-  headers: {
-    'Retry-After': {
-      description: `Seconds to wait before asking again (with code busy): ${BUSY_RETRY_AFTER_SECONDS}`,
-      schema: { type: 'integer', minimum: 0 },
-    },
-  },
+  headers: retryAfterHeader('busy', BUSY_RETRY_AFTER_SECONDS),
 };
 
 /**

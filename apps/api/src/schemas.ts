@@ -83,16 +83,20 @@ export const statusCountsBody = z
 export const MAX_SERIES_POINTS = 1500;
 const STEP_NAMES = Object.keys(SERIES_STEPS) as [SeriesStep, ...SeriesStep[]];
 
+/**
+ * The query parameters of `GET /status-counts/series`: the filters and a step. The live stream
+ * (./live/params) takes the same, so that a parameter added here reaches both.
+ */
+export const seriesParameters = {
+  ...countsFilters('query'),
+  step: z
+    .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
+    .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] })
+    .openapi({ param: { example: '1h' } }),
+};
+
 /** `GET /status-counts/series`: the filters and a step, as query parameters. */
-export const seriesQuery = z
-  .object({
-    ...countsFilters('query'),
-    step: z
-      .enum(STEP_NAMES, { error: `step must be one of ${STEP_NAMES.join(', ')}` })
-      .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] })
-      .openapi({ param: { example: '1h' } }),
-  })
-  .refine(inOrder, RANGE_ORDER);
+export const seriesQuery = z.object(seriesParameters).refine(inOrder, RANGE_ORDER);
 
 const count = z.number().int().min(0);
 /** One count per status of the contract, keyed by the status. */

@@ -16,7 +16,7 @@ const appDir = join(import.meta.dirname, '..');
  * counts equal to the raw pipeline's, every engine setting counting exactly), which end it with
  * status 1. What it measures is for `npm run bench` to report, not for a test to bound.
  */
-const SMOKE = { readings: 300, naive: 50, queryReadings: 2000, samples: 1, apiSamples: 2, healthzSeconds: 1, engineReadings: 300, devices: 20 };
+const SMOKE = { readings: 300, naive: 50, queryReadings: 2000, samples: 1, apiSamples: 2, healthzSeconds: 1, engineReadings: 300, devices: 20, liveClients: 5, liveSeconds: 3 };
 let result: BenchResult;
 let stdout = '';
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
   try {
     const args = ['--quick', '--out', out, '--readings', SMOKE.readings, '--naive', SMOKE.naive, '--query-readings', SMOKE.queryReadings];
     args.push('--samples', SMOKE.samples, '--api-samples', SMOKE.apiSamples, '--healthz-seconds', SMOKE.healthzSeconds, '--engine-readings', SMOKE.engineReadings);
-    args.push('--devices', SMOKE.devices);
+    args.push('--devices', SMOKE.devices, '--live-clients', SMOKE.liveClients, '--live-seconds', SMOKE.liveSeconds);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args.map(String)], {
       cwd: appDir,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,6 +48,12 @@ beforeAll(async () => {
 }, 300_000);
 
 describe('npm run bench, at the smallest sizes', () => {
+  it('times every trickle reading at every live stream client (the harness fails when one never arrives)', () => {
+    expect(result.live?.small).toMatchObject({ clients: 1, trickle: SMOKE.liveSeconds, latencyMs: { samples: SMOKE.liveSeconds } });
+    expect(result.live?.big).toMatchObject({ clients: SMOKE.liveClients, latencyMs: { samples: SMOKE.liveClients * SMOKE.liveSeconds } });
+    expect(stdout).toContain('### Live streams');
+  });
+
   it('records the sizes it ran with', () => {
     expect(result).toMatchObject({
       quick: true,

@@ -7,16 +7,14 @@ import { runEngineComparison } from './engine';
 import { createCleanup, type BenchContext } from './context';
 import { runIngest } from './ingest';
 import { runPartitions } from './partitions';
+import { runLive } from './live';
 import { describeMachine, describeServers } from './machine';
 import { parseBenchArgs, UsageError, USAGE, type BenchOptions, type Phase } from './options';
 import { runQuery } from './query';
 import { markdown, writeResult } from './report';
 
-/** The app whose built bundle each phase runs. */
-const BUNDLE_OF = { ingest: 'processor', partitions: 'processor', query: 'api', engine: undefined } as const satisfies Record<
-  Phase,
-  string | undefined
->;
+/** The apps whose built bundles each phase runs. */
+const BUNDLES_OF = { ingest: ['processor'], partitions: ['processor'], query: ['api'], engine: [], live: ['processor', 'api'] } as const satisfies Record<Phase, readonly string[]>;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** Set on SIGINT/SIGTERM: the cleanup then ends the process, and a phase failing meanwhile is expected. */
@@ -37,9 +35,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const root = findWorkspaceRoot(import.meta.dirname);
-  const missing = options.phases
-    .flatMap((phase) => BUNDLE_OF[phase] ?? [])
-    .filter((app) => !existsSync(join(root, 'dist', 'apps', app, 'main.js')));
+  const missing = [...new Set(options.phases.flatMap((phase) => BUNDLES_OF[phase]))].filter((app) => !existsSync(join(root, 'dist', 'apps', app, 'main.js')));
   if (missing.length > 0) {
     const build = `npx nx run-many -t build -p ${missing.join(',')}`;
     log(`No bundle of ${missing.join(', ')}: run \`${build}\` (npm run bench does)`);
@@ -67,6 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const partitions = options.phases.includes('partitions') ? await runPartitions(context, options) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
     const engine = options.phases.includes('engine') ? await runEngineComparison(context, options) : undefined;
+    const live = options.phases.includes('live') ? await runLive(context, options) : undefined;
     const result = {
       version: 1 as const,
       startedAt,
@@ -81,6 +78,8 @@ async function main(argv: readonly string[]): Promise<number> {
         healthzSeconds: options.healthzSeconds,
         engineReadings: options.engineReadings,
         devices: options.devices,
+        liveClients: options.liveClients,
+        liveSeconds: options.liveSeconds,
       },
       processorNodeOptions: options.processorNodeOptions,
       machine,
@@ -90,6 +89,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(partitions && { partitions }),
       ...(query && { query }),
       ...(engine && { engine }),
+      ...(live && { live }),
     };
     const files = writeResult(resolve(root, options.outDir ?? join('bench', 'results')), result);
     process.stdout.write(`\n${markdown(result)}`);

@@ -17,7 +17,7 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs([])).toEqual({
       ...FULL_SIZES,
       quick: false,
-      phases: ['ingest', 'partitions', 'query', 'engine'],
+      phases: ['ingest', 'partitions', 'query', 'engine', 'live'],
       reseed: false,
       outDir: undefined,
       processorNodeOptions: PROCESSOR_IMAGE_NODE_OPTIONS,
@@ -43,6 +43,7 @@ describe('parseBenchArgs', () => {
 
   it('runs one phase with --only, and V8 defaults with an empty --processor-node-options', () => {
     expect(parseBenchArgs(['--only', 'query']).phases).toEqual(['query']);
+    expect(parseBenchArgs(['--only', 'live', '--live-clients', '20']).phases).toEqual(['live']);
     expect(parseBenchArgs(['--only', 'engine', '--engine-readings', '5000'])).toMatchObject({
       phases: ['engine'],
       engineReadings: 5000,
@@ -55,7 +56,7 @@ describe('parseBenchArgs', () => {
     [['--query-readings', '1000,x'], '--query-readings: expected a positive integer, got "x"'],
     [['--samples', '2.5'], '--samples: expected a positive integer, got "2.5"'],
     [['--naive', 'many'], '--naive: expected a positive integer, got "many"'],
-    [['--only', 'api'], '--only: expected one of ingest, partitions, query, engine, got "api"'],
+    [['--only', 'api'], '--only: expected one of ingest, partitions, query, engine, live, got "api"'],
     [['--fast'], "Unknown option '--fast'"],
     [['extra'], 'Unexpected argument'],
   ])('refuses %j', (argv, message) => {

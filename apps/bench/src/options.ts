@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['ingest', 'partitions', 'query', 'engine'] as const;
+export const PHASES = ['ingest', 'partitions', 'query', 'engine', 'live'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
@@ -23,6 +23,10 @@ export interface Sizes {
   engineReadings: number;
   /** Devices the ingest and query readings come from (`sim-00001`…), each on its own topic. */
   devices: number;
+  /** Live stream clients on one API (compared with one client). */
+  liveClients: number;
+  /** Seconds of trickle (one reading a second) for one client, then for `liveClients`. */
+  liveSeconds: number;
 }
 
 export const FULL_SIZES: Sizes = {
@@ -34,6 +38,8 @@ export const FULL_SIZES: Sizes = {
   healthzSeconds: 10,
   engineReadings: 1_000_000,
   devices: 10_000,
+  liveClients: 1000,
+  liveSeconds: 60,
 };
 
 export const QUICK_SIZES: Sizes = {
@@ -45,6 +51,8 @@ export const QUICK_SIZES: Sizes = {
   healthzSeconds: 2,
   engineReadings: 20_000,
   devices: 100,
+  liveClients: 100,
+  liveSeconds: 10,
 };
 
 export interface BenchOptions extends Sizes {
@@ -77,7 +85,10 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
                            in private engines (FerretDB + DocumentDB only) [${FULL_SIZES.engineReadings}]
   --devices N              devices the ingest and query readings come from, sim-00001… on
                            topics status/<device> [${FULL_SIZES.devices}]
-  --only ingest|partitions|query|engine
+  --live-clients N         stream clients on one API in the live phase, beside a run with one
+                           [${FULL_SIZES.liveClients}]
+  --live-seconds S         seconds of one reading a second, per live run [${FULL_SIZES.liveSeconds}]
+  --only ingest|partitions|query|engine|live
                            run one phase only (partitions: the drain of --readings through
                            1, 4 and 16 partitions by one and two processors, then 3 on a
                            three-node cluster of its own, which --quick leaves out)
@@ -93,7 +104,7 @@ function describe(sizes: Sizes): string {
   return (
     `--readings ${sizes.readings} --naive ${sizes.naiveReadings}\n${' '.repeat(27)}` +
     `--query-readings ${sizes.queryReadings.join(',')} --samples ${sizes.samples} --api-samples ${sizes.apiSamples} --healthz-seconds ${sizes.healthzSeconds}\n` +
-    `${' '.repeat(27)}--engine-readings ${sizes.engineReadings} --devices ${sizes.devices}`
+    `${' '.repeat(27)}--engine-readings ${sizes.engineReadings} --devices ${sizes.devices} --live-clients ${sizes.liveClients} --live-seconds ${sizes.liveSeconds}`
   );
 }
 
@@ -110,6 +121,8 @@ const SIZE_FLAGS = {
   'healthz-seconds': 'healthzSeconds',
   'engine-readings': 'engineReadings',
   devices: 'devices',
+  'live-clients': 'liveClients',
+  'live-seconds': 'liveSeconds',
 } as const satisfies Record<string, Exclude<keyof Sizes, 'queryReadings'>>;
 
 /** Reads the harness's command line; explicit sizes win over `--quick`'s. */
@@ -130,6 +143,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         'healthz-seconds': { type: 'string' },
         'engine-readings': { type: 'string' },
         devices: { type: 'string' },
+        'live-clients': { type: 'string' },
+        'live-seconds': { type: 'string' },
         only: { type: 'string' },
         reseed: { type: 'boolean', default: false },
         out: { type: 'string' },

@@ -5,6 +5,7 @@ import { DIRECT_BATCH, PUBLISH_WINDOW, type IngestResult, type QueueRun } from '
 import { ENGINE_RANGES, type EngineResult } from './engine';
 import type { MachineInfo, ServerInfo } from './machine';
 import type { PartitionRun, PartitionsResult } from './partitions';
+import { LIVE_LOAD_QUEUE, LIVE_STREAM, type LiveResult } from './live';
 import type { QueryResult } from './query';
 import { DEVICE_PAGE } from './questions';
 import type { StorageResult } from './storage';
@@ -24,6 +25,9 @@ export interface BenchResult {
     engineReadings: number;
     /** Absent in results from before readings had devices. */
     devices?: number;
+    /** Absent in results from before live streams. */
+    liveClients?: number;
+    liveSeconds?: number;
   };
   processorNodeOptions: string;
   machine: MachineInfo;
@@ -37,6 +41,8 @@ export interface BenchResult {
   query?: QueryResult;
   /** The engine under each DocumentDB index setting. */
   engine?: EngineResult;
+  /** Live streams under load. */
+  live?: LiveResult;
 }
 
 /** `20261127T053000Z`: ISO 8601 basic format, sortable, with no `:` for file systems that refuse it. */
@@ -76,7 +82,25 @@ export function markdown(result: BenchResult): string {
   if (result.partitions) lines.push('', ...partitionsTable(result.partitions));
   if (result.query) lines.push('', ...queryTable(result.query));
   if (result.engine) lines.push('', ...engineTable(result.engine));
+  if (result.live) lines.push('', ...liveTable(result.live));
   return `${lines.join('\n')}\n`;
+}
+
+function liveTable(live: LiveResult): string[] {
+  const row = (run: LiveResult['small']) =>
+    `| ${n(run.clients)} | ${ms(run.latencyMs.p50)} | ${ms(run.latencyMs.p99)} | ${n(run.latencyMs.samples)} | ${ms(run.storedMs.p50)} | ${ms(run.storedMs.p99)} | ${run.storeQueriesPerSecond.toFixed(2)} | ` +
+    `${ms(run.tickStoreMs)} | ${n(run.eventsPerSecond)} | ${run.apiCpuCores.toFixed(2)} | ${n(run.processorPerSecond)} |`;
+  return [
+    `### Live streams (\`GET ${LIVE_STREAM}\`): one reading a second over MQTT for ${n(live.big.trickle)} s, ` +
+      `while the processor drains a catching-up fleet at its full rate (${n(LIVE_LOAD_QUEUE)} kept waiting)`,
+    '',
+    '| clients | publish → event p50 ms | p99 ms | events timed | publish → stored p50 ms | p99 ms | store queries/s | tick store ms | events/s | API CPU cores | processor readings/s |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    row(live.small),
+    row(live.big),
+    '',
+    `API peak RSS ${n(live.apiPeakRssMb)} MB; store queries/s with ${n(live.big.clients)} clients ÷ with 1: ${live.queriesRatio.toFixed(2)}.`,
+  ];
 }
 
 function consumersTable(consumers: readonly ConsumerResult[]): string[] {

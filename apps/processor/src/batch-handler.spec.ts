@@ -38,6 +38,23 @@ function handlerWith(overrides: Partial<BatchHandlerOptions> & { results?: (even
 }
 
 describe('the batch handler', () => {
+  it('announces the readings stored (not those refused), and acknowledges the batch when announcing throws', async () => {
+    const announced: string[][] = [];
+    const ids = ['0190a1b2-0000-7000-8000-00000000000a', '0190a1b2-0000-7000-8000-00000000000b'];
+    const refuseSecond = (events: readonly StatusEvent[]) => events.map((_, i) => (i === 0 ? { stored: true as const, duplicate: false } : { stored: false as const, reason: 'refused' }));
+    const { handle } = handlerWith({ results: refuseSecond, onStored: (events) => void announced.push(events.map((event) => event._id)) });
+    expect(await handle([valid(ids[0] as string), valid(ids[1] as string), delivery('not json')])).toEqual([]);
+    expect(announced).toEqual([[ids[0]]]);
+
+    const failing = handlerWith({
+      onStored: () => {
+        throw new Error('broker gone');
+      },
+    });
+    expect(await failing.handle([valid(ids[0] as string)])).toEqual([]);
+    expect(failing.counted.stored).toBe(1);
+  });
+
   it('stores every valid reading once, with its id, status and ts, in delivery order', async () => {
     const { handle, inserted, counted } = handlerWith();
     const ids = ['0190a1b2-0000-7000-8000-000000000001', '0190a1b2-0000-7000-8000-000000000002'];

@@ -11,6 +11,11 @@ export interface BatchHandlerOptions {
   stats: { stored(duplicate: boolean): void; deadLettered(reason: string): void };
   /** Told when dead-lettering starts failing (with the error) and when it works again. */
   onDeadLetterFailing?(failing: boolean, error?: unknown): void;
+  /**
+   * Told about the readings of each batch once stored (duplicates included), to announce them; runs
+   * after the write and must not block: whatever it does or throws, the batch is acknowledged.
+   */
+  onStored?(events: readonly StatusEvent[]): void;
   /** The time a reading without `ts` gets. */
   now?: () => Date;
 }
@@ -29,6 +34,16 @@ export type BatchHandler = (messages: readonly Delivery[]) => Promise<Delivery[]
 export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
   const { insert, stats, now = () => new Date() } = options;
   let deadLetterFailing = false;
+
+  /** Best effort: an announcement that fails costs viewers a poll, never a reading. */
+  const announce = (stored: readonly StatusEvent[]) => {
+    if (stored.length === 0) return;
+    try {
+      options.onStored?.(stored);
+    } catch {
+      // Dropped: viewers read the store for it later.
+    }
+  };
 
   /** Resolves with `message` when dead-lettering failed, else `undefined`; never rejects. */
   const deadLetter = (message: Delivery, reason: string, detail: string): Promise<Delivery | undefined> =>
@@ -68,10 +83,13 @@ export function createBatchHandler(options: BatchHandlerOptions): BatchHandler {
       sources.push(message);
     }
     const results = events.length > 0 ? await insert(events) : [];
+    const stored: StatusEvent[] = [];
     results.forEach((result, i) => {
-      if (result.stored) stats.stored(result.duplicate);
-      else deadLettering.push(deadLetter(sources[i] as Delivery, 'write_error', result.reason));
+      if (!result.stored) return void deadLettering.push(deadLetter(sources[i] as Delivery, 'write_error', result.reason));
+      stats.stored(result.duplicate);
+      stored.push(events[i] as StatusEvent);
     });
+    announce(stored);
     return (await Promise.all(deadLettering)).filter((message) => message !== undefined);
   };
 }

@@ -15,6 +15,8 @@ export interface ProcessorState {
 export interface ProcessorMetrics {
   registry: Registry;
   /** `store` whose every successful `insertReadings` of at least one reading is timed and its size observed. */
+  /** Counts an announcement of stored readings dropped (the broker unreachable, too many in flight, failed). */
+  announcementDropped(reason: 'unreachable' | 'busy' | 'failed'): void;
   timingInserts<Store extends { insertReadings(events: readonly StatusEvent[]): Promise<InsertResult[]> }>(store: Store): Store;
 }
 
@@ -81,8 +83,17 @@ export function createProcessorMetrics(state: ProcessorState, registry: Registry
     },
   });
 
+  const announcementsDropped = new Counter({
+    name: 'tally_processor_announcements_dropped_total',
+    help: 'Announcements of stored batches to tally.changes dropped (the readings are stored all the same; live viewers see them at the next change or poll), by reason: unreachable, busy, failed',
+    labelNames: ['reason'],
+    registers,
+  });
+  for (const reason of ['unreachable', 'busy', 'failed']) announcementsDropped.inc({ reason }, 0);
+
   return {
     registry,
+    announcementDropped: (reason) => announcementsDropped.inc({ reason }),
     timingInserts: (store) => ({
       ...store,
       insertReadings: async (events) => {

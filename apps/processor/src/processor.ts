@@ -2,7 +2,9 @@ import type { ProcessorConfig } from '@tally/config';
 import { describeError, exitOnStartupError, settlesWithin, type Logger } from '@tally/runtime';
 import {
   BrokerState,
+  changesOf,
   createAmqpConnection,
+  createChangeAnnouncer,
   createBatchConsumer,
   type BatchConsumer,
   createDeadLetterPublisher,
@@ -43,7 +45,8 @@ export interface Processor {
 
 /**
  * The processor: consumes every partition `tally.status.<i>` in batches, stores each reading once (its id makes a
- * redelivery a duplicate), dead-letters what can never be stored with its reason, keeps the
+ * redelivery a duplicate), announces what each batch changed on `tally.changes` (for live viewers),
+ * dead-letters what can never be stored with its reason, keeps the
  * rollups refreshed, and serves `/healthz` and `/readyz` when `healthPort` is set.
  */
 export async function createProcessor(config: ProcessorConfig, logger: Logger, hooks: ProcessorHooks = {}): Promise<Processor> {
@@ -62,18 +65,20 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
     onFatal: (error) => exitOnStartupError(error, logger),
   });
 
-  // Dead letters are published over this connection; the consumer has one of its own.
+  // Dead letters and announcements are published over this connection; the consumer has one of its own.
   const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-processor-dead-letters' });
   const broker = new BrokerState();
   watchAmqp(amqp, broker);
   broker.on('down', (error) => logger.warn({ err: describeError(error) }, 'broker unreachable: reconnecting'));
   broker.on('up', () => logger.info('broker back'));
   const deadLetters = createDeadLetterPublisher(amqp);
+  const announcer = createChangeAnnouncer(amqp, { onDropped: (reason) => metrics.announcementDropped(reason) });
 
   const handleBatch = createBatchHandler({
     insert: writer.insert,
     deadLetter: (message, reason) => deadLetters.deadLetter(message, reason),
     stats,
+    onStored: (events) => announcer.announce(changesOf(events)),
     onDeadLetterFailing: (failing, error) =>
       failing
         ? logger.warn({ err: describeError(error) }, 'cannot dead-letter: returning messages to the queue')
@@ -119,6 +124,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
     await refresher;
     stats.summary();
     await deadLetters.close();
+    await announcer.close();
     await amqp.close();
     await mongo.close();
   };

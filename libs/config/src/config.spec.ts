@@ -25,12 +25,14 @@ describe('defaults', () => {
       logLevel: 'info',
     });
     expect(loadApiConfig({ env: {}, cwd })).toEqual({
+      amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
       port: 8000,
       host: '127.0.0.1',
       token: undefined,
       requestTimeoutMs: 5000,
       maxConcurrentQueries: 16,
+      maxStreams: 1000,
       metricsPort: undefined,
       metricsHost: '127.0.0.1',
       logLevel: 'info',

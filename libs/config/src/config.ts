@@ -48,6 +48,8 @@ export interface ProcessorConfig {
 }
 
 export interface ApiConfig {
+  /** The broker whose `tally.changes` tells the live streams what was stored. */
+  amqpUrls: readonly string[];
   mongodbUri: string;
   port: number;
   /** Address to listen on. */
@@ -57,6 +59,8 @@ export interface ApiConfig {
   requestTimeoutMs: number;
   /** Most count and series queries at once; past it a request is answered 503. */
   maxConcurrentQueries: number;
+  /** Most live streams at once; past it a request is answered 503. */
+  maxStreams: number;
   /** Port of the /metrics server; `undefined` runs none. */
   metricsPort: number | undefined;
   /** Address that server listens on. */
@@ -103,12 +107,14 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
 export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
   const v = parseVariables(
     [
+      'AMQP_URL',
       'MONGODB_URI',
       'API_HOST',
       'API_PORT',
       'API_TOKEN',
       'API_REQUEST_TIMEOUT_MS',
       'API_MAX_CONCURRENT_QUERIES',
+      'API_MAX_STREAMS',
       'API_METRICS_PORT',
       'API_METRICS_HOST',
       'LOG_LEVEL',
@@ -116,12 +122,14 @@ export function loadApiConfig(options?: ReadEnvironmentOptions): ApiConfig {
     readEnvironment(options),
   );
   return {
+    amqpUrls: v.AMQP_URL,
     mongodbUri: v.MONGODB_URI,
     port: v.API_PORT,
     host: v.API_HOST,
     token: v.API_TOKEN,
     requestTimeoutMs: v.API_REQUEST_TIMEOUT_MS,
     maxConcurrentQueries: v.API_MAX_CONCURRENT_QUERIES,
+    maxStreams: v.API_MAX_STREAMS,
     metricsPort: v.API_METRICS_PORT,
     metricsHost: v.API_METRICS_HOST,
     logLevel: v.LOG_LEVEL,

@@ -131,6 +131,12 @@ export const VARIABLES = {
     description: 'Most count and series queries the API runs at once (they hold its memory); past it a request is answered 503 (busy) with Retry-After',
     schema: integer(1, 10_000),
   }),
+  API_MAX_STREAMS: variable({
+    default: '1000',
+    description:
+      'Most live streams (GET /status-counts/stream) the API serves at once (each holds a connection and a little memory); past it a request is answered 503 (too_many_streams) with Retry-After',
+    schema: integer(1, 100_000),
+  }),
   API_TOKEN: variable({
     default: undefined,
     description: 'When set, every API request but /healthz and /readyz needs "Authorization: Bearer <token>"',

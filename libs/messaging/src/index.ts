@@ -3,6 +3,12 @@ export type { BatchConsumerEvents, BatchConsumerOptions } from './batch-consumer
 export type { Delivery } from './delivery';
 export { createAmqpConnection } from './connection';
 export type { AmqpConnectionOptions } from './connection';
+export { createChangeAnnouncer } from './announcer';
+export type { ChangeAnnouncer, ChangeAnnouncerOptions } from './announcer';
+export { ChangeFeed } from './change-feed';
+export type { ChangeFeedEvents } from './change-feed';
+export { changesOf, decodeChanges, encodeChanges, MAX_DEVICES_PER_MINUTE } from './changes';
+export type { ChangedMinute, Changes } from './changes';
 export { createDeadLetterPublisher } from './dead-letter';
 export { isAccessRefused, MessagingError } from './errors';
 export type { MessagingErrorCode } from './errors';
@@ -14,6 +20,7 @@ export type { DecodeFailureReason, DecodeResult, RandomReading } from './reading
 export { brokerRefusal, PARTITION_PLUGIN } from './broker-refusal';
 export {
   BROKER_DEAD_LETTER_ROUTING_KEY,
+  CHANGES_EXCHANGE,
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_REASON_HEADER,

@@ -51,6 +51,13 @@ export const DELIVERY_LIMIT = 20;
  */
 export const BROKER_DEAD_LETTER_ROUTING_KEY = 'delivery-limit';
 
+/**
+ * Fanout exchange on which the processor announces what each stored batch changed (`./changes`):
+ * every API subscribes with a queue of its own (`CHANGE_FEED_QUEUE_OPTIONS`). Nothing is kept for
+ * an API that is not listening: it reads the store for what it missed.
+ */
+export const CHANGES_EXCHANGE = 'tally.changes';
+
 /** Tally's own shapes for what it declares (rabbitmq-client's publishers take them as they are). */
 export interface Exchange {
   exchange: string;
@@ -83,6 +90,26 @@ export const DEAD_LETTER_EXCHANGE_DECLARATION: Exchange = {
   exchange: DEAD_LETTER_EXCHANGE,
   type: 'fanout',
   durable: true,
+};
+
+export const CHANGES_EXCHANGE_DECLARATION: Exchange = {
+  exchange: CHANGES_EXCHANGE,
+  type: 'fanout',
+  durable: true,
+};
+
+/** Announcements an API's queue holds at most: past it the oldest are dropped, so a stalled API costs the broker little. */
+export const CHANGE_FEED_MAX_LENGTH = 1000;
+
+/**
+ * An API's own queue on `tally.changes`: named by the broker, gone with its connection, bounded.
+ * Declared again after every reconnect (it is a new queue then).
+ */
+export const CHANGE_FEED_QUEUE_OPTIONS = {
+  exclusive: true,
+  autoDelete: true,
+  durable: false,
+  arguments: { 'x-max-length': CHANGE_FEED_MAX_LENGTH, 'x-overflow': 'drop-head' as const },
 };
 
 export const DEAD_LETTER_QUEUE_DECLARATION: Queue = {

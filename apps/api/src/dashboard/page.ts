@@ -34,6 +34,9 @@ button[aria-pressed="true"] { background: #222; color: #fff; border-color: #222;
 label { display: flex; flex-direction: column; font-size: .8rem; color: #555; }
 #error { background: #fde8e8; border: 1px solid #e0a0a0; color: #8a1111; padding: .5rem .75rem; border-radius: 4px; }
 #status { color: #555; font-size: .85rem; margin: 0 0 .5rem; }
+#mode { font-size: .85rem; }
+#mode[data-mode="live"] { color: #0a7d32; font-weight: 600; }
+#mode[data-mode="polling"] { color: #8a5a00; }
 .view { display: grid; grid-template-columns: minmax(0, 1fr) 13rem; gap: 1rem; align-items: start; }
 @media (max-width: 44rem) { .view { grid-template-columns: minmax(0, 1fr); } }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
@@ -87,6 +90,7 @@ export function dashboardHtml({ authRequired }: { authRequired: boolean }): stri
 <body data-auth="${authRequired ? 'required' : 'none'}">
 <header>
   <h1>Tally: readings per status</h1>
+  <span id="mode" role="status" hidden></span>
   <a href="/docs">API docs</a>
 </header>
 <form id="controls">

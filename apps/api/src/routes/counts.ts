@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { raceTimeout } from '@tally/runtime';
-import { countSeriesPoints, SERIES_STEPS, type TimeRange } from '@tally/store';
+import { countSeriesPoints, SERIES_STEPS, type SeriesPoint, type SeriesStep, type TimeRange } from '@tally/store';
 import type { Context } from 'hono';
 import { UNAUTHORIZED } from '../auth';
 import { ApiError, apiError, type ErrorKind } from '../errors';
@@ -110,29 +110,37 @@ export function countsRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
   app.openapi(getSeries, async (c) => {
     const { step, device: devices, ...times } = c.req.valid('query');
     const { start, end } = toRange(times);
-    const stepMs = SERIES_STEPS[step];
-    const points = countSeriesPoints({ start, end }, stepMs);
-    if (points > MAX_SERIES_POINTS) {
-      throw apiError(
-        TOO_MANY_POINTS,
-        `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
-      );
-    }
+    const stepMs = checkSeriesPoints({ start, end }, step);
     const series = await query(c, (options) => store.series({ start, end }, stepMs, { ...options, ...(devices && { devices }) }));
-    return c.json(
-      {
-        start_time: start.toISOString(),
-        end_time: end.toISOString(),
-        step,
-        points: series.map((point) => ({ start: point.start.toISOString(), counts: point.counts })),
-      },
-      200,
-    );
+    return c.json(seriesBody({ start, end }, step, series), 200);
   });
 }
 
+/** The JSON of a series (or of some of its points): the range, the step, and each point's start and counts. */
+export function seriesBody({ start, end }: TimeRange, step: SeriesStep, points: readonly SeriesPoint[]) {
+  return {
+    start_time: start.toISOString(),
+    end_time: end.toISOString(),
+    step,
+    points: points.map((point) => ({ start: point.start.toISOString(), counts: point.counts })),
+  };
+}
+
+/** The step's width in milliseconds, once the range is known to hold at most `MAX_SERIES_POINTS` of them (else a 400). */
+export function checkSeriesPoints(range: TimeRange, step: SeriesStep): number {
+  const stepMs = SERIES_STEPS[step];
+  const points = countSeriesPoints(range, stepMs);
+  if (points > MAX_SERIES_POINTS) {
+    throw apiError(
+      TOO_MANY_POINTS,
+      `The range holds ${points} steps of ${step}; at most ${MAX_SERIES_POINTS} points: use a larger step or a shorter range`,
+    );
+  }
+  return stepMs;
+}
+
 /** Runs a store call bounded by `timeoutMs`: 503 when MongoDB is unreachable, 504 when too slow. */
-async function withTimeout<T>(
+export async function withTimeout<T>(
   store: CountsStore,
   timeoutMs: number,
   call: (options: { timeoutMs: number }) => Promise<T>,
