@@ -1,6 +1,7 @@
 /**
  * The per-process figures behind docs/capacity.md, measured on the devstack with the built apps:
- * RabbitMQ's CPU per message in (publisher confirms, quorum queue) and out (delivery and ack), the
+ * RabbitMQ's CPU per message in (publisher confirms, through the hash exchange into the quorum
+ * partitions) and out (delivery and ack), the
  * processor's CPU per reading, and the database's (FerretDB + PostgreSQL) CPU per stored reading.
  * CPU is read from /proc (user + system of each server's process tree), so other work on the
  * machine does not count, only the wall-clock rates suffer from it.
@@ -8,16 +9,21 @@
  *   npx nx run-many -t build -p broadcaster processor
  *   npx nx run devstack:serve &            # or any running devstack
  *   npx tsx tools/measure-capacity.mts [READINGS]     # default 100000
+ *   TALLY_PARTITIONS=16 npx tsx tools/measure-capacity.mts   # the partitions (default: the apps' default)
+ *
+ * The readings come from 1,000 devices in turn, each on its own topic, so that they spread over the partitions.
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { VARIABLES } from '@tally/config';
 import { createTestVhost, devstackDir, findWorkspaceRoot, readState, runApp, waitForDevstack } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
 import { Connection } from 'rabbitmq-client';
 
 const readings = Number(process.argv[2] ?? 100_000);
+const partitions = Number(process.env['TALLY_PARTITIONS'] || VARIABLES.TALLY_PARTITIONS.default);
 const root = findWorkspaceRoot(import.meta.dirname);
 const TICKS = 100; // USER_HZ
 
@@ -58,7 +64,7 @@ async function main(): Promise<void> {
   const dbName = `capacity_${randomUUID().slice(0, 8)}`;
   const mongodbUri = urls.mongodbUri.replace(/\/tally$/, `/${dbName}`);
   const mongo = new MongoClient(mongodbUri);
-  const env = { AMQP_URL: vhost.amqpUrl, MONGODB_URI: mongodbUri, LOG_LEVEL: 'warn' };
+  const env = { AMQP_URL: vhost.amqpUrl, MONGODB_URI: mongodbUri, LOG_LEVEL: 'warn', TALLY_PARTITIONS: String(partitions) };
   try {
     // 1. In: the broadcaster publishes every reading over AMQP (confirms, 1,000 in flight).
     let brokerCpu = treeCpuSeconds(broker);
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
       appDir: root,
       bundle: join(root, 'dist/apps/broadcaster/main.js'),
       env: { ...env, LOG_LEVEL: 'info' },
-      args: ['--transport', 'amqp', '--rate', '50000', '--count', String(readings), '--buffer', String(readings)],
+      args: ['--transport', 'amqp', '--rate', '50000', '--devices', '1000', '--count', String(readings), '--buffer', String(readings)],
     });
     console.error(`publishing ${readings} readings over AMQP...`);
     const broadcasterExit = await broadcaster.exited;
@@ -93,7 +99,8 @@ async function main(): Promise<void> {
       for (let ready = readings; ready > 0; ) {
         if (exited) throw new Error('The processor exited');
         await sleep(200);
-        ready = (await amqp.queueDeclare({ queue: 'tally.status', passive: true })).messageCount;
+        ready = 0;
+        for (let i = 0; i < partitions; i++) ready += (await amqp.queueDeclare({ queue: `tally.status.${i}`, passive: true })).messageCount;
         if (process.env['DEBUG_CAPACITY']) console.error(ready, processor.lines.slice(-2));
       }
     } finally {
@@ -115,6 +122,7 @@ async function main(): Promise<void> {
     const us = (seconds: number) => Math.round((seconds / readings) * 1e6 * 10) / 10;
     const result = {
       readings,
+      partitions,
       publish: { seconds: round(publishSeconds), perSecond: Math.round(readings / publishSeconds), brokerCpuSeconds: round(brokerInCpu), brokerUsPerMessage: us(brokerInCpu) },
       drain: {
         seconds: round(drainSeconds),
@@ -132,7 +140,7 @@ async function main(): Promise<void> {
       [
         `| figure | measured |`,
         `|---|---:|`,
-        `| broker CPU per message in (AMQP publish + confirm, quorum queue) | ${result.publish.brokerUsPerMessage} µs |`,
+        `| broker CPU per message in (AMQP publish + confirm, ${partitions} quorum partitions) | ${result.publish.brokerUsPerMessage} µs |`,
         `| broker CPU per message out (deliver + ack) | ${result.drain.brokerUsPerMessage} µs |`,
         `| processor CPU per reading | ${result.drain.processorUsPerReading} µs |`,
         `| database CPU per stored reading (FerretDB + PostgreSQL/DocumentDB) | ${result.drain.databaseUsPerReading} µs |`,

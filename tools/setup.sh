@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the local servers that the devstack, the tests and the benchmarks run on, when there is
-# no Docker engine: RabbitMQ (Debian's package, with its MQTT and management plugins) and the
+# no Docker engine: RabbitMQ (Debian's package, with its MQTT, consistent-hash exchange and
+# management plugins, which the devstack enables on its private nodes) and the
 # MongoDB-wire engine (FerretDB v2 + PostgreSQL with DocumentDB, see tools/install-documentdb.sh),
 # Schemathesis for the API's fuzz test, Debian's chromium for the dashboard's browser test, and
 # kustomize + kubeconform + the Kubernetes JSON schemas that validate deploy/k8s offline
@@ -22,6 +23,13 @@ else
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
 fi
 /usr/lib/rabbitmq/bin/rabbitmqctl version 2>/dev/null || dpkg-query -W rabbitmq-server
+# The partitions need the consistent-hash exchange, which Debian's package ships (the devstack enables it).
+for plugin in rabbitmq_mqtt rabbitmq_consistent_hash_exchange rabbitmq_management; do
+  compgen -G "/usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins/$plugin-*" >/dev/null || {
+    echo "RabbitMQ's $plugin plugin is missing: install a rabbitmq-server package that ships it" >&2
+    exit 1
+  }
+done
 
 echo "::: MongoDB-wire server"
 if command -v mongod >/dev/null; then

@@ -127,7 +127,11 @@ describe('the rendered example', () => {
     const scaled = named('ScaledObject', 'tally-processor');
     expect(named('Deployment', scaled?.spec.scaleTargetRef.name)).toBeDefined();
     const [trigger] = scaled?.spec.triggers ?? [];
-    expect(trigger).toMatchObject({ type: 'rabbitmq', metadata: { queueName: 'tally.status', mode: 'QueueLength' } });
+    // The total depth of every partition, whatever TALLY_PARTITIONS is.
+    expect(trigger).toMatchObject({ type: 'rabbitmq', metadata: { protocol: 'http', useRegex: 'true', operation: 'sum', mode: 'QueueLength' } });
+    const pattern = new RegExp(trigger.metadata.queueName);
+    expect(['tally.status.0', 'tally.status.15', 'tally.status.255'].every((queue) => pattern.test(queue))).toBe(true);
+    expect(['tally.status', 'tally.status.dead', 'tally.status.1x'].some((queue) => pattern.test(queue))).toBe(false);
     expect(named('TriggerAuthentication', trigger.authenticationRef.name)).toBeDefined();
   });
 

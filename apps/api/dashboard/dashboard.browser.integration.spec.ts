@@ -360,6 +360,8 @@ describe('the dashboard, when MongoDB stops', () => {
 });
 
 describe('the dashboard, live: readings published over MQTT, stored by the processor, announced on the broker', () => {
+  /** The processor's and the publisher's partition count (the same on both, as on every app). */
+  const PARTITIONS = 2;
   let vhost: TestVhost;
   let mongo: MongoConnection;
   let processor: RunningApp | undefined;
@@ -371,7 +373,7 @@ describe('the dashboard, live: readings published over MQTT, stored by the proce
     vhost = await createTestVhost(urls, 'dashboard-live');
     const uri = urls.mongodbUri.replace(/\/tally$/, `/api_dashboard_live_${randomUUID().slice(0, 8)}`);
     mongo = createMongoConnection({ uri });
-    processor = runApp({ appDir: join(appDir, '..', 'processor'), env: { AMQP_URL: vhost.amqpUrl, MONGODB_URI: uri } });
+    processor = runApp({ appDir: join(appDir, '..', 'processor'), env: { AMQP_URL: vhost.amqpUrl, MONGODB_URI: uri, TALLY_PARTITIONS: String(PARTITIONS) } });
     await processor.waitForLog('consuming');
     ({ api, url } = await startApi({ MONGODB_URI: uri, AMQP_URL: vhost.amqpUrl }));
     await api.waitForLog('live: hearing announcements of stored readings');
@@ -398,7 +400,7 @@ describe('the dashboard, live: readings published over MQTT, stored by the proce
     });
 
     const connection = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'dashboard-live-test' });
-    const publisher = createReadingPublisher({ transport: 'mqtt', connection, mqttUrl: vhost.mqttUrl });
+    const publisher = createReadingPublisher({ transport: 'mqtt', connection, partitions: PARTITIONS, mqttUrl: vhost.mqttUrl });
     const shownAfterMs: number[] = [];
     for (const [i, status] of [3, 5, 3].entries()) {
       const before = (await shownTotals(page))[String(status)] ?? 0;

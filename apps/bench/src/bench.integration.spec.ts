@@ -46,7 +46,7 @@ beforeAll(async () => {
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-}, 180_000);
+}, 300_000);
 
 describe('npm run bench, at the smallest sizes', () => {
   it('times every trickle reading at every live stream client (the harness fails when one never arrives)', () => {
@@ -82,6 +82,16 @@ describe('npm run bench, at the smallest sizes', () => {
       expect(run?.drain).toMatchObject({ readings, stored: readings, exitCode: 0 });
     }
     expect(result.consumers?.map((consumer) => consumer.readings)).toEqual(result.consumers?.map(() => SMOKE.readings));
+  });
+
+  it('drains the same backlog through 1, 4 and 16 partitions, by one processor and by two, storing every reading', () => {
+    const runs = result.partitions?.runs ?? [];
+    expect(runs.map(({ partitions, processors }) => [partitions, processors])).toEqual([[1, 1], [1, 2], [4, 1], [4, 2], [16, 1], [16, 2]]);
+    for (const run of runs) {
+      expect(run).toMatchObject({ readings: SMOKE.readings, stored: SMOKE.readings });
+      expect(run.processorCpuMicros).toHaveLength(run.processors);
+      expect(run.brokerCpuMicros).toHaveLength(1);
+    }
   });
 
   it('counts through the API what the raw pipeline counts, for the fleet and per device, and the 30-day range every stored reading', () => {

@@ -1,6 +1,6 @@
 import { fleetDeviceIds } from '@tally/contract';
 import { createTestVhost } from '@tally/devstack';
-import { createAmqpConnection, STATUS_QUEUE } from '@tally/messaging';
+import { createAmqpConnection, partitionQueue } from '@tally/messaging';
 import { connect } from 'amqplib';
 import type { BenchContext } from './context';
 import { fillQueue } from './ingest';
@@ -10,6 +10,9 @@ import { perSecond, round } from './stats';
 /** The AMQP clients compared; the processor's consumer uses amqplib. */
 export const CONSUMER_CLIENTS = ['rabbitmq-client', 'amqplib'] as const;
 export type ConsumerClient = (typeof CONSUMER_CLIENTS)[number];
+
+/** One partition: the client alone on one queue. */
+const STATUS_QUEUE = partitionQueue(0);
 
 /** As the processor consumes by default: PROCESSOR_PREFETCH messages in flight, one ack per BATCH_SIZE. */
 export const CONSUMER_PREFETCH = 1000;
@@ -44,7 +47,7 @@ async function measureConsumer(
   const vhost = await createTestVhost(context.urls, 'bench');
   const dispose = context.cleanup.defer(() => vhost.dispose());
   try {
-    await fillQueue(context, vhost, { label: client, transport: 'amqp', readings, devices });
+    await fillQueue(context, vhost, { label: client, transport: 'amqp', readings, devices, partitions: 1 });
     const progress = startProgress({ label: `${client}: consumes alone`, total: readings });
     try {
       const consume = client === 'amqplib' ? consumeWithAmqplib : consumeWithRabbitmqClient;

@@ -1,11 +1,12 @@
+import { VARIABLES } from '@tally/config';
 import { fleetDeviceIds, statusEventFor } from '@tally/contract';
-import { createTestVhost, pollUntil, waitUntil, withDatabase, type TestVhost } from '@tally/devstack';
+import { createTestVhost, pollUntil, waitUntil, withDatabase, type DevstackUrls, type TestVhost } from '@tally/devstack';
 import {
   createAmqpConnection,
   createReadingPublisher,
   DEAD_LETTER_QUEUE,
+  partitionQueues,
   randomReading,
-  STATUS_QUEUE,
   type Transport,
 } from '@tally/messaging';
 import { createStatusEventStore, ROLLUP_LEVELS, STATUS_EVENTS_COLLECTION } from '@tally/store';
@@ -23,6 +24,8 @@ export const PUBLISH_WINDOW = 1000;
 export const DIRECT_BATCH = 500;
 /** The processor's environment in naive mode: one message in flight, one insert and one ack each. */
 export const NAIVE_ENV = { PROCESSOR_PREFETCH: '1', BATCH_SIZE: '1', BATCH_MAX_WAIT_MS: '0' };
+/** The partitions of a deployment that does not set TALLY_PARTITIONS: those of the ingest runs. */
+export const DEFAULT_PARTITIONS = Number(VARIABLES.TALLY_PARTITIONS.default);
 /** A drain whose stored count does not grow for this long has failed. */
 const STALL_MS = 60_000;
 const POLL_MS = 50;
@@ -44,8 +47,12 @@ export interface DrainResult extends RateResult {
   env: Record<string, string>;
   /** Documents stored at the end, counted with countDocuments. */
   stored: number;
-  /** The processor's user + system CPU time over the drain. */
+  /** The processors' user + system CPU time over the drain, all together. */
   cpuSeconds: number;
+  /** Each processor's. */
+  processorCpuSeconds: number[];
+  /** Each broker process's (`brokerPids`), over the same time. */
+  brokerCpuSeconds: number[];
   /** `cpuSeconds / seconds`: cores kept busy on average. */
   cpuCores: number;
   /** The processor's VmHWM once its rollups settled (the drain and the refreshes after it). */
@@ -91,7 +98,7 @@ export async function runIngest(context: BenchContext, options: IngestOptions): 
   const devices = fleetDeviceIds(options.devices);
   const direct = await measureDirect(context, options.readings, devices);
   const run = (label: string, transport: Transport, readings: number, env: Record<string, string> = {}) =>
-    measureQueueRun(context, { label, transport, readings, devices, env, nodeOptions: options.processorNodeOptions });
+    measureQueueRun(context, { label, transport, readings, devices, partitions: DEFAULT_PARTITIONS, env, nodeOptions: options.processorNodeOptions });
   const amqp = await run('amqp', 'amqp', options.readings);
   const mqtt = await run('mqtt', 'mqtt', options.readings);
   const naive = await run('naive', 'amqp', options.naiveReadings, NAIVE_ENV);
@@ -153,8 +160,29 @@ interface QueueRunOptions {
   readings: number;
   /** Readings come from these devices in turn, each published to its own topic. */
   devices: readonly string[];
+  /** `TALLY_PARTITIONS` of the publisher and the processors. */
+  partitions: number;
+  /** Processors draining side by side. @default 1 */
+  processors?: number;
+  /** The broker's processes (its nodes'), whose CPU time over the drain is measured. @default none */
+  brokerPids?: readonly number[];
+  /** Where the vhost is made. @default the devstack's */
+  urls?: DevstackUrls;
+  /** `AMQP_URL` of processor `index`, from the vhost's. @default the vhost's */
+  processorAmqpUrl?: (vhostUrl: string, index: number) => string;
+  /** Runs once the partitions are filled, before the drain, with the vhost's name. */
+  onFilled?: (vhost: string) => Promise<void>;
   env: Record<string, string>;
   nodeOptions: string;
+}
+
+/** Messages ready in every partition together, and the fewest consumers any partition has. */
+export async function partitionsState(connection: ReturnType<typeof createAmqpConnection>, partitions: number): Promise<{ messageCount: number; consumerCount: number }> {
+  const states = await Promise.all(partitionQueues(partitions).map((queue) => connection.queueDeclare({ queue, passive: true })));
+  return {
+    messageCount: states.reduce((sum, state) => sum + state.messageCount, 0),
+    consumerCount: Math.min(...states.map((state) => state.consumerCount)),
+  };
 }
 
 /** Rollup buckets of every level still waiting for a refresh. */
@@ -163,12 +191,13 @@ async function dirtyBuckets(db: Db): Promise<number> {
   return counts.reduce((sum, count) => sum + count, 0);
 }
 
-/** Fills the queue of a fresh vhost, then starts the processor and times it emptying the queue. */
-async function measureQueueRun(context: BenchContext, options: QueueRunOptions): Promise<QueueRun> {
-  const vhost = await createTestVhost(context.urls, 'bench');
+/** Fills the partitions of a fresh vhost, then starts the processors and times them emptying them. */
+export async function measureQueueRun(context: BenchContext, options: QueueRunOptions): Promise<QueueRun> {
+  const vhost = await createTestVhost(options.urls ?? context.urls, 'bench');
   const dispose = context.cleanup.defer(() => vhost.dispose());
   try {
     const publish = await fillQueue(context, vhost, options);
+    await options.onFilled?.(vhost.name);
     const drain = await drainQueue(context, vhost, options);
     return { publish, drain };
   } finally {
@@ -176,18 +205,18 @@ async function measureQueueRun(context: BenchContext, options: QueueRunOptions):
   }
 }
 
-/** Publishes `readings` readings into the vhost's tally.status, as fast as confirms allow. */
+/** Publishes `readings` readings into the vhost's partitions, as fast as confirms allow. */
 export async function fillQueue(
   context: BenchContext,
   vhost: TestVhost,
-  { label, transport, readings, devices }: Pick<QueueRunOptions, 'label' | 'transport' | 'readings' | 'devices'>,
+  { label, transport, readings, devices, partitions }: Pick<QueueRunOptions, 'label' | 'transport' | 'readings' | 'devices' | 'partitions'>,
 ): Promise<PublishResult> {
   const connection = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-bench-publisher' });
   connection.on('error', () => undefined); // it reconnects by itself; a publish that fails says why
   const publisher = createReadingPublisher(
     transport === 'amqp'
-      ? { transport, connection }
-      : { transport, connection, mqttUrl: vhost.mqttUrl, clientId: `tally-bench-${vhost.name}` },
+      ? { transport, connection, partitions }
+      : { transport, connection, partitions, mqttUrl: vhost.mqttUrl, clientId: `tally-bench-${vhost.name}` },
   );
   const close = context.cleanup.defer(async () => {
     await publisher.close();
@@ -209,7 +238,7 @@ export async function fillQueue(
     // An acknowledged publish is enqueued; the count is read until it shows them all, or 10 s.
     let queued = 0;
     await pollUntil(async () => {
-      queued = (await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true })).messageCount;
+      queued = (await partitionsState(connection, partitions)).messageCount;
       return queued >= readings;
     }, { timeoutMs: 10_000, intervalMs: 100 });
     const rate = perSecond(readings, seconds);
@@ -222,43 +251,50 @@ export async function fillQueue(
 }
 
 async function drainQueue(context: BenchContext, vhost: TestVhost, options: QueueRunOptions): Promise<DrainResult> {
-  const { label, readings, env, nodeOptions } = options;
+  const { label, readings, env, nodeOptions, partitions, processors: processorCount = 1, brokerPids = [] } = options;
+  const processorAmqpUrl = options.processorAmqpUrl ?? ((url: string) => url);
   const db = context.mongo.db(`bench_${context.runId}_${label}`);
   const dropDatabase = context.cleanup.defer(() => db.dropDatabase());
   const events = db.collection<Document>(STATUS_EVENTS_COLLECTION);
   const watch = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-bench-watch' });
   watch.on('error', () => undefined); // it reconnects by itself; a declare that fails says why
   const closeWatch = context.cleanup.defer(() => watch.close());
-  const queue = (name = STATUS_QUEUE) => watch.queueDeclare({ queue: name, passive: true });
+  const queue = () => partitionsState(watch, partitions);
 
   const spawned = performance.now();
-  const processor = startBundle(context, {
-    app: 'processor',
-    env: {
-      AMQP_URL: vhost.amqpUrl,
-      MONGODB_URI: withDatabase(context.urls.mongodbUri, db.databaseName),
-      ...(nodeOptions && { NODE_OPTIONS: nodeOptions }),
-      ...env,
-    },
-  });
-  const stop = context.cleanup.defer(() => stopApp(processor));
+  const processors = Array.from({ length: processorCount }, (_, index) =>
+    startBundle(context, {
+      app: 'processor',
+      env: {
+        AMQP_URL: processorAmqpUrl(vhost.amqpUrl, index),
+        MONGODB_URI: withDatabase(context.urls.mongodbUri, db.databaseName),
+        TALLY_PARTITIONS: String(partitions),
+        ...(nodeOptions && { NODE_OPTIONS: nodeOptions }),
+        ...env,
+      },
+    }),
+  );
+  const stop = context.cleanup.defer(async () => void (await Promise.all(processors.map((processor) => stopApp(processor)))));
   let exited = false;
   let exitedWith: number | null = null;
-  void processor.exited.then((code) => {
-    exited = true;
-    exitedWith = code;
-  });
-  const pid = processor.pid ?? 0;
-  const progress = startProgress({ label: `${label}: processor drains`, total: readings });
+  for (const processor of processors) {
+    void processor.exited.then((code) => {
+      exited = true;
+      exitedWith = code;
+    });
+  }
+  const pids = processors.map((processor) => processor.pid ?? 0);
+  const progress = startProgress({ label: `${label}: ${processorCount > 1 ? `${processorCount} processors drain` : 'processor drains'}`, total: readings });
   try {
-    // The clock starts once the processor consumes: loading the bundle and connecting is not draining.
-    await waitUntil('the processor to consume', async () => (await queue()).consumerCount > 0, {
+    // The clock starts once every processor consumes: loading the bundle and connecting is not draining.
+    await waitUntil('the processors to consume', async () => (await queue()).consumerCount >= processorCount, {
       timeoutMs: 60_000 - (performance.now() - spawned),
       intervalMs: 20,
-      abort: () => (exited ? new Error('The processor exited before consuming') : undefined),
+      abort: () => (exited ? new Error('A processor exited before consuming') : undefined),
     });
     const started = performance.now();
-    const cpuBefore = readCpuSeconds(pid);
+    const cpuBefore = pids.map((pid) => readCpuSeconds(pid));
+    const brokerCpuBefore = brokerPids.map((pid) => readCpuSeconds(pid));
 
     let stored = 0;
     let grewAt = started;
@@ -275,9 +311,9 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
         progress.update(stored);
       }
       if (messageCount === 0 && consumerCount > 0 && stored >= readings) break;
-      if (exited) throw new Error(`The processor exited while draining (code ${await processor.exited})`);
+      if (exited) throw new Error(`A processor exited while draining (code ${exitedWith})`);
       if (performance.now() - grewAt > STALL_MS) {
-        const dead = (await queue(DEAD_LETTER_QUEUE)).messageCount;
+        const dead = (await watch.queueDeclare({ queue: DEAD_LETTER_QUEUE, passive: true })).messageCount;
         throw new Error(
           `The drain stalled: ${stored} of ${readings} stored, ${messageCount} still queued, ` +
             `${dead} dead-lettered, no progress for ${STALL_MS / 1000} s`,
@@ -286,7 +322,9 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
       await sleep(POLL_MS);
     }
     const seconds = (performance.now() - started) / 1000;
-    const cpuSeconds = readCpuSeconds(pid) - cpuBefore;
+    const processorCpuSeconds = pids.map((pid, i) => readCpuSeconds(pid) - (cpuBefore[i] as number));
+    const brokerCpuSeconds = brokerPids.map((pid, i) => readCpuSeconds(pid) - (brokerCpuBefore[i] as number));
+    const cpuSeconds = processorCpuSeconds.reduce((sum, each) => sum + each, 0);
     // Refreshes wait while the processor has a backlog: then they catch up.
     await waitUntil('the rollups to settle', async () => (await dirtyBuckets(db)) === 0, {
       timeoutMs: 120_000,
@@ -295,8 +333,8 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
     });
     const rollupsSettledSeconds = (performance.now() - started) / 1000 - seconds;
     // After the refreshes that catch up with the backlog: they, not the drain, held the most.
-    const peakRssMb = readPeakRssMb(pid);
-    const exitCode = await stopApp(processor);
+    const peakRssMb = Math.max(...pids.map((pid) => readPeakRssMb(pid)));
+    const [exitCode = null] = await Promise.all(processors.map((processor) => stopApp(processor)));
     const verified = await events.countDocuments();
     const rate = perSecond(readings, seconds);
     progress.finish(`${rate.toLocaleString('en-US')} readings/s, ${(cpuSeconds / seconds).toFixed(2)} cores`);
@@ -307,6 +345,8 @@ async function drainQueue(context: BenchContext, vhost: TestVhost, options: Queu
       seconds: round(seconds),
       perSecond: rate,
       cpuSeconds: round(cpuSeconds),
+      processorCpuSeconds: processorCpuSeconds.map((each) => round(each)),
+      brokerCpuSeconds: brokerCpuSeconds.map((each) => round(each)),
       cpuCores: round(cpuSeconds / seconds),
       peakRssMb: Math.round(peakRssMb),
       startupSeconds: round((started - spawned) / 1000),

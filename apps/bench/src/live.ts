@@ -3,8 +3,9 @@ import { fleetDeviceIds } from '@tally/contract';
 import { createTestVhost, freePort, pollUntil, waitUntil, withDatabase } from '@tally/devstack';
 import { STATUS_EVENTS_COLLECTION } from '@tally/store';
 import type { Collection, Document } from 'mongodb';
-import { createAmqpConnection, createReadingPublisher, randomReading, STATUS_QUEUE, type ReadingPublisher } from '@tally/messaging';
+import { createAmqpConnection, createReadingPublisher, randomReading, type ReadingPublisher } from '@tally/messaging';
 import { sleep, startBundle, stopApp, type BenchContext } from './context';
+import { DEFAULT_PARTITIONS, partitionsState } from './ingest';
 import { readCpuSeconds, readPeakRssMb } from './proc';
 import { startProgress } from './progress';
 import { percentiles, round, type Percentiles } from './stats';
@@ -82,8 +83,14 @@ export async function runLive(context: BenchContext, options: LiveOptions): Prom
   const stopApi = context.cleanup.defer(() => stopApp(api));
   const connection = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-bench-live' });
   connection.on('error', () => undefined);
-  const amqp = createReadingPublisher({ transport: 'amqp', connection });
-  const mqtt = createReadingPublisher({ transport: 'mqtt', connection, mqttUrl: vhost.mqttUrl, clientId: `tally-bench-live-${vhost.name}` });
+  const amqp = createReadingPublisher({ transport: 'amqp', connection, partitions: DEFAULT_PARTITIONS });
+  const mqtt = createReadingPublisher({
+    transport: 'mqtt',
+    connection,
+    partitions: DEFAULT_PARTITIONS,
+    mqttUrl: vhost.mqttUrl,
+    clientId: `tally-bench-live-${vhost.name}`,
+  });
   const closePublishers = context.cleanup.defer(async () => {
     await Promise.all([amqp.close(), mqtt.close()]);
     await connection.close();
@@ -91,7 +98,7 @@ export async function runLive(context: BenchContext, options: LiveOptions): Prom
   try {
     await processor.waitForLog('consuming', 60_000);
     await api.waitForLog('live: hearing announcements of stored readings', 60_000);
-    const load = startLoad(amqp, () => connection.queueDeclare({ queue: STATUS_QUEUE, passive: true }).then(({ messageCount }) => messageCount), fleetDeviceIds(options.devices));
+    const load = startLoad(amqp, async () => (await partitionsState(connection, DEFAULT_PARTITIONS)).messageCount, fleetDeviceIds(options.devices));
     try {
       const base = `http://127.0.0.1:${port}`;
       const metrics = () => scrape(`http://127.0.0.1:${metricsPort}/metrics`);

@@ -6,6 +6,7 @@ import { measureConsumers } from './consumers';
 import { runEngineComparison } from './engine';
 import { createCleanup, type BenchContext } from './context';
 import { runIngest } from './ingest';
+import { runPartitions } from './partitions';
 import { runLive } from './live';
 import { describeMachine, describeServers } from './machine';
 import { parseBenchArgs, UsageError, USAGE, type BenchOptions, type Phase } from './options';
@@ -14,7 +15,14 @@ import { runZones } from './zones';
 import { markdown, writeResult } from './report';
 
 /** The apps whose built bundles each phase runs. */
-const BUNDLES_OF = { ingest: ['processor'], query: ['api'], zones: ['api'], engine: [], live: ['processor', 'api'] } as const satisfies Record<Phase, readonly string[]>;
+const BUNDLES_OF = {
+  ingest: ['processor'],
+  partitions: ['processor'],
+  query: ['api'],
+  zones: ['api'],
+  engine: [],
+  live: ['processor', 'api'],
+} as const satisfies Record<Phase, readonly string[]>;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** Set on SIGINT/SIGTERM: the cleanup then ends the process, and a phase failing meanwhile is expected. */
@@ -60,6 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const servers = await describeServers(root, urls, mongo);
     const ingest = options.phases.includes('ingest') ? await runIngest(context, options) : undefined;
     const consumers = options.phases.includes('ingest') ? await measureConsumers(context, options.readings, options.devices) : undefined;
+    const partitions = options.phases.includes('partitions') ? await runPartitions(context, options) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
     const zones = options.phases.includes('zones') ? await runZones(context, options) : undefined;
     const engine = options.phases.includes('engine') ? await runEngineComparison(context, options) : undefined;
@@ -87,6 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
       servers,
       ...(ingest && { ingest }),
       ...(consumers && { consumers }),
+      ...(partitions && { partitions }),
       ...(query && { query }),
       ...(zones && { zones }),
       ...(engine && { engine }),

@@ -17,7 +17,7 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs([])).toEqual({
       ...FULL_SIZES,
       quick: false,
-      phases: ['ingest', 'query', 'zones', 'engine', 'live'],
+      phases: ['ingest', 'partitions', 'query', 'zones', 'engine', 'live'],
       reseed: false,
       outDir: undefined,
       processorNodeOptions: PROCESSOR_IMAGE_NODE_OPTIONS,
@@ -57,7 +57,7 @@ describe('parseBenchArgs', () => {
     [['--query-readings', '1000,x'], '--query-readings: expected a positive integer, got "x"'],
     [['--samples', '2.5'], '--samples: expected a positive integer, got "2.5"'],
     [['--naive', 'many'], '--naive: expected a positive integer, got "many"'],
-    [['--only', 'api'], '--only: expected one of ingest, query, zones, engine, live, got "api"'],
+    [['--only', 'api'], '--only: expected one of ingest, partitions, query, zones, engine, live, got "api"'],
     [['--fast'], "Unknown option '--fast'"],
     [['extra'], 'Unexpected argument'],
   ])('refuses %j', (argv, message) => {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['ingest', 'query', 'zones', 'engine', 'live'] as const;
+export const PHASES = ['ingest', 'partitions', 'query', 'zones', 'engine', 'live'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
@@ -94,8 +94,10 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --live-clients N         stream clients on one API in the live phase, beside a run with one
                            [${FULL_SIZES.liveClients}]
   --live-seconds S         seconds of one reading a second, per live run [${FULL_SIZES.liveSeconds}]
-  --only ingest|query|zones|engine|live
-                           run one phase only
+  --only ingest|partitions|query|zones|engine|live
+                           run one phase only (partitions: the drain of --readings through
+                           1, 4 and 16 partitions by one and two processors, then 3 on a
+                           three-node cluster of its own, which --quick leaves out)
   --reseed                 store the query readings again even if kept from an earlier run
   --out DIR                write the JSON into DIR, relative to the workspace root [bench/results]
   --processor-node-options=S

@@ -4,6 +4,7 @@ import { CONSUMER_ACK_EVERY, CONSUMER_PREFETCH, type ConsumerResult } from './co
 import { DIRECT_BATCH, PUBLISH_WINDOW, type IngestResult, type QueueRun } from './ingest';
 import { ENGINE_RANGES, type EngineResult } from './engine';
 import type { MachineInfo, ServerInfo } from './machine';
+import type { PartitionRun, PartitionsResult } from './partitions';
 import { LIVE_LOAD_QUEUE, LIVE_STREAM, type LiveResult } from './live';
 import type { QueryResult } from './query';
 import type { ZonesResult } from './zones';
@@ -38,6 +39,8 @@ export interface BenchResult {
   ingest?: IngestResult;
   /** AMQP clients consuming alone; measured with the ingest phase. */
   consumers?: ConsumerResult[];
+  /** The drain through 1, 4 and 16 partitions, and 3 on a three-node cluster. */
+  partitions?: PartitionsResult;
   query?: QueryResult;
   /** Series in time zones beside the same in UTC. */
   zones?: ZonesResult;
@@ -81,6 +84,7 @@ export function markdown(result: BenchResult): string {
   ];
   if (result.ingest) lines.push('', ...ingestTable(result.ingest));
   if (result.consumers) lines.push('', ...consumersTable(result.consumers));
+  if (result.partitions) lines.push('', ...partitionsTable(result.partitions));
   if (result.query) lines.push('', ...queryTable(result.query));
   if (result.zones) lines.push('', ...zonesTable(result.zones));
   if (result.engine) lines.push('', ...engineTable(result.engine));
@@ -113,6 +117,26 @@ function consumersTable(consumers: readonly ConsumerResult[]): string[] {
     '| client | messages/s | CPU µs per message |',
     '|---|---:|---:|',
     ...consumers.map(({ client, perSecond, cpuMicrosPerMessage }) => `| ${client} | ${n(perSecond)} | ${cpuMicrosPerMessage.toFixed(1)} |`),
+  ];
+}
+
+function partitionsTable(partitions: PartitionsResult): string[] {
+  const micros = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' + ');
+  const row = (where: string, run: PartitionRun) =>
+    `| ${where} | ${run.partitions} | ${run.processors} | ${n(run.readings)} | ${n(run.perSecond)} | ${micros(run.processorCpuMicros)} | ${micros(run.brokerCpuMicros)} |`;
+  const { ratios, cluster } = partitions;
+  return [
+    `### Partitions: the same backlog from ${n(partitions.devices)} devices drained through 1, 4 and 16 partitions`,
+    '',
+    '| broker | partitions | processors | readings | readings/s | processor CPU µs per reading (each) | broker CPU µs per reading (each node) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...partitions.runs.map((run) => row('devstack', run)),
+    ...(cluster ? [row('3-node cluster', cluster.run)] : []),
+    '',
+    `One processor, 4 partitions ÷ 1: drain ${ratios.fourToOneDrain.toFixed(2)}×, broker CPU per reading ${ratios.fourToOneBrokerCpu.toFixed(2)}×.` +
+      (cluster
+        ? ` Cluster: each node's share of the broker CPU ${cluster.nodeShares.map((share) => `${Math.round(share * 100)} %`).join(', ')}; leaders ${cluster.leaders.join(', ')}.`
+        : ''),
   ];
 }
 

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { exitOnStartupError, type Logger } from '@tally/runtime';
 import { fleetDeviceIds, STATUSES, type Reading, type Status } from '@tally/contract';
 import {
+  brokerRefusal,
   createAmqpConnection,
   createReadingPublisher,
-  isAccessRefused,
-  MessagingError,
   randomReading,
   type ReadingPublisher,
 } from '@tally/messaging';
@@ -32,8 +31,8 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
   const amqp = createAmqpConnection({ url: config.amqpUrls, connectionName: 'tally-broadcaster' });
   const publisher = createReadingPublisher(
     config.transport === 'mqtt'
-      ? { transport: 'mqtt', connection: amqp, mqttUrl: config.mqttUrls, clientId: `tally-broadcaster-${randomUUID()}` }
-      : { transport: 'amqp', connection: amqp },
+      ? { transport: 'mqtt', connection: amqp, partitions: config.partitions, mqttUrl: config.mqttUrls, clientId: `tally-broadcaster-${randomUUID()}` }
+      : { transport: 'amqp', connection: amqp, partitions: config.partitions },
   );
   const outages = outageLog(logger, config.bufferLimit);
   const sent = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<Status, number>;
@@ -98,17 +97,19 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
 }
 
 /**
- * Credentials or a vhost the broker refuses before they ever worked are a configuration error, not
- * an outage: one line, exit 1 (as the processor and the API do). Over MQTT the AMQP connection
- * (which declares the queues) and the MQTT one are watched apart: either may be refused.
+ * Credentials or a vhost the broker refuses before they ever worked, or a plugin it lacks, are a
+ * configuration error, not an outage: one line, exit 1 (as the processor and the API do). Over
+ * MQTT the AMQP connection (which declares the queues) and the MQTT one are watched apart: either
+ * may be refused.
  */
 function exitWhenRefusedAtStart(amqp: ReturnType<typeof createAmqpConnection>, publisher: ReadingPublisher, logger: Logger): void {
   const worked = { amqp: false, publisher: false };
   amqp.on('connection', () => (worked.amqp = true));
   publisher.on('up', () => (worked.publisher = true));
   const exitIfRefused = (which: keyof typeof worked) => (error: Error) => {
-    if (worked[which] || !isAccessRefused(error)) return;
-    const refusal = new MessagingError('access_refused', `the broker refused the credentials or the vhost: ${error.message}`, { cause: error });
+    const refusal = brokerRefusal(error);
+    // A plugin is missing whenever the declaration is refused for it, not only before anything worked.
+    if (refusal === undefined || (worked[which] && refusal.code === 'access_refused')) return;
     exitOnStartupError(refusal, logger);
   };
   amqp.on('error', exitIfRefused('amqp'));

@@ -17,6 +17,7 @@ describe('the broadcaster configuration', () => {
     expect(loadBroadcasterConfig({ env: {}, cwd })).toEqual({
       amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
       mqttUrls: ['mqtt://guest:guest@127.0.0.1:1883'],
+      partitions: 4,
       intervalMs: 1000,
       transport: 'mqtt',
       rate: undefined,

@@ -17,6 +17,8 @@ export interface BroadcasterConfig {
   /** The nodes of one RabbitMQ cluster (or one broker), tried in turn. */
   amqpUrls: readonly string[];
   mqttUrls: readonly string[];
+  /** Partitions declared before the first publish. */
+  partitions: number;
   transport: BroadcastTransport;
   /** Time between readings (of each device, with `devices`); with `rate` set, `1000 / rate`. */
   intervalMs: number;
@@ -81,7 +83,7 @@ export const BROADCASTER_USAGE = [
   }),
   '  --help                  print this and exit',
   '',
-  'Also read from the environment: AMQP_URL, MQTT_URL, BROADCAST_METRICS_PORT, BROADCAST_METRICS_HOST, LOG_LEVEL (see .env.example).',
+  'Also read from the environment: AMQP_URL, MQTT_URL, TALLY_PARTITIONS, BROADCAST_METRICS_PORT, BROADCAST_METRICS_HOST, LOG_LEVEL (see .env.example).',
 ].join('\n');
 
 export interface LoadBroadcasterConfigOptions extends ReadEnvironmentOptions {
@@ -110,6 +112,7 @@ export function loadBroadcasterConfig(options: LoadBroadcasterConfigOptions = {}
       [
         'AMQP_URL',
         'MQTT_URL',
+        'TALLY_PARTITIONS',
         'BROADCAST_INTERVAL_MS',
         'BROADCAST_TRANSPORT',
         'BROADCAST_BUFFER_LIMIT',
@@ -128,6 +131,7 @@ export function loadBroadcasterConfig(options: LoadBroadcasterConfigOptions = {}
   return {
     amqpUrls: variables.AMQP_URL,
     mqttUrls: variables.MQTT_URL,
+    partitions: variables.TALLY_PARTITIONS,
     transport: variables.BROADCAST_TRANSPORT,
     intervalMs: rate ? 1000 / rate : variables.BROADCAST_INTERVAL_MS,
     devices,

@@ -15,20 +15,24 @@ import {
   createAmqpConnection,
   createBatchConsumer,
   decode,
-  STATUS_QUEUE,
+  partitionQueue,
   type RandomReading,
   type Transport,
 } from '@tally/messaging';
 import { deviceFromRoutingKey, STATUSES } from '@tally/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+/** One partition: these tests read what the broadcaster sent in the order it was sent (the publisher's spec shows the spread). */
+const PARTITIONS = 1;
+const STATUS_QUEUE = partitionQueue(0);
+
 const runBroadcaster = (args: string[], env: Record<string, string>) =>
-  runApp({ appDir: join(import.meta.dirname, '..'), args, env });
+  runApp({ appDir: join(import.meta.dirname, '..'), args, env: { TALLY_PARTITIONS: String(PARTITIONS), ...env } });
 
 /** A reading as it arrived, with the device its routing key names. */
 type Received = RandomReading & { keyDevice: string | undefined };
 
-/** Every reading waiting in tally.status at `amqpUrl`, in queue order (the queue is emptied). */
+/** Every reading waiting in the partition at `amqpUrl`, in queue order (the queue is emptied). */
 async function drainStatusQueue(amqpUrl: string): Promise<Received[]> {
   const connection = createAmqpConnection({ url: amqpUrl, connectionName: 'tally-broadcaster-test' });
   try {
@@ -37,6 +41,7 @@ async function drainStatusQueue(amqpUrl: string): Promise<Received[]> {
     const consumer = createBatchConsumer({
       url: amqpUrl,
       connectionName: 'tally-broadcaster-test-consumer',
+      partitions: PARTITIONS,
       prefetch: 100,
       batchSize: 100,
       maxWaitMs: 10,
@@ -58,7 +63,7 @@ async function drainStatusQueue(amqpUrl: string): Promise<Received[]> {
   }
 }
 
-/** Readings waiting in tally.status at `amqpUrl`, read on a connection of its own. */
+/** Readings waiting in the partition at `amqpUrl`, read on a connection of its own. */
 async function queueDepth(amqpUrl: string): Promise<number> {
   const connection = createAmqpConnection({ url: amqpUrl, connectionName: 'tally-broadcaster-test-depth' });
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fleetReadings, readings, STATUS_QUEUE } from './test/amqp';
+import { fleetReadings, readings } from './test/amqp';
 import { tallyOf } from './checker';
 import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 
@@ -67,7 +67,7 @@ describe('the processor, stopped abruptly', () => {
     expect(await crashing.exited, 'killed by its own SIGKILL').toBeNull();
     const storedUnacked = await s.storedCount();
     expect(storedUnacked, 'one batch written before the crash').toBeGreaterThan(0);
-    expect(await pollUntil(async () => (await s.amqp.depth(STATUS_QUEUE)) === 3000, 10_000), 'nothing was acked').toBe(
+    expect(await pollUntil(async () => (await s.amqp.pending()) === 3000, 10_000), 'nothing was acked').toBe(
       true,
     );
 

@@ -24,8 +24,8 @@ import {
   randomReading,
   READING_ROUTING_KEY,
   READINGS_EXCHANGE,
-  STATUS_QUEUE,
-  TOPOLOGY,
+  partitionQueues,
+  readingsTopology,
   type RandomReading,
 } from '@tally/messaging';
 import { STATUSES, type StatusEvent } from '@tally/contract';
@@ -36,6 +36,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 
 const appDir = join(import.meta.dirname, '..');
+/** The processors' partition count here (`TALLY_PARTITIONS`), unless a test sets its own. */
+const PARTITIONS = 3;
 let stack: DevstackUrls;
 let vhost: TestVhost;
 let amqp: Connection;
@@ -77,7 +79,7 @@ function mongodbUri(base = stack.mongodbUri): string {
 async function startProcessor(env: Record<string, string> = {}): Promise<RunningApp> {
   const app = runApp({
     appDir,
-    env: { AMQP_URL: vhost.amqpUrl, MONGODB_URI: mongodbUri(), BATCH_MAX_WAIT_MS: '20', ...env },
+    env: { AMQP_URL: vhost.amqpUrl, MONGODB_URI: mongodbUri(), TALLY_PARTITIONS: String(PARTITIONS), BATCH_MAX_WAIT_MS: '20', ...env },
   });
   running.push(app);
   await app.waitForLog('consuming', 15_000);
@@ -90,13 +92,14 @@ async function stopProcessor(app: RunningApp): Promise<void> {
   running.splice(running.indexOf(app), 1);
 }
 
-function readings(count: number, start = Date.parse('2026-06-01T00:00:00Z')): RandomReading[] {
-  return Array.from({ length: count }, (_, i) => randomReading(new Date(start + i * 10)));
+/** `count` readings 10 ms apart; of `devices` devices in turn (`dev-0`…), else without a device (all in one partition). */
+function readings(count: number, start = Date.parse('2026-06-01T00:00:00Z'), devices = 0): RandomReading[] {
+  return Array.from({ length: count }, (_, i) => randomReading(new Date(start + i * 10), devices > 0 ? `dev-${i % devices}` : undefined));
 }
 
-/** Publishes with confirms, `window` at a time. */
-async function publish(items: readonly RandomReading[], window = 500): Promise<void> {
-  const publisher = createReadingPublisher({ transport: 'amqp', connection: amqp });
+/** Publishes with confirms, `window` at a time, declaring `partitions` partitions first. */
+async function publish(items: readonly RandomReading[], window = 500, partitions = PARTITIONS): Promise<void> {
+  const publisher = createReadingPublisher({ transport: 'amqp', connection: amqp, partitions });
   try {
     for (let i = 0; i < items.length; i += window) {
       await Promise.all(items.slice(i, i + window).map((reading) => publisher.publish(reading)));
@@ -107,7 +110,7 @@ async function publish(items: readonly RandomReading[], window = 500): Promise<v
 }
 
 async function publishRaw(bodies: readonly Buffer[], routingKey = READING_ROUTING_KEY): Promise<void> {
-  const publisher = amqp.createPublisher({ confirm: true, ...TOPOLOGY });
+  const publisher = amqp.createPublisher({ confirm: true, ...readingsTopology(PARTITIONS) });
   try {
     for (const body of bodies) {
       await publisher.send({ exchange: READINGS_EXCHANGE, routingKey, durable: true }, body);
@@ -119,6 +122,13 @@ async function publishRaw(bodies: readonly Buffer[], routingKey = READING_ROUTIN
 
 async function depth(queue: string): Promise<number> {
   return (await amqp.queueDeclare({ queue, passive: true })).messageCount;
+}
+
+/** Readings waiting in every partition. */
+async function pending(partitions = PARTITIONS): Promise<number> {
+  let total = 0;
+  for (const queue of partitionQueues(partitions)) total += await depth(queue);
+  return total;
 }
 
 async function deadLettered(): Promise<{ body: Buffer; reason: unknown; headers: Record<string, unknown> }[]> {
@@ -149,14 +159,14 @@ describe('the processor', () => {
     const stored = await events.find().sort({ ts: 1 }).toArray();
     expect(stored.map(({ _id, status, ts }) => ({ id: _id, status, ts }))).toEqual(sent);
     expect(stored.every((doc) => doc.receivedAt instanceof Date)).toBe(true);
-    expect(await depth(STATUS_QUEUE)).toBe(0);
+    expect(await pending()).toBe(0);
   });
 
   it('stores a reading published three times with the same id once, and counts two duplicates', async () => {
     const [reading] = readings(1) as [RandomReading];
     const app = await startProcessor();
     await publish([reading, reading, { ...reading }]);
-    await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
+    await expect.poll(() => pending()).toBe(0);
     // All three are delivered (the queue is empty); SIGTERM settles what it holds before the summary.
     await stopProcessor(app);
     const { stored, duplicates, deadLettered } = await app.waitForLog('summary', 0);
@@ -225,7 +235,7 @@ describe('the processor', () => {
     const dead = await deadLettered();
     expect(dead.map((d) => d.body)).toEqual(invalid.map(([, body]) => body));
     dead.forEach((d, i) => expect(String(d.reason)).toContain(invalid[i]?.[0]));
-    expect(await depth(STATUS_QUEUE)).toBe(0);
+    expect(await pending()).toBe(0);
   });
 
   it.each([1_000, 7_000, 20_000, 60_000, 130_000])(
@@ -233,7 +243,7 @@ describe('the processor', () => {
     async (headerBytes) => {
       // The broker's frame_max (128 KiB) bounds what a client may send; rabbitmq-client's default is 8 KiB.
       const sender = new Connection({ url: vhost.amqpUrl, frameMax: 131_072 });
-      const publisher = sender.createPublisher({ confirm: true, ...TOPOLOGY });
+      const publisher = sender.createPublisher({ confirm: true, ...readingsTopology(PARTITIONS) });
       const [reading] = readings(1) as [RandomReading];
       try {
         const properties = { exchange: READINGS_EXCHANGE, routingKey: READING_ROUTING_KEY, durable: true };
@@ -263,7 +273,7 @@ describe('the processor', () => {
       expect(app.lines.filter((line) => line.level >= 50)).toEqual([]);
       await stopProcessor(app);
       // Stopped, it holds nothing unacked: all three were acked, none went back to the queue.
-      expect(await depth(STATUS_QUEUE)).toBe(0);
+      expect(await pending()).toBe(0);
       expect(await events.countDocuments()).toBe(2);
     },
     75_000,
@@ -281,11 +291,11 @@ describe('the processor', () => {
 
     await startProcessor();
     await expectStoredExactly(sent, 90_000);
-    await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
+    await expect.poll(() => pending()).toBe(0);
   }, 180_000);
 
-  it('shares the queue between two processors with an exact count', async () => {
-    const sent = readings(5000);
+  it('shares the partitions between two processors with an exact count', async () => {
+    const sent = readings(5000, undefined, 50);
     await Promise.all([startProcessor(), startProcessor()]);
     await publish(sent);
     await expectStoredExactly(sent, 30_000);
@@ -295,6 +305,43 @@ describe('the processor', () => {
     expect(storedBy.reduce((sum, n) => sum + n, 0)).toBe(5000);
     expect(Math.min(...storedBy)).toBeGreaterThan(0);
   }, 90_000);
+
+  it('changes its partition count on a running deployment, 1 → 8 → 4: nothing stranded in a retired partition, nothing stored twice', async () => {
+    const fleet = (count: number, hour: number) => readings(count, Date.parse(`2026-06-01T0${hour}:00:00Z`), 40);
+    const withCount = (partitions: number) => ({ TALLY_PARTITIONS: String(partitions) });
+    const stored: RandomReading[] = [];
+    const publishAndExpect = async (batch: RandomReading[], partitions: number) => {
+      await publish(batch, 500, partitions);
+      stored.push(...batch);
+    };
+
+    // 1 → 8: publishers first (readings reach partitions 1-7, which the processor at 1 does not
+    // consume), then the processors: stopped, and started at the new count.
+    const one = await startProcessor(withCount(1));
+    await publishAndExpect(fleet(500, 1), 1);
+    await expectStoredExactly(stored, 30_000);
+    await publishAndExpect(fleet(1000, 2), 8);
+    await stopProcessor(one);
+    const eight = await Promise.all([startProcessor(withCount(8)), startProcessor(withCount(8))]);
+    await publishAndExpect(fleet(500, 3), 8);
+    await expectStoredExactly(stored, 30_000);
+
+    // 8 → 4, with a backlog in the partitions to retire: the processors at 4 drain and delete them.
+    await Promise.all(eight.map((app) => stopProcessor(app)));
+    await publishAndExpect(fleet(1000, 4), 8);
+    const stranded = await Promise.all(partitionQueues(8).slice(4).map((queue) => depth(queue)));
+    expect(stranded.every((waiting) => waiting > 0), `readings wait in partitions 4-7: ${stranded.join(', ')}`).toBe(true);
+    const four = await Promise.all([startProcessor(withCount(4)), startProcessor(withCount(4))]);
+    await publishAndExpect(fleet(500, 5), 4);
+    await expectStoredExactly(stored, 60_000);
+    const exists = (queue: string) => depth(queue).then(() => true, () => false);
+    await expect.poll(() => Promise.all(partitionQueues(8).map(exists)), { timeout: 20_000 }).toEqual([true, true, true, true, false, false, false, false]);
+    expect(await pending(4)).toBe(0);
+    expect(await depth(DEAD_LETTER_QUEUE)).toBe(0);
+    await Promise.all(four.map((app) => stopProcessor(app)));
+    const summaries = [one, ...eight, ...four].map((app) => app.lines.find((line) => line.msg === 'summary'));
+    expect(summaries.map((summary) => summary?.['duplicates']), 'no reading was stored twice').toEqual([0, 0, 0, 0, 0]);
+  }, 180_000);
 
   it('acks what it stored before exiting on SIGTERM, so a restart gets no redelivery', async () => {
     const sent = readings(6000);
@@ -572,7 +619,7 @@ describe('the processor through a MongoDB outage', () => {
       await client.close();
     }
     expect(await depth(DEAD_LETTER_QUEUE)).toBe(0);
-    await expect.poll(() => depth(STATUS_QUEUE)).toBe(0);
+    await expect.poll(() => pending()).toBe(0);
     const failures = processor.lines.filter((line) => line.msg.startsWith('MongoDB write failed'));
     expect(failures).toHaveLength(1); // the outage is logged once, not once per retry
     expect((await processor.waitForLog('MongoDB writes succeed again', 0))['outageMs']).toBeGreaterThan(10_000);

@@ -7,7 +7,7 @@ import {
   randomReading,
   READING_ROUTING_KEY,
   READINGS_EXCHANGE,
-  TOPOLOGY,
+  readingsTopology,
 } from '@tally/messaging';
 import { MongoClient } from 'mongodb';
 import type { Connection } from 'rabbitmq-client';
@@ -21,6 +21,7 @@ let mongo: MongoClient;
 let database: string;
 let processor: RunningApp;
 let metricsUrl: string;
+const PARTITIONS = 2;
 
 beforeAll(async () => {
   const stack = await waitForDevstack();
@@ -33,6 +34,7 @@ beforeAll(async () => {
     env: {
       AMQP_URL: vhost.amqpUrl,
       MONGODB_URI: stack.mongodbUri.replace(/\/tally$/, `/${database}`),
+      TALLY_PARTITIONS: String(PARTITIONS),
       BATCH_MAX_WAIT_MS: '20',
       PROCESSOR_HEALTH_PORT: '0',
     },
@@ -60,7 +62,7 @@ describe('GET /metrics of the processor, on its health port', () => {
     expect(await sample('tally_processor_readings_stored_total')).toBe(0);
 
     const readings = Array.from({ length: 40 }, (_, i) => randomReading(new Date(Date.parse('2026-06-01T00:00:00Z') + i * 1000)));
-    const publisher = createReadingPublisher({ transport: 'amqp', connection: amqp });
+    const publisher = createReadingPublisher({ transport: 'amqp', connection: amqp, partitions: PARTITIONS });
     await Promise.all(readings.map((reading) => publisher.publish(reading)));
     await expect.poll(() => sample('tally_processor_readings_stored_total'), { timeout: 15_000 }).toBe(40);
     expect(await sample('tally_processor_batch_size_sum')).toBe(40);
@@ -73,7 +75,7 @@ describe('GET /metrics of the processor, on its health port', () => {
     await expect.poll(() => sample('tally_processor_readings_duplicate_total'), { timeout: 15_000 }).toBe(1);
     expect(await sample('tally_processor_readings_stored_total')).toBe(41);
 
-    const raw = amqp.createPublisher({ confirm: true, ...TOPOLOGY });
+    const raw = amqp.createPublisher({ confirm: true, ...readingsTopology(PARTITIONS) });
     for (const body of ['not json', '{"status": 9}', '{"status": 42}']) {
       await raw.send({ exchange: READINGS_EXCHANGE, routingKey: READING_ROUTING_KEY, durable: true }, Buffer.from(body));
     }

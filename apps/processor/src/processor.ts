@@ -8,7 +8,6 @@ import {
   createBatchConsumer,
   type BatchConsumer,
   createDeadLetterPublisher,
-  LEGACY_QUEUE_POLICY,
   MessagingError,
   watchAmqp,
 } from '@tally/messaging';
@@ -45,7 +44,7 @@ export interface Processor {
 }
 
 /**
- * The processor: consumes `tally.status` in batches, stores each reading once (its id makes a
+ * The processor: consumes every partition `tally.status.<i>` in batches, stores each reading once (its id makes a
  * redelivery a duplicate), announces what each batch changed on `tally.changes` (for live viewers),
  * dead-letters what can never be stored with its reason, keeps the
  * rollups refreshed, and serves `/healthz` and `/readyz` when `healthPort` is set.
@@ -90,6 +89,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
   const consumer = createBatchConsumer({
     url: config.amqpUrls,
     connectionName: 'tally-processor',
+    partitions: config.partitions,
     prefetch: config.prefetch,
     batchSize: config.batchSize,
     maxWaitMs: config.batchMaxWaitMs,
@@ -158,17 +158,13 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
 function logConsumerStates(consumer: BatchConsumer, config: ProcessorConfig, logger: Logger): void {
   let hasConsumed = false;
   let failing = false;
-  consumer.on('ready', (topology) => {
-    if (topology === 'legacy' && !hasConsumed) {
-      logger.warn(
-        { policy: LEGACY_QUEUE_POLICY },
-        'tally.status was declared by an earlier version, without a delivery limit: a message that cannot be delivered would stall it; give it one with the policy shown',
-      );
-    }
+  consumer.on('ready', (retired) => {
     hasConsumed = true;
     failing = false;
-    logger.info({ prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming');
+    logger.info({ partitions: config.partitions, prefetch: config.prefetch, batchSize: config.batchSize }, 'consuming');
+    if (retired.length > 0) logger.info({ queues: retired }, 'draining queues that no partition binding reaches any more: each is deleted once empty');
   });
+  consumer.on('deleted', (queue) => logger.info({ queue }, 'drained and deleted'));
   consumer.on('down', () => logger.warn('not consuming: subscribing again'));
   consumer.on('careful', (messages) =>
     logger.warn(
@@ -177,8 +173,8 @@ function logConsumerStates(consumer: BatchConsumer, config: ProcessorConfig, log
     ),
   );
   consumer.on('error', (error) => {
-    // Credentials or a vhost the broker refuses are a configuration error when they never worked.
-    if (!hasConsumed && error instanceof MessagingError && error.code === 'access_refused') exitOnStartupError(error, logger);
+    // Credentials or a vhost the broker refuses, or a plugin it lacks, are a configuration error when they never worked.
+    if (!hasConsumed && error instanceof MessagingError && error.code !== 'subscribe_failed') exitOnStartupError(error, logger);
     if (failing) return logger.debug({ err: describeError(error) }, 'consumer error again');
     failing = true;
     logger.warn({ err: describeError(error) }, 'consumer error: retrying');

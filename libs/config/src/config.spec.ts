@@ -14,6 +14,7 @@ describe('defaults', () => {
   it('gives every app its documented defaults when nothing is set', () => {
     expect(loadProcessorConfig({ env: {}, cwd })).toEqual({
       amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
+      partitions: 4,
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
       prefetch: 1000,
       batchSize: 500,

@@ -33,6 +33,8 @@ export type BroadcastTransport = VariableValue<'BROADCAST_TRANSPORT'>;
 export interface ProcessorConfig {
   /** The nodes of one RabbitMQ cluster (or one broker); the consumer fails over between them. */
   amqpUrls: readonly string[];
+  /** Queues readings are spread over (`tally.status.0` …); the processor consumes every one. */
+  partitions: number;
   mongodbUri: string;
   prefetch: number;
   batchSize: number;
@@ -71,6 +73,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
   const v = parseVariables(
     [
       'AMQP_URL',
+      'TALLY_PARTITIONS',
       'MONGODB_URI',
       'PROCESSOR_PREFETCH',
       'PROCESSOR_HEALTH_PORT',
@@ -89,6 +92,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
   }
   return {
     amqpUrls: v.AMQP_URL,
+    partitions: v.TALLY_PARTITIONS,
     mongodbUri: v.MONGODB_URI,
     prefetch: v.PROCESSOR_PREFETCH,
     batchSize: v.BATCH_SIZE,

@@ -157,9 +157,16 @@ export const VARIABLES = {
     description: 'Address the API serves /metrics on: 127.0.0.1 is this machine only; 0.0.0.0 every interface',
     schema: host(),
   }),
+  TALLY_PARTITIONS: variable({
+    default: '4',
+    description:
+      'Queues readings are spread over by device (tally.status.0 …, a consistent-hash exchange); the same on every app. Lowered, the processors drain and delete the queues left over',
+    // At most messaging's MAX_PARTITIONS, as far as a processor looks for partitions left over.
+    schema: integer(1, 256),
+  }),
   PROCESSOR_PREFETCH: variable({
     default: '1000',
-    description: 'Most unacknowledged messages the processor holds at once (bounds its memory)',
+    description: 'Most unacknowledged messages the processor holds at once from each partition (bounds its memory)',
     schema: integer(1, 65_535),
   }),
   PROCESSOR_HEALTH_PORT: variable({

@@ -4,7 +4,7 @@ export { DevstackError } from './errors';
 export type { DevstackErrorCode } from './errors';
 export { findMongoServer, requireMongoServer, startLocalMongo } from './mongodb';
 export type { LocalMongo, LocalMongoOptions, LocalPostgres, MongoServerBinary } from './mongodb';
-export { findRabbitMqServer, rabbitMqCtl, startLocalRabbitMq } from './rabbitmq';
+export { findRabbitMqServer, RABBITMQ_PLUGINS, rabbitMqCtl, startLocalRabbitMq } from './rabbitmq';
 export { startLocalRabbitMqCluster } from './rabbitmq-cluster';
 export type { ClusterNode, LocalRabbitMqCluster } from './rabbitmq-cluster';
 export type { LocalRabbitMq, LocalRabbitMqOptions, RabbitMqPorts } from './rabbitmq';

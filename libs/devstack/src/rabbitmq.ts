@@ -33,7 +33,16 @@ export interface LocalRabbitMqOptions {
    * by default Erlang makes one of its own on first start.
    */
   cookie?: string;
+  /**
+   * The plugins to enable. Tally's apps need MQTT and the consistent-hash exchange (its partitions);
+   * a test of how they fail without one names fewer.
+   * @default RABBITMQ_PLUGINS
+   */
+  plugins?: readonly string[];
 }
+
+/** The plugins Tally needs: MQTT for devices, the consistent-hash exchange for its partitions, the management API. */
+export const RABBITMQ_PLUGINS: readonly string[] = ['rabbitmq_mqtt', 'rabbitmq_consistent_hash_exchange', 'rabbitmq_management'];
 
 export interface RabbitMqPorts {
   amqp: number;
@@ -46,7 +55,7 @@ export interface LocalRabbitMq extends Service {
   ports: RabbitMqPorts;
 }
 
-/** Starts a private RabbitMQ node with the MQTT and management plugins, on free ports. */
+/** Starts a private RabbitMQ node with Tally's plugins (`RABBITMQ_PLUGINS`), on free ports. */
 export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise<LocalRabbitMq> {
   const { dir, nodeName } = options;
   for (const sub of ['home', 'mnesia', 'log']) mkdirSync(join(dir, sub), { recursive: true });
@@ -69,7 +78,7 @@ export async function startLocalRabbitMq(options: LocalRabbitMqOptions): Promise
       '',
     ].join('\n'),
   );
-  writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_mqtt,rabbitmq_management].\n');
+  writeFileSync(join(dir, 'enabled_plugins'), `[${(options.plugins ?? RABBITMQ_PLUGINS).join(',')}].\n`);
   writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
   const cookieFile = join(dir, 'home', '.erlang.cookie');
   if (options.cookie !== undefined && !existsSync(cookieFile)) writeFileSync(cookieFile, options.cookie, { mode: 0o400 });

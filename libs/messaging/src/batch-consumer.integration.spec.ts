@@ -9,13 +9,18 @@ import { decode, randomReading } from './reading';
 import mqtt from 'mqtt';
 import {
   BROKER_DEAD_LETTER_ROUTING_KEY,
+  DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
   ensureTopology,
-  LEGACY_STATUS_QUEUE_DECLARATION,
-  STATUS_QUEUE,
+  partitionQueue,
+  partitionQueues,
+  READINGS_EXCHANGE,
+  UNPARTITIONED_QUEUE,
 } from './topology';
 
 const CONSUMER_CONNECTION = 'tally-batch-consumer-test';
+/** Readings without a device all land in one of them (and keep their order); a fleet's spread. */
+const PARTITIONS = 3;
 
 let vhost: TestVhost;
 let connection: Connection;
@@ -33,19 +38,40 @@ afterEach(async () => {
   await vhost.dispose();
 });
 
-/** Publishes `count` readings with confirms; unless a consumer is running, waits to see them queued. */
-async function publish(count: number, { consumerRunning = false } = {}): Promise<string[]> {
-  const publisher = createReadingPublisher({ transport: 'amqp', connection });
-  const readings = Array.from({ length: count }, (_, i) => randomReading(new Date(Date.UTC(2026, 4, 1) + i * 1000)));
+/**
+ * Publishes `count` readings with confirms (of `devices` devices in turn, else without one);
+ * unless a consumer is running, waits to see them queued.
+ */
+async function publish(
+  count: number,
+  { consumerRunning = false, devices = 0, partitions = PARTITIONS } = {},
+): Promise<string[]> {
+  const publisher = createReadingPublisher({ transport: 'amqp', connection, partitions });
+  const readings = Array.from({ length: count }, (_, i) =>
+    randomReading(new Date(Date.UTC(2026, 4, 1) + i * 1000), devices > 0 ? `dev-${i % devices}` : undefined),
+  );
   await Promise.all(readings.map((reading) => publisher.publish(reading)));
   await publisher.close();
-  if (!consumerRunning) await expect.poll(() => queueDepth()).toBe(count);
+  if (!consumerRunning) await expect.poll(() => queueDepth(partitions)).toBe(count);
   return readings.map((reading) => reading.id);
 }
 
-async function queueDepth(): Promise<number> {
-  const { messageCount } = await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true });
+/** Messages waiting in the first `partitions` partitions. */
+async function queueDepth(partitions = PARTITIONS): Promise<number> {
+  const depths = await Promise.all(partitionQueues(partitions).map((queue) => depthOf(queue)));
+  return depths.reduce((sum, depth) => sum + depth, 0);
+}
+
+async function depthOf(queue: string): Promise<number> {
+  const { messageCount } = await connection.queueDeclare({ queue, passive: true });
   return messageCount;
+}
+
+async function exists(queue: string): Promise<boolean> {
+  return depthOf(queue).then(
+    () => true,
+    () => false,
+  );
 }
 
 function idsOf(messages: readonly Delivery[]): string[] {
@@ -56,8 +82,8 @@ function idsOf(messages: readonly Delivery[]): string[] {
   });
 }
 
-function consume(options: Omit<BatchConsumerOptions, 'url' | 'connectionName'>): BatchConsumer {
-  const consumer = createBatchConsumer({ url: vhost.amqpUrl, connectionName: CONSUMER_CONNECTION, ...options });
+function consume(options: Omit<BatchConsumerOptions, 'url' | 'connectionName' | 'partitions'> & { partitions?: number }): BatchConsumer {
+  const consumer = createBatchConsumer({ url: vhost.amqpUrl, connectionName: CONSUMER_CONNECTION, partitions: PARTITIONS, ...options });
   consumer.on('error', () => undefined);
   consumers.push(consumer);
   return consumer;
@@ -214,7 +240,7 @@ describe('BatchConsumer', () => {
     const downs: unknown[] = [];
     consumer.on('down', () => downs.push(1));
     await expect.poll(() => consumer.consuming).toBe(true);
-    await connection.queueDelete({ queue: STATUS_QUEUE });
+    await connection.queueDelete({ queue: partitionQueue(0) });
     await expect.poll(() => downs.length).toBe(1);
     await expect.poll(() => consumer.consuming, { timeout: 10_000 }).toBe(true);
     const sent = await publish(5, { consumerRunning: true });
@@ -223,14 +249,15 @@ describe('BatchConsumer', () => {
 
   it('takes a message whose routing key AMQP cannot carry out of the way: dead-lettered by the delivery limit, nothing else with it', async () => {
     // Declared first: an MQTT publish that no queue is bound for is acknowledged and lost.
-    await ensureTopology(connection);
-    const before = await publish(30);
+    await ensureTopology(connection, PARTITIONS);
+    // Spread over every partition: their heads are in flight beside the one that cannot be delivered.
+    const before = await publish(30, { devices: 12 });
     // A topic over 255 bytes: MQTT carries it, AMQP's routing key (a short string) cannot.
     const poisonTopic = `status/${'x'.repeat(260)}`;
     const client = await mqtt.connectAsync(vhost.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 });
     await client.publishAsync(poisonTopic, JSON.stringify({ status: 3 }), { qos: 1 });
     await client.endAsync();
-    const after = await publish(30, { consumerRunning: true });
+    const after = await publish(30, { consumerRunning: true, devices: 12 });
     await expect.poll(() => queueDepth()).toBe(61);
 
     const handled: string[] = [];
@@ -239,7 +266,11 @@ describe('BatchConsumer', () => {
       prefetch: 50,
       batchSize: 10,
       maxWaitMs: 20,
-      handleBatch: async (messages) => void handled.push(...idsOf(messages)),
+      handleBatch: async (messages) => {
+        // A store's write takes a while: the other partitions' heads are in flight when the broker closes the connection.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        handled.push(...idsOf(messages));
+      },
     });
     consumer.on('careful', (messages) => careful.push(messages));
 
@@ -254,20 +285,56 @@ describe('BatchConsumer', () => {
     // Back to full batches once the window that was in flight has passed.
     const handledBefore = handled.length;
     const later = await publish(30, { consumerRunning: true });
-    await expect.poll(() => handled.length).toBe(handledBefore + 30);
+    await expect.poll(() => handled.length, { timeout: 10_000 }).toBe(handledBefore + 30);
     expect(handled.slice(handledBefore)).toEqual(later);
+    expect(await deadLetters(), 'nothing else was dead-lettered').toEqual([]);
     expect(await queueDepth()).toBe(0);
   }, 90_000);
 
-  it('consumes a tally.status declared by an earlier version as it is, and says so', async () => {
-    await connection.queueDeclare(LEGACY_STATUS_QUEUE_DECLARATION);
-    const sent = await publish(5);
+  it('drains and deletes what no partition binding reaches any more (the unpartitioned queue, partitions of a larger count), one processor among two', async () => {
+    // An earlier version's queue, bound to amq.topic itself, with readings in it.
+    await connection.queueDeclare({
+      queue: UNPARTITIONED_QUEUE,
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE },
+    });
+    await connection.queueBind({ queue: UNPARTITIONED_QUEUE, exchange: READINGS_EXCHANGE, routingKey: 'status.#' });
+    await ensureTopology(connection, 8);
+    // Each reading lands in tally.status and in one of 8 partitions: counted twice, once per queue.
+    const sent = await publish(40, { devices: 16, partitions: 8, consumerRunning: true });
+    await expect.poll(() => Promise.all([depthOf(UNPARTITIONED_QUEUE), queueDepth(8)])).toEqual([40, 40]);
+
     const handled: string[] = [];
-    const consumer = consume({ batchSize: 5, maxWaitMs: 20, handleBatch: async (messages) => void handled.push(...idsOf(messages)) });
-    const topology = await new Promise((resolve) => consumer.once('ready', resolve));
-    expect(topology).toBe('legacy');
-    await expect.poll(() => handled).toEqual(sent);
-  });
+    const retired: (readonly string[])[] = [];
+    const deleted: string[] = [];
+    // Two processors at 2 partitions: each consumes every queue and deletes what is drained.
+    for (const name of ['a', 'b']) {
+      const consumer = consume({
+        partitions: 2,
+        prefetch: 20,
+        batchSize: 10,
+        maxWaitMs: 20,
+        handleBatch: async (messages) => void handled.push(...idsOf(messages)),
+      });
+      consumer.on('ready', (queues) => retired.push(queues));
+      consumer.on('deleted', (queue) => deleted.push(`${name}:${queue}`));
+    }
+    await expect.poll(() => handled.length, { timeout: 20_000 }).toBe(80);
+    expect(handled.toSorted()).toEqual([...sent, ...sent].toSorted());
+    const expectedRetired = [UNPARTITIONED_QUEUE, ...partitionQueues(8).slice(2)];
+    // The first to subscribe found them all; the other, all that were not deleted yet.
+    expect(retired[0]).toEqual(expectedRetired);
+    expect(expectedRetired).toEqual(expect.arrayContaining([...(retired[1] ?? [])]));
+    // Each deleted by one processor or both (deleting a queue already deleted is no error).
+    await expect.poll(() => [...new Set(deleted.map((entry) => entry.slice(2)))].toSorted(), { timeout: 20_000 }).toEqual(expectedRetired.toSorted());
+    for (const queue of expectedRetired) expect(await exists(queue), `${queue} is deleted`).toBe(false);
+
+    // What is published now reaches the two partitions left, and nothing else.
+    const later = await publish(20, { devices: 16, partitions: 2, consumerRunning: true });
+    await expect.poll(() => handled.length).toBe(100);
+    expect(handled.slice(80).toSorted()).toEqual(later.toSorted());
+    expect(await deadLetters()).toEqual([]);
+  }, 60_000);
 
 });
 

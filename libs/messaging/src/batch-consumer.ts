@@ -6,7 +6,8 @@ import { UrlRotation, type BrokerUrls } from './brokers';
 import { RECONNECT_BACKOFF } from './connection';
 import { fromAmqplib, type Delivery } from './delivery';
 import { isAccessRefused, MessagingError } from './errors';
-import { declareTopology, STATUS_QUEUE, type DeclaredTopology } from './topology';
+import { deleteIfDrained, retiredQueues } from './retired-queues';
+import { declareTopology, partitionQueues, UNPARTITIONED_QUEUE } from './topology';
 
 export interface BatchConsumerOptions {
   /**
@@ -17,7 +18,13 @@ export interface BatchConsumerOptions {
   /** Shown in the management UI's connection list. */
   connectionName: string;
   /**
-   * Most unacknowledged messages held at once; bounds the consumer's memory.
+   * The partitions readings are spread over (`tally.status.0` …): each is consumed, and those of a
+   * larger count (and the unpartitioned `tally.status` of earlier versions) are drained and deleted.
+   */
+  partitions: number;
+  /**
+   * Most unacknowledged messages held at once from each queue consumed (quorum queues take a
+   * prefetch per consumer, not per channel); bounds the consumer's memory.
    * @default 1000
    */
   prefetch?: number;
@@ -40,15 +47,18 @@ export interface BatchConsumerOptions {
 
 export interface BatchConsumerEvents {
   /**
-   * Subscribed to the queue (at start, and again after every reconnect); `topology` is `legacy`
-   * when `tally.status` was declared by an earlier version, without the delivery limit.
+   * Subscribed to every partition (at start, and again after every reconnect); `retired` names the
+   * queues it drains besides (partitions of a larger count, the unpartitioned `tally.status`).
    */
-  ready: [topology: DeclaredTopology];
+  ready: [retired: readonly string[]];
+  /** A retired queue was drained and deleted. */
+  deleted: [queue: string];
   /** No longer subscribed (channel or connection lost); it resubscribes by itself. */
   down: [error: Error | undefined];
   /**
    * A failure, retried by itself. A failed subscription is a `MessagingError`: code
-   * `access_refused` when the broker refused the credentials or vhost (retrying is unlikely to help).
+   * `access_refused` when the broker refused the credentials or vhost, `plugin_missing` when it
+   * lacks the consistent-hash exchange (retrying is unlikely to help either way).
    * Emitted only while someone listens: nothing needs to be done about it.
    */
   error: [error: Error];
@@ -60,11 +70,17 @@ export interface BatchConsumerEvents {
   careful: [messages: number];
 }
 
-/** One connection, its channel, and the consumer on it: all three are lost together. */
+/** One connection, its channel, and the consumers on it: all are lost together. */
 interface Subscription {
   connection: ChannelModel;
   channel: Channel;
-  consumerTag?: string;
+  /** The queues consumed: every partition, then the retired queues still to drain. */
+  queues: string[];
+  retired: Set<string>;
+  /** Each queue's consumer on this channel, while subscribed. */
+  consumerTags: Map<string, string>;
+  /** Taking messages one at a time with `basic.get` (see `careful`). */
+  getting: boolean;
   /** Which of this channel's deliveries can be acknowledged. */
   acks: AckWindow;
   /** Why the broker closed the connection, if it did. */
@@ -80,9 +96,12 @@ interface Batch {
 const CONNECT_TIMEOUT_MS = 10_000;
 /** AMQP's reply code for a broker that failed while it served the connection. */
 const INTERNAL_ERROR = 541;
+/** How often the retired queues are looked at, to delete those drained. */
+const DRAIN_CHECK_MS = 1000;
 
 /**
- * Consumes `tally.status` in batches with manual acks: each batch is acknowledged with a single
+ * Consumes every partition `tally.status.<i>` over one channel, in batches with manual acks (a
+ * batch mixes partitions; each partition's messages keep their order): each batch is acknowledged with a single
  * `basic.ack multiple` once it and every batch delivered before it are settled — one frame per
  * batch instead of one per message, which is most of what the broker and the consumer spend per
  * message. The topology is declared before subscribing, and again after every reconnect; a batch
@@ -101,7 +120,13 @@ const INTERNAL_ERROR = 541;
  * delivered and unacknowledged beside it is returned too, and would reach the limit with it. So
  * after such a close the consumer takes the next `prefetch` messages (the window that was in
  * flight) one at a time: then only the message that cannot be delivered is ever returned, and it
- * is dead-lettered within `DELIVERY_LIMIT` quick reconnects.
+ * is dead-lettered within `DELIVERY_LIMIT` quick reconnects. It takes them with `basic.get`, one
+ * queue after another, so that one message is in flight at a time: a consumer per partition, even
+ * at prefetch 1, would hold the head of every other partition too, and each would come back with it.
+ *
+ * Queues that readings no longer reach (a smaller partition count, or the unpartitioned queue of
+ * earlier versions) are unbound, consumed like the others, and deleted once drained: nothing waits
+ * in them and no consumer, of any processor, holds one of their messages unacknowledged.
  */
 export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   readonly #options: Required<BatchConsumerOptions>;
@@ -114,8 +139,11 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #retry = new Backoff(RECONNECT_BACKOFF);
   #closing = false;
-  /** Messages still to take one at a time (prefetch 1, batches of one) after the broker closed a delivering connection. */
+  /** Messages still to take one at a time (`basic.get`, batches of one) after the broker closed a delivering connection. */
   #careful = 0;
+  #drainTimer: NodeJS.Timeout | undefined;
+  /** A look at the retired queues is under way (the next tick skips). */
+  #lookingAtRetired = false;
 
   constructor(options: BatchConsumerOptions) {
     super();
@@ -126,7 +154,8 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
 
   /** True while subscribed to the queue: what a readiness probe should report. */
   get consuming(): boolean {
-    return this.#current?.consumerTag !== undefined;
+    const subscription = this.#current;
+    return subscription !== undefined && (subscription.getting || subscription.consumerTags.size > 0);
   }
 
   /**
@@ -137,11 +166,9 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   async close(): Promise<void> {
     this.#closing = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#drainTimer);
     const subscription = this.#current;
-    if (subscription?.consumerTag !== undefined) {
-      await subscription.channel.cancel(subscription.consumerTag).catch(() => undefined);
-      subscription.consumerTag = undefined;
-    }
+    if (subscription !== undefined) await this.#cancelAll(subscription);
     await this.#handleReceived();
     if (subscription !== undefined && subscription === this.#current) {
       this.#current = undefined;
@@ -156,14 +183,13 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   #subscribe(): void {
     this.#retryTimer = undefined;
     this.#setUp().then(
-      (topology) => {
+      (retired) => {
         this.#retry.reset();
-        this.emit('ready', topology);
+        this.emit('ready', retired);
       },
       (error: unknown) => {
         if (this.#closing) return;
-        const code = isAccessRefused(error) ? 'access_refused' : 'subscribe_failed';
-        this.#report(new MessagingError(code, `cannot subscribe to ${STATUS_QUEUE}: ${(error as Error).message}`, { cause: error }));
+        this.#report(error instanceof MessagingError ? error : subscribeFailure(error));
         this.#resubscribeLater();
       },
     );
@@ -173,7 +199,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
-  async #setUp(): Promise<DeclaredTopology> {
+  async #setUp(): Promise<readonly string[]> {
     const connection = await connect(this.#urls.next(), {
       noDelay: true, // one ack per batch: Nagle's algorithm would hold each back
       timeout: CONNECT_TIMEOUT_MS,
@@ -185,16 +211,27 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       this.#report(error);
     });
     try {
-      const topology = await declareTopology(connection);
+      await declareTopology(connection, this.#options.partitions);
+      const retired = await retiredQueues(connection, this.#options.partitions);
       const channel = await connection.createChannel();
-      const subscription: Subscription = { connection, channel, acks: new AckWindow() };
+      const subscription: Subscription = {
+        connection,
+        channel,
+        queues: [...partitionQueues(this.#options.partitions), ...retired],
+        retired: new Set(retired),
+        consumerTags: new Map(),
+        getting: false,
+        acks: new AckWindow(),
+      };
       this.#current = subscription;
       connection.once('close', () => this.#lost(subscription, closedBy));
       channel.once('close', () => this.#lost(subscription, closedBy));
       channel.on('error', (error: Error) => this.#report(error));
-      await this.#consume(subscription);
+      if (this.#careful > 0) void this.#takeCarefully(subscription);
+      else await this.#consumeAll(subscription);
       if (this.#closing || subscription !== this.#current) throw new Error('closed while subscribing');
-      return topology;
+      if (retired.length > 0) this.#drainTimer ??= setInterval(() => void this.#deleteDrained(), DRAIN_CHECK_MS);
+      return retired;
     } catch (error) {
       await connection.close().catch(() => undefined);
       // The broker closed it while it delivered: the consumer never heard back, but a delivery failed.
@@ -203,15 +240,97 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     }
   }
 
-  async #consume(subscription: Subscription): Promise<void> {
-    const { channel } = subscription;
-    await channel.prefetch(this.#careful > 0 ? 1 : this.#options.prefetch);
-    const { consumerTag } = await channel.consume(STATUS_QUEUE, (message) => {
-      // null: the server cancelled the consumer (its queue was deleted, or lost its leader).
-      if (message === null) this.#lost(subscription);
-      else this.#receive(subscription, fromAmqplib(message));
+  /** A consumer on every queue of the subscription, each with the prefetch. */
+  async #consumeAll(subscription: Subscription): Promise<void> {
+    await subscription.channel.prefetch(this.#options.prefetch);
+    for (const queue of subscription.queues) await this.#consume(subscription, queue);
+  }
+
+  async #consume(subscription: Subscription, queue: string): Promise<void> {
+    const { consumerTag } = await subscription.channel.consume(queue, (message) => {
+      if (message !== null) return this.#receive(subscription, fromAmqplib(message));
+      // The server cancelled the consumer: a retired queue was deleted (by another processor), or
+      // a partition was deleted or lost its leader, which a new subscription declares anew.
+      subscription.consumerTags.delete(queue);
+      if (subscription.retired.delete(queue)) subscription.queues = subscription.queues.filter((name) => name !== queue);
+      else this.#lost(subscription);
     });
-    subscription.consumerTag = consumerTag;
+    subscription.consumerTags.set(queue, consumerTag);
+  }
+
+  async #cancelAll(subscription: Subscription): Promise<void> {
+    subscription.getting = false;
+    const tags = [...subscription.consumerTags.values()];
+    subscription.consumerTags.clear();
+    for (const tag of tags) await subscription.channel.cancel(tag).catch(() => undefined);
+  }
+
+  /**
+   * Careful: takes the next `#careful` messages one at a time, each handled and acknowledged before
+   * the next is asked for, going round the queues; then consumes again. Every queue empty ends it
+   * early.
+   */
+  async #takeCarefully(subscription: Subscription): Promise<void> {
+    subscription.getting = true;
+    try {
+      while (this.#careful > 0 && subscription.getting && subscription === this.#current) {
+        let took = false;
+        for (const queue of subscription.queues) {
+          const message = await subscription.channel.get(queue, { noAck: false });
+          if (message === false) continue;
+          took = true;
+          this.#receive(subscription, fromAmqplib(message));
+          await this.#handleReceived();
+          if (this.#careful === 0 || !subscription.getting) break;
+        }
+        if (!took) this.#careful = 0;
+      }
+      if (!subscription.getting || subscription !== this.#current || this.#closing) return;
+      subscription.getting = false;
+      await this.#consumeAll(subscription);
+    } catch (error) {
+      // The channel closed under us: `#lost` subscribes again.
+      this.#report(error as Error);
+    }
+  }
+
+  /**
+   * Looks at each retired queue: one that is empty stops being consumed here (so that, once this
+   * processor's deliveries from it are settled, its consumer no longer counts); one that is
+   * drained is deleted; one that holds messages again (a processor that died returned them) is
+   * consumed again.
+   */
+  async #deleteDrained(): Promise<void> {
+    const subscription = this.#current;
+    if (subscription === undefined || subscription.getting || this.#lookingAtRetired) return;
+    this.#lookingAtRetired = true;
+    try {
+      // From the highest partition down, each deleted only once every one above it is gone: the
+      // partitions left over stay a run from the count up, which `retiredQueues` finds by looking
+      // up to the first one missing.
+      let higherRemains = false;
+      for (const queue of [...subscription.retired].reverse()) {
+        if (subscription !== this.#current) return;
+        const state = await deleteIfDrained(subscription.connection, queue, { mayDelete: queue === UNPARTITIONED_QUEUE || !higherRemains });
+        const consumerTag = subscription.consumerTags.get(queue);
+        if (state !== 'deleted' && state !== 'gone' && queue !== UNPARTITIONED_QUEUE) higherRemains = true;
+        if (state === 'deleted' || state === 'gone') {
+          subscription.retired.delete(queue);
+          subscription.queues = subscription.queues.filter((name) => name !== queue);
+          if (state === 'deleted') this.emit('deleted', queue);
+        } else if (state.messages === 0 && consumerTag !== undefined) {
+          subscription.consumerTags.delete(queue);
+          await subscription.channel.cancel(consumerTag);
+        } else if (state.messages > 0 && consumerTag === undefined) {
+          await this.#consume(subscription, queue);
+        }
+      }
+    } catch (error) {
+      // The channel closed under us: `#lost` subscribes again, and looks for retired queues anew.
+      this.#report(error as Error);
+    } finally {
+      this.#lookingAtRetired = false;
+    }
   }
 
   /** Hands over what was received and waits until every batch is settled. */
@@ -225,28 +344,12 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     this.#careful = this.#options.prefetch;
   }
 
-  /** The careful window has passed: take the full prefetch again, over the same channel. */
-  async #resume(subscription: Subscription): Promise<void> {
-    const { channel, consumerTag } = subscription;
-    if (consumerTag === undefined) return;
-    subscription.consumerTag = undefined;
-    try {
-      await channel.cancel(consumerTag);
-      await this.#handleReceived();
-      if (this.#closing || subscription !== this.#current) return;
-      await this.#consume(subscription);
-    } catch (error) {
-      // The channel closed under us: `#lost` subscribes again.
-      this.#report(error as Error);
-    }
-  }
-
   /** The connection or channel closed, or the consumer was cancelled: subscribe again, afresh. */
   #lost(subscription: Subscription, closedBy?: Error): void {
     if (subscription !== this.#current) return;
     this.#current = undefined;
     if (closedBy !== undefined && !this.#closing) this.#beCareful();
-    const wasConsuming = subscription.consumerTag !== undefined;
+    const wasConsuming = subscription.getting || subscription.consumerTags.size > 0;
     // Not yet handled: dropped here, delivered again by the broker (to us or to another consumer).
     clearTimeout(this.#collectTimer);
     this.#collectTimer = undefined;
@@ -326,11 +429,14 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       this.#report(error as Error);
       return;
     }
-    if (this.#careful > 0) {
-      this.#careful = Math.max(0, this.#careful - messages.length);
-      if (this.#careful === 0) void this.#resume(subscription);
-    }
+    if (this.#careful > 0) this.#careful = Math.max(0, this.#careful - messages.length);
   }
+}
+
+/** Why subscribing failed: `access_refused` when the broker refused the credentials or vhost, else `subscribe_failed`. */
+function subscribeFailure(error: unknown): MessagingError {
+  const code = isAccessRefused(error) ? 'access_refused' : 'subscribe_failed';
+  return new MessagingError(code, `cannot subscribe to the partitions: ${(error as Error).message}`, { cause: error });
 }
 
 function lastTag(messages: readonly Delivery[]): number {

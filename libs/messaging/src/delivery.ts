@@ -1,4 +1,4 @@
-import type { ConsumeMessage } from 'amqplib';
+import type { Message } from 'amqplib';
 
 /**
  * A consumed message as Tally handles it, whichever AMQP client received it: no client's type
@@ -21,8 +21,8 @@ export interface Delivery {
   timestamp?: number;
 }
 
-/** amqplib's message as a `Delivery`. */
-export function fromAmqplib({ content, fields, properties }: ConsumeMessage): Delivery {
+/** amqplib's message (consumed, or got with `basic.get`) as a `Delivery`. */
+export function fromAmqplib({ content, fields, properties }: Message): Delivery {
   return {
     body: content,
     exchange: fields.exchange,

@@ -1,9 +1,10 @@
 /**
  * `access_refused`: the broker refused the credentials or the vhost (AMQP 403 ACCESS_REFUSED, 530
- * NOT_ALLOWED), which retrying will not change; `subscribe_failed`: anything else (broker down,
- * connection lost), which retrying may.
+ * NOT_ALLOWED), which retrying will not change; `plugin_missing`: the broker lacks a plugin Tally
+ * needs (its message names it and how to enable it); `subscribe_failed`: anything else (broker
+ * down, connection lost), which retrying may.
  */
-export type MessagingErrorCode = 'access_refused' | 'subscribe_failed';
+export type MessagingErrorCode = 'access_refused' | 'plugin_missing' | 'subscribe_failed';
 
 export class MessagingError extends Error {
   override readonly name = 'MessagingError';

@@ -17,6 +17,7 @@ export { BrokerState, createReadingPublisher, watchAmqp } from './publisher';
 export type { AmqpPublisherOptions, MqttPublisherOptions, PublisherEvents, ReadingPublisher, Transport } from './publisher';
 export { decode, encode, randomReading } from './reading';
 export type { DecodeFailureReason, DecodeResult, RandomReading } from './reading';
+export { brokerRefusal, PARTITION_PLUGIN } from './broker-refusal';
 export {
   BROKER_DEAD_LETTER_ROUTING_KEY,
   CHANGES_EXCHANGE,
@@ -24,11 +25,15 @@ export {
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_REASON_HEADER,
   DELIVERY_LIMIT,
-  LEGACY_QUEUE_POLICY,
+  MAX_PARTITIONS,
+  PARTITION_EXCHANGE,
+  PARTITION_QUEUE_ARGUMENTS,
+  partitionQueue,
+  partitionQueues,
   READING_MQTT_TOPIC,
   READING_ROUTING_KEY,
   READINGS_EXCHANGE,
-  STATUS_QUEUE,
-  TOPOLOGY,
+  readingsTopology,
+  UNPARTITIONED_QUEUE,
 } from './topology';
-export type { DeclaredTopology } from './topology';
+export type { Topology } from './topology';

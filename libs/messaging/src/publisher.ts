@@ -47,6 +47,8 @@ export interface AmqpPublisherOptions {
   transport: 'amqp';
   /** Connection the readings are published on; the caller owns it. */
   connection: Connection;
+  /** The partitions declared before the first publish (`readingsTopology`). */
+  partitions: number;
   /** Routing key of every reading. @default `status.<device>` for a reading with a device, else `status` */
   routingKey?: string;
 }
@@ -55,6 +57,8 @@ export interface MqttPublisherOptions {
   transport: 'mqtt';
   /** AMQP connection used to declare the topology; the caller owns it. */
   connection: Connection;
+  /** The partitions declared before the first publish (`readingsTopology`). */
+  partitions: number;
   /**
    * `mqtt://user:pass@host:1883`; a vhost is picked with the user name `vhost:user`. Several (the
    * nodes of a cluster, differing only by host and port) are tried in turn, one per reconnect.
@@ -87,10 +91,10 @@ export function watchAmqp(connection: Connection, state: BrokerState): () => voi
   };
 }
 
-function createAmqpPublisher({ connection, routingKey }: AmqpPublisherOptions): ReadingPublisher {
+function createAmqpPublisher({ connection, partitions, routingKey }: AmqpPublisherOptions): ReadingPublisher {
   const state = new BrokerState();
   const unwatch = watchAmqp(connection, state);
-  const topology = declareOnEveryConnection(connection);
+  const topology = declareOnEveryConnection(connection, partitions);
   const publisher = connection.createPublisher({ confirm: true });
   return Object.assign(state, {
     transport: 'amqp' as const,
@@ -148,7 +152,7 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
     state.markUp();
   });
 
-  const topology = declareOnEveryConnection(options.connection);
+  const topology = declareOnEveryConnection(options.connection, options.partitions);
   const swallowAmqpErrors = () => undefined; // the MQTT side reports the outage
   options.connection.on('error', swallowAmqpErrors);
 
@@ -171,10 +175,10 @@ function createMqttPublisher(options: MqttPublisherOptions): ReadingPublisher {
  * Declares the topology before the first publish, and again whenever the AMQP connection comes
  * back: a publish with no queue bound (an MQTT QoS 1 one too) is acknowledged and lost.
  */
-function declareOnEveryConnection(connection: Connection): { declared(): Promise<void>; stop(): void } {
+function declareOnEveryConnection(connection: Connection, partitions: number): { declared(): Promise<void>; stop(): void } {
   let stopped = false;
   const declare = () => {
-    const done = declareUntilDone(connection, () => stopped);
+    const done = declareUntilDone(connection, partitions, () => stopped);
     done.catch(() => undefined); // rejects only once stopped; a publish still waiting sees it
     return done;
   };
@@ -193,11 +197,11 @@ function declareOnEveryConnection(connection: Connection): { declared(): Promise
 }
 
 /** Retries `ensureTopology` (the connection reconnects by itself) until it succeeds or `isClosed()`. */
-async function declareUntilDone(connection: Connection, isClosed: () => boolean): Promise<void> {
+async function declareUntilDone(connection: Connection, partitions: number, isClosed: () => boolean): Promise<void> {
   const backoff = new Backoff(RECONNECT_BACKOFF);
   for (;;) {
     try {
-      await ensureTopology(connection);
+      await ensureTopology(connection, partitions);
       return;
     } catch (error) {
       if (isClosed()) throw error;

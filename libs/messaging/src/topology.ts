@@ -1,6 +1,7 @@
 import type { ChannelModel } from 'amqplib';
 import type { Connection } from 'rabbitmq-client';
 import { STATUS_TOPIC } from '@tally/contract';
+import { HASH_EXCHANGE_TYPE, pluginMissing } from './broker-refusal';
 
 /** The exchange every reading enters through; RabbitMQ's MQTT plugin publishes here too. */
 export const READINGS_EXCHANGE = 'amq.topic';
@@ -8,8 +9,29 @@ export const READINGS_EXCHANGE = 'amq.topic';
 export const READING_ROUTING_KEY = STATUS_TOPIC;
 /** MQTT topic of readings without a device; a device's are `status/<device>` (`mqttTopicFor`). */
 export const READING_MQTT_TOPIC = STATUS_TOPIC;
-/** Durable quorum queue the processor consumes. */
-export const STATUS_QUEUE = 'tally.status';
+/**
+ * The exchange that spreads readings over the partitions: RabbitMQ's consistent-hash exchange
+ * (plugin `rabbitmq_consistent_hash_exchange`), bound to `amq.topic` with `status.#`. It hashes the
+ * routing key, which names the device (`status.<device>`), so each device's readings land in one
+ * partition, in order; readings on the shared topic `status` (no device, or the device only in the
+ * body) all hash alike, into one partition.
+ */
+export const PARTITION_EXCHANGE = 'tally.status.partitions';
+/** Most partitions: a processor looks this far for partitions that a larger count left behind. */
+export const MAX_PARTITIONS = 256;
+/** The queue of partition `index` (from 0): `tally.status.<index>`. */
+export function partitionQueue(index: number): string {
+  return `tally.status.${index}`;
+}
+/** The queues of `partitions` partitions: `tally.status.0` … `tally.status.<partitions - 1>`. */
+export function partitionQueues(partitions: number): string[] {
+  return Array.from({ length: partitions }, (_, index) => partitionQueue(index));
+}
+/**
+ * The one queue of versions before partitions, bound to `amq.topic` itself: a processor drains it
+ * into the store and deletes it (see `retiredQueues`).
+ */
+export const UNPARTITIONED_QUEUE = 'tally.status';
 /** Exchange and queue for messages that can never be stored, each with its reason. */
 export const DEAD_LETTER_EXCHANGE = 'tally.status.dead';
 export const DEAD_LETTER_QUEUE = 'tally.status.dead';
@@ -39,7 +61,7 @@ export const CHANGES_EXCHANGE = 'tally.changes';
 /** Tally's own shapes for what it declares (rabbitmq-client's publishers take them as they are). */
 export interface Exchange {
   exchange: string;
-  type: 'direct' | 'fanout' | 'topic' | 'headers';
+  type: 'direct' | 'fanout' | 'topic' | 'headers' | typeof HASH_EXCHANGE_TYPE;
   durable: boolean;
 }
 export interface Queue {
@@ -52,8 +74,14 @@ export interface Binding {
   exchange: string;
   routingKey: string;
 }
+export interface ExchangeBinding {
+  source: string;
+  destination: string;
+  routingKey: string;
+}
 export interface Topology {
   exchanges: Exchange[];
+  exchangeBindings: ExchangeBinding[];
   queues: Queue[];
   queueBindings: Binding[];
 }
@@ -90,116 +118,100 @@ export const DEAD_LETTER_QUEUE_DECLARATION: Queue = {
   arguments: { 'x-queue-type': 'quorum' },
 };
 
-/** `tally.status` as versions before the delivery limit declared it; still consumed as it is (see `ensureTopology`). */
-export const LEGACY_STATUS_QUEUE_DECLARATION: Queue = {
-  queue: STATUS_QUEUE,
+export const PARTITION_EXCHANGE_DECLARATION: Exchange = {
+  exchange: PARTITION_EXCHANGE,
+  type: HASH_EXCHANGE_TYPE,
   durable: true,
-  arguments: {
-    'x-queue-type': 'quorum',
-    'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
-    // Dead-lettering that cannot lose a message (it needs reject-publish overflow).
-    'x-dead-letter-strategy': 'at-least-once',
-    'x-overflow': 'reject-publish',
-  },
 };
 
-export const STATUS_QUEUE_DECLARATION: Queue = {
-  ...LEGACY_STATUS_QUEUE_DECLARATION,
-  arguments: {
-    ...LEGACY_STATUS_QUEUE_DECLARATION.arguments,
-    'x-delivery-limit': DELIVERY_LIMIT,
-    'x-dead-letter-routing-key': BROKER_DEAD_LETTER_ROUTING_KEY,
-  },
-};
+/** What every partition's queue is declared with: part of the contract (RabbitMQ refuses to change an argument). */
+export const PARTITION_QUEUE_ARGUMENTS = {
+  'x-queue-type': 'quorum',
+  // Each new partition's leader on the node that leads the fewest queues: the partitions' work spreads over the cluster.
+  'x-queue-leader-locator': 'balanced',
+  'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+  // Dead-lettering that cannot lose a message (it needs reject-publish overflow).
+  'x-dead-letter-strategy': 'at-least-once',
+  'x-overflow': 'reject-publish',
+  'x-delivery-limit': DELIVERY_LIMIT,
+  'x-dead-letter-routing-key': BROKER_DEAD_LETTER_ROUTING_KEY,
+} as const satisfies Queue['arguments'];
 
 export const DEAD_LETTER_BINDING: Binding = { queue: DEAD_LETTER_QUEUE, exchange: DEAD_LETTER_EXCHANGE, routingKey: '' };
 
-export const STATUS_BINDING: Binding = {
-  queue: STATUS_QUEUE,
-  exchange: READINGS_EXCHANGE,
+/** Every reading's routing key (`status`, `status.<device>`) into the partition exchange. */
+export const PARTITION_EXCHANGE_BINDING: ExchangeBinding = {
+  source: READINGS_EXCHANGE,
+  destination: PARTITION_EXCHANGE,
   routingKey: `${READING_ROUTING_KEY}.#`,
 };
 
+/** A partition's binding: its routing key is its weight on the hash ring, the same for every partition. */
+export function partitionBinding(queue: string): Binding {
+  return { queue, exchange: PARTITION_EXCHANGE, routingKey: '1' };
+}
+
 /**
- * Tally's topology as data: the one declaration, applied by whichever client connects —
- * `ensureTopology` (rabbitmq-client) and `declareTopology` (amqplib). Declaring is idempotent;
- * changing an argument of an existing queue is not (RabbitMQ refuses it), so these values are part
- * of the contract.
+ * Tally's topology for `partitions` partitions, as data: the one declaration, applied by whichever
+ * client connects — `ensureTopology` (rabbitmq-client) and `declareTopology` (amqplib), or spread
+ * into a rabbitmq-client publisher. Declaring is idempotent and only adds: partitions that a
+ * larger count declared are left to the processors to drain and delete (`retiredQueues`).
  */
-export const TOPOLOGY: Topology = {
-  exchanges: [DEAD_LETTER_EXCHANGE_DECLARATION],
-  queues: [DEAD_LETTER_QUEUE_DECLARATION, STATUS_QUEUE_DECLARATION],
-  queueBindings: [DEAD_LETTER_BINDING, STATUS_BINDING],
-};
+export function readingsTopology(partitions: number): Topology {
+  const queues = partitionQueues(partitions);
+  return {
+    exchanges: [DEAD_LETTER_EXCHANGE_DECLARATION, PARTITION_EXCHANGE_DECLARATION],
+    exchangeBindings: [PARTITION_EXCHANGE_BINDING],
+    // The partitions first: `balanced` counts every quorum queue's leader, and the dead-letter
+    // queue (placed where its declarer is connected) would otherwise tip the count for them.
+    queues: [...queues.map((queue) => ({ queue, durable: true, arguments: PARTITION_QUEUE_ARGUMENTS })), DEAD_LETTER_QUEUE_DECLARATION],
+    queueBindings: [DEAD_LETTER_BINDING, ...queues.map(partitionBinding)],
+  };
+}
 
 /** The dead-letter exchange and queue alone: what a publisher of dead letters declares. */
 export const DEAD_LETTER_TOPOLOGY: Topology = {
   exchanges: [DEAD_LETTER_EXCHANGE_DECLARATION],
+  exchangeBindings: [],
   queues: [DEAD_LETTER_QUEUE_DECLARATION],
   queueBindings: [DEAD_LETTER_BINDING],
 };
 
-/** `TOPOLOGY` with `tally.status` as an earlier version declared it. */
-const LEGACY_TOPOLOGY: Topology = {
-  ...TOPOLOGY,
-  queues: [DEAD_LETTER_QUEUE_DECLARATION, LEGACY_STATUS_QUEUE_DECLARATION],
-};
-
-/**
- * `legacy`: `tally.status` was declared by a version before the delivery limit, and RabbitMQ
- * cannot add an argument to an existing queue. It is used as it is; a policy gives it the limit
- * (`LEGACY_QUEUE_POLICY`).
- */
-export type DeclaredTopology = 'current' | 'legacy';
-
-/** What an operator runs once to give a legacy `tally.status` the delivery limit without redeclaring it. */
-export const LEGACY_QUEUE_POLICY =
-  `rabbitmqctl set_policy --apply-to queues tally-status-delivery-limit '^tally\\.status$' ` +
-  `'{"delivery-limit": ${DELIVERY_LIMIT}, "dead-letter-routing-key": "${BROKER_DEAD_LETTER_ROUTING_KEY}"}'`;
-
-/** Declares the topology once, over `connection`. Safe to repeat. */
-export function ensureTopology(connection: Connection): Promise<DeclaredTopology> {
-  return declareCurrentOrLegacy(async (topology) => {
-    for (const exchange of topology.exchanges) await connection.exchangeDeclare(exchange);
-    for (const queue of topology.queues) await connection.queueDeclare(queue);
-    for (const binding of topology.queueBindings) await connection.queueBind(binding);
-  });
-}
-
-/**
- * Declares the topology once, over a channel of its own on an amqplib `connection` (a refused
- * declaration closes its channel). Safe to repeat.
- */
-export function declareTopology(connection: ChannelModel): Promise<DeclaredTopology> {
-  return declareCurrentOrLegacy(async (topology) => {
-    const channel = await connection.createChannel();
-    channel.on('error', () => undefined); // a refusal also rejects the declaration, which is what is handled
-    for (const { exchange, type, durable } of topology.exchanges) await channel.assertExchange(exchange, type, { durable });
-    for (const { queue, durable, arguments: args } of topology.queues) await channel.assertQueue(queue, { durable, arguments: args });
-    for (const { queue, exchange, routingKey } of topology.queueBindings) await channel.bindQueue(queue, exchange, routingKey);
-    await channel.close();
-  });
-}
-
-/** `declare(TOPOLOGY)`; `declare(LEGACY_TOPOLOGY)` instead when RabbitMQ refuses it for a `tally.status` of an earlier version. */
-async function declareCurrentOrLegacy(declare: (topology: Topology) => Promise<void>): Promise<DeclaredTopology> {
+/** Declares the topology of `partitions` partitions once, over `connection`. Safe to repeat. */
+export async function ensureTopology(connection: Connection, partitions: number): Promise<void> {
+  const topology = readingsTopology(partitions);
   try {
-    await declare(TOPOLOGY);
-    return 'current';
+    for (const exchange of topology.exchanges) await connection.exchangeDeclare(exchange);
   } catch (error) {
-    if (!isLegacyQueueRefusal(error)) throw error;
-    await declare(LEGACY_TOPOLOGY);
-    return 'legacy';
+    throw pluginMissing(error) ?? error;
   }
+  for (const binding of topology.exchangeBindings) await connection.exchangeBind(binding);
+  for (const queue of topology.queues) await connection.queueDeclare(queue);
+  for (const binding of topology.queueBindings) await connection.queueBind(binding);
 }
 
-/** RabbitMQ's refusal to redeclare a `tally.status` that lacks the arguments this version added. */
-export function isLegacyQueueRefusal(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const added = Object.keys(STATUS_QUEUE_DECLARATION.arguments).filter((name) => !(name in LEGACY_STATUS_QUEUE_DECLARATION.arguments));
-  return (
-    /PRECONDITION[-_]FAILED/.test(error.message) &&
-    error.message.includes(`queue '${STATUS_QUEUE}'`) &&
-    added.some((name) => error.message.includes(`inequivalent arg '${name}'`) && error.message.includes('but current is none'))
-  );
+/**
+ * Declares the topology of `partitions` partitions once, over a channel of its own on an amqplib
+ * `connection` (a refused declaration closes its channel). Safe to repeat.
+ */
+export async function declareTopology(connection: ChannelModel, partitions: number): Promise<void> {
+  const topology = readingsTopology(partitions);
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined); // a refusal also rejects the declaration, which is what is handled
+  // An unknown exchange type closes the connection: its error says why, the rejection does not.
+  let closedBy: unknown;
+  const onError = (error: unknown) => (closedBy = error);
+  connection.on('error', onError);
+  try {
+    for (const { exchange, type, durable } of topology.exchanges) await channel.assertExchange(exchange, type, { durable });
+  } catch (error) {
+    await new Promise((resolve) => setImmediate(resolve));
+    throw pluginMissing(closedBy) ?? error;
+  } finally {
+    connection.off('error', onError);
+  }
+  for (const { source, destination, routingKey } of topology.exchangeBindings) await channel.bindExchange(destination, source, routingKey);
+  for (const { queue, durable, arguments: args } of topology.queues) await channel.assertQueue(queue, { durable, arguments: args });
+  for (const { queue, exchange, routingKey } of topology.queueBindings) await channel.bindQueue(queue, exchange, routingKey);
+  await channel.close();
 }

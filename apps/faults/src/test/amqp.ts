@@ -6,7 +6,9 @@ import type { AckedReading } from '../checker';
 
 // The contract as docs/design.md states it: this suite checks the built apps from outside, so it
 // speaks AMQP itself rather than through @tally/messaging; a reading's shape comes from @tally/contract.
-export const STATUS_QUEUE = 'tally.status';
+/** The scenario's partition count (`TALLY_PARTITIONS` of every app it runs): readings spread over `tally.status.<i>` by device. */
+export const PARTITIONS = 3;
+export const PARTITION_QUEUES = Array.from({ length: PARTITIONS }, (_, i) => `tally.status.${i}`);
 export const DEAD_LETTER_QUEUE = 'tally.status.dead';
 export const DEAD_LETTER_REASON_HEADER = 'x-tally-reason';
 export const READINGS_EXCHANGE = 'amq.topic';
@@ -92,6 +94,13 @@ export class Amqp {
       if (queue === DEAD_LETTER_QUEUE && (error as { code?: string }).code === 'NOT_FOUND') return 0;
       throw error;
     }
+  }
+
+  /** Messages ready in every partition together. */
+  async pending(): Promise<number> {
+    let total = 0;
+    for (const queue of PARTITION_QUEUES) total += await this.depth(queue);
+    return total;
   }
 
   /** Takes every message of `tally.status.dead` (the queue is emptied). */

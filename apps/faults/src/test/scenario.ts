@@ -22,7 +22,7 @@ import { Checker, tallyOf, type CheckReport, type StoredReading, type Tally } fr
 import {
   Amqp,
   DEAD_LETTER_QUEUE,
-  STATUS_QUEUE,
+  PARTITIONS,
   type ConfirmedPublisher,
 } from './amqp';
 import type { PrivateBroker, PrivateMongo } from './servers';
@@ -68,7 +68,7 @@ export class Scenario {
   readonly checker = new Checker();
   readonly amqp: Amqp;
   readonly publisher: ConfirmedPublisher;
-  readonly env: { AMQP_URL: string; MQTT_URL: string; MONGODB_URI: string };
+  readonly env: { AMQP_URL: string; MQTT_URL: string; MONGODB_URI: string; TALLY_PARTITIONS: string };
   readonly #running = new Set<RunningApp>();
   readonly #started: { name: string; app: RunningApp }[] = [];
   /** Processors still running, which `finish` stops. */
@@ -82,7 +82,7 @@ export class Scenario {
     readonly database: string,
     mongodbUri: string,
   ) {
-    this.env = { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, MONGODB_URI: mongodbUri };
+    this.env = { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, MONGODB_URI: mongodbUri, TALLY_PARTITIONS: String(PARTITIONS) };
     this.amqp = new Amqp(vhost.amqpUrl);
     this.publisher = this.amqp.publisher((reading) => this.checker.acked(reading));
     this.#mongo = new MongoClient(mongodbUri, { serverSelectionTimeoutMS: 10_000 });
@@ -228,13 +228,13 @@ export class Scenario {
   /**
    * The end of every scenario: once the processors stored what was acknowledged and the queue is
    * empty, stops them (SIGTERM, exit 0), then expects nothing lost, duplicated, unexpected or
-   * altered, tally.status empty, `deadLetters` in tally.status.dead, and the API's counts equal
+   * altered, every partition empty, `deadLetters` in tally.status.dead, and the API's counts equal
    * to the checker's tally.
    */
   async finish({ deadLetters = 0, timeoutMs = 90_000 }: FinishOptions = {}): Promise<Finished> {
     const expected = this.checker.count;
     await pollUntil(
-      async () => (await this.storedCount()) >= expected && (await this.amqp.depth(STATUS_QUEUE)) === 0,
+      async () => (await this.storedCount()) >= expected && (await this.amqp.pending()) === 0,
       timeoutMs,
     );
     await this.#expectRollupsExact();
@@ -243,7 +243,7 @@ export class Scenario {
 
     const stored = await this.storedDocs();
     expectNoProblems(this.checker.compare(stored), stored.length, expected);
-    expect(await this.amqp.depth(STATUS_QUEUE), 'messages left in tally.status').toBe(0);
+    expect(await this.amqp.pending(), 'messages left in the partitions').toBe(0);
     expect(await this.amqp.depth(DEAD_LETTER_QUEUE), 'messages in tally.status.dead').toBe(deadLetters);
 
     const api = await this.startApi();

@@ -23,15 +23,17 @@ export class PrivateBroker {
     private readonly dir: string,
     private readonly nodeName: string,
     private broker: LocalRabbitMq,
+    private readonly plugins: readonly string[] | undefined,
   ) {}
 
-  static async start(): Promise<PrivateBroker> {
+  /** `plugins`: those to enable, when not Tally's (`RABBITMQ_PLUGINS`). */
+  static async start({ plugins }: { plugins?: readonly string[] } = {}): Promise<PrivateBroker> {
     const server = findRabbitMqServer();
     if (!server) throw new Error('This test starts a RabbitMQ of its own: install rabbitmq-server');
     const dir = mkdtempSync(join(tmpdir(), 'tally-faults-rabbitmq-'));
     const nodeName = `tally-faults-${process.pid}-${Date.now() % 100_000}@localhost`;
     try {
-      return new PrivateBroker(server, dir, nodeName, await startLocalRabbitMq({ server, dir, nodeName }));
+      return new PrivateBroker(server, dir, nodeName, await startLocalRabbitMq({ server, dir, nodeName, plugins }), plugins);
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
       throw error;
@@ -51,8 +53,8 @@ export class PrivateBroker {
 
   /** Starts the node again on the same ports, with its data. */
   async restart(): Promise<void> {
-    const { server, dir, nodeName } = this;
-    this.broker = await startLocalRabbitMq({ server, dir, nodeName, ports: this.broker.ports });
+    const { server, dir, nodeName, plugins } = this;
+    this.broker = await startLocalRabbitMq({ server, dir, nodeName, plugins, ports: this.broker.ports });
   }
 
   /** Runs `rabbitmqctl` against this node, e.g. `ctl('close_all_connections', 'test')`. */
