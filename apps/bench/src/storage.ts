@@ -1,4 +1,4 @@
-import { DEVICE_DAYS_COLLECTION, DEVICES_COLLECTION, ROLLUP_LEVELS, STATUS_EVENTS_COLLECTION } from '@tally/store';
+import { DEVICE_DAYS_COLLECTION, DEVICE_TOTALS_COLLECTION, DEVICES_COLLECTION, ROLLUP_LEVELS, STATUS_EVENTS_COLLECTION } from '@tally/store';
 import type { Db } from 'mongodb';
 
 /** The parts of a database that hold readings or their rollups, by what they are for. */
@@ -6,7 +6,7 @@ export const STORAGE_PARTS = [
   { part: 'raw readings', collections: [STATUS_EVENTS_COLLECTION] },
   { part: 'fleet buckets (minute, hour, day)', collections: ROLLUP_LEVELS.map((level) => level.collection) },
   { part: 'device-day documents (hour slots)', collections: [DEVICE_DAYS_COLLECTION] },
-  { part: 'device directory', collections: [DEVICES_COLLECTION] },
+  { part: 'device directory and day totals', collections: [DEVICES_COLLECTION, DEVICE_TOTALS_COLLECTION] },
 ] as const;
 
 export interface CollectionStorage {

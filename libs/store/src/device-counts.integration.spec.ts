@@ -1,7 +1,7 @@
 import type { StatusEvent } from '@tally/contract';
 import type { Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { createDeviceRollups, DEVICE_DAYS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';
+import { createDeviceRollups, DEVICE_DAYS_COLLECTION, DEVICE_TOTALS_COLLECTION } from './device-rollups';
 import { ROLLUP_META_COLLECTION } from './rollup-coverage';
 import { seriesShape, shapePoints, timeZone, type SeriesShape } from './series-calendar';
 import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
@@ -242,11 +242,11 @@ describe('readings with devices stored before device rollups existed', () => {
   }, 120_000);
 });
 
-describe('a directory kept by a version before its day totals', () => {
+describe('a database kept by a version before the day totals of devices', () => {
   it('counts whole days from the device-day documents until a rebuild covers them', async () => {
     // As the version before day totals in the directory left it.
     const { store, now, readings, coverageOf, rebuild } = await keptByEarlierVersion(78, 1200, async (db) => {
-      await db.collection(DEVICES_COLLECTION).updateMany({}, { $unset: { days: '' } });
+      await db.collection(DEVICE_TOTALS_COLLECTION).deleteMany({});
       await db.collection<{ _id: string }>(ROLLUP_META_COLLECTION).deleteOne({ _id: 'directory-days' });
     });
     expect(await coverageOf('directory-days')).toBe(Math.ceil(now / DAY) * DAY);

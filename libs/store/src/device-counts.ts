@@ -14,7 +14,7 @@ import { addCounts, zeroCounts, type StatusCounts, type TimeRange } from './stat
 /** Whose readings: these devices, or (absent) every device. */
 export interface DeviceQueryOptions extends RollupOptions {
   devices?: readonly string[];
-  /** The day totals of each of `devices` as its directory record holds them: whole days are summed from these where they hold every day. */
+  /** The day totals of each of `devices` (device-rollups.ts `DeviceTotals`): whole days are summed from these where they hold every day. */
   dayTotals?: ReadonlyMap<string, Record<string, HourSlot>>;
 }
 
@@ -175,16 +175,18 @@ export function createDeviceCounts(
         .slice(0, limit)
         .map(([device, counts]) => ({ device, counts })),
     list: async ({ prefix = '', after, limit, timeoutMs }) => {
-      const ids = { $gte: prefix, $lt: `${prefix}${AFTER_ANY_ID_CHARACTER}`, ...(after !== undefined && after >= prefix ? { $gt: after } : {}) };
+      const wanted = { $gte: prefix, $lt: `${prefix}${AFTER_ANY_ID_CHARACTER}`, ...(after !== undefined && after >= prefix ? { $gt: after } : {}) };
       const records = await rollups.devices
-        .find({ _id: ids }, { maxTimeMS: timeoutMs })
+        .find({ _id: wanted }, { maxTimeMS: timeoutMs })
         .sort({ _id: 1 })
         .limit(limit + 1)
         .toArray();
       const page = records.slice(0, limit);
+      const ids = page.map((record) => record._id);
+      const totals = await rollups.totals.find({ _id: { $in: ids } }, { maxTimeMS: timeoutMs }).toArray();
       const readings = await perDevice(
         { start: new Date(ALL_TIME.start), end: new Date(ALL_TIME.end) },
-        { timeoutMs, devices: page.map((record) => record._id), dayTotals: new Map(page.map((record) => [record._id, record.days ?? {}])) },
+        { timeoutMs, devices: ids, dayTotals: new Map(totals.map((record) => [record._id, record.days])) },
       );
       return {
         devices: page.map((record) => ({

@@ -42,13 +42,18 @@ export interface DeviceRecord {
   first_seen: Date;
   /** The latest reading: its time, then its status (the higher one when two share a millisecond). */
   last: { at: Date; status: Status };
-  /**
-   * The device's day totals by UTC day (`YYYY-MM-DD`), each written with the `d` of its device-day
-   * document and under the same rule: a page of the directory counts whole days from here, one
-   * document per device, where summing a month of device-day documents for 100 devices took
-   * DocumentDB 28 ms.
-   */
-  days?: Record<string, HourSlot>;
+}
+
+/**
+ * A device's day totals by UTC day (`YYYY-MM-DD`), each written with the `d` of its device-day
+ * document and under the same rule: a page of the directory counts whole days from these, one
+ * document per device, where summing a month of device-day documents for 100 devices took
+ * DocumentDB 28 ms. Not in the directory's record, which the minute refresh rewrites every minute
+ * a device is seen (a year of days in it would be ~30 KB rewritten a minute per device).
+ */
+export interface DeviceTotals {
+  _id: string;
+  days: Record<string, HourSlot>;
 }
 
 /** The counts of the devices of one fleet hour bucket, refreshed under its `version`. */
@@ -60,16 +65,18 @@ export interface HourOfDevices {
 
 export const DEVICE_DAYS_COLLECTION = 'status_rollups_device_day';
 export const DEVICES_COLLECTION = 'status_devices';
+export const DEVICE_TOTALS_COLLECTION = 'status_device_totals';
 /** Documents looked up or written per call: a fleet of a million devices has a million documents a day. */
 const WRITE_BATCH = 10_000;
 
 export interface DeviceRollups {
   days: Collection<DeviceDay>;
   devices: Collection<DeviceRecord>;
+  totals: Collection<DeviceTotals>;
   ensureIndexes(): Promise<void>;
   /** Writes the slots of these hours, each device's hours of one day in one update. */
   writeHours(hours: readonly HourOfDevices[]): Promise<void>;
-  /** Writes the day totals of these fleet days from the slots of their documents, and into the directory. */
+  /** Writes the day totals of these fleet days from the slots of their documents, and each device's (`totals`). */
   writeDays(days: readonly { start: number; version: number }[]): Promise<void>;
   /** Records first and latest readings of devices seen in a refreshed stretch. */
   noteSeen(seen: readonly DeviceRecord[]): Promise<void>;
@@ -78,9 +85,11 @@ export interface DeviceRollups {
 export function createDeviceRollups(db: Db): DeviceRollups {
   const days = db.collection<DeviceDay>(DEVICE_DAYS_COLLECTION);
   const devices = db.collection<DeviceRecord>(DEVICES_COLLECTION);
+  const totals = db.collection<DeviceTotals>(DEVICE_TOTALS_COLLECTION);
   return {
     days,
     devices,
+    totals,
     ensureIndexes: async () => {
       await days.createIndex({ device: 1, day: 1 }, { name: 'device_day' });
       await days.createIndex({ day: 1 }, { name: 'day' });
@@ -137,28 +146,28 @@ export function createDeviceRollups(db: Db): DeviceRollups {
         const key = dayKey(start);
         // Only over an older total: a refresh that read an earlier version may end last.
         const older = (path: string) => ({ $or: [{ [`${path}.v`]: { $lt: version } }, { [path]: { $exists: false } }] });
-        let totals: { device: string; id: string; total: HourSlot }[] = [];
+        let written: { device: string; id: string; total: HourSlot }[] = [];
         const write = async () => {
           await days.bulkWrite(
-            totals.map(({ id, total }) => ({ updateOne: { filter: { _id: id, ...older('d') }, update: { $set: { d: total } } } })),
+            written.map(({ id, total }) => ({ updateOne: { filter: { _id: id, ...older('d') }, update: { $set: { d: total } } } })),
             { ordered: false },
           );
-          // The directory's record exists: the refresh of the day's minutes noted the device.
-          await devices.bulkWrite(
-            totals.map(({ device, total }) => ({
-              updateOne: { filter: { _id: device, ...older(`days.${key}`) }, update: { $set: { [`days.${key}`]: total } } },
+          // Upserted: a duplicate key is a device whose total of that day is as new already.
+          await duplicateKeyFailures(
+            totals,
+            written.map(({ device, total }) => ({
+              updateOne: { filter: { _id: device, ...older(`days.${key}`) }, update: { $set: { [`days.${key}`]: total } }, upsert: true },
             })),
-            { ordered: false },
           );
-          totals = [];
+          written = [];
         };
         for await (const document of days.find({ day: new Date(start) }, { projection: { device: 1, h: 1 } })) {
           const total = zeroCounts();
           for (const slot of Object.values(document.h ?? {})) addCounts(total, { ...zeroCounts(), ...slot.c });
-          totals.push({ device: document.device, id: document._id, total: { v: version, c: nonZero(total) } });
-          if (totals.length >= WRITE_BATCH) await write();
+          written.push({ device: document.device, id: document._id, total: { v: version, c: nonZero(total) } });
+          if (written.length >= WRITE_BATCH) await write();
         }
-        if (totals.length > 0) await write();
+        if (written.length > 0) await write();
       }
     },
     noteSeen: async (seen) => {

@@ -22,8 +22,8 @@ export type { GridPiece, SeriesShape, SeriesStep, StepRule, TimeZone } from './s
 export type { RebuildOptions, RefreshOptions, RefreshResult, RollupBucket, RollupOptions, Rollups } from './rollups';
 export type { DeviceCounts, DevicePage, DeviceQueryOptions, DeviceSummary } from './device-counts';
 export type { SeriesPoint } from './fleet-counts';
-export { DEVICE_DAYS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';
-export type { DeviceDay, DeviceRecord } from './device-rollups';
+export { DEVICE_DAYS_COLLECTION, DEVICE_TOTALS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';
+export type { DeviceDay, DeviceRecord, DeviceTotals } from './device-rollups';
 export type { CountOptions, StatusCounts, StatusKey, TimeRange } from './status-counts';
 export { classifyStoreError, StoreError } from './errors';
 export type { StoreErrorCode, StoreErrorKind } from './errors';

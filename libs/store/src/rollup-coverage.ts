@@ -7,8 +7,8 @@ import { coverageAfterRebuild, DAY } from './rollup-plan';
  * Where rollups hold every reading: buckets starting before `from` are counted from the raw
  * readings. `coverage` is the fleet's (the bucket counts); `device-coverage` the devices' (the hour
  * slots of device-rollups.ts), which began later on a database that had readings before them;
- * `directory-days` where the device directory holds each device's day totals (days before it are
- * summed from the device-day documents).
+ * `directory-days` where the devices' day totals (`status_device_totals`) hold every day (days
+ * before it are summed from the device-day documents).
  */
 interface CoverageDocument {
   _id: CoverageKind;
