@@ -152,13 +152,15 @@ export function createDeviceRollups(db: Db): DeviceRollups {
             written.map(({ id, total }) => ({ updateOne: { filter: { _id: id, ...older('d') }, update: { $set: { d: total } } } })),
             { ordered: false },
           );
-          // Upserted: a duplicate key is a device whose total of that day is as new already.
-          await duplicateKeyFailures(
+          // Upserted, so a duplicate key is either a total of that day as new already or a document
+          // another refresh (of another day) created meanwhile: retried once, the second kind matches.
+          const raced = await duplicateKeyFailures(
             totals,
             written.map(({ device, total }) => ({
               updateOne: { filter: { _id: device, ...older(`days.${key}`) }, update: { $set: { [`days.${key}`]: total } }, upsert: true },
             })),
           );
+          if (raced.length > 0) await duplicateKeyFailures(totals, raced);
           written = [];
         };
         for await (const document of days.find({ day: new Date(start) }, { projection: { device: 1, h: 1 } })) {
