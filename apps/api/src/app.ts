@@ -104,7 +104,10 @@ export function createApp({ store, token, requestTimeoutMs = 5000, maxConcurrent
 
   app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route ${c.req.method} ${c.req.path}; see /docs`).toJSON(), 404));
   app.onError((error, c) => {
-    if (error instanceof ApiError) return c.json(error.toJSON(), error.status);
+    if (error instanceof ApiError) {
+      if (error.retryAfterSeconds !== undefined) c.header('Retry-After', String(error.retryAfterSeconds));
+      return c.json(error.toJSON(), error.status);
+    }
     // The body validator's own check of the content type, stricter than ./routes/json-body's.
     if (error instanceof HTTPException && error.status === 415) {
       return c.json(apiError(UNSUPPORTED_MEDIA_TYPE, 'Send a JSON body with "Content-Type: application/json"').toJSON(), 415);

@@ -23,10 +23,14 @@ export class ApiError extends Error {
     readonly status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number | undefined },
   ) {
     super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
+
+  /** Sent as `Retry-After`, for an error after which the client may ask again. */
+  readonly retryAfterSeconds: number | undefined;
 
   toJSON() {
     return { error: { code: this.code, message: this.message } };
@@ -45,19 +49,24 @@ export interface ErrorKind {
   description: string;
   /** Headers it is sent with, as OpenAPI header objects. */
   headers?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number } }>;
+  /** Sent as `Retry-After` with it (`retryAfter` gives both this and its header). */
+  retryAfterSeconds?: number;
 }
 
-/** The `Retry-After` header of an error of `code` (a 503) that tells a client when to ask again. */
-export function retryAfterHeader(code: ErrorCode, seconds: number): NonNullable<ErrorKind['headers']> {
+/** What an error of `code` (a 503) carries to tell a client when to ask again: the header it is sent with, and its document. */
+export function retryAfter(code: ErrorCode, seconds: number): Pick<ErrorKind, 'headers' | 'retryAfterSeconds'> {
   return {
-    'Retry-After': {
-      description: `Seconds to wait before asking again (with code ${code}): ${seconds}`,
-      schema: { type: 'integer', minimum: 0 },
+    retryAfterSeconds: seconds,
+    headers: {
+      'Retry-After': {
+        description: `Seconds to wait before asking again (with code ${code}): ${seconds}`,
+        schema: { type: 'integer', minimum: 0 },
+      },
     },
   };
 }
 
 /** An error of `kind`, with a message naming what to change. */
 export function apiError(kind: ErrorKind, message: string, options?: { cause?: unknown }): ApiError {
-  return new ApiError(kind.status, kind.code, message, options);
+  return new ApiError(kind.status, kind.code, message, { ...options, retryAfterSeconds: kind.retryAfterSeconds });
 }

@@ -1,4 +1,4 @@
-import { apiError, retryAfterHeader, type ErrorKind } from './errors';
+import { apiError, retryAfter, type ErrorKind } from './errors';
 
 /** Seconds a client told `busy` should wait before it asks again. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
@@ -7,7 +7,7 @@ export const BUSY: ErrorKind = {
   status: 503,
   code: 'busy',
   description: 'The API is running API_MAX_CONCURRENT_QUERIES queries already: try again after Retry-After',
-  headers: retryAfterHeader('busy', BUSY_RETRY_AFTER_SECONDS),
+  ...retryAfter('busy', BUSY_RETRY_AFTER_SECONDS),
 };
 
 /**

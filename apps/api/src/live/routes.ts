@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { SERIES_STEPS, seriesShape, type SeriesShape, type SeriesStep, type TimeRange } from '@tally/store';
-import { apiError, retryAfterHeader, type ErrorKind } from '../errors';
+import { apiError, retryAfter, type ErrorKind } from '../errors';
 import { errorResponses } from '../openapi';
 import { checkSeriesPoints, QUERY_ERRORS, storeQuery, TOO_MANY_POINTS, withTimeout, type CountsRoutesOptions } from '../routes/counts';
 import { INVALID_REQUEST } from '../schemas';
@@ -16,7 +16,7 @@ export const TOO_MANY_STREAMS: ErrorKind = {
   status: 503,
   code: 'too_many_streams',
   description: 'API_MAX_STREAMS streams are open already: try again after Retry-After, or poll /status-counts/series',
-  headers: retryAfterHeader('too_many_streams', STREAMS_RETRY_AFTER_SECONDS),
+  ...retryAfter('too_many_streams', STREAMS_RETRY_AFTER_SECONDS),
 };
 
 const EVENTS_DESCRIPTION = [
@@ -85,7 +85,6 @@ export function liveRoutes(app: OpenAPIHono, options: LiveRoutesOptions): void {
     }
     checkSeriesPoints(spec.range ?? windowRange(Date.now(), windowMs as number, stepMs), step);
     if (hub.size >= maxStreams) {
-      c.header('Retry-After', String(STREAMS_RETRY_AFTER_SECONDS));
       throw apiError(TOO_MANY_STREAMS, `${maxStreams} streams are open already; try again in ${STREAMS_RETRY_AFTER_SECONDS} s, or poll /status-counts/series`);
     }
     // Node's response, when served by Node: a dropped client's connection is closed at once.
@@ -93,7 +92,7 @@ export function liveRoutes(app: OpenAPIHono, options: LiveRoutesOptions): void {
     const opening = hub.open(spec, { lastEventId: c.req.valid('header')['last-event-id'], ...(outgoing && { abort: () => outgoing.destroy() }) });
     try {
       return (await opening.start((range) =>
-        query(c, ({ timeoutMs }) => store.series(utcShape(range, spec.step), { timeoutMs, ...(devices && { devices }) })),
+        query(({ timeoutMs }) => store.series(utcShape(range, spec.step), { timeoutMs, ...(devices && { devices }) })),
       )) as never;
     } catch (error) {
       opening.cancel();

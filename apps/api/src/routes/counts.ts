@@ -16,11 +16,10 @@ import {
   type TimeZone,
 } from '@tally/store';
 import { z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { UNAUTHORIZED } from '../auth';
 import { ApiError, apiError, type ErrorKind } from '../errors';
 import { errorResponses, jsonContent } from '../openapi';
-import { BUSY, BUSY_RETRY_AFTER_SECONDS, type QueryLimit } from '../query-limit';
+import { BUSY, type QueryLimit } from '../query-limit';
 import {
   INVALID_REQUEST,
   MAX_SERIES_POINTS,
@@ -106,14 +105,8 @@ export interface CountsRoutesOptions {
 
 /** A store call within the limit and the request's time bound (shared by every route that queries the store). */
 export function storeQuery({ store, requestTimeoutMs, limit }: CountsRoutesOptions) {
-  return <T>(c: Context, call: (options: { timeoutMs: number }) => Promise<T>): Promise<T> =>
-    withTimeout(store, requestTimeoutMs, (options) => {
-      if (!limit) return call(options);
-      return limit.run(() => call(options)).catch((error: unknown) => {
-        if (error instanceof ApiError && error.code === BUSY.code) c.header('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
-        throw error;
-      });
-    });
+  return <T>(call: (options: { timeoutMs: number }) => Promise<T>): Promise<T> =>
+    withTimeout(store, requestTimeoutMs, (options) => (limit ? limit.run(() => call(options)) : call(options)));
 }
 
 /** `GET|POST /status-counts` (totals over a range) and `GET /status-counts/series` (per step). */
@@ -128,13 +121,13 @@ export function countsRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
   app.openapi(getStatusCounts, async (c) => {
     const { device: devices, ...times } = c.req.valid('query');
     const range = toRange(times);
-    return c.json(await query(c, (options) => store.countByStatus(range, { ...options, ...(devices && { devices }) })), 200);
+    return c.json(await query((options) => store.countByStatus(range, { ...options, ...(devices && { devices }) })), 200);
   });
 
   app.openapi(postStatusCounts, async (c) => {
     const { device: devices, ...times } = c.req.valid('json');
     const range = toRange(times);
-    return c.json(await query(c, (options) => store.countByStatus(range, { ...options, ...(devices && { devices }) })), 200);
+    return c.json(await query((options) => store.countByStatus(range, { ...options, ...(devices && { devices }) })), 200);
   });
 
   app.openapi(getSeries, async (c) => {
@@ -143,17 +136,17 @@ export function countsRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
     // Written out once the store answered: a burst of requests waiting for the query limit holds only their shapes.
     const written = (at: number) => formatInZone(at, zone);
     if (format === 'csv' || (format === undefined && acceptsCsvFirst(c.req.header('accept')))) {
-      const perDevice = devices ? await query(c, (options) => seriesPerDevice(store, shape, devices, options)) : undefined;
+      const perDevice = devices ? await query((options) => seriesPerDevice(store, shape, devices, options)) : undefined;
       const totals = perDevice
         ? shape.starts.map((_, i) => perDevice.reduce((sum, { counts }) => addCounts(sum, counts[i] as StatusCounts), zeroCounts()))
-        : (await query(c, (options) => store.series(shape, options))).map((point) => point.counts);
+        : (await query((options) => store.series(shape, options))).map((point) => point.counts);
       const csv = seriesCsv(
         shapePoints(shape).map(({ start, end }, i) => ({ start: written(start.getTime()), end: written(end.getTime()), counts: totals[i] as StatusCounts })),
         perDevice,
       );
       return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="tally-series-${step}.csv"` });
     }
-    const series = await query(c, (options) => store.series(shape, { ...options, ...(devices && { devices }) }));
+    const series = await query((options) => store.series(shape, { ...options, ...(devices && { devices }) }));
     return c.json(seriesBody(shapeRange(shape), step, zone, series), 200);
   });
 }

@@ -82,7 +82,7 @@ export function deviceRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
 
   app.openapi(listDevices, async (c) => {
     const { prefix, limit, cursor: after } = c.req.valid('query');
-    const page = await query(c, ({ timeoutMs }) =>
+    const page = await query(({ timeoutMs }) =>
       store.listDevices({ limit, timeoutMs, ...(prefix !== undefined && { prefix }), ...(after !== undefined && { after }) }),
     );
     return c.json(
@@ -103,7 +103,7 @@ export function deviceRoutes(app: OpenAPIHono, options: CountsRoutesOptions): vo
   app.openapi(getTopDevices, async (c) => {
     const { status, limit, start_time, end_time } = c.req.valid('query');
     const range = { start: toDate(start_time), end: toDate(end_time) };
-    const top = await query(c, ({ timeoutMs }) => store.topDevices(range, { status, limit, timeoutMs }));
+    const top = await query(({ timeoutMs }) => store.topDevices(range, { status, limit, timeoutMs }));
     return c.json({ status, devices: top.map(({ device, counts }) => ({ device, count: counts[`${status}`], counts })) }, 200);
   });
 }
