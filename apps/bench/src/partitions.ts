@@ -40,9 +40,9 @@ export interface PartitionsResult {
    * With one processor: 4 partitions' drain over 1's, and broker CPU per reading, 4 over 1: the
    * median over `pairs` (each 4 ÷ 1 of two drains run one after the other).
    */
-  ratios: { fourToOneDrain: number; fourToOneBrokerCpu: number };
-  /** Each pair's ratios, in the order run. */
-  pairs: { drain: number; brokerCpu: number }[];
+  ratios: { fourToOneDrain: number; fourToOneBrokerCpu: number | null };
+  /** Each pair's ratios, in the order run; `null` where the single queue's drain read no broker CPU (too short to tell). */
+  pairs: { drain: number; brokerCpu: number | null }[];
   /** Three nodes, three partitions, processors on two of them: each node's share of the broker CPU (not with `--quick`). */
   cluster: { run: PartitionRun; nodeShares: number[]; leaders: string[] } | undefined;
 }
@@ -79,19 +79,25 @@ export async function runPartitions(
   const single = (partitions: number) => runs.find((run) => run.partitions === partitions && run.processors === 1) as PartitionRun;
   const pairs = [fourToOne(single(1), single(4))];
   for (let pair = 1; pair < (options.quick ? 1 : RATIO_PAIRS); pair++) pairs.push(fourToOne(await drainOnce(1, 1, pair), await drainOnce(4, 1, pair)));
+  const brokerCpuRatios = pairs.flatMap(({ brokerCpu }) => (brokerCpu === null ? [] : [brokerCpu]));
   return {
     devices: devices.length,
     runs,
-    ratios: { fourToOneDrain: median(pairs.map((pair) => pair.drain)), fourToOneBrokerCpu: median(pairs.map((pair) => pair.brokerCpu)) },
+    ratios: {
+      fourToOneDrain: median(pairs.map((pair) => pair.drain)),
+      fourToOneBrokerCpu: brokerCpuRatios.length > 0 ? median(brokerCpuRatios) : null,
+    },
     pairs,
     cluster: options.quick ? undefined : await measureCluster(context, options, devices),
   };
 }
 
 function fourToOne(one: PartitionRun, four: PartitionRun): PartitionsResult['pairs'][number] {
+  const [brokerOne = 0, brokerFour = 0] = [one.brokerCpuMicros[0], four.brokerCpuMicros[0]];
   return {
     drain: round(four.perSecond / one.perSecond, 3),
-    brokerCpu: round((four.brokerCpuMicros[0] as number) / (one.brokerCpuMicros[0] as number), 3),
+    // A drain of a few thousand readings can pass within the broker's CPU clock tick (10 ms).
+    brokerCpu: brokerOne > 0 ? round(brokerFour / brokerOne, 3) : null,
   };
 }
 

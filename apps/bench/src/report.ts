@@ -121,6 +121,7 @@ function consumersTable(consumers: readonly ConsumerResult[]): string[] {
 }
 
 function partitionsTable(partitions: PartitionsResult): string[] {
+  const ratio = (value: number | null) => (value === null ? 'not measured (the drain passed within a CPU clock tick)' : `${value.toFixed(2)}×`);
   const micros = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' + ');
   const row = (where: string, run: PartitionRun) =>
     `| ${where} | ${run.partitions} | ${run.processors} | ${n(run.readings)} | ${n(run.perSecond)} | ${micros(run.processorCpuMicros)} | ${micros(run.brokerCpuMicros)} |`;
@@ -135,7 +136,7 @@ function partitionsTable(partitions: PartitionsResult): string[] {
     '',
     `One processor, 4 partitions ÷ 1 (the median of ${partitions.pairs.length} pairs of drains, one after the other): ` +
       `drain ${ratios.fourToOneDrain.toFixed(2)}× (each pair ${partitions.pairs.map((pair) => pair.drain.toFixed(2)).join(', ')}), ` +
-      `broker CPU per reading ${ratios.fourToOneBrokerCpu.toFixed(2)}× (${partitions.pairs.map((pair) => pair.brokerCpu.toFixed(2)).join(', ')}).` +
+      `broker CPU per reading ${ratio(ratios.fourToOneBrokerCpu)} (${partitions.pairs.map((pair) => ratio(pair.brokerCpu)).join(', ')}).` +
       (cluster
         ? ` Cluster: each node's share of the broker CPU ${cluster.nodeShares.map((share) => `${Math.round(share * 100)} %`).join(', ')}; leaders ${cluster.leaders.join(', ')}.`
         : ''),
