@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import type { StatusEvent } from '@tally/contract';
+import { sleep } from '@tally/runtime';
+import type { Collection, Db } from 'mongodb';
+import type { BucketRepository } from './rollup-buckets';
+import { EVERYTHING, ROLLUP_META_COLLECTION, type Coverage } from './rollup-coverage';
+import { floorTo, HOUR, MINUTE } from './rollup-plan';
+
+/**
+ * Where raw readings are gone: all before `before` (a whole UTC hour) but late ones, which the
+ * refresher folds into the rollups (rollup-fold.ts) and keeps. A `step` expires the hours from
+ * `before` to the end of `hour`: one processor at a time holds it (`owner`, until `until`).
+ */
+interface ExpiryDocument {
+  _id: typeof EXPIRY_ID;
+  before: Date;
+  step?: { hour: Date; owner: string; until: Date; announced: Date; deleting: boolean };
+}
+
+/** The expiry's state as counts and the refresher read it: raw readings before `reach` may be gone. */
+export interface ExpiryMark {
+  /** Below this, every raw reading but the late ones is gone: buckets there are folded into, never recomputed. */
+  before: number;
+  /** Below this, raw readings may be gone or going: the end of a step's hour while one runs, else `before`. */
+  reach: number;
+  /** The start of the hour a step is expiring (its buckets are left alone until it ends). */
+  stepHour?: number;
+}
+
+/** What one call of `expireStep` did. */
+export type ExpiryResult =
+  | { state: 'expired'; hour: Date; deleted: number }
+  | { state: 'idle' }
+  | { state: 'held'; by: string }
+  | { state: 'waiting'; hour: Date; reason: string };
+
+export interface ExpiryOptions {
+  /** Readings with `ts` before this hour-aligned time are expired (now − RAW_RETENTION). */
+  olderThan: number;
+  /** The present, for the guard on readings received lately. @default now */
+  now?: number;
+  /**
+   * Wait between announcing a step and deleting its readings, so that counts that read the mark
+   * before the announcement end first (API requests end within API_REQUEST_TIMEOUT_MS). @default 30 s
+   */
+  graceMs?: number;
+}
+
+const EXPIRY_ID = 'raw-expiry';
+export const EXPIRY_IDS_COLLECTION = 'status_expiry_ids';
+/** A step's hold, renewed before each batch of deletes: another processor takes over a step once it lapsed. */
+const LEASE_MS = 60_000;
+/** Readings a batch of ids deletes (and one document of `status_expiry_ids` holds). */
+export const DELETE_BATCH = 10_000;
+/**
+ * A reading received this recently keeps its hour from expiring: a redelivered copy of it (a
+ * processor crashed before acknowledging) then still meets its raw twin and counts once, where
+ * after expiry the copy would be counted again as a late reading.
+ */
+export const REDELIVERY_GUARD_MS = 86_400_000;
+
+export interface RawExpiry {
+  /** The mark, read now (it only moves forward: a stale read is too low). */
+  mark(): Promise<ExpiryMark>;
+  /** Expires the oldest hour older than `olderThan` that holds raw readings, if no other processor is at it. */
+  expireStep(options: ExpiryOptions): Promise<ExpiryResult>;
+}
+
+export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: BucketRepository, coverage: Coverage): RawExpiry {
+  const meta = db.collection<ExpiryDocument>(ROLLUP_META_COLLECTION);
+  const idLists = db.collection<{ _id: string; hour: Date; ids: string[] }>(EXPIRY_IDS_COLLECTION);
+  const owner = randomUUID();
+
+  const mark = async (): Promise<ExpiryMark> => {
+    const document = await meta.findOne({ _id: EXPIRY_ID });
+    const before = document?.before.getTime() ?? EVERYTHING.getTime();
+    if (!document?.step) return { before, reach: before };
+    const stepHour = document.step.hour.getTime();
+    return { before, reach: Math.max(before, stepHour + HOUR.ms), stepHour };
+  };
+
+  /** Renews this processor's hold on the step (and sets `extra`); false when another took it over. */
+  const hold = async (extra: Record<string, unknown> = {}) =>
+    (await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $set: { 'step.until': new Date(Date.now() + LEASE_MS), ...extra } }))
+      .modifiedCount === 1;
+
+  const release = async () => {
+    await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $unset: { step: '' } });
+  };
+
+  /**
+   * Takes the step of the oldest hour with raw readings from `before` on, or over a lapsed one; what
+   * it covers starts at `before`, so that no minute below the new mark went unchecked.
+   */
+  const take = async (olderThan: number): Promise<{ hour: number; from: number; deleting: boolean } | ExpiryResult> => {
+    await meta.updateOne({ _id: EXPIRY_ID }, { $setOnInsert: { before: EVERYTHING } }, { upsert: true }).catch(ignoreDuplicateKey);
+    const document = (await meta.findOne({ _id: EXPIRY_ID })) as ExpiryDocument;
+    const { before, step } = document;
+    if (step && step.until.getTime() > Date.now() && step.owner !== owner) return { state: 'held', by: step.owner };
+    let hour = step?.hour.getTime();
+    if (hour === undefined) {
+      const [oldest] = await raw
+        .find({ ts: { $gte: before, $lt: new Date(olderThan) } }, { projection: { ts: 1 } })
+        .sort({ ts: 1 })
+        .limit(1)
+        .toArray();
+      if (!oldest) return { state: 'idle' };
+      hour = floorTo(oldest.ts.getTime(), HOUR.ms);
+      if (hour + HOUR.ms > olderThan) return { state: 'idle' };
+    }
+    const taken = await meta.updateOne(step ? { _id: EXPIRY_ID, 'step.owner': step.owner, 'step.until': step.until } : { _id: EXPIRY_ID, before, step: { $exists: false } }, {
+      $set: {
+        step: {
+          hour: new Date(hour),
+          owner,
+          until: new Date(Date.now() + LEASE_MS),
+          announced: step?.announced ?? new Date(),
+          deleting: step?.deleting ?? false,
+        },
+      },
+    });
+    if (taken.modifiedCount === 0) return { state: 'held', by: 'another processor' };
+    return { hour, from: before.getTime(), deleting: step?.deleting ?? false };
+  };
+
+  /**
+   * Lists the ids of the raw readings of `[from, hour + 1 h)` (in `status_expiry_ids`) once every
+   * minute and hour bucket there is clean and each minute's counts hold exactly its raw readings,
+   * checked again after the listing: the readings listed are then the ones counted (raw readings
+   * only grow meanwhile, and a bucket's counts change only with its version). A reading written
+   * after the listing is not listed, stays, and is folded in as a late one.
+   */
+  const list = async (from: number, hour: number, now: number): Promise<string | undefined> => {
+    const range = { _id: { $gte: new Date(from), $lt: new Date(hour + HOUR.ms) } };
+    const states = async () => {
+      const [minutes, hours] = await Promise.all([
+        buckets.collection(MINUTE).find(range, { projection: { version: 1, dirty: 1, counts: 1 } }).toArray(),
+        buckets.collection(HOUR).find(range, { projection: { version: 1, dirty: 1 } }).toArray(),
+      ]);
+      return { minutes, hours, unclean: [...minutes, ...hours].some((bucket) => bucket.dirty !== false) };
+    };
+    const coveredFrom = Math.max((await coverage.read('coverage')).getTime(), (await coverage.read('device-coverage')).getTime());
+    if (coveredFrom > hour) return `the rollups hold every reading only from ${new Date(coveredFrom).toISOString()}: rebuild them (--rebuild-rollups) over the readings before`;
+    const first = await states();
+    if (first.unclean) return 'buckets there are waiting for a refresh';
+    await idLists.deleteMany({ hour: new Date(hour) });
+    const perMinute = new Map<number, number>();
+    let batch: string[] = [];
+    let part = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await idLists.insertOne({ _id: `${new Date(hour).toISOString()}/${part++}`, hour: new Date(hour), ids: batch });
+      batch = [];
+    };
+    const readings = raw.find({ ts: { $gte: new Date(from), $lt: new Date(hour + HOUR.ms) } }, { projection: { _id: 1, ts: 1, receivedAt: 1 } });
+    for await (const reading of readings) {
+      if (reading.receivedAt.getTime() > now - REDELIVERY_GUARD_MS) {
+        await readings.close();
+        return `a reading there was received at ${reading.receivedAt.toISOString()}, less than a day ago (a redelivered copy must still meet it)`;
+      }
+      const minute = floorTo(reading.ts.getTime(), MINUTE.ms);
+      perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
+      batch.push(reading._id);
+      if (batch.length >= DELETE_BATCH) await flush();
+    }
+    await flush();
+    const second = await states();
+    const versions = (list: readonly { _id: Date; version: number }[]) => list.map((b) => `${b._id.getTime()}:${b.version}`).join();
+    if (second.unclean || versions(first.minutes) !== versions(second.minutes) || versions(first.hours) !== versions(second.hours)) {
+      return 'buckets there changed while their readings were listed';
+    }
+    const counted = new Map(second.minutes.map((m) => [m._id.getTime(), Object.values(m.counts ?? {}).reduce((a, b) => a + b, 0)]));
+    for (const minute of new Set([...counted.keys(), ...perMinute.keys()])) {
+      if ((counted.get(minute) ?? 0) !== (perMinute.get(minute) ?? 0)) {
+        return `the minute ${new Date(minute).toISOString()} counts ${counted.get(minute) ?? 0} readings but holds ${perMinute.get(minute) ?? 0}`;
+      }
+    }
+    return undefined;
+  };
+
+  /** Deletes the readings listed for `hour`, a batch at a time, while this processor holds the step. */
+  const deleteListed = async (hour: number): Promise<number | undefined> => {
+    let deleted = 0;
+    for await (const { _id, ids } of idLists.find({ hour: new Date(hour) }).sort({ _id: 1 })) {
+      if (!(await hold())) return undefined;
+      deleted += (await raw.deleteMany({ _id: { $in: ids } })).deletedCount;
+      await idLists.deleteOne({ _id });
+    }
+    return deleted;
+  };
+
+  return {
+    mark,
+    expireStep: async ({ olderThan, now = Date.now(), graceMs = 30_000 }) => {
+      const step = await take(floorTo(olderThan, HOUR.ms));
+      if ('state' in step) return step;
+      const { hour, from } = step;
+      if (!step.deleting) {
+        const problem = await list(from, hour, now);
+        if (problem !== undefined) {
+          await idLists.deleteMany({ hour: new Date(hour) });
+          await release();
+          return { state: 'waiting', hour: new Date(hour), reason: problem };
+        }
+        const announced = (await meta.findOne({ _id: EXPIRY_ID }))?.step?.announced.getTime() ?? Date.now();
+        await sleep(Math.max(0, announced + graceMs - Date.now()));
+        if (!(await hold({ 'step.deleting': true }))) return { state: 'held', by: 'another processor' };
+      }
+      const deleted = await deleteListed(hour);
+      if (deleted === undefined) return { state: 'held', by: 'another processor' };
+      await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $set: { before: new Date(hour + HOUR.ms) }, $unset: { step: '' } });
+      return { state: 'expired', hour: new Date(hour), deleted };
+    },
+  };
+}
+
+function ignoreDuplicateKey(error: unknown) {
+  if (!(error instanceof Error && 'code' in error && error.code === 11000)) throw error;
+}
