@@ -44,6 +44,8 @@ export interface ExpiryOptions {
    * before the announcement end first (API requests end within API_REQUEST_TIMEOUT_MS). @default 30 s
    */
   graceMs?: number;
+  /** Stops the step at its next batch (a step that was deleting is taken over once its hold lapses). */
+  signal?: AbortSignal;
 }
 
 const EXPIRY_ID = 'raw-expiry';
@@ -179,10 +181,10 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
   };
 
   /** Deletes the readings listed for `hour`, a batch at a time, while this processor holds the step. */
-  const deleteListed = async (hour: number): Promise<number | undefined> => {
+  const deleteListed = async (hour: number, signal: AbortSignal | undefined): Promise<number | undefined> => {
     let deleted = 0;
     for await (const { _id, ids } of idLists.find({ hour: new Date(hour) }).sort({ _id: 1 })) {
-      if (!(await hold())) return undefined;
+      if (signal?.aborted || !(await hold())) return undefined;
       deleted += (await raw.deleteMany({ _id: { $in: ids } })).deletedCount;
       await idLists.deleteOne({ _id });
     }
@@ -191,7 +193,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
 
   return {
     mark,
-    expireStep: async ({ olderThan, now = Date.now(), graceMs = 30_000 }) => {
+    expireStep: async ({ olderThan, now = Date.now(), graceMs = 30_000, signal }) => {
       const step = await take(floorTo(olderThan, HOUR.ms));
       if ('state' in step) return step;
       const { hour, from } = step;
@@ -203,11 +205,16 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
           return { state: 'waiting', hour: new Date(hour), reason: problem };
         }
         const announced = (await meta.findOne({ _id: EXPIRY_ID }))?.step?.announced.getTime() ?? Date.now();
-        await sleep(Math.max(0, announced + graceMs - Date.now()));
+        await sleep(Math.max(0, announced + graceMs - Date.now()), signal);
+        if (signal?.aborted) {
+          await idLists.deleteMany({ hour: new Date(hour) });
+          await release();
+          return { state: 'idle' };
+        }
         if (!(await hold({ 'step.deleting': true }))) return { state: 'held', by: 'another processor' };
       }
-      const deleted = await deleteListed(hour);
-      if (deleted === undefined) return { state: 'held', by: 'another processor' };
+      const deleted = await deleteListed(hour, signal);
+      if (deleted === undefined) return signal?.aborted ? { state: 'idle' } : { state: 'held', by: 'another processor' };
       await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $set: { before: new Date(hour + HOUR.ms) }, $unset: { step: '' } });
       return { state: 'expired', hour: new Date(hour), deleted };
     },
