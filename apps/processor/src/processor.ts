@@ -122,7 +122,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
           signal: stoppingRefreshes.signal,
           onStep: (result) =>
             result.state === 'expired'
-              ? logger.info({ hour: result.hour, deleted: result.deleted }, 'raw readings expired')
+              ? logger.info({ from: result.hour, until: result.end, deleted: result.deleted }, 'raw readings expired')
               : result.state === 'waiting'
                 ? logger.warn({ hour: result.hour, reason: result.reason }, 'raw readings cannot expire yet')
                 : logger.debug({ by: result.state === 'held' ? result.by : undefined }, 'raw expiry held by another processor'),

@@ -18,8 +18,8 @@ describe('runRawRetention', () => {
     const controller = new AbortController();
     const hour = new Date(0);
     const script: (ExpiryResult | Error)[] = [
-      { state: 'expired', hour, deleted: 10 },
-      { state: 'expired', hour, deleted: 10 },
+      { state: 'expired', hour, end: hour, deleted: 10 },
+      { state: 'expired', hour, end: hour, deleted: 10 },
       { state: 'idle' },
       new Error('MongoDB down'),
       { state: 'waiting', hour, reason: 'buckets there are waiting for a refresh' },

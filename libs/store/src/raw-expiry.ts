@@ -8,28 +8,26 @@ import { floorTo, HOUR, MINUTE } from './rollup-plan';
 
 /**
  * Where raw readings are gone: all before `before` (a whole UTC hour) but late ones, which the
- * refresher folds into the rollups (rollup-fold.ts) and keeps. A `step` expires the hours from
- * `before` to the end of `hour`: one processor at a time holds it (`owner`, until `until`).
+ * refresher folds into the rollups (rollup-fold.ts) and keeps. A `step` expires `[before, end)`,
+ * whose readings start in the hour `hour`: one processor at a time holds it (`owner`, until `until`).
  */
 interface ExpiryDocument {
   _id: typeof EXPIRY_ID;
   before: Date;
-  step?: { hour: Date; owner: string; until: Date; announced: Date; deleting: boolean };
+  step?: { hour: Date; end: Date; owner: string; until: Date; announced: Date; deleting: boolean };
 }
 
 /** The expiry's state as counts and the refresher read it: raw readings before `reach` may be gone. */
 export interface ExpiryMark {
   /** Below this, every raw reading but the late ones is gone: buckets there are folded into, never recomputed. */
   before: number;
-  /** Below this, raw readings may be gone or going: the end of a step's hour while one runs, else `before`. */
+  /** Below this, raw readings may be gone or going: the end of a step while one runs, else `before`. */
   reach: number;
-  /** The start of the hour a step is expiring (its buckets are left alone until it ends). */
-  stepHour?: number;
 }
 
 /** What one call of `expireStep` did. */
 export type ExpiryResult =
-  | { state: 'expired'; hour: Date; deleted: number }
+  | { state: 'expired'; hour: Date; end: Date; deleted: number }
   | { state: 'idle' }
   | { state: 'held'; by: string }
   | { state: 'waiting'; hour: Date; reason: string };
@@ -50,6 +48,8 @@ export interface ExpiryOptions {
 
 const EXPIRY_ID = 'raw-expiry';
 export const EXPIRY_IDS_COLLECTION = 'status_expiry_ids';
+/** Most hours one step expires (quiet hours are taken many at once). */
+const MAX_STEP_HOURS = 24 * 7;
 /** A step's hold, renewed before each batch of deletes: another processor takes over a step once it lapsed. */
 const LEASE_MS = 60_000;
 /** Readings a batch of ids deletes (and one document of `status_expiry_ids` holds). */
@@ -77,8 +77,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
     const document = await meta.findOne({ _id: EXPIRY_ID });
     const before = document?.before.getTime() ?? EVERYTHING.getTime();
     if (!document?.step) return { before, reach: before };
-    const stepHour = document.step.hour.getTime();
-    return { before, reach: Math.max(before, stepHour + HOUR.ms), stepHour };
+    return { before, reach: Math.max(before, document.step.end.getTime()) };
   };
 
   /** Renews this processor's hold on the step (and sets `extra`); false when another took it over. */
@@ -91,10 +90,11 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
   };
 
   /**
-   * Takes the step of the oldest hour with raw readings from `before` on, or over a lapsed one; what
-   * it covers starts at `before`, so that no minute below the new mark went unchecked.
+   * Takes the step from `before` over the oldest hour with raw readings and the hours after it while
+   * they hold at most `DELETE_BATCH` readings together (by their hour buckets), or over a lapsed
+   * step; it starts at `before`, so that no minute below the new mark went unchecked.
    */
-  const take = async (olderThan: number): Promise<{ hour: number; from: number; deleting: boolean } | ExpiryResult> => {
+  const take = async (olderThan: number): Promise<{ hour: number; end: number; from: number; deleting: boolean } | ExpiryResult> => {
     await meta.updateOne({ _id: EXPIRY_ID }, { $setOnInsert: { before: EVERYTHING } }, { upsert: true }).catch(ignoreDuplicateKey);
     const document = (await meta.findOne({ _id: EXPIRY_ID })) as ExpiryDocument;
     const { before, step } = document;
@@ -110,10 +110,12 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
       hour = floorTo(oldest.ts.getTime(), HOUR.ms);
       if (hour + HOUR.ms > olderThan) return { state: 'idle' };
     }
+    const end = step?.end.getTime() ?? (await stepEnd(hour, olderThan));
     const taken = await meta.updateOne(step ? { _id: EXPIRY_ID, 'step.owner': step.owner, 'step.until': step.until } : { _id: EXPIRY_ID, before, step: { $exists: false } }, {
       $set: {
         step: {
           hour: new Date(hour),
+          end: new Date(end),
           owner,
           until: new Date(Date.now() + LEASE_MS),
           announced: step?.announced ?? new Date(),
@@ -122,7 +124,25 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
       },
     });
     if (taken.modifiedCount === 0) return { state: 'held', by: 'another processor' };
-    return { hour, from: before.getTime(), deleting: step?.deleting ?? false };
+    return { hour, end, from: before.getTime(), deleting: step?.deleting ?? false };
+  };
+
+  /** The end of a step from `hour`: hours while their buckets count at most `DELETE_BATCH` readings together, at least one. */
+  const stepEnd = async (hour: number, olderThan: number) => {
+    const hours = await buckets
+      .collection(HOUR)
+      .find({ _id: { $gte: new Date(hour), $lt: new Date(olderThan) } }, { projection: { counts: 1 } })
+      .sort({ _id: 1 })
+      .limit(MAX_STEP_HOURS)
+      .toArray();
+    let end = hour + HOUR.ms;
+    let readings = 0;
+    for (const { _id, counts } of hours) {
+      readings += Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+      if (readings > DELETE_BATCH && _id.getTime() > hour) break;
+      end = _id.getTime() + HOUR.ms;
+    }
+    return Math.min(end, olderThan);
   };
 
   /**
@@ -132,8 +152,8 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
    * only grow meanwhile, and a bucket's counts change only with its version). A reading written
    * after the listing is not listed, stays, and is folded in as a late one.
    */
-  const list = async (from: number, hour: number, now: number): Promise<string | undefined> => {
-    const range = { _id: { $gte: new Date(from), $lt: new Date(hour + HOUR.ms) } };
+  const list = async (from: number, hour: number, end: number, now: number): Promise<string | undefined> => {
+    const range = { _id: { $gte: new Date(from), $lt: new Date(end) } };
     const states = async () => {
       const [minutes, hours] = await Promise.all([
         buckets.collection(MINUTE).find(range, { projection: { version: 1, dirty: 1, counts: 1 } }).toArray(),
@@ -154,7 +174,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
       await idLists.insertOne({ _id: `${new Date(hour).toISOString()}/${part++}`, hour: new Date(hour), ids: batch });
       batch = [];
     };
-    const readings = raw.find({ ts: { $gte: new Date(from), $lt: new Date(hour + HOUR.ms) } }, { projection: { _id: 1, ts: 1, receivedAt: 1 } });
+    const readings = raw.find({ ts: { $gte: new Date(from), $lt: new Date(end) } }, { projection: { _id: 1, ts: 1, receivedAt: 1 } });
     for await (const reading of readings) {
       if (reading.receivedAt.getTime() > now - REDELIVERY_GUARD_MS) {
         await readings.close();
@@ -196,9 +216,9 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
     expireStep: async ({ olderThan, now = Date.now(), graceMs = 30_000, signal }) => {
       const step = await take(floorTo(olderThan, HOUR.ms));
       if ('state' in step) return step;
-      const { hour, from } = step;
+      const { hour, end, from } = step;
       if (!step.deleting) {
-        const problem = await list(from, hour, now);
+        const problem = await list(from, hour, end, now);
         if (problem !== undefined) {
           await idLists.deleteMany({ hour: new Date(hour) });
           await release();
@@ -215,8 +235,8 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
       }
       const deleted = await deleteListed(hour, signal);
       if (deleted === undefined) return signal?.aborted ? { state: 'idle' } : { state: 'held', by: 'another processor' };
-      await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $set: { before: new Date(hour + HOUR.ms) }, $unset: { step: '' } });
-      return { state: 'expired', hour: new Date(hour), deleted };
+      await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $set: { before: new Date(end) }, $unset: { step: '' } });
+      return { state: 'expired', hour: new Date(hour), end: new Date(end), deleted };
     },
   };
 }
