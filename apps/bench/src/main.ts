@@ -87,6 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
         queryReadings: options.queryReadings,
         zonesReadings: options.zonesReadings,
         retentionReadings: options.retentionReadings,
+        retentionDrain: options.retentionDrain,
         samples: options.samples,
         apiSamples: options.apiSamples,
         healthzSeconds: options.healthzSeconds,

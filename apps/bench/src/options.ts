@@ -17,6 +17,8 @@ export interface Sizes {
   zonesReadings: number;
   /** Readings over 35 days, those of 31 days then expired (RAW_RETENTION's steps). */
   retentionReadings: number;
+  /** Readings the processor drains without, then during, expiry; 0 leaves that comparison out. */
+  retentionDrain: number;
   /** Counts per time range through the raw pipeline (the API's answer checked against each), and per engine setting. */
   samples: number;
   /** Queries per time range (and series) through the API: enough for a p99 that is not simply the slowest. */
@@ -39,6 +41,7 @@ export const FULL_SIZES: Sizes = {
   queryReadings: [1_000_000, 10_000_000],
   zonesReadings: 1_000_000,
   retentionReadings: 1_000_000,
+  retentionDrain: 200_000,
   samples: 5,
   apiSamples: 1000,
   healthzSeconds: 10,
@@ -54,6 +57,7 @@ export const QUICK_SIZES: Sizes = {
   queryReadings: [20_000],
   zonesReadings: 20_000,
   retentionReadings: 20_000,
+  retentionDrain: 5000,
   samples: 3,
   apiSamples: 6,
   healthzSeconds: 2,
@@ -88,8 +92,9 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --zones-readings N       readings over a year whose series the API answers in time zones
                            and in UTC (the zones phase) [${FULL_SIZES.zonesReadings}]
   --retention-readings N   readings over 35 days whose raw copies of 31 days are then expired
-                           (the retention phase; a processor drains --readings beside it)
-                           [${FULL_SIZES.retentionReadings}]
+                           (the retention phase) [${FULL_SIZES.retentionReadings}]
+  --retention-drain N      readings a processor drains without, then during, that expiry;
+                           0 leaves the comparison out [${FULL_SIZES.retentionDrain}]
   --samples N              counts per time range through the raw pipeline, each also asked of
                            the API, which must answer the same [${FULL_SIZES.samples}]
   --api-samples N          queries per time range, and series, through the API [${FULL_SIZES.apiSamples}]
@@ -155,6 +160,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         'query-readings': { type: 'string' },
         'zones-readings': { type: 'string' },
         'retention-readings': { type: 'string' },
+        'retention-drain': { type: 'string' },
         samples: { type: 'string' },
         'api-samples': { type: 'string' },
         'healthz-seconds': { type: 'string' },
@@ -178,6 +184,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     const raw = values[flag];
     if (raw !== undefined) sizes[key] = positiveInteger(flag, raw);
   }
+  const retentionDrain = values['retention-drain'];
+  if (retentionDrain !== undefined) sizes.retentionDrain = retentionDrain === '0' ? 0 : positiveInteger('retention-drain', retentionDrain);
   const queryReadings = values['query-readings'];
   if (queryReadings !== undefined) {
     sizes.queryReadings = queryReadings.split(',').map((size) => positiveInteger('query-readings', size.trim()));

@@ -26,6 +26,7 @@ export interface BenchResult {
     zonesReadings?: number;
     /** Absent in results from before the retention phase. */
     retentionReadings?: number;
+    retentionDrain?: number;
     samples: number;
     healthzSeconds: number;
     engineReadings: number;
@@ -246,7 +247,11 @@ function retentionTable(r: RetentionResult): string[] {
     '|---|---:|',
     `| store the readings (insert + rollup marks, batches of 500) | ${n(r.insert.perSecond)} readings/s |`,
     `| expire ${n(r.delete.readings)} of them alone | ${n(r.delete.perSecond)} readings/s (${r.deleteToInsert}× the insert), ${(1e6 / Math.max(r.delete.perSecond, 1)).toFixed(0)} µs per reading |`,
-    `| processor drain of ${n(r.drain.without.readings)} without / during expiry | ${n(r.drain.without.perSecond)} / ${n(r.drain.during.perSecond)} readings/s (${r.drain.ratio}×; ${n(r.drain.deletedDuring)} deleted over ${r.drain.deleteSecondsDuring} s of it) |`,
+    ...(r.drain
+      ? [
+          `| processor drain of ${n(r.drain.without.readings)} without / during expiry | ${n(r.drain.without.perSecond)} / ${n(r.drain.during.perSecond)} readings/s (${r.drain.ratio}×; ${n(r.drain.deletedDuring)} deleted over ${r.drain.deleteSecondsDuring} s of it) |`,
+        ]
+      : []),
     `| raw readings on disk before / after (collStats: data + indexes) | ${perReading(raw(r.storage.before).documentBytes + raw(r.storage.before).indexBytes)} / ${perReading(raw(r.storage.after).documentBytes + raw(r.storage.after).indexBytes)} bytes per reading stored |`,
     `| rollups (fleet buckets, device slots, directory) before / after | ${perReading(rollups(r.storage.before))} / ${perReading(rollups(r.storage.after))} bytes per reading stored |`,
     `| 30-day count from whole minutes in the expired days (store, ${r.count.samples} samples) | p50 ${ms(r.count.p50)} / p99 ${ms(r.count.p99)} ms |`,

@@ -30,8 +30,11 @@ export interface RetentionResult {
   delete: RateResult;
   deleteToInsert: number;
   storage: { before: StorageResult; after: StorageResult };
-  /** The processor draining `readings` AMQP messages without, then during, expiry of the second half (run beside it, on the same server). */
-  drain: { without: DrainResult; during: DrainResult; ratio: number; deletedDuring: number; deleteSecondsDuring: number };
+  /**
+   * The processor draining AMQP messages without, then during, expiry of the second half (run by the
+   * harness on the same server, as another processor would); absent with `--retention-drain 0`.
+   */
+  drain?: { without: DrainResult; during: DrainResult; ratio: number; deletedDuring: number; deleteSecondsDuring: number };
   /** 30-day counts from whole minutes in the expired days, after expiry: each equal to what it was before. */
   count: Percentiles & { samples: number };
   /** The machine's load average (1 min) before and after the phase: the machine is shared. */
@@ -40,8 +43,8 @@ export interface RetentionResult {
 
 export interface RetentionOptions {
   retentionReadings: number;
-  /** Readings drained by the processor, without and during expiry. */
-  readings: number;
+  /** Readings drained by the processor, without and during expiry; 0: none. */
+  retentionDrain: number;
   apiSamples: number;
   processorNodeOptions: string;
 }
@@ -71,23 +74,15 @@ export async function runRetention(context: BenchContext, opts: RetentionOptions
       measureQueueRun(context, {
         label,
         transport: 'amqp',
-        readings: opts.readings,
+        readings: opts.retentionDrain,
         devices: fleet,
         partitions: DEFAULT_PARTITIONS,
         env: {},
         nodeOptions: opts.processorNodeOptions,
         ...(onFilled && { onFilled }),
       });
-    const without = (await drainOf('retention-without')).drain;
-    let second: Promise<RateResult & { end: number }> | undefined;
-    const during = (
-      await drainOf('retention-during', async () => {
-        second = expireUntil(store, START + EXPIRED_DAYS * DAY_MS, 'expire the second half during a drain');
-      })
-    ).drain;
-    const drainEnded = performance.now();
-    const rest = await (second as Promise<RateResult & { end: number }>);
-    const overlap = Math.min(during.seconds, rest.seconds - Math.max(0, (rest.end - drainEnded) / 1000));
+    const drain = opts.retentionDrain > 0 ? await drainBesideExpiry(drainOf, store) : undefined;
+    if (!drain) await expireUntil(store, START + EXPIRED_DAYS * DAY_MS, 'expire the second half');
     const after = await measureStorage(db, opts.retentionReadings);
 
     const latencies: number[] = [];
@@ -106,19 +101,34 @@ export async function runRetention(context: BenchContext, opts: RetentionOptions
       delete: { readings: alone.readings, seconds: alone.seconds, perSecond: alone.perSecond },
       deleteToInsert: round(alone.perSecond / insert.perSecond, 2),
       storage: { before, after },
-      drain: {
-        without,
-        during,
-        ratio: round(during.perSecond / without.perSecond, 2),
-        deletedDuring: Math.round(rest.readings * Math.min(1, overlap / Math.max(rest.seconds, 1e-9))),
-        deleteSecondsDuring: round(overlap),
-      },
+      ...(drain && { drain }),
       count: { ...roundAll(percentiles(latencies)), samples: latencies.length },
       load: { before: round(loadBefore), after: round(loadavg()[0] as number) },
     };
   } finally {
     await dropDatabase();
   }
+}
+
+/** The drain without expiry, then during the expiry of the second half of the expired days. */
+async function drainBesideExpiry(drainOf: (label: string, onFilled?: () => Promise<void>) => Promise<{ drain: DrainResult }>, store: StatusEventStore) {
+  const without = (await drainOf('retention-without')).drain;
+  let second: Promise<RateResult & { end: number }> | undefined;
+  const during = (
+    await drainOf('retention-during', async () => {
+      second = expireUntil(store, START + EXPIRED_DAYS * DAY_MS, 'expire the second half during a drain');
+    })
+  ).drain;
+  const drainEnded = performance.now();
+  const rest = await (second as Promise<RateResult & { end: number }>);
+  const overlap = Math.min(during.seconds, rest.seconds - Math.max(0, (rest.end - drainEnded) / 1000));
+  return {
+    without,
+    during,
+    ratio: round(during.perSecond / without.perSecond, 2),
+    deletedDuring: Math.round(rest.readings * Math.min(1, overlap / Math.max(rest.seconds, 1e-9))),
+    deleteSecondsDuring: round(overlap),
+  };
 }
 
 /** Stores `count` readings over the span through the processor's write path, and times it. */
