@@ -4,7 +4,9 @@ import { sleep } from '@tally/runtime';
 import type { Collection, Db } from 'mongodb';
 import type { BucketRepository } from './rollup-buckets';
 import { EVERYTHING, ROLLUP_META_COLLECTION, type Coverage } from './rollup-coverage';
+import { bucketExpression } from './raw-counts';
 import { floorTo, HOUR, MINUTE } from './rollup-plan';
+import type { StatusCounts } from './status-counts';
 
 /**
  * Where raw readings are gone: all before `before` (a whole UTC hour) but late ones, which the
@@ -48,6 +50,8 @@ export interface ExpiryOptions {
 
 const EXPIRY_ID = 'raw-expiry';
 export const EXPIRY_IDS_COLLECTION = 'status_expiry_ids';
+/** A step whose minutes each hold at most this many readings lists their ids a minute per document (under 16 MB). */
+const GROUPED_MINUTE_LIMIT = 100_000;
 /** Most hours one step expires (quiet hours are taken many at once). */
 const MAX_STEP_HOURS = 24 * 7;
 /** A step's hold, renewed before each batch of deletes: another processor takes over a step once it lapsed. */
@@ -138,7 +142,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
     let end = hour + HOUR.ms;
     let readings = 0;
     for (const { _id, counts } of hours) {
-      readings += Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+      readings += sumOf(counts);
       if (readings > DELETE_BATCH && _id.getTime() > hour) break;
       end = _id.getTime() + HOUR.ms;
     }
@@ -167,23 +171,36 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
     if (first.unclean) return 'buckets there are waiting for a refresh';
     await idLists.deleteMany({ hour: new Date(hour) });
     const perMinute = new Map<number, number>();
+    let latest = -Infinity;
     let batch: string[] = [];
     let part = 0;
+    const add = async (minute: number, ids: readonly string[], received: number) => {
+      perMinute.set(minute, (perMinute.get(minute) ?? 0) + ids.length);
+      latest = Math.max(latest, received);
+      batch.push(...ids);
+      if (batch.length >= DELETE_BATCH) await flush();
+    };
     const flush = async () => {
       if (batch.length === 0) return;
       await idLists.insertOne({ _id: `${new Date(hour).toISOString()}/${part++}`, hour: new Date(hour), ids: batch });
       batch = [];
     };
-    const readings = raw.find({ ts: { $gte: new Date(from), $lt: new Date(end) } }, { projection: { _id: 1, ts: 1, receivedAt: 1 } });
-    for await (const reading of readings) {
-      if (reading.receivedAt.getTime() > now - REDELIVERY_GUARD_MS) {
-        await readings.close();
-        return `a reading there was received at ${reading.receivedAt.toISOString()}, less than a day ago (a redelivered copy must still meet it)`;
+    const within = { ts: { $gte: new Date(from), $lt: new Date(end) } };
+    if (first.minutes.every((minute) => sumOf(minute.counts) <= GROUPED_MINUTE_LIMIT)) {
+      // Gathered per minute by the server: FerretDB hands over 500 documents much faster than
+      // 10,000 (176 against 473 ms for 10,000 readings).
+      const groups = raw.aggregate<{ _id: number; ids: string[]; latest: Date }>([
+        { $match: within },
+        { $group: { _id: bucketExpression(MINUTE.ms), ids: { $push: '$_id' }, latest: { $max: '$receivedAt' } } },
+      ]);
+      for await (const group of groups) await add(Number(group._id), group.ids, group.latest.getTime());
+    } else {
+      for await (const reading of raw.find(within, { projection: { _id: 1, ts: 1, receivedAt: 1 } })) {
+        await add(floorTo(reading.ts.getTime(), MINUTE.ms), [reading._id], reading.receivedAt.getTime());
       }
-      const minute = floorTo(reading.ts.getTime(), MINUTE.ms);
-      perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
-      batch.push(reading._id);
-      if (batch.length >= DELETE_BATCH) await flush();
+    }
+    if (latest > now - REDELIVERY_GUARD_MS) {
+      return `a reading there was received at ${new Date(latest).toISOString()}, less than a day ago (a redelivered copy must still meet it)`;
     }
     await flush();
     const second = await states();
@@ -191,7 +208,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
     if (second.unclean || versions(first.minutes) !== versions(second.minutes) || versions(first.hours) !== versions(second.hours)) {
       return 'buckets there changed while their readings were listed';
     }
-    const counted = new Map(second.minutes.map((m) => [m._id.getTime(), Object.values(m.counts ?? {}).reduce((a, b) => a + b, 0)]));
+    const counted = new Map(second.minutes.map((m) => [m._id.getTime(), sumOf(m.counts)]));
     for (const minute of new Set([...counted.keys(), ...perMinute.keys()])) {
       if ((counted.get(minute) ?? 0) !== (perMinute.get(minute) ?? 0)) {
         return `the minute ${new Date(minute).toISOString()} counts ${counted.get(minute) ?? 0} readings but holds ${perMinute.get(minute) ?? 0}`;
@@ -239,6 +256,10 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
       return { state: 'expired', hour: new Date(hour), end: new Date(end), deleted };
     },
   };
+}
+
+function sumOf(counts: Partial<StatusCounts> | undefined): number {
+  return Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
 }
 
 function ignoreDuplicateKey(error: unknown) {
