@@ -71,7 +71,7 @@ describe('raw expiry', () => {
     expect(deleted.map((result) => [result.hour.getTime(), result.end.getTime()])).toEqual([[START, MARK]]);
     expect(deleted.reduce((sum, result) => sum + result.deleted, 0)).toBe(written.filter((r) => r.ts.getTime() < MARK).length);
     expect(await store.collection.countDocuments({ ts: { $lt: new Date(MARK) } })).toBe(0);
-    expect(await store.rollups.expiryMark()).toEqual({ before: MARK, reach: MARK });
+    expect(await store.rollups.expiryMark()).toEqual({ before: MARK, expiring: MARK, reach: MARK });
     expect(await Promise.all(questions.map((ask) => ask()))).toEqual(before);
 
     // Edges that would need the gone readings: a 400 naming the alignment that works.

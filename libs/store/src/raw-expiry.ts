@@ -10,21 +10,27 @@ import type { StatusCounts } from './status-counts';
 
 /**
  * Where raw readings are gone: all before `before` (a whole UTC hour) but late ones, which the
- * refresher folds into the rollups (rollup-fold.ts) and keeps. A `step` expires `[before, end)`,
- * whose readings start in the hour `hour`: one processor at a time holds it (`owner`, until `until`).
+ * refresher folds into the rollups (rollup-fold.ts) and keeps. Counts treat everything before
+ * `horizon` as gone already: it was `announced` at least the grace before any step deletes there.
+ * A `step` expires `[before, end)`, whose readings start in the hour `hour`: one processor at a
+ * time holds it (`owner`, until `until`).
  */
 interface ExpiryDocument {
   _id: typeof EXPIRY_ID;
   before: Date;
-  step?: { hour: Date; end: Date; owner: string; until: Date; announced: Date; deleting: boolean };
+  horizon?: Date;
+  announced?: Date;
+  step?: { hour: Date; end: Date; owner: string; until: Date; deleting: boolean };
 }
 
 /** The expiry's state as counts and the refresher read it: raw readings before `reach` may be gone. */
 export interface ExpiryMark {
   /** Below this, every raw reading but the late ones is gone: buckets there are folded into, never recomputed. */
   before: number;
-  /** Below this, raw readings may be gone or going: the end of a step while one runs, else `before`. */
+  /** Below this, counts take raw readings as gone: the announced horizon, or the end of a step. */
   reach: number;
+  /** Below this, raw readings may be going now: the end of a step while one runs (its buckets wait for it), else `before`. */
+  expiring: number;
 }
 
 /** What one call of `expireStep` did. */
@@ -80,8 +86,8 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
   const mark = async (): Promise<ExpiryMark> => {
     const document = await meta.findOne({ _id: EXPIRY_ID });
     const before = document?.before.getTime() ?? EVERYTHING.getTime();
-    if (!document?.step) return { before, reach: before };
-    return { before, reach: Math.max(before, document.step.end.getTime()) };
+    const expiring = Math.max(before, document?.step?.end.getTime() ?? before);
+    return { before, expiring, reach: Math.max(expiring, document?.horizon?.getTime() ?? before) };
   };
 
   /** Renews this processor's hold on the step (and sets `extra`); false when another took it over. */
@@ -115,16 +121,12 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
       if (hour + HOUR.ms > olderThan) return { state: 'idle' };
     }
     const end = step?.end.getTime() ?? (await stepEnd(hour, olderThan));
+    // Counts learn of what will expire once per catching up (or hour), not per step: the grace is waited once.
+    const announce = (document.horizon?.getTime() ?? -Infinity) < end ? { horizon: new Date(Math.max(end, olderThan)), announced: new Date() } : {};
     const taken = await meta.updateOne(step ? { _id: EXPIRY_ID, 'step.owner': step.owner, 'step.until': step.until } : { _id: EXPIRY_ID, before, step: { $exists: false } }, {
       $set: {
-        step: {
-          hour: new Date(hour),
-          end: new Date(end),
-          owner,
-          until: new Date(Date.now() + LEASE_MS),
-          announced: step?.announced ?? new Date(),
-          deleting: step?.deleting ?? false,
-        },
+        step: { hour: new Date(hour), end: new Date(end), owner, until: new Date(Date.now() + LEASE_MS), deleting: step?.deleting ?? false },
+        ...announce,
       },
     });
     if (taken.modifiedCount === 0) return { state: 'held', by: 'another processor' };
@@ -241,7 +243,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
           await release();
           return { state: 'waiting', hour: new Date(hour), reason: problem };
         }
-        const announced = (await meta.findOne({ _id: EXPIRY_ID }))?.step?.announced.getTime() ?? Date.now();
+        const announced = (await meta.findOne({ _id: EXPIRY_ID }))?.announced?.getTime() ?? Date.now();
         await sleep(Math.max(0, announced + graceMs - Date.now()), signal);
         if (signal?.aborted) {
           await idLists.deleteMany({ hour: new Date(hour) });

@@ -184,7 +184,7 @@ export function sortByExpiry<T extends { _id: Date }>(found: readonly T[], level
   let waiting = 0;
   for (const bucket of found) {
     const start = bucket._id.getTime();
-    if (level !== DAY && start < mark.reach && start + level.ms > mark.before) waiting++;
+    if (level !== DAY && start < mark.expiring && start + level.ms > mark.before) waiting++;
     else if (level === MINUTE && start < mark.before) expired.push(bucket);
     else dirty.push(bucket);
   }
