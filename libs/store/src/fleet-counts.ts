@@ -161,7 +161,7 @@ export function createFleetCounts(
    * in `countPlans`, a coarser bucket counts only if no minute under it was dirty, read before it.
    */
   const countWhole = async (level: RollupLevel, stretch: Stretch, cell: Cells | undefined, timeoutMs: number) => {
-    const { reach } = await expiryMark();
+    const marked = expiryMark();
     const cellOf = (time: number) => (cell === undefined ? stretch.start : floorTo(time - cell.phase, cell.ms) + cell.phase);
     const perCell = new Map<number, StatusCounts>();
     const add = (time: number, counts: StatusCounts) => {
@@ -176,7 +176,7 @@ export function createFleetCounts(
       else notClean.push(group._id.unclean.getTime());
     }
     const runs = coalesceRaw(notClean.map((start) => ({ start, end: start + level.ms })));
-    checkExpiry(reach, { raw: [], dirty: runs });
+    checkExpiry((await marked).reach, { raw: [], dirty: runs });
     await forEachLimited(chunksOf(runs), RAW_CONCURRENCY, async (chunk) => {
       // Grouped per cell by each reading's time, as a run may span two cells.
       for (const [start, counts] of await countPerBucket(raw, chunk, cell?.ms ?? level.ms, timeoutMs, undefined, cell?.phase)) add(start, counts);
