@@ -94,6 +94,10 @@ describe('npm run bench, at the smallest sizes', () => {
       expect(run.processorCpuMicros).toHaveLength(run.processors);
       expect(run.brokerCpuMicros).toHaveLength(1);
     }
+    // --quick: one pair, the grid's own drains of 1 and 4 partitions by one processor.
+    const [one, four] = [runs[0], runs[2]];
+    expect(result.partitions?.pairs).toEqual([{ drain: expect.closeTo((four?.perSecond ?? 0) / (one?.perSecond ?? 1), 2), brokerCpu: expect.any(Number) }]);
+    expect(result.partitions?.ratios.fourToOneDrain).toBe(result.partitions?.pairs[0]?.drain);
   });
 
   it('counts through the API what the raw pipeline counts, for the fleet and per device, and the 30-day range every stored reading', () => {

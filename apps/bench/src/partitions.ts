@@ -5,13 +5,19 @@ import { fleetDeviceIds } from '@tally/contract';
 import { devstackDir, findRabbitMqServer, readState, startLocalRabbitMqCluster, type ClusterNode, type DevstackUrls } from '@tally/devstack';
 import type { BenchContext } from './context';
 import { measureQueueRun, type DrainResult } from './ingest';
-import { round } from './stats';
+import { percentile, round } from './stats';
 
 /** The partition counts and processor counts compared, each over the same backlog. */
 export const PARTITION_COUNTS = [1, 4, 16] as const;
 export const PROCESSOR_COUNTS = [1, 2] as const;
 /** Partitions on the three-node cluster: one per node. */
 export const CLUSTER_PARTITIONS = 3;
+/**
+ * Drains of 1 and of 4 partitions by one processor, one after the other, that the 4 ÷ 1 ratios are
+ * the median of (the grid's pair among them; `--quick`: that pair alone). One drain of a backlog
+ * takes seconds, so a single pair moves with whatever else the machine does meanwhile.
+ */
+export const RATIO_PAIRS = 5;
 
 export interface PartitionRun {
   partitions: number;
@@ -30,8 +36,13 @@ export interface PartitionRun {
 export interface PartitionsResult {
   devices: number;
   runs: PartitionRun[];
-  /** With one processor: 4 partitions' drain over 1's, and broker CPU per reading, 4 over 1. */
+  /**
+   * With one processor: 4 partitions' drain over 1's, and broker CPU per reading, 4 over 1: the
+   * median over `pairs` (each 4 ÷ 1 of two drains run one after the other).
+   */
   ratios: { fourToOneDrain: number; fourToOneBrokerCpu: number };
+  /** Each pair's ratios, in the order run. */
+  pairs: { drain: number; brokerCpu: number }[];
   /** Three nodes, three partitions, processors on two of them: each node's share of the broker CPU (not with `--quick`). */
   cluster: { run: PartitionRun; nodeShares: number[]; leaders: string[] } | undefined;
 }
@@ -47,34 +58,44 @@ export async function runPartitions(
   const devices = fleetDeviceIds(options.devices);
   const brokerPid = readState(devstackDir(context.root))?.services?.find((service) => service.name === 'rabbitmq')?.pids?.[0];
   if (brokerPid === undefined) throw new Error('The partitions phase measures the devstack\'s own RabbitMQ: start it with the devstack (not from AMQP_URL)');
+  const drainOnce = async (partitions: number, processors: number, pair = 0) => {
+    const { drain } = await measureQueueRun(context, {
+      label: `partitions-${partitions}x${processors}${pair > 0 ? `-pair${pair + 1}` : ''}`,
+      transport: 'amqp',
+      readings: options.readings,
+      devices,
+      partitions,
+      processors,
+      brokerPids: [brokerPid],
+      env: {},
+      nodeOptions: options.processorNodeOptions,
+    });
+    return partitionRun(partitions, processors, drain);
+  };
   const runs: PartitionRun[] = [];
   for (const partitions of PARTITION_COUNTS) {
-    for (const processors of PROCESSOR_COUNTS) {
-      const { drain } = await measureQueueRun(context, {
-        label: `partitions-${partitions}x${processors}`,
-        transport: 'amqp',
-        readings: options.readings,
-        devices,
-        partitions,
-        processors,
-        brokerPids: [brokerPid],
-        env: {},
-        nodeOptions: options.processorNodeOptions,
-      });
-      runs.push(partitionRun(partitions, processors, drain));
-    }
+    for (const processors of PROCESSOR_COUNTS) runs.push(await drainOnce(partitions, processors));
   }
   const single = (partitions: number) => runs.find((run) => run.partitions === partitions && run.processors === 1) as PartitionRun;
+  const pairs = [fourToOne(single(1), single(4))];
+  for (let pair = 1; pair < (options.quick ? 1 : RATIO_PAIRS); pair++) pairs.push(fourToOne(await drainOnce(1, 1, pair), await drainOnce(4, 1, pair)));
   return {
     devices: devices.length,
     runs,
-    ratios: {
-      fourToOneDrain: round(single(4).perSecond / single(1).perSecond, 3),
-      fourToOneBrokerCpu: round((single(4).brokerCpuMicros[0] as number) / (single(1).brokerCpuMicros[0] as number), 3),
-    },
+    ratios: { fourToOneDrain: median(pairs.map((pair) => pair.drain)), fourToOneBrokerCpu: median(pairs.map((pair) => pair.brokerCpu)) },
+    pairs,
     cluster: options.quick ? undefined : await measureCluster(context, options, devices),
   };
 }
+
+function fourToOne(one: PartitionRun, four: PartitionRun): PartitionsResult['pairs'][number] {
+  return {
+    drain: round(four.perSecond / one.perSecond, 3),
+    brokerCpu: round((four.brokerCpuMicros[0] as number) / (one.brokerCpuMicros[0] as number), 3),
+  };
+}
+
+const median = (values: readonly number[]) => round(percentile(values, 50), 3);
 
 function partitionRun(partitions: number, processors: number, drain: DrainResult): PartitionRun {
   const micros = (cpuSeconds: number) => round((cpuSeconds * 1e6) / drain.readings, 1);

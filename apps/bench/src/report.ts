@@ -140,7 +140,9 @@ function partitionsTable(partitions: PartitionsResult): string[] {
     ...partitions.runs.map((run) => row('devstack', run)),
     ...(cluster ? [row('3-node cluster', cluster.run)] : []),
     '',
-    `One processor, 4 partitions ÷ 1: drain ${ratios.fourToOneDrain.toFixed(2)}×, broker CPU per reading ${ratios.fourToOneBrokerCpu.toFixed(2)}×.` +
+    `One processor, 4 partitions ÷ 1 (the median of ${partitions.pairs.length} pairs of drains, one after the other): ` +
+      `drain ${ratios.fourToOneDrain.toFixed(2)}× (each pair ${partitions.pairs.map((pair) => pair.drain.toFixed(2)).join(', ')}), ` +
+      `broker CPU per reading ${ratios.fourToOneBrokerCpu.toFixed(2)}× (${partitions.pairs.map((pair) => pair.brokerCpu.toFixed(2)).join(', ')}).` +
       (cluster
         ? ` Cluster: each node's share of the broker CPU ${cluster.nodeShares.map((share) => `${Math.round(share * 100)} %`).join(', ')}; leaders ${cluster.leaders.join(', ')}.`
         : ''),
