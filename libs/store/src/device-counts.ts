@@ -8,7 +8,8 @@ import { chunksOf, countPerBucket, countPerDevice, countsOfSums, sumsOfStatuses,
 import type { BucketRepository } from './rollup-buckets';
 import { EVERYTHING, NOTHING, type Coverage } from './rollup-coverage';
 import type { RollupOptions, SeriesPoint } from './fleet-counts';
-import { coalesceRaw, DAY, expiryProblem, floorTo, HOUR, MINUTE } from './rollup-plan';
+import { StoreError } from './errors';
+import { coalesceRaw, DAY, floorTo, HOUR, MINUTE } from './rollup-plan';
 import { pointIndexOf, shapePoints, type SeriesShape } from './series-calendar';
 import { addCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
@@ -118,8 +119,13 @@ export function createDeviceCounts(
 
   /** A range counted from the raw readings alone (steps finer than an hour), once those are known to be there. */
   const rawOnly = async (range: Stretch) => {
-    const problem = expiryProblem({ raw: [range] }, (await expiryMark()).reach, HOUR);
-    if (problem) throw problem;
+    const { reach } = await expiryMark();
+    if (range.start < reach) {
+      throw new StoreError(
+        'raw_expired',
+        `Raw readings before ${new Date(reach).toISOString()} have expired (RAW_RETENTION): a device series there needs steps of whole hours (1h or more, in a zone of whole-hour offsets)`,
+      );
+    }
     return { raw: [range], slots: undefined };
   };
 

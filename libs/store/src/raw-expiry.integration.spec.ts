@@ -1,6 +1,7 @@
 import type { StatusEvent } from '@tally/contract';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from './errors';
+import { seriesShape, timeZone, type SeriesShape, type SeriesStep, type TimeZone } from './series-calendar';
 import type { ExpiryResult } from './raw-expiry';
 import { createStatusEventStore, type StatusEventStore } from './status-events';
 import { freshStores } from './test/fixtures';
@@ -64,6 +65,14 @@ describe('raw expiry', () => {
       async () => (await store.devices.perDevice(whole, options)).get('a'),
     ];
     const before = await Promise.all(questions.map((ask) => ask()));
+    const day = range(START, START + DAY);
+    const shape = (step: SeriesStep, zone: string) => seriesShape(day, step, timeZone(zone) as TimeZone, 2000) as SeriesShape;
+    const series = [
+      () => store.series(shape('1m', 'UTC'), options),
+      () => store.series(shape('1h', 'Asia/Kolkata'), options),
+      () => store.series(shape('1h', 'UTC'), { ...options, devices: ['a'] }),
+    ];
+    const seriesBefore = await Promise.all(series.map((ask) => ask()));
 
     // Two processors side by side: each hour is deleted once, by one of them.
     const results = await expireAll([store, second], MARK);
@@ -73,6 +82,8 @@ describe('raw expiry', () => {
     expect(await store.collection.countDocuments({ ts: { $lt: new Date(MARK) } })).toBe(0);
     expect(await store.rollups.expiryMark()).toEqual({ before: MARK, expiring: MARK, reach: MARK });
     expect(await Promise.all(questions.map((ask) => ask()))).toEqual(before);
+    expect(await Promise.all(series.map((ask) => ask()))).toEqual(seriesBefore);
+    await expect(store.series(shape('15m', 'UTC'), { ...options, devices: ['a'] })).rejects.toThrow(/a device series there needs steps of whole hours/);
 
     // Edges that would need the gone readings: a 400 naming the alignment that works.
     await expect(store.countByStatus(range(START + 7 * MINUTE + 500, START + 3 * HOUR), options)).rejects.toThrow(
