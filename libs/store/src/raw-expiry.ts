@@ -93,7 +93,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
   /** Renews this processor's hold on the step (and sets `extra`); false when another took it over. */
   const hold = async (extra: Record<string, unknown> = {}) =>
     (await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $set: { 'step.until': new Date(Date.now() + LEASE_MS), ...extra } }))
-      .modifiedCount === 1;
+      .matchedCount === 1;
 
   const release = async () => {
     await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $unset: { step: '' } });
@@ -129,7 +129,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
         ...announce,
       },
     });
-    if (taken.modifiedCount === 0) return { state: 'held', by: 'another processor' };
+    if (taken.matchedCount === 0) return { state: 'held', by: 'another processor' };
     return { hour, end, from: before.getTime(), deleting: step?.deleting ?? false };
   };
 
