@@ -123,7 +123,7 @@ export async function runRebuild(mongodbUri: string, args: RebuildArgs, logger: 
     return 0;
   } catch (error) {
     if (error instanceof StoreError && error.code === 'raw_expired') {
-      logger.error({ from: args.from, to: args.to }, error.message);
+      logger.error({ reason: error.message }, 'rebuild refused: raw readings expired');
       return REBUILD_REFUSED;
     }
     if (!stopping.signal.aborted) throw error;
