@@ -3,6 +3,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export type ErrorCode =
   | 'invalid_request'
   | 'too_many_points'
+  | 'raw_expired'
+  | 'catching_up'
   | 'invalid_json'
   | 'unauthorized'
   | 'not_found'

@@ -44,6 +44,8 @@ const apps = {
   busy: withLive({ store: memoryStore(), maxConcurrentQueries: 0 }),
   slow: withLive({ store: memoryStore([], 'slow'), requestTimeoutMs: 20 }),
   streamsFull: withLive({ store: memoryStore() }, 0),
+  expired: withLive({ store: memoryStore([], 'raw_expired') }),
+  catchingUp: withLive({ store: memoryStore([], 'catching_up') }),
 } satisfies Record<string, ReturnType<typeof createApp>>;
 const doc = openApiDocument(apps.plain) as unknown as Document;
 
@@ -129,6 +131,8 @@ async function firstEvent(response: Response): Promise<string> {
 
 /** The operations bounded by API_MAX_CONCURRENT_QUERIES and API_REQUEST_TIMEOUT_MS (not the probes). */
 const QUERIES_THE_STORE = /^\/(?:status-counts|devices)(?:\/|$)/;
+/** The operations that count over a range, which raw readings may have expired from. */
+const COUNTS_A_RANGE = /^\/status-counts(?:\/|$)/;
 
 describe.each(operations)('$key as documented', ({ key, path, method, operation }) => {
   const send = (target: keyof typeof apps, change?: Record<string, string | undefined>, init: RequestInit = {}) => {
@@ -184,6 +188,15 @@ describe.each(operations)('$key as documented', ({ key, path, method, operation 
     if (!QUERIES_THE_STORE.test(path)) return;
     await check(send('busy'));
     await check(send('slow'));
+  });
+
+  if (COUNTS_A_RANGE.test(path)) it('answers as documented when the range needs raw readings that expired, or a late one is being folded in', async () => {
+    const expired = await send('expired');
+    expect([expired.status, await expired.clone().json()]).toEqual([400, { error: { code: 'raw_expired', message: 'Raw readings before 2024-01-01T00:00:00.000Z have expired' } }]);
+    await check(expired);
+    const catchingUp = await send('catchingUp');
+    expect([catchingUp.status, catchingUp.headers.get('retry-after')]).toEqual([503, '1']);
+    await check(catchingUp);
   });
 
   if (operation.requestBody) it('answers as documented to a body it cannot read', async () => {

@@ -6,6 +6,7 @@ import {
   type MongoConnection,
   type SeriesShape,
   type StatusCounts,
+  type StoreErrorKind,
   type TimeRange,
 } from '@tally/store';
 
@@ -27,7 +28,7 @@ export interface CountsStore {
   /** True when the database answers. */
   ping(): Promise<boolean>;
   /** How a failure of a query should be reported. */
-  classifyError(error: unknown): 'unavailable' | 'timeout' | 'other';
+  classifyError(error: unknown): StoreErrorKind;
 }
 
 /** The API's view of the store over `mongo`: counts from the rollups, health from a ping. */

@@ -17,7 +17,7 @@ const appDir = join(import.meta.dirname, '..');
  * counts equal to the raw pipeline's, every engine setting counting exactly), which end it with
  * status 1. What it measures is for `npm run bench` to report, not for a test to bound.
  */
-const SMOKE = { readings: 300, naive: 50, queryReadings: 2000, zonesReadings: 2000, samples: 1, apiSamples: 2, healthzSeconds: 1, engineReadings: 300, devices: 20, liveClients: 5, liveSeconds: 3 };
+const SMOKE = { readings: 300, naive: 50, queryReadings: 2000, zonesReadings: 2000, retentionReadings: 2000, samples: 1, apiSamples: 2, healthzSeconds: 1, engineReadings: 300, devices: 20, liveClients: 5, liveSeconds: 3 };
 let result: BenchResult;
 let stdout = '';
 
@@ -27,6 +27,8 @@ beforeAll(async () => {
   try {
     const args = ['--quick', '--out', out, '--readings', SMOKE.readings, '--naive', SMOKE.naive, '--query-readings', SMOKE.queryReadings];
     args.push('--samples', SMOKE.samples, '--api-samples', SMOKE.apiSamples, '--healthz-seconds', SMOKE.healthzSeconds, '--engine-readings', SMOKE.engineReadings);
+    // The drain beside expiry is the ingest phase's harness, run above: left out to keep this cheap.
+    args.push('--retention-readings', SMOKE.retentionReadings, '--retention-drain', 0);
     args.push('--devices', SMOKE.devices, '--zones-readings', SMOKE.zonesReadings, '--live-clients', SMOKE.liveClients, '--live-seconds', SMOKE.liveSeconds);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args.map(String)], {
       cwd: appDir,
@@ -119,6 +121,15 @@ describe('npm run bench, at the smallest sizes', () => {
     expect(zones?.series.map((series) => series.raw.latenciesMs.length)).toEqual(ZONE_SERIES.map(() => SMOKE.samples));
     // A year of New York months holds nearly every reading of the year the data spans.
     expect(zones?.series[2]?.totals.every((total) => total > SMOKE.zonesReadings * 0.9)).toBe(true);
+  });
+
+  it('expires the raw readings of 31 of 35 days, and counts them after as before', () => {
+    const { retention } = result;
+    // The harness compares each count after expiry with the one before, and fails the run on a difference.
+    expect(retention).toMatchObject({ readings: SMOKE.retentionReadings, count: { samples: 5 } });
+    expect(retention?.expired).toBeGreaterThan(SMOKE.retentionReadings * 0.85);
+    expect(retention?.drain).toBeUndefined();
+    expect(stdout).toContain('### Retention');
   });
 
   it('measures what the readings and their rollups take on disk', () => {

@@ -11,6 +11,7 @@ import { runLive } from './live';
 import { describeMachine, describeServers } from './machine';
 import { parseBenchArgs, UsageError, USAGE, type BenchOptions, type Phase } from './options';
 import { runQuery } from './query';
+import { runRetention } from './retention';
 import { runZones } from './zones';
 import { markdown, writeResult } from './report';
 
@@ -20,6 +21,7 @@ const BUNDLES_OF = {
   partitions: ['processor'],
   query: ['api'],
   zones: ['api'],
+  retention: ['processor'],
   engine: [],
   live: ['processor', 'api'],
 } as const satisfies Record<Phase, readonly string[]>;
@@ -71,6 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const partitions = options.phases.includes('partitions') ? await runPartitions(context, options) : undefined;
     const query = options.phases.includes('query') ? await runQuery(context, options) : undefined;
     const zones = options.phases.includes('zones') ? await runZones(context, options) : undefined;
+    const retention = options.phases.includes('retention') ? await runRetention(context, options) : undefined;
     const engine = options.phases.includes('engine') ? await runEngineComparison(context, options) : undefined;
     const live = options.phases.includes('live') ? await runLive(context, options) : undefined;
     const result = {
@@ -83,6 +86,8 @@ async function main(argv: readonly string[]): Promise<number> {
         naiveReadings: options.naiveReadings,
         queryReadings: options.queryReadings,
         zonesReadings: options.zonesReadings,
+        retentionReadings: options.retentionReadings,
+        retentionDrain: options.retentionDrain,
         samples: options.samples,
         apiSamples: options.apiSamples,
         healthzSeconds: options.healthzSeconds,
@@ -99,6 +104,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(partitions && { partitions }),
       ...(query && { query }),
       ...(zones && { zones }),
+      ...(retention && { retention }),
       ...(engine && { engine }),
       ...(live && { live }),
     };

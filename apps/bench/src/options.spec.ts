@@ -17,7 +17,7 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs([])).toEqual({
       ...FULL_SIZES,
       quick: false,
-      phases: ['ingest', 'partitions', 'query', 'zones', 'engine', 'live'],
+      phases: ['ingest', 'partitions', 'query', 'zones', 'retention', 'engine', 'live'],
       reseed: false,
       outDir: undefined,
       processorNodeOptions: PROCESSOR_IMAGE_NODE_OPTIONS,
@@ -45,6 +45,12 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--only', 'query']).phases).toEqual(['query']);
     expect(parseBenchArgs(['--only', 'live', '--live-clients', '20']).phases).toEqual(['live']);
     expect(parseBenchArgs(['--only', 'zones', '--zones-readings', '5000'])).toMatchObject({ phases: ['zones'], zonesReadings: 5000 });
+    expect(parseBenchArgs(['--only', 'retention', '--retention-readings', '9', '--retention-drain', '0'])).toMatchObject({
+      phases: ['retention'],
+      retentionReadings: 9,
+      retentionDrain: 0,
+    });
+    expect(() => parseBenchArgs(['--retention-drain', 'none'])).toThrow(/--retention-drain: expected a positive integer/);
     expect(parseBenchArgs(['--only', 'engine', '--engine-readings', '5000'])).toMatchObject({
       phases: ['engine'],
       engineReadings: 5000,
@@ -57,7 +63,7 @@ describe('parseBenchArgs', () => {
     [['--query-readings', '1000,x'], '--query-readings: expected a positive integer, got "x"'],
     [['--samples', '2.5'], '--samples: expected a positive integer, got "2.5"'],
     [['--naive', 'many'], '--naive: expected a positive integer, got "many"'],
-    [['--only', 'api'], '--only: expected one of ingest, partitions, query, zones, engine, live, got "api"'],
+    [['--only', 'api'], '--only: expected one of ingest, partitions, query, zones, retention, engine, live, got "api"'],
     [['--fast'], "Unknown option '--fast'"],
     [['extra'], 'Unexpected argument'],
   ])('refuses %j', (argv, message) => {

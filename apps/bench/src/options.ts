@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['ingest', 'partitions', 'query', 'zones', 'engine', 'live'] as const;
+export const PHASES = ['ingest', 'partitions', 'query', 'zones', 'retention', 'engine', 'live'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
@@ -15,6 +15,10 @@ export interface Sizes {
   queryReadings: number[];
   /** Readings over a year whose series the API answers in time zones. */
   zonesReadings: number;
+  /** Readings over 35 days, those of 31 days then expired (RAW_RETENTION's steps). */
+  retentionReadings: number;
+  /** Readings the processor drains without, then during, expiry; 0 leaves that comparison out. */
+  retentionDrain: number;
   /** Counts per time range through the raw pipeline (the API's answer checked against each), and per engine setting. */
   samples: number;
   /** Queries per time range (and series) through the API: enough for a p99 that is not simply the slowest. */
@@ -36,6 +40,8 @@ export const FULL_SIZES: Sizes = {
   naiveReadings: 3000,
   queryReadings: [1_000_000, 10_000_000],
   zonesReadings: 1_000_000,
+  retentionReadings: 1_000_000,
+  retentionDrain: 200_000,
   samples: 5,
   apiSamples: 1000,
   healthzSeconds: 10,
@@ -50,6 +56,8 @@ export const QUICK_SIZES: Sizes = {
   naiveReadings: 500,
   queryReadings: [20_000],
   zonesReadings: 20_000,
+  retentionReadings: 20_000,
+  retentionDrain: 5000,
   samples: 3,
   apiSamples: 6,
   healthzSeconds: 2,
@@ -83,6 +91,10 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
                            [${FULL_SIZES.queryReadings.join(',')}]
   --zones-readings N       readings over a year whose series the API answers in time zones
                            and in UTC (the zones phase) [${FULL_SIZES.zonesReadings}]
+  --retention-readings N   readings over 35 days whose raw copies of 31 days are then expired
+                           (the retention phase) [${FULL_SIZES.retentionReadings}]
+  --retention-drain N      readings a processor drains without, then during, that expiry;
+                           0 leaves the comparison out [${FULL_SIZES.retentionDrain}]
   --samples N              counts per time range through the raw pipeline, each also asked of
                            the API, which must answer the same [${FULL_SIZES.samples}]
   --api-samples N          queries per time range, and series, through the API [${FULL_SIZES.apiSamples}]
@@ -94,7 +106,7 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
   --live-clients N         stream clients on one API in the live phase, beside a run with one
                            [${FULL_SIZES.liveClients}]
   --live-seconds S         seconds of one reading a second, per live run [${FULL_SIZES.liveSeconds}]
-  --only ingest|partitions|query|zones|engine|live
+  --only ingest|partitions|query|zones|retention|engine|live
                            run one phase only (partitions: the drain of --readings through
                            1, 4 and 16 partitions by one and two processors, then 3 on a
                            three-node cluster of its own, which --quick leaves out)
@@ -109,7 +121,7 @@ and API bundles; prints Markdown tables and writes bench/results/<timestamp>.jso
 function describe(sizes: Sizes): string {
   return (
     `--readings ${sizes.readings} --naive ${sizes.naiveReadings}\n${' '.repeat(27)}` +
-    `--query-readings ${sizes.queryReadings.join(',')} --zones-readings ${sizes.zonesReadings}\n${' '.repeat(27)}--samples ${sizes.samples} --api-samples ${sizes.apiSamples} --healthz-seconds ${sizes.healthzSeconds}\n` +
+    `--query-readings ${sizes.queryReadings.join(',')} --zones-readings ${sizes.zonesReadings} --retention-readings ${sizes.retentionReadings}\n${' '.repeat(27)}--samples ${sizes.samples} --api-samples ${sizes.apiSamples} --healthz-seconds ${sizes.healthzSeconds}\n` +
     `${' '.repeat(27)}--engine-readings ${sizes.engineReadings} --devices ${sizes.devices} --live-clients ${sizes.liveClients} --live-seconds ${sizes.liveSeconds}`
   );
 }
@@ -123,6 +135,7 @@ const SIZE_FLAGS = {
   readings: 'readings',
   naive: 'naiveReadings',
   'zones-readings': 'zonesReadings',
+  'retention-readings': 'retentionReadings',
   samples: 'samples',
   'api-samples': 'apiSamples',
   'healthz-seconds': 'healthzSeconds',
@@ -146,6 +159,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         naive: { type: 'string' },
         'query-readings': { type: 'string' },
         'zones-readings': { type: 'string' },
+        'retention-readings': { type: 'string' },
+        'retention-drain': { type: 'string' },
         samples: { type: 'string' },
         'api-samples': { type: 'string' },
         'healthz-seconds': { type: 'string' },
@@ -169,6 +184,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     const raw = values[flag];
     if (raw !== undefined) sizes[key] = positiveInteger(flag, raw);
   }
+  const retentionDrain = values['retention-drain'];
+  if (retentionDrain !== undefined) sizes.retentionDrain = retentionDrain === '0' ? 0 : positiveInteger('retention-drain', retentionDrain);
   const queryReadings = values['query-readings'];
   if (queryReadings !== undefined) {
     sizes.queryReadings = queryReadings.split(',').map((size) => positiveInteger('query-readings', size.trim()));

@@ -7,6 +7,7 @@ import type { MachineInfo, ServerInfo } from './machine';
 import type { PartitionRun, PartitionsResult } from './partitions';
 import { LIVE_LOAD_QUEUE, LIVE_STREAM, type LiveResult } from './live';
 import type { QueryResult } from './query';
+import type { RetentionResult } from './retention';
 import type { ZonesResult } from './zones';
 import { DEVICE_PAGE } from './questions';
 import type { StorageResult } from './storage';
@@ -23,6 +24,9 @@ export interface BenchResult {
     queryReadings: number[];
     /** Absent in results from before the zones phase. */
     zonesReadings?: number;
+    /** Absent in results from before the retention phase. */
+    retentionReadings?: number;
+    retentionDrain?: number;
     samples: number;
     healthzSeconds: number;
     engineReadings: number;
@@ -44,6 +48,8 @@ export interface BenchResult {
   query?: QueryResult;
   /** Series in time zones beside the same in UTC. */
   zones?: ZonesResult;
+  /** Raw readings expired: their cost, what it frees, counts after. */
+  retention?: RetentionResult;
   /** The engine under each DocumentDB index setting. */
   engine?: EngineResult;
   /** Live streams under load. */
@@ -87,6 +93,7 @@ export function markdown(result: BenchResult): string {
   if (result.partitions) lines.push('', ...partitionsTable(result.partitions));
   if (result.query) lines.push('', ...queryTable(result.query));
   if (result.zones) lines.push('', ...zonesTable(result.zones));
+  if (result.retention) lines.push('', ...retentionTable(result.retention));
   if (result.engine) lines.push('', ...engineTable(result.engine));
   if (result.live) lines.push('', ...liveTable(result.live));
   return `${lines.join('\n')}\n`;
@@ -229,6 +236,28 @@ function zonesTable(zones: ZonesResult): string[] {
     ),
     '',
     `Readings ${stored}.`,
+  ];
+}
+
+function retentionTable(r: RetentionResult): string[] {
+  const raw = (storage: StorageResult) => storage.parts[0] as StorageResult['parts'][number];
+  const rollups = (storage: StorageResult) => storage.parts.slice(1).reduce((sum, part) => sum + part.documentBytes + part.indexBytes, 0);
+  const perReading = (bytes: number) => (bytes / r.readings).toFixed(1);
+  return [
+    `### Retention: ${n(r.readings)} readings over 35 days, the raw copies of ${n(r.expired)} (31 days) expired; load ${r.load.before} → ${r.load.after}`,
+    '',
+    '| what | figure |',
+    '|---|---:|',
+    `| store the readings (insert + rollup marks, batches of 500) | ${n(r.insert.perSecond)} readings/s |`,
+    `| expire ${n(r.delete.readings)} of them alone | ${n(r.delete.perSecond)} readings/s (${r.deleteToInsert}× the insert), ${(1e6 / Math.max(r.delete.perSecond, 1)).toFixed(0)} µs per reading |`,
+    ...(r.drain
+      ? [
+          `| processor drain of ${n(r.drain.without.readings)} without / during expiry | ${n(r.drain.without.perSecond)} / ${n(r.drain.during.perSecond)} readings/s (${r.drain.ratio}×; ${n(r.drain.deletedDuring)} deleted over ${r.drain.deleteSecondsDuring} s of it) |`,
+        ]
+      : []),
+    `| raw readings on disk before / after (collStats: data + indexes) | ${perReading(raw(r.storage.before).documentBytes + raw(r.storage.before).indexBytes)} / ${perReading(raw(r.storage.after).documentBytes + raw(r.storage.after).indexBytes)} bytes per reading stored |`,
+    `| rollups (fleet buckets, device slots, directory) before / after | ${perReading(rollups(r.storage.before))} / ${perReading(rollups(r.storage.after))} bytes per reading stored |`,
+    `| 30-day count from whole minutes in the expired days (store, ${r.count.samples} samples) | p50 ${ms(r.count.p50)} / p99 ${ms(r.count.p99)} ms |`,
   ];
 }
 

@@ -16,6 +16,7 @@ import { createMongoConnection, createStatusEventStore } from '@tally/store';
 import { createBatchHandler } from './batch-handler';
 import { startHealthServer, type HealthServer } from './health';
 import { createProcessorMetrics } from './metrics';
+import { runRawRetention } from './raw-retention';
 import { runRollupRefresher } from './rollup-refresher';
 import { createStats } from './stats';
 import { createStoreWriter } from './store-writer';
@@ -112,9 +113,25 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
     onRefreshed: ({ refreshed, pending }) => logger.debug({ refreshed, pending }, 'rollups refreshed'),
   });
 
+  const retention =
+    config.rawRetentionMs === undefined
+      ? undefined
+      : runRawRetention({
+          expire: store.rollups.expireRaw,
+          retentionMs: config.rawRetentionMs,
+          signal: stoppingRefreshes.signal,
+          onStep: (result) =>
+            result.state === 'expired'
+              ? logger.info({ from: result.hour, until: result.end, deleted: result.deleted }, 'raw readings expired')
+              : result.state === 'waiting'
+                ? logger.warn({ hour: result.hour, reason: result.reason }, 'raw readings cannot expire yet')
+                : logger.debug({ by: result.state === 'held' ? result.by : undefined }, 'raw expiry held by another processor'),
+          onError: (error) => logger.warn({ err: describeError(error) }, 'raw expiry failed: retried in a minute'),
+        });
+
   /** Stops deliveries, writes and acks what is pending, and closes every connection. */
   const stop = async () => {
-    // No new refresh; the one in progress ends within REFRESH_TIMEOUT_MS, while deliveries stop.
+    // No new refresh or expiry step; those in progress end within REFRESH_TIMEOUT_MS or a batch, while deliveries stop.
     stoppingRefreshes.abort();
     // What cannot be written in time (MongoDB down) stays unacked: the broker delivers it again.
     if (!(await settlesWithin(consumer.close(), 7000))) {
@@ -122,6 +139,7 @@ export async function createProcessor(config: ProcessorConfig, logger: Logger, h
     }
     stopping.abort();
     await refresher;
+    await retention;
     stats.summary();
     await deadLetters.close();
     await announcer.close();

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from '@tally/runtime';
-import { createMongoConnection, createStatusEventStore, type StatusEventStore } from '@tally/store';
+import { createMongoConnection, createStatusEventStore, StoreError, type StatusEventStore } from '@tally/store';
 
 export const REBUILD_USAGE = `Usage: processor --rebuild-rollups [--from ISO-8601] [--to ISO-8601]
 
@@ -76,6 +76,9 @@ export async function rebuildRollups(
   return { start, end };
 }
 
+/** Exit status of a rebuild refused because the raw readings of its days expired (RAW_RETENTION). */
+export const REBUILD_REFUSED = 1;
+
 /** Exit status of a rebuild stopped by SIGINT/SIGTERM (as a shell reports a process ended by SIGINT). */
 export const REBUILD_STOPPED = 130;
 
@@ -119,6 +122,10 @@ export async function runRebuild(mongodbUri: string, args: RebuildArgs, logger: 
     else logger.info('nothing to rebuild: the rollups hold every stored reading');
     return 0;
   } catch (error) {
+    if (error instanceof StoreError && error.code === 'raw_expired') {
+      logger.error({ reason: error.message }, 'rebuild refused: raw readings expired');
+      return REBUILD_REFUSED;
+    }
     if (!stopping.signal.aborted) throw error;
     const [start, end] = [from ?? args.from, lastDay ?? args.to];
     const resume = ['--rebuild-rollups', start && `--from ${isoDay(start)}`, end && `--to ${isoDay(end)}`].filter(Boolean);

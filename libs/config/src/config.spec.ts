@@ -21,6 +21,7 @@ describe('defaults', () => {
       batchMaxWaitMs: 50,
       healthPort: undefined,
       rollupRefreshIntervalMs: 1000,
+      rawRetentionMs: undefined,
       healthHost: '127.0.0.1',
       logLevel: 'info',
     });
@@ -47,6 +48,14 @@ describe('defaults', () => {
     expect(problemsOf(() => loadApiConfig({ env: { API_METRICS_PORT: '70000' }, cwd }))).toEqual([
       'API_METRICS_PORT: expected an integer from 0 to 65535, got "70000"',
     ]);
+  });
+
+  it('takes a raw retention in hours or days, at least an hour', () => {
+    expect(loadProcessorConfig({ env: { RAW_RETENTION: '90d' }, cwd }).rawRetentionMs).toBe(90 * 86_400_000);
+    expect(loadProcessorConfig({ env: { RAW_RETENTION: '36h' }, cwd }).rawRetentionMs).toBe(36 * 3_600_000);
+    for (const bad of ['90', '1.5d', '0h', '90 days', '-1d']) {
+      expect(() => loadProcessorConfig({ env: { RAW_RETENTION: bad }, cwd }), bad).toThrow(/RAW_RETENTION: expected/);
+    }
   });
 
   it('takes the most queries at once, at least 1', () => {

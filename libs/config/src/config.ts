@@ -42,6 +42,8 @@ export interface ProcessorConfig {
   /** Port of the /healthz and /readyz server; `undefined` runs none. */
   healthPort: number | undefined;
   rollupRefreshIntervalMs: number;
+  /** Raw readings older than this are deleted (their counts stay in the rollups); `undefined` keeps every one. */
+  rawRetentionMs: number | undefined;
   /** Address that server listens on. */
   healthHost: string;
   logLevel: LogLevel;
@@ -81,6 +83,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
       'BATCH_SIZE',
       'BATCH_MAX_WAIT_MS',
       'ROLLUP_REFRESH_INTERVAL_MS',
+      'RAW_RETENTION',
       'LOG_LEVEL',
     ],
     env,
@@ -99,6 +102,7 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     batchMaxWaitMs: v.BATCH_MAX_WAIT_MS,
     healthPort: v.PROCESSOR_HEALTH_PORT,
     rollupRefreshIntervalMs: v.ROLLUP_REFRESH_INTERVAL_MS,
+    rawRetentionMs: v.RAW_RETENTION,
     healthHost: v.PROCESSOR_HEALTH_HOST,
     logLevel: v.LOG_LEVEL,
   };

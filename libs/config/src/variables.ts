@@ -65,6 +65,18 @@ export function integer(min: number, max: number) {
     .refine((n) => n >= min && n <= max, { error: expected });
 }
 
+const DURATION_UNITS = { h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration of whole hours or days (`36h`, `90d`), as milliseconds; at least one hour, at most 100 years. */
+function duration() {
+  const expected = 'expected a number of hours or days, e.g. 36h or 90d';
+  return z
+    .string()
+    .regex(/^\d{1,6}[hd]$/, { error: expected })
+    .transform((value) => Number(value.slice(0, -1)) * DURATION_UNITS[value.slice(-1) as keyof typeof DURATION_UNITS])
+    .refine((ms) => ms >= DURATION_UNITS.h && ms <= 36_500 * DURATION_UNITS.d, { error: 'expected from 1h to 36500d' });
+}
+
 function host() {
   // An IPv4 or IPv6 address (without brackets) or a host name; `0.0.0.0` or `::` listens on every interface.
   return z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, { error: 'expected an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0' });
@@ -195,6 +207,12 @@ export const VARIABLES = {
     description:
       'How often the processor recomputes the rollup buckets that changed (until then counts read those buckets from the raw readings)',
     schema: integer(100, 3_600_000),
+  }),
+  RAW_RETENTION: variable({
+    default: undefined,
+    description:
+      'When set (e.g. 90d, 36h), the processor deletes raw readings older than this, an hour at a time, and keeps their counts in the rollups; unset keeps every reading',
+    schema: duration(),
   }),
   BROADCAST_INTERVAL_MS: variable({
     default: '1000',

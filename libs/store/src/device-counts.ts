@@ -2,11 +2,13 @@ import type { Status, StatusEvent } from '@tally/contract';
 import type { Collection, Document } from 'mongodb';
 import { forEachLimited } from './concurrency';
 import { hourKeyOf, type DeviceRollups, type HourSlot } from './device-rollups';
-import { planDeviceRange, type SlotSelection } from './device-plan';
+import { deviceExpiryProblem, planDeviceRange, type SlotSelection } from './device-plan';
+import type { ExpiryMark } from './raw-expiry';
 import { chunksOf, countPerBucket, countPerDevice, countsOfSums, sumsOfStatuses, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
 import { EVERYTHING, NOTHING, type Coverage } from './rollup-coverage';
 import type { RollupOptions, SeriesPoint } from './fleet-counts';
+import { StoreError } from './errors';
 import { coalesceRaw, DAY, floorTo, HOUR, MINUTE } from './rollup-plan';
 import { pointIndexOf, shapePoints, type SeriesShape } from './series-calendar';
 import { addCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
@@ -58,6 +60,7 @@ export function createDeviceCounts(
   raw: Collection<StatusEvent>,
   coverage: Coverage,
   rollups: DeviceRollups,
+  expiryMark: () => Promise<ExpiryMark>,
 ): DeviceCounts {
   /**
    * The plan of `range`: hours whose slots are usable are those whose fleet hour is clean with no
@@ -65,12 +68,19 @@ export function createDeviceCounts(
    */
   const plan = async (range: Stretch, timeoutMs: number, alsoUnusable: readonly number[] = []) => {
     const from = Math.max((await coverage.cached('coverage')).getTime(), (await coverage.cached('device-coverage')).getTime());
+    const { reach } = await expiryMark();
+    const check = (unusable: readonly number[]) => {
+      const problem = deviceExpiryProblem(range, from, alsoUnusable, unusable, reach);
+      if (problem) throw problem;
+    };
     const draft = planDeviceRange(range, from, []);
+    check([]);
     if (!draft.slots) return draft;
     const interior = { start: draft.slots.firstDay, end: draft.slots.endDay };
     const dirtyMinutes = await buckets.dirtyIn(MINUTE, [interior], timeoutMs);
     const [dirtyHours, dirtyDays] = await Promise.all([buckets.dirtyIn(HOUR, [interior], timeoutMs), buckets.dirtyIn(DAY, [interior], timeoutMs)]);
     const unusable = [...dirtyMinutes.map((minute) => floorTo(minute, HOUR.ms)), ...dirtyHours, ...alsoUnusable];
+    check(unusable);
     return planDeviceRange(range, from, unusable, [...dirtyDays, ...unusable.map((hour) => floorTo(hour, DAY.ms))]);
   };
 
@@ -107,6 +117,18 @@ export function createDeviceCounts(
             .toArray(),
     ]);
     return [...whole, ...parts];
+  };
+
+  /** A range counted from the raw readings alone (steps finer than an hour), once those are known to be there. */
+  const rawOnly = async (range: Stretch) => {
+    const { reach } = await expiryMark();
+    if (range.start < reach) {
+      throw new StoreError(
+        'raw_expired',
+        `Raw readings before ${new Date(reach).toISOString()} have expired (RAW_RETENTION): a device series there needs steps of whole hours (1h or more, in a zone of whole-hour offsets)`,
+      );
+    }
+    return { raw: [range], slots: undefined };
   };
 
   const perDevice: DeviceCounts['perDevice'] = async (range, { timeoutMs, devices, dayTotals }) => {
@@ -148,7 +170,7 @@ export function createDeviceCounts(
       // Hour slots serve steps of whole hours, but for the hours a point starts within (a zone's half hours).
       const hourly = shape.pieces.every((piece) => piece.cellMs % HOUR.ms === 0);
       const straddled = shape.starts.filter((at) => at % HOUR.ms !== 0).map((at) => floorTo(at, HOUR.ms));
-      const { raw: rawStretches, slots } = hourly ? await plan(whole, timeoutMs, straddled) : { raw: [whole], slots: undefined };
+      const { raw: rawStretches, slots } = hourly ? await plan(whole, timeoutMs, straddled) : await rawOnly(whole);
       const filter = { device: { $in: [...devices] } };
       const daily = shape.starts.slice(1).every((at) => at % DAY.ms === 0);
       // The raw readings of these devices, grouped per cell of each stretch of constant offset.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planDeviceRange } from './device-plan';
+import { deviceExpiryProblem, planDeviceRange } from './device-plan';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -81,5 +81,24 @@ describe('planDeviceRange', () => {
         expect(hour >= coverage && !unusable.includes(hour), `case ${i}: hour ${new Date(hour).toISOString()} from slots`).toBe(true);
       }
     }
+  });
+});
+
+describe('deviceExpiryProblem', () => {
+  const reach = t('2026-03-01T02:00:00Z');
+  const range = (start: string, end: string) => ({ start: t(start), end: t(end) });
+
+  it('answers whole hours below the mark from the slots, an edge within an hour there is refused', () => {
+    expect(deviceExpiryProblem(range('2026-03-01T00:00:00Z', '2026-03-01T05:30:00Z'), 0, [], [], reach)).toBeUndefined();
+    expect(deviceExpiryProblem(range('2026-03-01T00:30:00Z', '2026-03-01T05:00:00Z'), 0, [], [], reach)).toMatchObject({ code: 'raw_expired' });
+  });
+
+  it('refuses what precedes device coverage and hours a point straddles below the mark; a dirty hour there is catching up', () => {
+    const whole = range('2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z');
+    expect(deviceExpiryProblem(whole, t('2026-03-01T01:00:00Z'), [], [], reach)).toMatchObject({ code: 'raw_expired' });
+    expect(deviceExpiryProblem(whole, 0, [t('2026-03-01T01:00:00Z')], [], reach)).toMatchObject({ code: 'raw_expired' });
+    expect(deviceExpiryProblem(whole, 0, [t('2026-03-01T02:00:00Z')], [], reach)).toBeUndefined();
+    expect(deviceExpiryProblem(whole, 0, [], [t('2026-03-01T01:00:00Z')], reach)).toMatchObject({ code: 'catching_up' });
+    expect(deviceExpiryProblem(whole, 0, [], [t('2026-03-01T02:00:00Z')], reach)).toBeUndefined();
   });
 });

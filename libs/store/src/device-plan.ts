@@ -1,5 +1,6 @@
+import type { StoreError } from './errors';
 import type { Stretch } from './raw-counts';
-import { ceilTo, DAY, floorTo, HOUR } from './rollup-plan';
+import { ceilTo, DAY, expiryProblem, floorTo, HOUR } from './rollup-plan';
 
 /**
  * How a device count over `[start, end)` is answered: the hours of `slots` from the devices' hour
@@ -67,4 +68,22 @@ export function planDeviceRange(range: Stretch, coverageFrom: number, unusable: 
     raw: [...raw, ...skipped.map((hour) => ({ start: hour, end: hour + HOUR.ms }))],
     slots: { firstDay, endDay, partial },
   };
+}
+
+/**
+ * What keeps a device count over `range` from being answered once raw readings before `reach`
+ * expired (see `expiryProblem`): its edges within an hour, what precedes device coverage and the
+ * hours `straddled` by a point need raw readings (`raw_expired`: give whole hours); an `unusable`
+ * hour there is one a late reading is being folded into (`catching_up`).
+ */
+export function deviceExpiryProblem(
+  range: Stretch,
+  coverageFrom: number,
+  straddled: readonly number[],
+  unusable: readonly number[],
+  reach: number,
+): StoreError | undefined {
+  const hours = (starts: readonly number[]) => starts.map((start) => ({ start, end: start + HOUR.ms }));
+  const straddledInRange = straddled.filter((hour) => hour + HOUR.ms > range.start && hour < range.end);
+  return expiryProblem({ raw: [...deviceInterior(range, coverageFrom).raw, ...hours(straddledInRange)], dirty: hours(unusable) }, reach, HOUR);
 }

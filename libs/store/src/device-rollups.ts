@@ -2,6 +2,7 @@ import type { Status } from '@tally/contract';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import { duplicateKeyFailures, duplicateKeyIndexes, upsertAll } from './rollup-buckets';
 import { DAY, floorTo, HOUR } from './rollup-plan';
+import type { LateReading } from './rollup-fold';
 import { addCounts, STATUS_KEYS, zeroCounts, type StatusCounts } from './status-counts';
 
 /**
@@ -24,6 +25,8 @@ export interface DeviceDay {
   device: string;
   day: Date;
   h: Record<string, HourSlot>;
+  /** The ids of the late readings folded into the slots (rollup-fold.ts): each is added once. */
+  f?: string[];
   /**
    * The day's total, the sum of its slots, written by the refresh of the fleet's day (version `v`)
    * before it marks that day clean: a count of whole days sums these, a field per status, where
@@ -80,6 +83,8 @@ export interface DeviceRollups {
   writeDays(days: readonly { start: number; version: number }[]): Promise<void>;
   /** Records first and latest readings of devices seen in a refreshed stretch. */
   noteSeen(seen: readonly DeviceRecord[]): Promise<void>;
+  /** Adds late readings into expired hours to their devices' hour slots, each once (see rollup-fold.ts). */
+  foldLate(readings: readonly LateReading[]): Promise<void>;
 }
 
 export function createDeviceRollups(db: Db): DeviceRollups {
@@ -171,6 +176,41 @@ export function createDeviceRollups(db: Db): DeviceRollups {
         }
         if (written.length > 0) await write();
       }
+    },
+    foldLate: async (readings) => {
+      const perDocument = new Map<string, { device: string; day: number; readings: LateReading[] }>();
+      for (const reading of readings) {
+        if (reading.device === undefined) continue;
+        const day = floorTo(reading.ts.getTime(), DAY.ms);
+        const id = deviceDayId(reading.device, day);
+        const entry = perDocument.get(id) ?? { device: reading.device, day, readings: [] };
+        entry.readings.push(reading);
+        perDocument.set(id, entry);
+      }
+      if (perDocument.size === 0) return;
+      const recorded = new Map(
+        (await days.find({ _id: { $in: [...perDocument.keys()] } }, { projection: { f: 1 } }).toArray()).map((d) => [d._id, new Set(d.f ?? [])]),
+      );
+      const operations: AnyBulkWriteOperation<DeviceDay>[] = [];
+      for (const [id, { device, day, readings: ofDocument }] of perDocument) {
+        const fresh = ofDocument.filter((reading) => !recorded.get(id)?.has(reading._id));
+        if (fresh.length === 0) continue;
+        const increments: Record<string, number> = {};
+        for (const { ts, status } of fresh) {
+          const path = `h.${hourKey(floorTo(ts.getTime(), HOUR.ms))}.c.${status}`;
+          increments[path] = (increments[path] ?? 0) + 1;
+        }
+        const ids = fresh.map((reading) => reading._id);
+        // Matches only while none of these ids is recorded; an upsert that then meets the document is one already done.
+        operations.push({
+          updateOne: {
+            filter: { _id: id, f: { $nin: ids } },
+            update: { $inc: increments, $push: { f: { $each: ids } }, $set: { device, day: new Date(day) } },
+            upsert: true,
+          },
+        });
+      }
+      if (operations.length > 0) await duplicateKeyFailures(days, operations);
     },
     noteSeen: async (seen) => {
       if (seen.length === 0) return;

@@ -7,8 +7,12 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 
-/** `unavailable`: no server answers (or its PostgreSQL does not); `timeout`: the server answered too slowly; else `other`. */
-export type StoreErrorKind = 'unavailable' | 'timeout' | 'other';
+/**
+ * `unavailable`: no server answers (or its PostgreSQL does not); `timeout`: the server answered too
+ * slowly; `raw_expired`: the question needs raw readings that retention deleted (ask it otherwise);
+ * `catching_up`: a late reading is being folded into expired rollups (ask again shortly); else `other`.
+ */
+export type StoreErrorKind = 'unavailable' | 'timeout' | 'raw_expired' | 'catching_up' | 'other';
 
 const MAX_TIME_MS_EXPIRED = 50;
 
@@ -39,7 +43,7 @@ const POSTGRESQL_UNAVAILABLE =
  * `write_conflict`: readings kept meeting deadlocks or lock timeouts (the batch can be retried whole);
  * `unsupported_engine`: the server lacks what the store needs (retrying cannot help).
  */
-export type StoreErrorCode = 'timeout' | 'write_conflict' | 'unsupported_engine';
+export type StoreErrorCode = 'timeout' | 'write_conflict' | 'unsupported_engine' | 'raw_expired' | 'catching_up';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
@@ -65,7 +69,9 @@ export function withinTimeout<T>(operation: Promise<T>, timeoutMs: number, what:
 }
 
 export function classifyStoreError(error: unknown): StoreErrorKind {
-  if (error instanceof StoreError) return error.code === 'timeout' ? 'timeout' : 'other';
+  if (error instanceof StoreError) {
+    return error.code === 'timeout' || error.code === 'raw_expired' || error.code === 'catching_up' ? error.code : 'other';
+  }
   if (error instanceof MongoOperationTimeoutError) return 'timeout';
   if (error instanceof MongoServerError && error.code === MAX_TIME_MS_EXPIRED) return 'timeout';
   if (error instanceof MongoServerError && (SERVER_GOING_AWAY.has(Number(error.code)) || POSTGRESQL_UNAVAILABLE.test(error.message))) {

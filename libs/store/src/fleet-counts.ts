@@ -3,8 +3,21 @@ import type { Collection } from 'mongodb';
 import { forEachLimited } from './concurrency';
 import { chunksOf, countPerBucket, countsOfSums, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
+import type { ExpiryMark } from './raw-expiry';
 import type { Coverage } from './rollup-coverage';
-import { ceilTo, coalesceRaw, DAY, floorTo, MINUTE, planByBoundaries, planRange, ROLLUP_LEVELS, type RollupLevel, type Segment } from './rollup-plan';
+import {
+  ceilTo,
+  coalesceRaw,
+  DAY,
+  expiryProblem,
+  floorTo,
+  MINUTE,
+  planByBoundaries,
+  planRange,
+  ROLLUP_LEVELS,
+  type RollupLevel,
+  type Segment,
+} from './rollup-plan';
 import { pointIndexOf, shapePoints, shapeRange, type GridPiece, type SeriesShape } from './series-calendar';
 import { addCounts, countByStatus, subtractCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
@@ -63,13 +76,25 @@ const MAX_PLANNED_DAYS = 20_000;
 /** Raw counts (dirty buckets, the ends of a range) run at most this many at once. */
 export const RAW_CONCURRENCY = 4;
 
-export function createFleetCounts(buckets: BucketRepository, raw: Collection<StatusEvent>, coverage: Coverage): FleetCounts {
+export function createFleetCounts(
+  buckets: BucketRepository,
+  raw: Collection<StatusEvent>,
+  coverage: Coverage,
+  expiryMark: () => Promise<ExpiryMark>,
+): FleetCounts {
+  /** Throws when raw readings that expired would be needed (read fresh: the mark only moves forward). */
+  const checkExpiry = (reach: number, stretches: { raw: readonly Stretch[]; dirty?: readonly Stretch[] }) => {
+    const problem = expiryProblem(stretches, reach, MINUTE);
+    if (problem) throw problem;
+  };
+
   /**
    * The counts of each plan (a list of segments): clean buckets from the rollups, fetched with one
    * query per level for all plans, and everything else from the raw readings.
    */
   const countPlans = async (plans: readonly Segment[][], { timeoutMs }: RollupOptions): Promise<StatusCounts[]> => {
-    const from = (await coverage.cached('coverage')).getTime();
+    const [covered, { reach }] = await Promise.all([coverage.cached('coverage'), expiryMark()]);
+    const from = covered.getTime();
     const totals = plans.map(() => zeroCounts());
     const known = plans.map((): Stretch[] => []); // raw from the plan: the ends of a range, what coverage lacks
     const dirty = plans.map((): Stretch[] => []);
@@ -94,6 +119,7 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
         const ranges = coalesceRaw(list).map(({ start, end }) => ({ start: new Date(start), end: new Date(end) }));
         addCounts(totals[plan] as StatusCounts, await countByStatus(raw, ranges, { timeoutMs }));
       });
+    checkExpiry(reach, { raw: known.flat() });
     // The dirty minutes under the coarser buckets wanted, read before those buckets (see RollupBucket);
     // the raw stretches known from the plans and the minutes need not wait for them.
     const coarse = [...wanted]
@@ -122,6 +148,7 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
         }
       }),
     ]);
+    checkExpiry(reach, { raw: [], dirty: dirty.flat() });
     await countRaw(dirty);
     return totals;
   };
@@ -134,6 +161,7 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
    * in `countPlans`, a coarser bucket counts only if no minute under it was dirty, read before it.
    */
   const countWhole = async (level: RollupLevel, stretch: Stretch, cell: Cells | undefined, timeoutMs: number) => {
+    const marked = expiryMark();
     const cellOf = (time: number) => (cell === undefined ? stretch.start : floorTo(time - cell.phase, cell.ms) + cell.phase);
     const perCell = new Map<number, StatusCounts>();
     const add = (time: number, counts: StatusCounts) => {
@@ -148,6 +176,7 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
       else notClean.push(group._id.unclean.getTime());
     }
     const runs = coalesceRaw(notClean.map((start) => ({ start, end: start + level.ms })));
+    checkExpiry((await marked).reach, { raw: [], dirty: runs });
     await forEachLimited(chunksOf(runs), RAW_CONCURRENCY, async (chunk) => {
       // Grouped per cell by each reading's time, as a run may span two cells.
       for (const [start, counts] of await countPerBucket(raw, chunk, cell?.ms ?? level.ms, timeoutMs, undefined, cell?.phase)) add(start, counts);
@@ -164,6 +193,7 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
       // those before the rollups' coverage counted raw, and its ends (less than a day each) planned.
       const days = { start: ceilTo(range.start.getTime(), DAY.ms), end: floorTo(range.end.getTime(), DAY.ms) };
       const covered = Math.min(days.end, Math.max(days.start, ceilTo((await coverage.cached('coverage')).getTime(), DAY.ms)));
+      checkExpiry((await expiryMark()).reach, { raw: [{ start: days.start, end: covered }] });
       const ends = [
         { start: range.start, end: new Date(days.start) },
         { start: new Date(days.end), end: range.end },
@@ -182,7 +212,9 @@ export function createFleetCounts(buckets: BucketRepository, raw: Collection<Sta
       const totals = shape.starts.map(() => zeroCounts());
       const add = (at: number, counts: StatusCounts) => addCounts(totals[pointIndexOf(shape.starts, at)] as StatusCounts, counts);
       const points = shapePoints(shape);
-      if ((await coverage.cached('coverage')) > shapeRange(shape).start) {
+      const range = shapeRange(shape);
+      if ((await coverage.cached('coverage')) > range.start) {
+        checkExpiry((await expiryMark()).reach, { raw: [{ start: range.start.getTime(), end: range.end.getTime() }] });
         // Not (all) in the rollups yet: one grouped aggregate per stretch of constant offset, rather than one per point.
         await forEachLimited(shape.pieces, RAW_CONCURRENCY, async (piece) => {
           for (const [cell, counts] of await countPerBucket(raw, [piece], piece.cellMs, options.timeoutMs, undefined, piece.phase)) {

@@ -19,7 +19,7 @@ export {
   UTC,
 } from './series-calendar';
 export type { GridPiece, SeriesShape, SeriesStep, StepRule, TimeZone } from './series-calendar';
-export type { RebuildOptions, RefreshOptions, RefreshResult, RollupBucket, RollupOptions, Rollups } from './rollups';
+export type { ExpiryMark, ExpiryOptions, ExpiryResult, RebuildOptions, RefreshOptions, RefreshResult, RollupBucket, RollupOptions, Rollups } from './rollups';
 export type { DeviceCounts, DevicePage, DeviceQueryOptions, DeviceSummary } from './device-counts';
 export type { SeriesPoint } from './fleet-counts';
 export { DEVICE_DAYS_COLLECTION, DEVICE_TOTALS_COLLECTION, DEVICES_COLLECTION } from './device-rollups';

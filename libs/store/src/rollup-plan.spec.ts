@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceRaw, coverageAfterRebuild, floorTo, planByBoundaries, planRange, ROLLUP_LEVELS, type Segment } from './rollup-plan';
+import { coalesceRaw, coverageAfterRebuild, expiryProblem, floorTo, HOUR, MINUTE, planByBoundaries, planRange, ROLLUP_LEVELS, type Segment } from './rollup-plan';
 
 const t = (iso: string) => Date.parse(iso);
 const range = (start: string, end: string) => ({ start: new Date(start), end: new Date(end) });
@@ -125,5 +125,38 @@ describe('coverageAfterRebuild', () => {
   it('leaves it where it was after a rebuild that stops short of it, or starts after it', () => {
     expect(coverageAfterRebuild(10 * DAY, { start: 3 * DAY, end: 9 * DAY })).toBe(10 * DAY);
     expect(coverageAfterRebuild(10 * DAY, { start: 11 * DAY, end: 12 * DAY })).toBe(10 * DAY);
+  });
+});
+
+describe('expiryProblem', () => {
+  const reach = t('2026-03-01T02:00:00Z');
+  const rawOf = (start: string, end: string) => planRange(range(start, end)).flatMap((s) => (s.kind === 'raw' ? [s] : []));
+
+  it('answers a range whose edges below the mark lie on whole minutes from the buckets alone', () => {
+    expect(expiryProblem({ raw: rawOf('2026-03-01T00:07:00Z', '2026-03-05T00:00:00.250Z') }, reach, MINUTE)).toBeUndefined();
+    expect(expiryProblem({ raw: rawOf('2026-03-01T02:00:00.001Z', '2026-03-02T00:00:00Z') }, reach, MINUTE)).toBeUndefined();
+  });
+
+  it('refuses an edge below the mark within a minute, naming the whole minute that works', () => {
+    const problem = expiryProblem({ raw: rawOf('2026-03-01T00:07:00.500Z', '2026-03-05T00:00:00Z') }, reach, MINUTE);
+    expect(problem).toMatchObject({ code: 'raw_expired' });
+    expect(problem?.message).toBe(
+      'Raw readings before 2026-03-01T02:00:00.000Z have expired (RAW_RETENTION), and 2026-03-01T00:07:00.500Z needs them: ' +
+        'before 2026-03-01T02:00:00.000Z, give times on whole minutes (UTC), e.g. 2026-03-01T00:07:00.000Z',
+    );
+    const end = expiryProblem({ raw: rawOf('2026-02-01T00:00:00Z', '2026-03-01T01:59:59.999Z') }, reach, MINUTE);
+    expect(end?.message).toMatch(/and 2026-03-01T01:59:59.999Z needs them: .* e\.g\. 2026-03-01T01:59:00.000Z$/);
+  });
+
+  it('names whole hours for device counts', () => {
+    expect(expiryProblem({ raw: [{ start: t('2026-03-01T00:07:00Z'), end: t('2026-03-01T01:00:00Z') }] }, reach, HOUR)?.message).toMatch(
+      /give times on whole hours \(UTC\), e\.g\. 2026-03-01T00:00:00.000Z$/,
+    );
+  });
+
+  it('asks to come back for a dirty bucket below the mark (a late reading being folded), not above it', () => {
+    const minute = (iso: string) => ({ start: t(iso), end: t(iso) + 60_000 });
+    expect(expiryProblem({ raw: [], dirty: [minute('2026-03-01T01:59:00Z')] }, reach, MINUTE)).toMatchObject({ code: 'catching_up' });
+    expect(expiryProblem({ raw: [], dirty: [minute('2026-03-01T02:00:00Z')] }, reach, MINUTE)).toBeUndefined();
   });
 });

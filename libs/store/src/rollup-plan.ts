@@ -1,3 +1,4 @@
+import { StoreError } from './errors';
 import type { TimeRange } from './status-counts';
 
 /** A rollup granularity: counts per status per UTC-aligned bucket of `ms`, in its own collection. */
@@ -108,4 +109,36 @@ export function planByBoundaries(starts: readonly number[], end: number, ms: num
         : { range: { start: new Date(to), end: new Date(at) }, sign: -1 };
     }),
   };
+}
+
+/**
+ * What raw readings that expired before `reach` keep a plan from answering: none (`undefined`);
+ * a stretch it would count raw (an edge inside a bucket, or rollups that lack it) that starts before
+ * `reach`, which no retry helps (`raw_expired`, naming the alignment that works: whole buckets of
+ * `finest`); or a bucket there that is dirty because a late reading is being folded into it
+ * (`catching_up`: the refresher cleans it within a round or two).
+ */
+export function expiryProblem(
+  { raw, dirty = [] }: { raw: readonly { start: number; end: number }[]; dirty?: readonly { start: number; end: number }[] },
+  reach: number,
+  finest: RollupLevel,
+): StoreError | undefined {
+  const needed = raw.find(({ start, end }) => start < end && start < reach);
+  if (needed) {
+    const iso = (time: number) => new Date(time).toISOString();
+    const edge = floorTo(needed.start, finest.ms) === needed.start ? needed.end : needed.start;
+    return new StoreError(
+      'raw_expired',
+      `Raw readings before ${iso(reach)} have expired (RAW_RETENTION), and ${iso(edge)} needs them: ` +
+        `before ${iso(reach)}, give times on whole ${finest.name}s (UTC), e.g. ${iso(floorTo(edge, finest.ms))}`,
+    );
+  }
+  const folding = dirty.find(({ start }) => start < reach);
+  if (folding) {
+    return new StoreError(
+      'catching_up',
+      `A late reading before ${new Date(reach).toISOString()} is being added to the rollups (its raw neighbours expired): ask again in a second`,
+    );
+  }
+  return undefined;
 }

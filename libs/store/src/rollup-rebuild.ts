@@ -3,8 +3,10 @@ import type { Collection } from 'mongodb';
 import { minutesWithReadings } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
 import { COVERAGE_KINDS, type Coverage, type CoverageKind } from './rollup-coverage';
+import type { ExpiryMark } from './raw-expiry';
 import type { RefreshResult } from './rollup-refresh';
 import { ceilTo, DAY, floorTo, MINUTE } from './rollup-plan';
+import { StoreError } from './errors';
 import type { TimeRange } from './status-counts';
 
 export interface RebuildOptions {
@@ -18,16 +20,26 @@ export interface RebuildOptions {
  * moves coverage back over each day done if the days rebuilt reach where coverage starts.
  */
 export async function rebuildRollups(
-  { buckets, raw, coverage, refresh }: {
+  { buckets, raw, coverage, refresh, mark }: {
     buckets: BucketRepository;
     raw: Collection<StatusEvent>;
     coverage: Coverage;
     refresh: (now: Date, limit: number) => Promise<RefreshResult>;
+    mark: () => Promise<ExpiryMark>;
   },
   { start, end }: TimeRange,
   { onProgress, signal }: RebuildOptions = {},
 ): Promise<void> {
   const first = floorTo(start.getTime(), DAY.ms);
+  // Recomputed from what is left, the buckets of expired days would lose every expired reading.
+  const { reach } = await mark();
+  if (first < reach) {
+    throw new StoreError(
+      'raw_expired',
+      `Raw readings before ${new Date(reach).toISOString()} have expired (RAW_RETENTION): their rollups cannot be rebuilt; ` +
+        `rebuild from ${new Date(ceilTo(reach, DAY.ms)).toISOString()} on`,
+    );
+  }
   const top = ceilTo(end.getTime(), DAY.ms);
   const before = Object.fromEntries(
     await Promise.all(COVERAGE_KINDS.map(async (kind) => [kind, (await coverage.read(kind)).getTime()] as const)),

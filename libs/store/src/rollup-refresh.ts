@@ -3,6 +3,8 @@ import type { Collection } from 'mongodb';
 import type { DeviceRecord, DeviceRollups } from './device-rollups';
 import { countPerBucket, countPerDeviceBucket, readingsWithin, type Stretch } from './raw-counts';
 import type { BucketRepository } from './rollup-buckets';
+import type { FoldLate } from './rollup-fold';
+import type { ExpiryMark } from './raw-expiry';
 import { coalesceRaw, DAY, floorTo, HOUR, MINUTE, ROLLUP_LEVELS, type RollupLevel } from './rollup-plan';
 import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
 
@@ -39,13 +41,19 @@ export function createRefresher(
   buckets: BucketRepository,
   raw: Collection<StatusEvent>,
   devices: DeviceRollups,
+  expiry: { mark(): Promise<ExpiryMark>; fold: FoldLate },
 ): (now: Date, limit: number) => Promise<RefreshResult> {
   const refreshLevel = async (index: number, now: number, limit: number): Promise<RefreshResult> => {
     const level = ROLLUP_LEVELS[index] as RollupLevel;
     const finer = ROLLUP_LEVELS[index - 1];
     const collection = buckets.collection(level);
-    const dirty = await buckets.endedDirty(level, now, limit);
-    if (dirty.length === 0) return { refreshed: 0, pending: 0 };
+    const found = await buckets.endedDirty(level, now, limit);
+    if (found.length === 0) return { refreshed: 0, pending: 0 };
+    // Read after the dirty buckets: a step that began before a bucket went dirty again is seen (raw-expiry.ts).
+    const mark = await expiry.mark();
+    const { dirty, expired, waiting } = sortByExpiry(found, level, mark);
+    const folded = expired.length > 0 ? await expiry.fold(expired) : 0;
+    if (dirty.length === 0) return { refreshed: folded, pending: found.length - folded };
     // One query per run of nearby buckets (a backlog or a rebuild dirties thousands): one that also
     // reads a few clean buckets in between costs less than one query per bucket.
     const runs = coalesceRaw(
@@ -68,7 +76,8 @@ export function createRefresher(
         COARSER,
       );
     }
-    if (level === HOUR) await writeDeviceHours(refreshable, counted);
+    // An hour whose raw readings expired keeps its devices' slots: late readings are folded into them.
+    if (level === HOUR) await writeDeviceHours(refreshable.filter((hour) => hour._id.getTime() >= mark.before), counted);
     if (level === DAY) await devices.writeDays(refreshable.map((bucket) => ({ start: bucket._id.getTime(), version: bucket.version })));
     // Only where the version is still the one read before counting: a write since then keeps it dirty.
     const { modifiedCount } =
@@ -77,15 +86,15 @@ export function createRefresher(
         : await collection.bulkWrite(
             refreshable.map((bucket) => ({
               updateOne: {
-                filter: { _id: bucket._id, version: bucket.version },
+                filter: { _id: bucket._id, version: bucket.version, dirty: true },
                 update: { $set: { counts: counted.get(bucket._id.getTime()), countsVersion: bucket.version, dirty: false } },
               },
             })),
             { ordered: false },
           );
     const ended = { dirty: true, day: { $lte: new Date(now - level.ms) }, _id: { $lte: new Date(now - level.ms) } };
-    const pending = dirty.length < limit ? dirty.length - modifiedCount : await collection.countDocuments(ended);
-    return { refreshed: modifiedCount, pending };
+    const pending = found.length < limit ? found.length - modifiedCount - folded : await collection.countDocuments(ended);
+    return { refreshed: modifiedCount + folded, pending: Math.max(pending, waiting) };
   };
 
   /**
@@ -161,6 +170,25 @@ export function createRefresher(
     }
     return total;
   };
+}
+
+/**
+ * The dirty buckets of `level` by what the expiry of raw readings allows: minutes all of whose raw
+ * readings expired are folded into (`expired`), never recomputed; minutes and hours of a step that
+ * is expiring wait for it to end (`waiting`, how many); the rest (`dirty`) are refreshed as ever.
+ * Hours whose raw readings expired are summed from their minutes like any other; days never read raw readings.
+ */
+export function sortByExpiry<T extends { _id: Date }>(found: readonly T[], level: RollupLevel, mark: ExpiryMark) {
+  const dirty: T[] = [];
+  const expired: T[] = [];
+  let waiting = 0;
+  for (const bucket of found) {
+    const start = bucket._id.getTime();
+    if (level !== DAY && start < mark.expiring && start + level.ms > mark.before) waiting++;
+    else if (level === MINUTE && start < mark.before) expired.push(bucket);
+    else dirty.push(bucket);
+  }
+  return { dirty, expired, waiting };
 }
 
 /**

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { SERIES_STEPS, seriesShape, type SeriesShape, type SeriesStep, type TimeRange } from '@tally/store';
 import { apiError, retryAfter, type ErrorKind } from '../errors';
 import { errorResponses } from '../openapi';
-import { checkSeriesPoints, QUERY_ERRORS, storeQuery, TOO_MANY_POINTS, withTimeout, type CountsRoutesOptions } from '../routes/counts';
+import { checkSeriesPoints, QUERY_ERRORS, RANGE_ERRORS, storeQuery, TOO_MANY_POINTS, withTimeout, type CountsRoutesOptions } from '../routes/counts';
 import { INVALID_REQUEST } from '../schemas';
 import { toDate } from '../time';
 import type { LiveHub, ReadPoints, StreamSpec } from './hub';
@@ -44,7 +44,7 @@ export const streamSeries = createRoute({
   },
   responses: {
     200: { description: EVENTS_DESCRIPTION, content: { 'text/event-stream': { schema: z.string() } } },
-    ...errorResponses(...QUERY_ERRORS, TOO_MANY_POINTS, TOO_MANY_STREAMS),
+    ...errorResponses(...QUERY_ERRORS, ...RANGE_ERRORS, TOO_MANY_POINTS, TOO_MANY_STREAMS),
   },
 });
 

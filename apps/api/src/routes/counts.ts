@@ -17,7 +17,7 @@ import {
 } from '@tally/store';
 import { z } from '@hono/zod-openapi';
 import { UNAUTHORIZED } from '../auth';
-import { ApiError, apiError, type ErrorKind } from '../errors';
+import { ApiError, apiError, retryAfter, type ErrorKind } from '../errors';
 import { errorResponses, jsonContent } from '../openapi';
 import { BUSY, type QueryLimit } from '../query-limit';
 import {
@@ -42,6 +42,22 @@ export const TOO_MANY_POINTS: ErrorKind = {
   description: `The range holds more than ${MAX_SERIES_POINTS} steps`,
 };
 
+export const RAW_EXPIRED: ErrorKind = {
+  status: 400,
+  code: 'raw_expired',
+  description:
+    'An edge of the range lies where raw readings expired (RAW_RETENTION) and within a bucket: the message names the alignment that works there (whole minutes; whole hours per device)',
+};
+export const CATCHING_UP: ErrorKind = {
+  status: 503,
+  code: 'catching_up',
+  description: 'A late reading into the expired era is being added to the rollups: try again after Retry-After',
+  ...retryAfter('catching_up', 1),
+};
+
+/** What every operation that counts over a range may answer besides `QUERY_ERRORS`. */
+export const RANGE_ERRORS = [RAW_EXPIRED, CATCHING_UP];
+
 /** Device series a CSV export runs at once. */
 const DEVICE_SERIES_AT_ONCE = 4;
 
@@ -56,7 +72,7 @@ export const getStatusCounts = createRoute({
   path: '/status-counts',
   summary: 'Count readings per status in a time range (query parameters)',
   request: { query: statusCountsQuery },
-  responses: { 200: countsResponse, ...errorResponses(...QUERY_ERRORS) },
+  responses: { 200: countsResponse, ...errorResponses(...QUERY_ERRORS, ...RANGE_ERRORS) },
 });
 
 export const postStatusCounts = createRoute({
@@ -66,7 +82,7 @@ export const postStatusCounts = createRoute({
   summary: 'Count readings per status in a time range',
   middleware: jsonObjectBody('start_time and end_time'),
   request: { body: { required: true, content: jsonContent(statusCountsBody) } },
-  responses: { 200: countsResponse, ...errorResponses(...QUERY_ERRORS, ...JSON_BODY_ERRORS) },
+  responses: { 200: countsResponse, ...errorResponses(...QUERY_ERRORS, ...RANGE_ERRORS, ...JSON_BODY_ERRORS) },
 });
 
 export const getSeries = createRoute({
@@ -91,7 +107,7 @@ export const getSeries = createRoute({
         },
       },
     },
-    ...errorResponses(...QUERY_ERRORS, TOO_MANY_POINTS),
+    ...errorResponses(...QUERY_ERRORS, ...RANGE_ERRORS, TOO_MANY_POINTS),
   },
 });
 
@@ -201,6 +217,8 @@ export async function withTimeout<T>(
     const kind = store.classifyError(error);
     if (kind === 'unavailable') throw apiError(UNAVAILABLE, 'MongoDB is unavailable; try again later', { cause: error });
     if (kind === 'timeout') throw apiError(TIMEOUT, `The count took longer than ${timeoutMs} ms`, { cause: error });
+    if (kind === 'raw_expired') throw apiError(RAW_EXPIRED, (error as Error).message, { cause: error });
+    if (kind === 'catching_up') throw apiError(CATCHING_UP, (error as Error).message, { cause: error });
     throw error;
   }
 }

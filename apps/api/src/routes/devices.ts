@@ -4,7 +4,7 @@ import { CURSOR_JSON_PATTERN, DEFAULT_TOP_DEVICES, devicesRequest, encodeCursor,
 import { errorResponses, jsonContent } from '../openapi';
 import { EXAMPLE_END, EXAMPLE_START, inOrder, RANGE_ORDER, statusCountsResponse, timeField } from '../schemas';
 import { toDate } from '../time';
-import { QUERY_ERRORS, storeQuery, type CountsRoutesOptions } from './counts';
+import { QUERY_ERRORS, RANGE_ERRORS, storeQuery, type CountsRoutesOptions } from './counts';
 
 const STATUS_NAMES = STATUSES.map(String) as [string, ...string[]];
 const TOP_STATUS_EXAMPLE = String(STATUSES.at(-1));
@@ -71,7 +71,7 @@ export const getTopDevices = createRoute({
   request: { query: topDevicesRequest },
   responses: {
     200: { description: 'The devices, most first', content: jsonContent(topDevicesResponse) },
-    ...errorResponses(...QUERY_ERRORS),
+    ...errorResponses(...QUERY_ERRORS, ...RANGE_ERRORS),
   },
 });
 

@@ -4,10 +4,15 @@ import type { CountsStore } from '../store';
 
 export type Reading = Pick<StatusEvent, 'status' | 'ts' | 'device'>;
 
-/** A store over an array, for the API's unit tests; `fail` makes it behave like an unreachable or slow database. */
-export function memoryStore(readings: Reading[] = [], fail?: 'unavailable' | 'slow'): CountsStore {
+/**
+ * A store over an array, for the API's unit tests; `fail` makes it behave like an unreachable or
+ * slow database, or one whose raw readings expired (`raw_expired`, `catching_up`: every query).
+ */
+export function memoryStore(readings: Reading[] = [], fail?: 'unavailable' | 'slow' | 'raw_expired' | 'catching_up'): CountsStore {
   const failing = async () => {
     if (fail === 'unavailable') throw Object.assign(new Error('connect ECONNREFUSED'), { kind: 'unavailable' });
+    if (fail === 'raw_expired') throw Object.assign(new Error('Raw readings before 2024-01-01T00:00:00.000Z have expired'), { kind: 'raw_expired' });
+    if (fail === 'catching_up') throw Object.assign(new Error('A late reading is being added to the rollups'), { kind: 'catching_up' });
     if (fail === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000).unref());
   };
   const countByStatus: CountsStore['countByStatus'] = async ({ start, end }, { devices } = { timeoutMs: 0 }) => {
@@ -43,6 +48,9 @@ export function memoryStore(readings: Reading[] = [], fail?: 'unavailable' | 'sl
         .slice(0, limit);
     },
     ping: async () => fail === undefined,
-    classifyError: (error) => ((error as { kind?: string }).kind === 'unavailable' ? 'unavailable' : 'other'),
+    classifyError: (error) => {
+      const kind = (error as { kind?: string }).kind;
+      return kind === 'unavailable' || kind === 'raw_expired' || kind === 'catching_up' ? kind : 'other';
+    },
   };
 }
