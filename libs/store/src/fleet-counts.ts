@@ -93,8 +93,10 @@ export function createFleetCounts(
    * query per level for all plans, and everything else from the raw readings.
    */
   const countPlans = async (plans: readonly Segment[][], { timeoutMs }: RollupOptions): Promise<StatusCounts[]> => {
-    const [covered, { reach }] = await Promise.all([coverage.cached('coverage'), expiryMark()]);
-    const from = covered.getTime();
+    const from = (await coverage.cached('coverage')).getTime();
+    // Read beside the first reads, not before them: a raw stretch the mark then rules out was read
+    // for nothing, but never counted (the checks below throw before the totals are returned).
+    const marked = expiryMark();
     const totals = plans.map(() => zeroCounts());
     const known = plans.map((): Stretch[] => []); // raw from the plan: the ends of a range, what coverage lacks
     const dirty = plans.map((): Stretch[] => []);
@@ -119,14 +121,14 @@ export function createFleetCounts(
         const ranges = coalesceRaw(list).map(({ start, end }) => ({ start: new Date(start), end: new Date(end) }));
         addCounts(totals[plan] as StatusCounts, await countByStatus(raw, ranges, { timeoutMs }));
       });
-    checkExpiry(reach, { raw: known.flat() });
     // The dirty minutes under the coarser buckets wanted, read before those buckets (see RollupBucket);
     // the raw stretches known from the plans and the minutes need not wait for them.
     const coarse = [...wanted]
       .filter(([level]) => level !== MINUTE)
       .flatMap(([level, byStart]) => [...byStart.keys()].map((start) => ({ start, end: start + level.ms })));
     const dirtyMinutes = buckets.dirtyIn(MINUTE, coalesceRaw(coarse), timeoutMs);
-    await Promise.all([
+    const [{ reach }] = await Promise.all([
+      marked,
       countRaw(known),
       dirtyMinutes,
       ...[...wanted].map(async ([level, byStart]) => {
@@ -148,7 +150,7 @@ export function createFleetCounts(
         }
       }),
     ]);
-    checkExpiry(reach, { raw: [], dirty: dirty.flat() });
+    checkExpiry(reach, { raw: known.flat(), dirty: dirty.flat() });
     await countRaw(dirty);
     return totals;
   };
@@ -162,6 +164,7 @@ export function createFleetCounts(
    */
   const countWhole = async (level: RollupLevel, stretch: Stretch, cell: Cells | undefined, timeoutMs: number) => {
     const marked = expiryMark();
+    marked.catch(() => undefined); // awaited below: a failed read before that must not leave its failure unhandled
     const cellOf = (time: number) => (cell === undefined ? stretch.start : floorTo(time - cell.phase, cell.ms) + cell.phase);
     const perCell = new Map<number, StatusCounts>();
     const add = (time: number, counts: StatusCounts) => {
