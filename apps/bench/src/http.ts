@@ -25,33 +25,37 @@ export interface HttpClientOptions {
 export function createHttpClient({ baseUrl, maxSockets = 64 }: HttpClientOptions): HttpClient {
   const url = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets });
-  return {
-    send: (method, path, json) =>
-      new Promise((resolve, reject) => {
-        const body = json === undefined ? undefined : JSON.stringify(json);
-        const headers =
-          body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-        const req = request(
-          {
-            agent,
-            host: url.hostname,
-            port: url.port,
-            method,
-            path,
-            headers,
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (chunk: Buffer) => chunks.push(chunk));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-            res.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      }),
-    close: () => agent.destroy(),
-  };
+  const send = (method: string, path: string, json?: unknown, attempt = 1): Promise<HttpResponse> =>
+    new Promise((resolve, reject) => {
+      const body = json === undefined ? undefined : JSON.stringify(json);
+      const headers =
+        body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      const req = request(
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          method,
+          path,
+          headers,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // The server closed a kept-alive connection just as this request went out on it (its idle
+        // timeout passed while the harness ran raw pipelines): once more, on a fresh connection —
+        // every request of the harness only reads.
+        if (req.reusedSocket && error.code === 'ECONNRESET' && attempt === 1) resolve(send(method, path, json, attempt + 1));
+        else reject(error);
+      });
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
 }
 
 export interface LoadOptions {
