@@ -33,6 +33,9 @@ describe('classifyStoreError', () => {
     'terminating connection because of crash of another server process',
     'the database system is starting up',
     'the database system is shutting down',
+    // A backend's connection reset as PostgreSQL restarted after a crash (seen once in the spec).
+    'read tcp 127.0.0.1:38588->127.0.0.1:33679: read: connection reset by peer',
+    'write tcp 127.0.0.1:38588->127.0.0.1:33679: write: broken pipe',
   ])('calls FerretDB\'s "%s" unavailable', (message) => {
     expect(classifyStoreError(fromServer(message))).toBe('unavailable');
   });

@@ -32,11 +32,11 @@ const SERVER_GOING_AWAY = new Set([
 
 /**
  * FerretDB passes on PostgreSQL's connection failures as `InternalError` (code 1) with
- * PostgreSQL's or its driver's message: a backend terminated, PostgreSQL restarting after a crash
- * (recovery), starting, stopping, or not listening.
+ * PostgreSQL's or its driver's message: a backend terminated (or its connection reset under the
+ * read or write), PostgreSQL restarting after a crash (recovery), starting, stopping, or not listening.
  */
 const POSTGRESQL_UNAVAILABLE =
-  /terminating connection|unexpected EOF|the database system is (in recovery mode|not yet accepting connections|starting up|shutting down)|failed to connect to/;
+  /terminating connection|unexpected EOF|connection reset by peer|broken pipe|the database system is (in recovery mode|not yet accepting connections|starting up|shutting down)|failed to connect to/;
 
 /**
  * `timeout`: a store call did not settle within its bound (the server hangs, or is too slow);
