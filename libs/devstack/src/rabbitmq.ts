@@ -155,10 +155,6 @@ function rabbitMqEnv(dir: string, nodeName: string, distPort: number): NodeJS.Pr
     // Run the VM in place of the script (no shell proxy in between): it then is the process we
     // signal, and SIGTERM makes Erlang stop the node gracefully.
     RUNNING_UNDER_SYSTEMD: 'true',
-    // No scheduler busy-waiting: on a machine the node shares (this one: 2 cores with the engine,
-    // the apps and the tests), a scheduler spinning for work burns CPU the others need, and makes
-    // the node's CPU time say how busy it waited rather than how much it did.
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '+sbwt none +sbwtdcpu none +sbwtdio none',
   };
 }
 
