@@ -11,7 +11,7 @@ import type { RollupOptions, SeriesPoint } from './fleet-counts';
 import { StoreError } from './errors';
 import { coalesceRaw, DAY, floorTo, HOUR, MINUTE } from './rollup-plan';
 import { pointIndexOf, shapePoints, type SeriesShape } from './series-calendar';
-import { addCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
+import { addCounts, totalOf, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
 /** Whose readings: these devices, or (absent) every device. */
 export interface DeviceQueryOptions extends RollupOptions {
@@ -221,7 +221,7 @@ export function createDeviceCounts(
           firstSeen: record.first_seen,
           lastSeen: record.last.at,
           lastStatus: record.last.status,
-          readings: Object.values(readings.get(record._id) ?? zeroCounts()).reduce((sum, n) => sum + n, 0),
+          readings: totalOf(readings.get(record._id)),
         })),
         ...(records.length > limit && page.length > 0 ? { next: page.at(-1)?._id } : {}),
       };

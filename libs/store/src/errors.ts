@@ -16,6 +16,17 @@ export type StoreErrorKind = 'unavailable' | 'timeout' | 'raw_expired' | 'catchi
 
 const MAX_TIME_MS_EXPIRED = 50;
 
+/** MongoDB's (and FerretDB's) code for a write that met a document with the same unique key. */
+export const DUPLICATE_KEY = 11000;
+
+/**
+ * For an upsert that only sets on insert, racing another writer doing the same: a duplicate key
+ * means the document is there, which is all it wanted. Rethrows anything else.
+ */
+export function ignoreDuplicateKey(error: unknown): void {
+  if (!(error instanceof Error && 'code' in error && error.code === DUPLICATE_KEY)) throw error;
+}
+
 /**
  * MongoDB's codes for a server that is shutting down, stepping down or not primary: another server
  * (or this one, restarted) answers soon.

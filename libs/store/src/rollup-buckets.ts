@@ -1,5 +1,5 @@
 import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Collection, type Db } from 'mongodb';
-import { StoreError } from './errors';
+import { DUPLICATE_KEY, StoreError } from './errors';
 import { bucketExpression, sumsOfStatuses, type Stretch } from './raw-counts';
 import { bucketsOf, coalesceRaw, DAY, floorTo, ROLLUP_LEVELS, type RollupLevel } from './rollup-plan';
 import type { StatusCounts } from './status-counts';
@@ -59,7 +59,6 @@ export interface BucketRepository {
   ): Promise<CleanSums[]>;
 }
 
-const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const INDEX_NOT_FOUND = 27;
 const NOT_IMPLEMENTED = 238;

@@ -2,6 +2,7 @@ import type { StatusEvent } from '@tally/contract';
 import type { Collection, Db } from 'mongodb';
 import { DEVICE_DAYS_COLLECTION } from './device-rollups';
 import { coverageAfterRebuild, DAY } from './rollup-plan';
+import { ignoreDuplicateKey } from './errors';
 
 /**
  * Where rollups hold every reading: buckets starting before `from` are counted from the raw
@@ -22,7 +23,6 @@ export const ROLLUP_META_COLLECTION = 'status_rollups_meta';
 export const EVERYTHING = new Date(-8.64e15);
 /** Coverage before `ensure()` ever ran on this database: readings may predate rollups, so none is used. */
 export const NOTHING = new Date(8.64e15);
-const DUPLICATE_KEY = 11000;
 /** How long counts use a coverage read before reading it again. */
 const COVERAGE_CACHE_MS = 5000;
 
@@ -59,9 +59,7 @@ export function createCoverage(db: Db, raw: Collection<StatusEvent>): Coverage {
       for (const kind of COVERAGE_KINDS) {
         if (await meta.findOne({ _id: kind })) continue;
         const from = (await predating[kind]()) === null ? EVERYTHING : nextDay();
-        await meta.updateOne({ _id: kind }, { $setOnInsert: { from } }, { upsert: true }).catch((error: unknown) => {
-          if (!(error instanceof Error && 'code' in error && error.code === DUPLICATE_KEY)) throw error;
-        });
+        await meta.updateOne({ _id: kind }, { $setOnInsert: { from } }, { upsert: true }).catch(ignoreDuplicateKey);
       }
     },
     read,

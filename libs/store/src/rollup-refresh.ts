@@ -6,7 +6,7 @@ import type { BucketRepository } from './rollup-buckets';
 import type { FoldLate } from './rollup-fold';
 import type { ExpiryMark } from './raw-expiry';
 import { coalesceRaw, DAY, floorTo, HOUR, MINUTE, ROLLUP_LEVELS, type RollupLevel } from './rollup-plan';
-import { addCounts, zeroCounts, type StatusCounts } from './status-counts';
+import { addCounts, totalOf, zeroCounts, type StatusCounts } from './status-counts';
 
 export interface RefreshResult {
   /** Buckets recomputed and marked clean. */
@@ -128,7 +128,7 @@ export function createRefresher(
    * 200,000 device-hours in one write, past the processor's heap.
    */
   const writeDeviceHours = async (hours: readonly { _id: Date; version: number }[], totals: ReadonlyMap<number, StatusCounts>) => {
-    const readingsOf = (hour: { _id: Date }) => sumOf(totals.get(hour._id.getTime()));
+    const readingsOf = (hour: { _id: Date }) => totalOf(totals.get(hour._id.getTime()));
     for (const batch of batchesOf([...hours].sort((a, b) => a._id.getTime() - b._id.getTime()), readingsOf, DEVICE_WRITE_READINGS)) {
       const perHour = new Map<number, Map<string, StatusCounts>>();
       for (const stretch of deviceScanStretches(batch.map((hour) => ({ start: hour._id.getTime(), readings: readingsOf(hour) })))) {
@@ -233,8 +233,4 @@ export function batchesOf<T>(items: readonly T[], weight: (item: T) => number, l
   }
   if (current.length > 0) batches.push(current);
   return batches;
-}
-
-function sumOf(counts: StatusCounts | undefined): number {
-  return counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
 }

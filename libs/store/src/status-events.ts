@@ -1,7 +1,7 @@
 import { sleep } from '@tally/runtime';
 import type { StatusEvent } from '@tally/contract';
 import { MongoBulkWriteError, type Collection, type Db, type WriteError } from 'mongodb';
-import { isTransientWriteError, StoreError, withinTimeout } from './errors';
+import { DUPLICATE_KEY, isTransientWriteError, StoreError, withinTimeout } from './errors';
 import type { DeviceCounts } from './device-counts';
 import type { SeriesPoint } from './fleet-counts';
 import { createRollups, type Rollups } from './rollups';
@@ -53,7 +53,6 @@ export interface StatusEventStore {
   countRawByStatus(range: TimeRange, options: CountOptions): Promise<StatusCounts>;
 }
 
-const DUPLICATE_KEY = 11000;
 /** Attempts of a document that meets a deadlock or lock timeout, before the batch is failed whole. */
 const TRANSIENT_ATTEMPTS = 4;
 /** The wait before the second attempt of such documents, doubled before each further one. */
