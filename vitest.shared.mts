@@ -10,5 +10,9 @@ export default defineConfig({
     hookTimeout: 200_000,
     // A test whose polls or waits take longer says so with its own timeout (`it(name, fn, ms)`).
     testTimeout: 30_000,
+    // Three spec files of a project at a time (vitest's default is one per core but one: a single
+    // file on 2 cores). Integration specs spend most of their time waiting for servers and the apps
+    // they start, and each owns its vhost, database and ports, so they overlap safely.
+    maxWorkers: 3,
   },
 });
