@@ -9,10 +9,8 @@ export default mergeConfig(
       // 90 s), add up to about 390 s: the test's own timeout comes after them, so a wait that runs
       // out fails with its own message. A passing scenario takes 5-35 s.
       testTimeout: 420_000,
-      // Four spec files at a time: a scenario mostly waits (readings streamed at a fixed rate, outages
-      // of a fixed length, servers restarting), each has its own vhost and database, and one that
-      // stops or disturbs a server starts a private one.
-      maxWorkers: 4,
+      // The scenarios load the machine (and stop servers): one file at a time keeps their timing honest.
+      fileParallelism: false,
     },
   }),
 );
