@@ -236,11 +236,10 @@ export class LiveHub {
     return spec.windowMs === undefined ? (spec.range as TimeRange) : windowRange(now, spec.windowMs, spec.step, spec.zone);
   }
 
-  /** The points of `spec` at `now`: `known` (its last) while the range is the same. */
+  /** The points of `spec` at `now`: `known` (its last) while the range is the same, as a window is while its last point holds `now`. */
   #shapeOf(spec: StreamSpec, now: number, known?: SeriesShape): SeriesShape {
-    const { start, end } = this.#rangeOf(spec, now);
-    if (known && known.starts[0] === start.getTime() && known.end === end.getTime()) return known;
-    return seriesShape({ start, end }, spec.step, spec.zone) as SeriesShape;
+    if (known && (spec.windowMs === undefined || (now >= (known.starts.at(-1) as number) && now < known.end))) return known;
+    return seriesShape(this.#rangeOf(spec, now), spec.step, spec.zone) as SeriesShape;
   }
 
   #eventId(seq: number): string {
@@ -402,7 +401,7 @@ export class LiveHub {
     for (const group of this.#groups.values()) {
       if (group.stale || group.dirty.size > 0) this.#wake(group.lastSentAt + this.#o.tickMs);
       for (const subscriber of group.members) if (subscriber.held.size > 0) this.#wake(subscriber.lastSentAt + this.#o.tickMs);
-      if (group.spec.windowMs !== undefined) this.#wake(this.#rangeOf(group.spec, this.#o.now()).end.getTime());
+      if (group.spec.windowMs !== undefined) this.#wake(this.#shapeOf(group.spec, this.#o.now(), group.shape).end);
     }
     if (!this.live && this.#groups.size > 0) this.#wake(this.#lastPollAt + this.#o.pollMs);
   }
