@@ -20,7 +20,7 @@ function codeOf(markdown: string): string[] {
 
 const TOOLS = new Set(['npm', 'npx', 'nx']);
 
-/** Each `npm`, `npx` or `nx` command in a line of code, as its words (`#` comments and what follows `&&`, `|`, `;` split off). */
+/** Each `npm`, `npx` or `nx` command in a line of code (not the bare name), as its words (`#` comments and what follows `&&`, `|`, `;` split off). */
 function commandsIn(code: string): string[][] {
   return code
     .replace(/(^|\s)#.*$/, '')
@@ -28,7 +28,7 @@ function commandsIn(code: string): string[][] {
     .map((part) => part.trim().split(/\s+/))
     .flatMap((words) => {
       const start = words.findIndex((word) => TOOLS.has(word));
-      return start < 0 ? [] : [words.slice(start)];
+      return start < 0 || start === words.length - 1 ? [] : [words.slice(start)];
     });
 }
 
@@ -125,6 +125,8 @@ function brokenLinks(page: string): string[] {
 describe('the README and docs', () => {
   it('name only scripts, Nx projects and targets, and executables that exist', () => {
     const scripts = new Set(Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: object }).scripts));
+    const nxJson = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8')) as { plugins?: unknown };
+    expect(nxJson.plugins, 'nx.json now infers targets: read them with `nx show projects` instead').toBeUndefined();
     const projects = nxProjects();
     const bins = new Set(readdirSync(join(root, 'node_modules', '.bin')));
     const commands = MARKDOWN.flatMap((page) =>
@@ -147,6 +149,7 @@ describe('the README and docs', () => {
     const projects: Projects = new Map([['api', new Set(['build', 'test'])]]);
     const problems = (line: string) => commandsIn(line).map((words) => problemOf(words, new Set(['start', 'bench']), projects, new Set(['tsx'])));
     expect(problems('npm ci && npm start   # the pipeline')).toEqual([undefined, undefined]);
+    expect(problems('npm')).toEqual([]);
     expect(problems('npm run bench -- --quick; npm run lint')).toEqual([undefined, 'no script "lint" in package.json']);
     expect(problems('API_PORT=1 npx nx build api -- --x | grep y')).toEqual([undefined]);
     expect(problems('npx nx serve api')).toEqual(['no target "serve" of project "api"']);
