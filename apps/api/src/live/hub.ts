@@ -183,7 +183,7 @@ export class LiveHub {
     return {
       start: async (read) => {
         const now = this.#o.now();
-        const shape = this.#shapeOf(spec, now);
+        const shape = this.#shapeOf(spec, now, group.shape);
         const seq = this.#history.seq;
         // And what is announced but not ticked yet: the next tick sends it too, which does no harm.
         const spans = missed && changedSpans({ shape, devices: spec.devices }, [...missed.minutes, ...this.#pending]);
