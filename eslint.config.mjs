@@ -2,7 +2,8 @@ import nx from '@nx/eslint-plugin';
 import * as jsoncParser from 'jsonc-eslint-parser';
 
 /**
- * Module boundaries (README.md, the table of projects): apps are wiring over libs; libs never import apps;
+ * Module boundaries (docs/development.md#module-boundaries; the projects: README.md's table):
+ * apps are wiring over libs; libs never import apps;
  * `messaging` and `store` never import each other; `config`, `devstack` and `contract` (a reading's shape,
  * the statuses, device ids: the one source of truth every project takes them from) depend on nothing of ours.
  * `runtime` (timing, lifecycle, logger, the small JSON servers) depends on `config` alone, and every lib

@@ -388,11 +388,17 @@ describe('the dashboard, live: readings published over MQTT, stored by the proce
     await vhost?.dispose();
   });
 
-  it('shows each reading as its stream pushes it, without polling, and says it is live', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  it("shows each reading as its stream pushes it, without polling, and says it is live, in the browser's zone off UTC's grid", async () => {
+    // Asia/Kathmandu, 5:45 off UTC: its hours start at :15 UTC, and the stream steps in them.
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId: 'Asia/Kathmandu' });
     const errors = watchErrors(page);
     await page.goto(`${url}/`);
     await totalsLoaded(page);
+    const following = page.waitForRequest((request) => request.url().includes('/status-counts/stream?') && request.url().includes('step=1h'));
+    await page.getByRole('button', { name: '7 d', exact: true }).click();
+    const query = new URL((await following).url()).searchParams;
+    expect([query.get('window'), query.get('tz')]).toEqual(['10080m', await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone)]);
+    await expect.poll(() => page.locator('#status').textContent()).toMatch(/1h bars · last 7 d, live/);
     expect(await page.locator('#mode').textContent()).toBe('● live');
     const polls: string[] = [];
     page.on('request', (request) => {

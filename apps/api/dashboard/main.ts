@@ -14,10 +14,10 @@ import {
   suggestionQuery,
   TOP_ROWS,
 } from '../src/dashboard/devices';
-import { mergePoints, takeEvents, windowParameter, type Point, type SeriesUpdate } from '../src/dashboard/events';
+import { mergePoints, takeEvents, type Point, type SeriesUpdate } from '../src/dashboard/events';
 import { STATUS_COLOURS } from '../src/dashboard/page';
-import { chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, stepStartOf, type Preset, type Step, type TimeRange } from '../src/dashboard/range';
-import { SERIES_STEPS, timeZone, UTC } from '@tally/store/series-calendar';
+import { chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, windowQuery, type Preset, type Step, type TimeRange } from '../src/dashboard/range';
+import { stepAt, timeZone, UTC } from '@tally/store/series-calendar';
 
 type Counts = Record<string, number>;
 interface Series {
@@ -140,7 +140,7 @@ async function load(): Promise<void> {
   if (document.activeElement !== from && document.activeElement !== to) {
     [from.value, to.value] = [localInputValue(range.start), localInputValue(range.end)];
   }
-  const following = liveWindow(selection, step);
+  const following = liveWindow(selection);
   if (typeof following !== 'string' && Date.now() >= liveRetryAt) return follow(mine, following, step);
   try {
     const devices = deviceQuery(chosen);
@@ -181,7 +181,7 @@ async function follow(mine: number, { label, ms }: { label: string; ms: number }
   stream = controller;
   let points: Point[] = [];
   try {
-    const response = await request(`/status-counts/stream?window=${windowParameter(ms)}&step=${step}${deviceQuery(chosen)}`, controller.signal);
+    const response = await request(`/status-counts/stream?${windowQuery(ms, step, zone)}${deviceQuery(chosen)}`, controller.signal);
     if (!response.ok || !response.body) throw await failure(response);
     void refreshTop(mine);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -237,16 +237,10 @@ function sumCounts(points: readonly Point[]): Counts {
   return totals;
 }
 
-/**
- * The rolling window of `selection` that the live stream follows, or why it cannot: the stream's
- * steps are UTC's, so a step of an hour or less whose grid is the zone's (its offset a whole number
- * of steps); calendar ranges (today, this month) are polled.
- */
-function liveWindow(selection: Selection, step: Step): { label: string; ms: number } | string {
+/** The rolling window of `selection` that the live stream follows, or why it cannot: calendar ranges (today, this month) are polled. */
+function liveWindow(selection: Selection): { label: string; ms: number } | string {
   if (selection.kind !== 'preset') return 'a fixed range';
   if (!('ms' in selection.preset)) return `${selection.preset.label.toLowerCase()} is a calendar range`;
-  const rule = SERIES_STEPS[step];
-  if (rule.kind !== 'fixed' || zone.offsetAt(Date.now()) % rule.ms !== 0) return `the stream's ${step} steps are UTC's, not ${zone.name}'s`;
   return selection.preset;
 }
 
@@ -460,7 +454,7 @@ topStatus.addEventListener('change', () => void load());
 function draw(series: Pick<Series, 'points'>, range: TimeRange, step: Step): void {
   const statuses = STATUSES.map((status) => series.points.map((point) => point.counts[status] ?? 0));
   // Each bar where its step starts in the zone (the first point, clipped to the range, too).
-  const first = stepStartOf(range.start, step, zone).getTime() / 1000;
+  const first = stepAt(range.start.getTime(), step, zone).start.getTime() / 1000;
   const x = series.points.map((point, i) => (i === 0 ? first : Date.parse(point.start) / 1000));
   const stacked = statuses.map((_, k) => x.map((__, i) => statuses.slice(0, k + 1).reduce((sum, counts) => sum + (counts[i] ?? 0), 0)));
   const order = [...statuses.keys()].reverse();

@@ -68,8 +68,8 @@ describe.skipIf(venv === undefined && process.env['CI'] !== 'true')('the API und
       '--request-timeout',
       '10',
       // A live stream answers 200 with events that never end, which a request-response fuzzer
-      // cannot read to its end; its parameters are the series' own (fuzzed there), and
-      // openapi.spec.ts checks its every documented answer.
+      // cannot read to its end; its parameters are the series' own, steps and zones included
+      // (fuzzed there), and openapi.spec.ts checks its every documented answer.
       '--exclude-path',
       '/status-counts/stream',
       '--no-color',

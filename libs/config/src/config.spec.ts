@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadApiConfig, loadProcessorConfig } from './config';
 import { problemsOf } from './test/problems';
+import { repositoryRoot as root } from './test/repository';
 import { VARIABLES } from './variables';
 
 /** An empty directory: no `.env` is found from it. */
@@ -179,7 +180,6 @@ describe('.env', () => {
 });
 
 describe('documentation', () => {
-  const root = join(import.meta.dirname, '../../..');
 
   it('.env.example lists every variable with its default and description', () => {
     const example = readFileSync(join(root, '.env.example'), 'utf8');
@@ -188,10 +188,13 @@ describe('documentation', () => {
     }
   });
 
-  it('the README configuration table lists every variable with its default', () => {
+  it('the README configuration table lists every variable with its default, and nothing else', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     for (const [name, variable] of Object.entries(VARIABLES)) {
       expect(readme).toContain(`| \`${name}\` | ${variable.default === undefined ? 'unset' : `\`${variable.default}\``} |`);
     }
+    const table = readme.split('\n## Configuration\n')[1]?.split('\n## ')[0] ?? '';
+    const listed = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((match) => match[1] ?? '');
+    expect(listed.filter((name) => !(name in VARIABLES)), 'in the table but not a variable').toEqual([]);
   });
 });

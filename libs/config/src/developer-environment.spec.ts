@@ -1,18 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = join(import.meta.dirname, '../../..');
-const SKIPPED = new Set(['node_modules', 'dist', 'tmp', '.nx', '.git']);
-
-function* files(dir: string): Generator<string> {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (SKIPPED.has(entry.name)) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* files(path);
-    else yield path;
-  }
-}
+import { repositoryFiles as files, repositoryRoot as root } from './test/repository';
 
 /** Every variable that code outside libs/config reads: `process.env` in TypeScript and JavaScript, `${TALLY_…}` in shell scripts. */
 function variablesRead(): Map<string, string[]> {

@@ -14,6 +14,7 @@ export {
   seriesShape,
   shapePoints,
   shapeRange,
+  stepAt,
   timeZone,
   timeZoneNames,
   UTC,

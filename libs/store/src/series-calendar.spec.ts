@@ -7,6 +7,7 @@ import {
   SERIES_STEP_NAMES,
   seriesShape,
   shapePoints,
+  stepAt,
   timeZone,
   timeZoneNames,
   type SeriesStep,
@@ -96,6 +97,20 @@ describe('seriesShape', () => {
       '2026-09-07T00:00-03:00',
     ]);
     expect(hours('2026-11-01T00:00:00-04:00', '2026-11-02T00:00:00-05:00', '1d', 'America/Havana')).toEqual([25]);
+  });
+
+  it('finds the step that holds an instant: where it starts (the first bar of a chart) and where the next begins (the end of a live window)', () => {
+    const at = (time: string, step: SeriesStep, name: string) => {
+      const { start, end } = stepAt(Date.parse(time), step, zone(name));
+      return [start.toISOString(), end.toISOString()];
+    };
+    expect(at('2026-03-29T10:17:23Z', '1m', 'UTC')).toEqual(['2026-03-29T10:17:00.000Z', '2026-03-29T10:18:00.000Z']);
+    expect(at('2026-03-29T10:17:23Z', '1h', 'Asia/Kathmandu')).toEqual(['2026-03-29T10:15:00.000Z', '2026-03-29T11:15:00.000Z']);
+    expect(at('2026-03-29T10:17:23Z', '1w', 'Europe/Berlin')).toEqual(['2026-03-22T23:00:00.000Z', '2026-03-29T22:00:00.000Z']);
+    expect(at('2026-03-22T23:00:00Z', '1w', 'Europe/Berlin')[0]).toBe('2026-03-22T23:00:00.000Z');
+    // The day clocks go forward has 23 hours; a month ends at the next first's local midnight.
+    expect(at('2026-03-29T10:17:23Z', '1d', 'Europe/Berlin')).toEqual(['2026-03-28T23:00:00.000Z', '2026-03-29T22:00:00.000Z']);
+    expect(at('2026-12-03T21:40:00Z', '1mo', 'Europe/Berlin')).toEqual(['2026-11-30T23:00:00.000Z', '2026-12-31T23:00:00.000Z']);
   });
 
   it('partitions any range: increasing starts from its start, within it, counted as countSeriesPoints counts', () => {

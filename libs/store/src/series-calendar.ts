@@ -232,6 +232,17 @@ export function pointIndexOf(starts: readonly number[], at: number): number {
 }
 
 /**
+ * The step of `step` in `zone` that holds the instant `at`: where it starts and where the next
+ * begins, as `seriesShape` cuts them (a chart's first point, a live window's end).
+ */
+export function stepAt(at: number, step: SeriesStep, zone: TimeZone = UTC): TimeRange {
+  const reach = 2 * SERIES_STEPS[step].ms + DAY_MS;
+  const { starts } = seriesShape({ start: new Date(at - reach), end: new Date(at + reach) }, step, zone) as SeriesShape;
+  const i = pointIndexOf(starts, at);
+  return { start: new Date(starts[i] as number), end: new Date(starts[i + 1] as number) };
+}
+
+/**
  * `at` as ISO-8601 in `zone`'s local time with its offset (`Z` in UTC), e.g.
  * `2026-03-29T03:00:00.000+02:00`. An offset of seconds (local mean time, before ~1900) cannot be
  * written in ISO-8601: such an instant is written in UTC.

@@ -47,8 +47,3 @@ export function mergePoints(points: readonly Point[], update: SeriesUpdate): Poi
     .sort(([a], [b]) => a - b)
     .map(([, point]) => point);
 }
-
-/** The stream's `window` for a range of `ms` ending now (whole minutes). */
-export function windowParameter(ms: number): string {
-  return `${Math.round(ms / 60_000)}m`;
-}

@@ -1,7 +1,7 @@
 import { countSeriesPoints, SERIES_STEP_NAMES, timeZone, UTC, type TimeZone } from '@tally/store';
 import { describe, expect, it } from 'vitest';
 import { MAX_SERIES_POINTS } from '../schemas';
-import { API_MAX_POINTS, chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, stepStartOf, STEPS } from './range';
+import { API_MAX_POINTS, chooseStep, PRESETS, presetRange, rangeProblem, rangeQuery, STEPS, windowQuery } from './range';
 
 const ending = (end: string, ms: number) => ({ start: new Date(Date.parse(end) - ms), end: new Date(end) });
 const zone = (name: string) => timeZone(name) as TimeZone;
@@ -36,14 +36,6 @@ describe('the dashboard ranges', () => {
     expect(presetRange(month, now, zone('Asia/Kolkata')).start.toISOString()).toBe('2026-02-28T18:30:00.000Z');
   });
 
-  it('finds where the step holding an instant starts, for the first bar of a chart', () => {
-    const at = new Date('2026-03-29T10:17:23Z');
-    expect(stepStartOf(at, '1m', UTC).toISOString()).toBe('2026-03-29T10:17:00.000Z');
-    expect(stepStartOf(at, '1h', zone('Asia/Kathmandu')).toISOString()).toBe('2026-03-29T10:15:00.000Z');
-    expect(stepStartOf(at, '1w', zone('Europe/Berlin')).toISOString()).toBe('2026-03-22T23:00:00.000Z');
-    expect(stepStartOf(new Date('2026-03-22T23:00:00Z'), '1w', zone('Europe/Berlin')).toISOString()).toBe('2026-03-22T23:00:00.000Z');
-  });
-
   it('falls back to a coarser step up to the API limit, and refuses longer ranges with a reason', () => {
     expect(chooseStep(ending('2030-01-01T00:00:00Z', 1000 * 86_400_000), UTC)).toBe('1w');
     expect(chooseStep(ending('2030-01-01T00:00:00Z', 2000 * 86_400_000), UTC)).toBe('1w');
@@ -54,11 +46,12 @@ describe('the dashboard ranges', () => {
     expect(rangeProblem(ending('2030-01-01T00:00:00Z', 3_600_000), UTC)).toBeUndefined();
   });
 
-  it('writes the query in UTC, with the step and zone for a series', () => {
+  it('writes the query in UTC, with the step and zone for a series and for a live window', () => {
     const range = { start: new Date('2026-03-01T00:00:00+01:00'), end: new Date('2026-03-01T01:00:00Z') };
     expect(rangeQuery(range, { step: '1m', zone: zone('Europe/Berlin') })).toBe(
       'start_time=2026-02-28T23%3A00%3A00.000Z&end_time=2026-03-01T01%3A00%3A00.000Z&step=1m&tz=Europe%2FBerlin',
     );
     expect(rangeQuery(range)).toBe('start_time=2026-02-28T23%3A00%3A00.000Z&end_time=2026-03-01T01%3A00%3A00.000Z');
+    expect(windowQuery(7 * 86_400_000, '1h', zone('Asia/Kathmandu'))).toBe('window=10080m&step=1h&tz=Asia%2FKathmandu');
   });
 });

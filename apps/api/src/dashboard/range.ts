@@ -3,7 +3,7 @@
  * and its tests. Nothing here may use Node or the DOM: from the store, only its pure
  * `series-calendar` module (the steps, and the points a range has at each in a time zone).
  */
-import { countSeriesPoints, SERIES_STEP_NAMES, SERIES_STEPS, seriesShape, type SeriesStep, type TimeZone } from '@tally/store/series-calendar';
+import { countSeriesPoints, SERIES_STEP_NAMES, stepAt, type SeriesStep, type TimeZone } from '@tally/store/series-calendar';
 import type { TimeRange } from '@tally/store';
 
 export type { TimeRange };
@@ -30,14 +30,7 @@ export const PRESETS: readonly Preset[] = [
 /** The range of `preset` at `now` in `zone`: "Today" from the local midnight, "This month" from the first. */
 export function presetRange(preset: Preset, now: Date, zone: TimeZone): TimeRange {
   if ('ms' in preset) return { start: new Date(now.getTime() - preset.ms), end: now };
-  return { start: stepStartOf(now, preset.since, zone), end: now };
-}
-
-/** Where the step of `step` in `zone` that holds `at` starts: where a chart draws a first point clipped to its range. */
-export function stepStartOf(at: Date, step: Step, zone: TimeZone): Date {
-  const lookBack = 2 * SERIES_STEPS[step].ms + 86_400_000;
-  const shape = seriesShape({ start: new Date(at.getTime() - lookBack), end: new Date(at.getTime() + 1) }, step, zone);
-  return new Date(shape?.starts.at(-1) ?? at.getTime());
+  return { start: stepAt(now.getTime(), preset.since, zone).start, end: now };
 }
 
 /** The API answers at most this many points (`MAX_SERIES_POINTS`). */
@@ -71,4 +64,9 @@ export function rangeQuery({ start, end }: TimeRange, series?: { step: Step; zon
     query.set('tz', series.zone.name);
   }
   return query.toString();
+}
+
+/** The query string of the live stream of the last `ms` (whole minutes) at `step` in `zone`. */
+export function windowQuery(ms: number, step: Step, zone: TimeZone): string {
+  return new URLSearchParams({ window: `${Math.round(ms / 60_000)}m`, step, tz: zone.name }).toString();
 }

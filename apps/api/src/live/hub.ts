@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { ChangedMinute } from '@tally/messaging';
-import { UTC, type SeriesPoint, type SeriesStep, type TimeRange } from '@tally/store';
+import { seriesShape, shapeRange, type SeriesPoint, type SeriesShape, type SeriesStep, type TimeRange, type TimeZone } from '@tally/store';
 import { ApiError } from '../errors';
 import { seriesBody } from '../routes/counts';
 import { TickHistory } from './history';
-import { windowRange } from './params';
-import { changedSpans, changedSteps, devicesKey, newSpans, spansOf, stepsOf } from './plan';
+import { changedPoints, changedSpans, devicesKey, newPoints, spansOf, windowRange, type Watch } from './plan';
 import { SseStream, sseEvent, type CloseReason } from './sse';
 
 /** Announced minutes waiting for a tick at most; past it the tick reads every watched series whole. */
@@ -14,12 +13,13 @@ const MAX_PENDING_MINUTES = 50_000;
 /** A series to stream: a fixed range, or a window that ends with the current step. */
 export interface StreamSpec {
   step: SeriesStep;
-  stepMs: number;
+  /** The zone of its steps and of the times it writes. */
+  zone: TimeZone;
   /** These devices together; `undefined`: the whole fleet. */
   devices?: readonly string[] | undefined;
   /** A fixed range... */
   range?: TimeRange;
-  /** ...or the newest whole steps adding up to this many milliseconds. */
+  /** ...or the newest this many milliseconds, up to where the next step begins (see ./plan `windowRange`). */
   windowMs?: number;
 }
 
@@ -76,11 +76,11 @@ interface Read {
 interface Group {
   key: string;
   spec: StreamSpec;
-  /** The range its members were last sent (a window's moves on). */
-  range: TimeRange;
+  /** The points its members were last sent (a window's move on). */
+  shape: SeriesShape;
   /** Read the whole range when next sent (a read failed, or announcements were missed). */
   stale: boolean;
-  /** The steps changed since it was last sent (their starts). */
+  /** The points changed since it was last sent (their starts). */
   dirty: Set<number>;
   /** When its members were last sent an event, and the tick's number. */
   lastSentAt: number;
@@ -109,7 +109,7 @@ export interface Opening {
 }
 
 /**
- * Live series for every connection of this API: a tick marks the steps that announcements of
+ * Live series for every connection of this API: a tick marks the points that announcements of
  * stored minutes touch in each series watched; a series last sent `tickMs` ago or more is read
  * (each changed point once, however many watch it) and sent, one event to all its connections.
  */
@@ -183,13 +183,14 @@ export class LiveHub {
     return {
       start: async (read) => {
         const now = this.#o.now();
-        const range = this.#rangeOf(spec, now);
+        const shape = this.#shapeOf(spec, now, group.shape);
         const seq = this.#history.seq;
-        const spans = missed && this.#missedSpans(missed, spec, range);
-        const points = (await Promise.all((spans ?? [range]).map((span) => read(span, spec)))).flat();
+        // And what is announced but not ticked yet: the next tick sends it too, which does no harm.
+        const spans = missed && changedSpans({ shape, devices: spec.devices }, [...missed.minutes, ...this.#pending]);
+        const points = (await Promise.all((spans ?? [shapeRange(shape)]).map((span) => read(span, spec)))).flat();
         if (subscriber.stream.closed) return new Response(subscriber.stream.body);
         const type = spans ? 'points' : 'series';
-        this.#send(subscriber, sseEvent(type, this.#eventId(seq), seriesBody(range, spec.step, UTC, points)), type, this.#o.now());
+        this.#send(subscriber, sseEvent(type, this.#eventId(seq), seriesBody(shapeRange(shape), spec.step, spec.zone, points)), type, this.#o.now());
         delete subscriber.firstReadAfter;
         return new Response(subscriber.stream.body, {
           headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
@@ -213,10 +214,10 @@ export class LiveHub {
 
   #group(spec: StreamSpec): Group {
     const range = spec.range && `${spec.range.start.getTime()}-${spec.range.end.getTime()}`;
-    const key = `${spec.step}|${devicesKey(spec.devices)}|${spec.windowMs === undefined ? range : `w${spec.windowMs}`}`;
+    const key = `${spec.step}|${spec.zone.name}|${devicesKey(spec.devices)}|${spec.windowMs === undefined ? range : `w${spec.windowMs}`}`;
     let group = this.#groups.get(key);
     if (!group) {
-      group = { key, spec, range: this.#rangeOf(spec, this.#o.now()), stale: false, dirty: new Set(), lastSentAt: -Infinity, lastSeq: this.#history.seq, failing: false, members: new Set() };
+      group = { key, spec, shape: this.#shapeOf(spec, this.#o.now()), stale: false, dirty: new Set(), lastSentAt: -Infinity, lastSeq: this.#history.seq, failing: false, members: new Set() };
       this.#groups.set(key, group);
     }
     return group;
@@ -232,7 +233,13 @@ export class LiveHub {
   }
 
   #rangeOf(spec: StreamSpec, now: number): TimeRange {
-    return spec.windowMs === undefined ? (spec.range as TimeRange) : windowRange(now, spec.windowMs, spec.stepMs);
+    return spec.windowMs === undefined ? (spec.range as TimeRange) : windowRange(now, spec.windowMs, spec.step, spec.zone);
+  }
+
+  /** The points of `spec` at `now`: `known` (its last) while the range is the same, as a window is while its last point holds `now`. */
+  #shapeOf(spec: StreamSpec, now: number, known?: SeriesShape): SeriesShape {
+    if (known && (spec.windowMs === undefined || (now >= (known.starts.at(-1) as number) && now < known.end))) return known;
+    return seriesShape(this.#rangeOf(spec, now), spec.step, spec.zone) as SeriesShape;
   }
 
   #eventId(seq: number): string {
@@ -246,14 +253,8 @@ export class LiveHub {
     const missed = this.#history.since(Number(seq));
     if (!missed) return undefined;
     // A window that moved on since: its new steps were never sent; the whole series then.
-    const before = this.#rangeOf(spec, missed.sawAt);
-    if (newSpans(before, this.#rangeOf(spec, this.#o.now())).length > 0) return undefined;
+    if (this.#rangeOf(spec, missed.sawAt).end.getTime() !== this.#rangeOf(spec, this.#o.now()).end.getTime()) return undefined;
     return missed;
-  }
-
-  #missedSpans(missed: { minutes: readonly ChangedMinute[] }, spec: StreamSpec, range: TimeRange): TimeRange[] {
-    // And what is announced but not ticked yet: the next tick sends it too, which does no harm.
-    return changedSpans({ range, stepMs: spec.stepMs, devices: spec.devices }, [...missed.minutes, ...this.#pending]);
   }
 
   #readAllAgain(): void {
@@ -275,7 +276,7 @@ export class LiveHub {
   }
 
   #wakeForWindow(group: Group): void {
-    if (group.spec.windowMs !== undefined) this.#wake(group.range.end.getTime());
+    if (group.spec.windowMs !== undefined) this.#wake(group.shape.end);
   }
 
   /**
@@ -296,25 +297,24 @@ export class LiveHub {
     const seq = this.#history.record(now, poll ? 'all' : minutes);
     const readsBefore = this.#reads++;
 
-    const plans: { group: Group; range: TimeRange; spans: TimeRange[] }[] = [];
+    const plans: { group: Group; shape: SeriesShape; spans: TimeRange[] }[] = [];
     for (const group of this.#groups.values()) {
-      const range = this.#rangeOf(group.spec, now);
-      const watch = { range, stepMs: group.spec.stepMs, devices: group.spec.devices };
+      const shape = this.#shapeOf(group.spec, now, group.shape);
+      const watch: Watch = { shape, devices: group.spec.devices };
       if (poll) group.stale = true;
-      for (const step of changedSteps(watch, minutes)) group.dirty.add(step);
-      for (const span of newSpans(group.range, range)) for (const step of stepsOf(span, group.spec.stepMs)) group.dirty.add(step);
+      for (const point of [...changedPoints(watch, minutes), ...newPoints(group.shape, shape)]) group.dirty.add(point);
       const due = group.stale || group.dirty.size > 0;
-      if (due && now - group.lastSentAt >= this.#o.tickMs) plans.push({ group, range, spans: group.stale ? [range] : spansOf([...group.dirty], watch) });
+      if (due && now - group.lastSentAt >= this.#o.tickMs) plans.push({ group, shape, spans: group.stale ? [shapeRange(shape)] : spansOf([...group.dirty], watch) });
     }
     const reads = new Map<string, Read>();
-    const readKey = (span: TimeRange, spec: StreamSpec) => `${spec.stepMs}|${devicesKey(spec.devices)}|${span.start.getTime()}|${span.end.getTime()}`;
+    const readKey = (span: TimeRange, spec: StreamSpec) => `${spec.step}|${spec.zone.name}|${devicesKey(spec.devices)}|${span.start.getTime()}|${span.end.getTime()}`;
     for (const { group, spans } of plans) for (const span of spans) reads.set(readKey(span, group.spec), { span, spec: group.spec });
     const started = performance.now();
     await this.#readAll([...reads.values()]);
     if (reads.size > 0) this.#o.metrics?.tickStore((performance.now() - started) / 1000);
 
     const sent = new Set<Group>();
-    for (const { group, range, spans } of plans) {
+    for (const { group, shape, spans } of plans) {
       if (this.#groups.get(group.key) !== group) continue;
       const results = spans.map((span) => reads.get(readKey(span, group.spec)) as Read);
       const failed = results.find((read) => read.points === undefined);
@@ -324,14 +324,15 @@ export class LiveHub {
         group.failing = true;
         continue;
       }
+      const range = shapeRange(shape);
       const points = results.flatMap((read) => read.points as SeriesPoint[]).filter((point) => point.start >= range.start && point.start < range.end);
-      Object.assign(group, { stale: false, failing: false, range, lastSentAt: now, lastSeq: seq });
+      Object.assign(group, { stale: false, failing: false, shape, lastSentAt: now, lastSeq: seq });
       group.dirty.clear();
       this.#deliver(group, { at: now, range, points, seq, readsBefore });
       sent.add(group);
     }
     // Members that joined less than `tickMs` before their series was last sent get what they were held.
-    for (const group of this.#groups.values()) if (!sent.has(group)) this.#deliver(group, { at: now, range: group.range, points: [], seq: group.lastSeq, readsBefore });
+    for (const group of this.#groups.values()) if (!sent.has(group)) this.#deliver(group, { at: now, range: shapeRange(group.shape), points: [], seq: group.lastSeq, readsBefore });
     this.#ticking = false;
     this.#scheduleNext();
   }
@@ -372,9 +373,9 @@ export class LiveHub {
         const mine = [...subscriber.held.values()].filter((point) => point.start >= range.start && point.start < range.end);
         subscriber.held.clear();
         mine.sort((a, b) => a.start.getTime() - b.start.getTime());
-        this.#send(subscriber, sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, UTC, mine)), 'points', now);
+        this.#send(subscriber, sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, group.spec.zone, mine)), 'points', now);
       } else if (points.length > 0) {
-        shared ??= sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, UTC, points));
+        shared ??= sseEvent('points', this.#eventId(seq), seriesBody(range, group.spec.step, group.spec.zone, points));
         this.#send(subscriber, shared, 'points', now);
       }
     }
@@ -400,7 +401,7 @@ export class LiveHub {
     for (const group of this.#groups.values()) {
       if (group.stale || group.dirty.size > 0) this.#wake(group.lastSentAt + this.#o.tickMs);
       for (const subscriber of group.members) if (subscriber.held.size > 0) this.#wake(subscriber.lastSentAt + this.#o.tickMs);
-      if (group.spec.windowMs !== undefined) this.#wake(this.#rangeOf(group.spec, this.#o.now()).end.getTime());
+      if (group.spec.windowMs !== undefined) this.#wake(this.#shapeOf(group.spec, this.#o.now(), group.shape).end);
     }
     if (!this.live && this.#groups.size > 0) this.#wake(this.#lastPollAt + this.#o.pollMs);
   }

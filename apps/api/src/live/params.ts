@@ -1,5 +1,4 @@
 import { z } from '@hono/zod-openapi';
-import { SERIES_STEP_NAMES, SERIES_STEPS, type SeriesStep, type TimeRange } from '@tally/store';
 import { EXAMPLE_START, inOrder, RANGE_ORDER, seriesFields } from '../schemas';
 import type { Instant } from '../time';
 
@@ -13,15 +12,6 @@ export function parseWindow(value: string): number | undefined {
   return match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : undefined;
 }
 
-/**
- * `[end - window, end)` where `end` is the end of the step `now` falls in: a range of whole steps
- * that holds the newest readings, and moves on by a step when the next one begins.
- */
-export function windowRange(now: number, windowMs: number, stepMs: number): TimeRange {
-  const end = Math.floor(now / stepMs) * stepMs + stepMs;
-  return { start: new Date(end - windowMs), end: new Date(end) };
-}
-
 const windowField = z
   .string({ error: (issue) => (Array.isArray(issue.input) ? 'window is given more than once' : 'window must be a string such as 1h') })
   .regex(WINDOW_PATTERN, {
@@ -29,37 +19,21 @@ const windowField = z
   })
   // No example: the document's examples make one request, and it gives start_time and end_time.
   .meta({
-    description: `Instead of start_time and end_time: the newest whole steps that add up to this (15m, ${WINDOW_EXAMPLE}, 24h, 30d, ...); the range moves on by a step when the next begins, and the events say where it is`,
+    description: `Instead of start_time and end_time: the newest readings over this long (15m, ${WINDOW_EXAMPLE}, 24h, 30d, ...; a whole number of steps, but for 1mo), up to where the next step in tz begins; the range moves on when that step begins, and the events say where it is. It starts this long before its end: where that is within a step (a day of 23 or 25 hours in between, months), the first point is clipped to it, as in a series`,
   })
   .transform((value) => parseWindow(value) as number)
   .optional();
 
 /**
- * The steps a stream takes: those of one width from UTC midnight (1m to 1d). Weeks, months and
- * other zones (`tz`) are the series' only, for now: a stream finds the points a stored minute
- * changed by its step's width.
- */
-export const LIVE_STEPS = SERIES_STEP_NAMES.filter((step) => SERIES_STEPS[step].kind !== 'month' && SERIES_STEPS[step].phase === 0) as [
-  SeriesStep,
-  ...SeriesStep[],
-];
-
-/** The series' parameters but `tz`. */
-const seriesParameters = Object.fromEntries(Object.entries(seriesFields).filter(([name]) => name !== 'tz')) as Omit<typeof seriesFields, 'tz'>;
-
-/**
- * `GET /status-counts/stream`: the series' parameters (the same schema, so that each of its filters
- * applies here too) in UTC, with the range given either by `start_time` and `end_time` or by `window`.
+ * `GET /status-counts/stream`: the series' parameters (the same schema, so that each of its filters,
+ * its steps and its zones apply here too), with the range given either by `start_time` and
+ * `end_time` or by `window`.
  */
 export const streamQuery = z
   .object({
-    ...seriesParameters,
-    step: z
-      .enum(LIVE_STEPS, { error: `step must be one of ${LIVE_STEPS.join(', ')} (a stream's steps are UTC's, 1w and 1mo are the series' only)` })
-      .meta({ description: 'Width of each point, aligned to UTC', examples: ['1h'] })
-      .openapi({ param: { example: '1h' } }),
-    start_time: seriesParameters.start_time.optional(),
-    end_time: seriesParameters.end_time.optional(),
+    ...seriesFields,
+    start_time: seriesFields.start_time.optional(),
+    end_time: seriesFields.end_time.optional(),
     window: windowField,
   })
   .superRefine((query, ctx) => {

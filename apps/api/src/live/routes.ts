@@ -1,12 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { SERIES_STEPS, seriesShape, type SeriesShape, type SeriesStep, type TimeRange } from '@tally/store';
+import { SERIES_STEPS, seriesShape, type SeriesShape, type TimeRange } from '@tally/store';
 import { apiError, retryAfter, type ErrorKind } from '../errors';
 import { errorResponses } from '../openapi';
 import { checkSeriesPoints, QUERY_ERRORS, RANGE_ERRORS, storeQuery, TOO_MANY_POINTS, withTimeout, type CountsRoutesOptions } from '../routes/counts';
 import { INVALID_REQUEST } from '../schemas';
 import { toDate } from '../time';
 import type { LiveHub, ReadPoints, StreamSpec } from './hub';
-import { streamQuery, windowRange } from './params';
+import { streamQuery } from './params';
+import { windowRange } from './plan';
 import { RECONNECT_MS } from './sse';
 
 /** Seconds a client refused for `API_MAX_STREAMS` should wait before it asks again. */
@@ -59,13 +60,12 @@ export interface LiveRoutesOptions extends CountsRoutesOptions {
  * requests do (503, 504), outside the query limit (a tick serves every viewer at once).
  */
 export function storeReads({ store, requestTimeoutMs }: Pick<CountsRoutesOptions, 'store' | 'requestTimeoutMs'>): ReadPoints {
-  return (range, spec) =>
-    withTimeout(store, requestTimeoutMs, ({ timeoutMs }) => store.series(utcShape(range, spec.step), { timeoutMs, ...(spec.devices && { devices: spec.devices }) }));
+  return (range, spec) => withTimeout(store, requestTimeoutMs, ({ timeoutMs }) => store.series(shapeOf(range, spec), { timeoutMs, ...(spec.devices && { devices: spec.devices }) }));
 }
 
-/** The points of `range` at a UTC step (a stream's ranges are whole steps, never more than the series allows). */
-function utcShape(range: TimeRange, step: SeriesStep): SeriesShape {
-  return seriesShape(range, step) as SeriesShape;
+/** The points of `range` in the stream's zone (a stream's ranges are runs of its points, never more than the series allows). */
+function shapeOf(range: TimeRange, { step, zone }: StreamSpec): SeriesShape {
+  return seriesShape(range, step, zone) as SeriesShape;
 }
 
 /** `GET /status-counts/stream`: the series' parameters, checked as the series checks them, before the stream opens. */
@@ -74,16 +74,16 @@ export function liveRoutes(app: OpenAPIHono, options: LiveRoutesOptions): void {
   const query = storeQuery(options);
 
   app.openapi(streamSeries, async (c) => {
-    const { step, device: devices, start_time, end_time, window: windowMs } = c.req.valid('query');
-    const stepMs = SERIES_STEPS[step].ms;
+    const { step, tz: zone, device: devices, start_time, end_time, window: windowMs } = c.req.valid('query');
     const spec: StreamSpec =
       windowMs === undefined
-        ? { step, stepMs, devices, range: { start: toDate(start_time as NonNullable<typeof start_time>), end: toDate(end_time as NonNullable<typeof end_time>) } }
-        : { step, stepMs, devices, windowMs };
-    if (windowMs !== undefined && windowMs % stepMs !== 0) {
+        ? { step, zone, devices, range: { start: toDate(start_time as NonNullable<typeof start_time>), end: toDate(end_time as NonNullable<typeof end_time>) } }
+        : { step, zone, devices, windowMs };
+    const rule = SERIES_STEPS[step];
+    if (windowMs !== undefined && rule.kind !== 'month' && windowMs % rule.ms !== 0) {
       throw apiError(INVALID_REQUEST, `window must be a whole number of steps of ${step}: use a window that ${step} divides, or another step`);
     }
-    checkSeriesPoints(spec.range ?? windowRange(Date.now(), windowMs as number, stepMs), step);
+    checkSeriesPoints(spec.range ?? windowRange(Date.now(), windowMs as number, step, zone), step, zone);
     if (hub.size >= maxStreams) {
       throw apiError(TOO_MANY_STREAMS, `${maxStreams} streams are open already; try again in ${STREAMS_RETRY_AFTER_SECONDS} s, or poll /status-counts/series`);
     }
@@ -91,9 +91,7 @@ export function liveRoutes(app: OpenAPIHono, options: LiveRoutesOptions): void {
     const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
     const opening = hub.open(spec, { lastEventId: c.req.valid('header')['last-event-id'], ...(outgoing && { abort: () => outgoing.destroy() }) });
     try {
-      return (await opening.start((range) =>
-        query(({ timeoutMs }) => store.series(utcShape(range, spec.step), { timeoutMs, ...(devices && { devices }) })),
-      )) as never;
+      return (await opening.start((range) => query(({ timeoutMs }) => store.series(shapeOf(range, spec), { timeoutMs, ...(devices && { devices }) })))) as never;
     } catch (error) {
       opening.cancel();
       throw error;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestVhost, testDatabase, waitForDevstack, waitUntil, type TestVhost } from '@tally/devstack';
 import type { StatusEvent } from '@tally/contract';
 import { ChangeFeed, changesOf, createAmqpConnection, createChangeAnnouncer, type ChangeAnnouncer } from '@tally/messaging';
-import { createMongoConnection, createStatusEventStore, type MongoConnection, type StatusEventStore } from '@tally/store';
+import { createMongoConnection, createStatusEventStore, formatInZone, timeZone, type MongoConnection, type StatusEventStore, type TimeZone } from '@tally/store';
 import type { Connection } from 'rabbitmq-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app';
@@ -16,6 +16,7 @@ import { storeReads } from './routes';
  * RabbitMQ's tally.changes, as the processor does, reach every stream that watches them.
  */
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
 const zero = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 };
 
 let vhost: TestVhost;
@@ -36,8 +37,8 @@ const url = `/status-counts/stream?start_time=${new Date(range.start).toISOStrin
 const minuteOf = (ts: Date) => new Date(Math.floor(ts.getTime() / MINUTE) * MINUTE).toISOString();
 
 /** Stores a reading, and (unless told not to) announces it as the processor does. */
-async function storeReading(status: number, { device = 'pump-1', announce = true } = {}): Promise<StatusEvent> {
-  const reading: StatusEvent = { _id: randomUUID(), status, ts: new Date(now), receivedAt: new Date(), device };
+async function storeReading(status: number, { device = 'pump-1', announce = true, ts = new Date(now) } = {}): Promise<StatusEvent> {
+  const reading: StatusEvent = { _id: randomUUID(), status, ts, receivedAt: new Date(), device };
   await events.insertReadings([reading]);
   if (announce) announcer.announce(changesOf([reading]));
   return reading;
@@ -123,5 +124,46 @@ describe('GET /status-counts/stream', () => {
     polling.close();
     await waitUntil('the stream ended', async () => reading.end === 'ended', { timeoutMs: 30_000 });
     expect(polling.size).toBe(0);
+  });
+
+  it('streams a series in a time zone as the series answers it (Asia/Kathmandu: hours from :15 UTC, the first clipped), and resumes it after Last-Event-ID', async () => {
+    const kathmandu = timeZone('Asia/Kathmandu') as TimeZone;
+    const minute = Math.floor(now / MINUTE) * MINUTE;
+    const query = new URLSearchParams({ start_time: new Date(minute - 3 * HOUR + 7 * MINUTE).toISOString(), end_time: new Date(minute + 2 * HOUR).toISOString(), step: '1h', tz: kathmandu.name });
+    const series = async (given = query) => (await (await app.request(`/status-counts/series?${given}`)).json()) as ReceivedEvent['data'];
+    const [stream, watcher] = [readEvents(await app.request(`/status-counts/stream?${query}`)), readEvents(await app.request(`/status-counts/stream?${query}`))];
+    const first = await stream.next((event) => event.type === 'series');
+    expect(first.data).toEqual(await series());
+    await watcher.next((event) => event.type === 'series');
+
+    // Half past an hour UTC: in the Kathmandu hour that began at a quarter past the hour before.
+    const ts = new Date(Math.floor(now / HOUR) * HOUR - 30 * MINUTE);
+    const hour = formatInZone(ts.getTime() - 15 * MINUTE, kathmandu);
+    const fours = (data: ReceivedEvent['data']) => data.points.find((point) => point.start === hour)?.counts['4'] ?? 0;
+    /** Every point of `event` is the series' point, read now. */
+    const expectSeriesPoints = async (event: ReceivedEvent) => {
+      const read = await series();
+      expect([event.data.start_time, event.data.end_time]).toEqual([read.start_time, read.end_time]);
+      for (const point of event.data.points) expect(point).toEqual(read.points.find((p) => p.start === point.start));
+    };
+    await storeReading(4, { ts });
+    await expectSeriesPoints(await stream.next((event) => event.type === 'points' && fours(event.data) === fours(first.data) + 1));
+
+    // Gone, and back after a reading it missed: what changed, in its zone's hours.
+    const lastId = stream.events.at(-1)?.id as string;
+    await stream.close();
+    await storeReading(4, { ts });
+    await watcher.next((event) => fours(event.data) === fours(first.data) + 2);
+    const resumed = readEvents(await app.request(`/status-counts/stream?${query}`, { headers: { 'last-event-id': lastId } }));
+    const missed = await resumed.next(() => true);
+    expect([missed.type, fours(missed.data)]).toEqual(['points', fours(first.data) + 2]);
+    await expectSeriesPoints(missed);
+
+    // A window ends where the zone's next hour begins.
+    const window = readEvents(await app.request(`/status-counts/stream?window=3h&step=1h&tz=${kathmandu.name}`));
+    const latest = (await window.next(() => true)).data;
+    expect(latest.end_time).toMatch(/T\d\d:00:00\.000\+05:45$/);
+    expect(latest).toEqual(await series(new URLSearchParams({ start_time: latest.start_time, end_time: latest.end_time, step: '1h', tz: kathmandu.name })));
+    for (const reader of [watcher, resumed, window]) await reader.close();
   });
 });
