@@ -5,9 +5,9 @@ export default mergeConfig(
   shared,
   defineConfig({
     test: {
-      // Each test starts a processor from its TypeScript source (up to 15 s on a loaded machine) and
-      // then waits for its log lines (up to 30 s each).
-      testTimeout: 60_000,
+      // Each test starts processors from the built bundle (waiting up to 60 s for one to consume on a
+      // loaded machine) and then waits for what they store or log (up to 30 s each).
+      testTimeout: 120_000,
     },
   }),
 );

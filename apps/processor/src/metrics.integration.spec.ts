@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { createTestVhost, runApp, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
+import { createTestVhost, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
 import {
   createAmqpConnection,
   createReadingPublisher,
@@ -13,8 +12,8 @@ import { MongoClient } from 'mongodb';
 import type { Connection } from 'rabbitmq-client';
 import { scrapeSample } from '@tally/metrics/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcessor } from './test/testbed';
 
-const appDir = join(import.meta.dirname, '..');
 let vhost: TestVhost;
 let amqp: Connection;
 let mongo: MongoClient;
@@ -29,8 +28,7 @@ beforeAll(async () => {
   amqp = createAmqpConnection({ url: vhost.amqpUrl, connectionName: 'tally-processor-metrics-test' });
   mongo = await MongoClient.connect(stack.mongodbUri);
   database = `processor_metrics_test_${randomUUID().slice(0, 8)}`;
-  processor = runApp({
-    appDir,
+  processor = runProcessor({
     env: {
       AMQP_URL: vhost.amqpUrl,
       MONGODB_URI: stack.mongodbUri.replace(/\/tally$/, `/${database}`),

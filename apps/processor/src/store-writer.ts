@@ -39,23 +39,26 @@ export function createStoreWriter(
     if (isUnsupportedEngine(error)) onFatal(error);
   });
 
-  let failing = false;
+  // Since the first write of the outage failed: batches written side by side each fail and recover
+  // on their own, and the first to recover may have begun failing well after the outage did.
+  let failingSince: number | undefined;
   return {
     get failing() {
-      return failing;
+      return failingSince !== undefined;
     },
     insert: async (events) => {
       await ready;
       return retryUntilDone(() => store.insertReadings(events), {
         onError: (error, attempt, retryInMs) => {
-          if (failing) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
-          failing = true;
+          if (failingSince !== undefined) return logger.debug({ attempt, retryInMs }, 'MongoDB write failed again');
+          failingSince = Date.now();
           logger.warn({ err: describeError(error), retryInMs }, 'MongoDB write failed: holding messages unacked, retrying');
         },
-        onRecovered: (failingForMs) => {
-          if (!failing) return;
-          failing = false;
-          logger.info({ outageMs: failingForMs }, 'MongoDB writes succeed again');
+        onRecovered: () => {
+          if (failingSince === undefined) return;
+          const outageMs = Date.now() - failingSince;
+          failingSince = undefined;
+          logger.info({ outageMs }, 'MongoDB writes succeed again');
         },
         signal,
       });

@@ -278,14 +278,14 @@ describe('BatchConsumer', () => {
     await expect.poll(() => new Set(handled).size, { timeout: 60_000 }).toBe(60);
     expect(new Set(handled)).toEqual(new Set([...before, ...after]));
     expect(careful, 'went careful once the broker closed the connection').toEqual([50]);
-    await expect.poll(() => deadLetters(), { timeout: 10_000 }).toEqual([
+    await expect.poll(() => deadLetters(), { timeout: 30_000 }).toEqual([
       { routingKey: BROKER_DEAD_LETTER_ROUTING_KEY, reason: 'delivery_limit', originalRoutingKey: poisonTopic.replaceAll('/', '.') },
     ]);
 
     // Back to full batches once the window that was in flight has passed.
     const handledBefore = handled.length;
     const later = await publish(30, { consumerRunning: true });
-    await expect.poll(() => handled.length, { timeout: 10_000 }).toBe(handledBefore + 30);
+    await expect.poll(() => handled.length, { timeout: 30_000 }).toBe(handledBefore + 30);
     expect(handled.slice(handledBefore)).toEqual(later);
     expect(await deadLetters(), 'nothing else was dead-lettered').toEqual([]);
     expect(await queueDepth()).toBe(0);
