@@ -1,7 +1,7 @@
 import type { StatusEvent } from '@tally/contract';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { DEVICE_DAYS_COLLECTION } from './device-rollups';
-import { coverageAfterRebuild, DAY } from './rollup-plan';
+import { ceilTo, coverageAfterRebuild, DAY } from './rollup-plan';
 import { ignoreDuplicateKey } from './errors';
 
 /**
@@ -29,7 +29,8 @@ const COVERAGE_CACHE_MS = 5000;
 export interface Coverage {
   /**
    * Records where each kind starts, on first use: from the beginning on a database without
-   * readings that it would lack, else from the next whole day until a rebuild goes back.
+   * readings that it would lack, else from the next whole day after now and after the
+   * latest reading it lacks, until a rebuild goes back.
    */
   ensure(): Promise<void>;
   /** Where `kind` starts, read now. */
@@ -43,22 +44,29 @@ export interface Coverage {
   extendOver(rebuilt: { start: number; end: number }, before: Record<CoverageKind, number>): Promise<void>;
 }
 
+const plus = (at: number | undefined, ms: number) => (at === undefined ? undefined : at + ms);
+
 export function createCoverage(db: Db, raw: Collection<StatusEvent>): Coverage {
   const meta = db.collection<CoverageDocument>(ROLLUP_META_COLLECTION);
   const read = async (kind: CoverageKind) => (await meta.findOne({ _id: kind }))?.from ?? NOTHING;
   const cache = new Map<CoverageKind, { from: Date; at: number }>();
-  const nextDay = () => new Date(Math.ceil(Date.now() / DAY.ms) * DAY.ms);
-  // What each kind lacks in a database that has readings from before it existed.
-  const predating: Record<CoverageKind, () => Promise<unknown>> = {
-    coverage: () => raw.findOne({}, { projection: { _id: 1 } }),
-    'device-coverage': () => raw.findOne({ device: { $gt: '' } }, { projection: { _id: 1 } }),
-    'directory-days': () => db.collection(DEVICE_DAYS_COLLECTION).findOne({}, { projection: { _id: 1 } }),
+  const latest = async (collection: Collection<Document>, filter: Document, field: 'ts' | 'day') =>
+    ((await collection.findOne(filter, { projection: { [field]: 1 }, sort: { [field]: -1 } }))?.[field] as Date | undefined)?.getTime();
+  const [readings, deviceDays] = [db.collection(raw.collectionName), db.collection(DEVICE_DAYS_COLLECTION)];
+  // Where what each kind lacks ends, in a database that has readings from before it existed (the
+  // latest of them may lie ahead of now: readings up to 6 h ahead are taken); `undefined`: none.
+  const predating: Record<CoverageKind, () => Promise<number | undefined>> = {
+    coverage: async () => plus(await latest(readings, {}, 'ts'), 1),
+    'device-coverage': async () => plus(await latest(readings, { device: { $gt: '' } }, 'ts'), 1),
+    'directory-days': async () => plus(await latest(deviceDays, {}, 'day'), DAY.ms),
   };
   return {
     ensure: async () => {
       for (const kind of COVERAGE_KINDS) {
         if (await meta.findOne({ _id: kind })) continue;
-        const from = (await predating[kind]()) === null ? EVERYTHING : nextDay();
+        // From the next whole day on, and after the last reading that has no rollups.
+        const lacking = await predating[kind]();
+        const from = lacking === undefined ? EVERYTHING : new Date(ceilTo(Math.max(Date.now(), lacking), DAY.ms));
         await meta.updateOne({ _id: kind }, { $setOnInsert: { from } }, { upsert: true }).catch(ignoreDuplicateKey);
       }
     },

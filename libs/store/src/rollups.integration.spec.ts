@@ -114,19 +114,25 @@ describe('rollups', () => {
     const { store } = freshStore();
     const random = generator(42);
     const now = Date.now();
-    const old = Array.from({ length: 2000 }, (_, i) => randomReading(random, i, now));
+    const nextMidnight = Math.ceil(now / DAY) * DAY;
+    // One just past the next midnight, as a reading up to 6 h ahead is when stored after 18:00 UTC.
+    const ahead: StatusEvent = { _id: 'ahead', status: 3, ts: new Date(nextMidnight + HOUR), receivedAt: new Date(now) };
+    const old = [...Array.from({ length: 2000 }, (_, i) => randomReading(random, i, now)), ahead];
     await store.collection.insertMany(old); // as an earlier version of Tally stored them: no rollups
     await expectExact(store, random, 42, 5, now); // an API started before any processor of this version
     await store.ensureIndexes();
     const coverage = await store.rollups.coverage();
-    expect(coverage.getTime()).toBe(Math.ceil(now / DAY) * DAY);
+    // Rollups hold everything from the first midnight after now and after every reading without them.
+    expect(coverage.getTime()).toBe(nextMidnight + DAY);
+    const aheadDay = { start: new Date(nextMidnight), end: new Date(nextMidnight + DAY) };
+    expect(await createStatusEventStore({ db: store.collection.db }).countByStatus(aheadDay, options)).toEqual(await store.countRawByStatus(aheadDay, options));
     await expectExact(store, random, 42, 10, now);
 
     const days: Date[] = [];
     const earliest = Math.min(...old.map((event) => event.ts.getTime()));
     await store.rollups.rebuild({ start: new Date(earliest), end: coverage }, { onProgress: ({ day }) => days.push(day) });
-    // Those before where coverage starts (readings up to 6 h ahead reach the next day after 18:00 UTC).
-    const daysWithReadings = new Set(old.map((event) => Math.floor(event.ts.getTime() / DAY) * DAY).filter((day) => day < coverage.getTime()));
+    // Every day with readings: coverage starts after the last of them.
+    const daysWithReadings = new Set(old.map((event) => Math.floor(event.ts.getTime() / DAY) * DAY));
     expect(days.map((d) => d.getTime())).toEqual([...daysWithReadings].sort((x, y) => y - x));
     expect((await store.rollups.coverage()).getTime()).toBe(Math.floor(earliest / DAY) * DAY);
     const minutes = store.collection.db.collection<RollupBucket>(ROLLUP_LEVELS[0]?.collection ?? '');
