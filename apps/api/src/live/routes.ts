@@ -4,6 +4,7 @@ import { apiError, retryAfter, type ErrorKind } from '../errors';
 import { errorResponses } from '../openapi';
 import { checkSeriesPoints, QUERY_ERRORS, RANGE_ERRORS, storeQuery, TOO_MANY_POINTS, withTimeout, type CountsRoutesOptions } from '../routes/counts';
 import { INVALID_REQUEST } from '../schemas';
+import type { CountsStore } from '../store';
 import { toDate } from '../time';
 import type { LiveHub, ReadPoints, StreamSpec } from './hub';
 import { streamQuery } from './params';
@@ -60,12 +61,15 @@ export interface LiveRoutesOptions extends CountsRoutesOptions {
  * requests do (503, 504), outside the query limit (a tick serves every viewer at once).
  */
 export function storeReads({ store, requestTimeoutMs }: Pick<CountsRoutesOptions, 'store' | 'requestTimeoutMs'>): ReadPoints {
-  return (range, spec) => withTimeout(store, requestTimeoutMs, ({ timeoutMs }) => store.series(shapeOf(range, spec), { timeoutMs, ...(spec.devices && { devices: spec.devices }) }));
+  return (range, spec) => withTimeout(store, requestTimeoutMs, pointsOf(store, range, spec));
 }
 
-/** The points of `range` in the stream's zone (a stream's ranges are runs of its points, never more than the series allows). */
-function shapeOf(range: TimeRange, { step, zone }: StreamSpec): SeriesShape {
-  return seriesShape(range, step, zone) as SeriesShape;
+/**
+ * The store's read of the points of `range` in the stream's zone, of its devices (a stream's ranges
+ * are runs of its points, never more than the series allows).
+ */
+function pointsOf(store: CountsStore, range: TimeRange, { step, zone, devices }: StreamSpec) {
+  return ({ timeoutMs }: { timeoutMs: number }) => store.series(seriesShape(range, step, zone) as SeriesShape, { timeoutMs, ...(devices && { devices }) });
 }
 
 /** `GET /status-counts/stream`: the series' parameters, checked as the series checks them, before the stream opens. */
@@ -91,7 +95,7 @@ export function liveRoutes(app: OpenAPIHono, options: LiveRoutesOptions): void {
     const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
     const opening = hub.open(spec, { lastEventId: c.req.valid('header')['last-event-id'], ...(outgoing && { abort: () => outgoing.destroy() }) });
     try {
-      return (await opening.start((range) => query(({ timeoutMs }) => store.series(shapeOf(range, spec), { timeoutMs, ...(devices && { devices }) })))) as never;
+      return (await opening.start((range) => query(pointsOf(store, range, spec)))) as never;
     } catch (error) {
       opening.cancel();
       throw error;
