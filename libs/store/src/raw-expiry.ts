@@ -5,6 +5,7 @@ import type { Collection, Db } from 'mongodb';
 import type { BucketRepository } from './rollup-buckets';
 import { EVERYTHING, ROLLUP_META_COLLECTION, type Coverage } from './rollup-coverage';
 import { bucketExpression } from './raw-counts';
+import { edgeBucket, readingProbe } from './raw-edges';
 import { floorTo, HOUR, MINUTE } from './rollup-plan';
 import { totalOf } from './status-counts';
 import { ignoreDuplicateKey } from './errors';
@@ -83,6 +84,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
   const meta = db.collection<ExpiryDocument>(ROLLUP_META_COLLECTION);
   const idLists = db.collection<{ _id: string; hour: Date; ids: string[] }>(EXPIRY_IDS_COLLECTION);
   const owner = randomUUID();
+  const anyReading = readingProbe(raw);
 
   const mark = async (): Promise<ExpiryMark> => {
     const document = await meta.findOne({ _id: EXPIRY_ID });
@@ -112,14 +114,8 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
     if (step && step.until.getTime() > Date.now() && step.owner !== owner) return { state: 'held', by: step.owner };
     let hour = step?.hour.getTime();
     if (hour === undefined) {
-      const [oldest] = await raw
-        .find({ ts: { $gte: before, $lt: new Date(olderThan) } }, { projection: { ts: 1 } })
-        .sort({ ts: 1 })
-        .limit(1)
-        .toArray();
-      if (!oldest) return { state: 'idle' };
-      hour = floorTo(oldest.ts.getTime(), HOUR.ms);
-      if (hour + HOUR.ms > olderThan) return { state: 'idle' };
+      hour = await oldestHour(before.getTime(), olderThan);
+      if (hour === undefined || hour + HOUR.ms > olderThan) return { state: 'idle' };
     }
     const end = step?.end.getTime() ?? (await stepEnd(hour, olderThan));
     // Counts learn of what will expire once per catching up (or hour), not per step: the grace is waited once.
@@ -132,6 +128,18 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
     });
     if (taken.matchedCount === 0) return { state: 'held', by: 'another processor' };
     return { hour, end, from: before.getTime(), deleting: step?.deleting ?? false };
+  };
+
+  /**
+   * The oldest hour of `[from, olderThan)` with raw readings. The search starts from the edge nearest
+   * them (each probe reads the readings of its stretch): where the last step ended, and on the first
+   * step (`from` is the beginning of time) where coverage starts, unless readings lie before it
+   * (then the step will be refused: those need a rebuild first).
+   */
+  const oldestHour = async (from: number, olderThan: number) => {
+    const coveredFrom = floorTo((await coverage.read('coverage')).getTime(), HOUR.ms);
+    const near = from < coveredFrom && !(await anyReading({ start: from, end: Math.min(coveredFrom, olderThan) })) ? coveredFrom : from;
+    return edgeBucket(anyReading, { start: near, end: olderThan }, 'first', HOUR.ms);
   };
 
   /** The end of a step from `hour`: hours while their buckets count at most `DELETE_BATCH` readings together, at least one. */

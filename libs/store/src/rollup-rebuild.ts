@@ -1,6 +1,7 @@
 import type { StatusEvent } from '@tally/contract';
 import type { Collection } from 'mongodb';
 import { minutesWithReadings } from './raw-counts';
+import { edgeBucket, readingProbe } from './raw-edges';
 import type { BucketRepository } from './rollup-buckets';
 import { COVERAGE_KINDS, type Coverage, type CoverageKind } from './rollup-coverage';
 import type { ExpiryMark } from './raw-expiry';
@@ -47,20 +48,16 @@ export async function rebuildRollups(
   // Only over days rebuilt without a gap down from where coverage starts: a day between that
   // was never rebuilt would then be read from rollups that lack its readings.
   const extendCoverage = (rebuiltFrom: number) => coverage.extendOver({ start: rebuiltFrom, end: top }, before);
+  const anyReading = readingProbe(raw);
   for (let at = top; at > first; ) {
     signal?.throwIfAborted();
     // Straight to the newest day below `at` that holds readings: days without any need nothing.
-    const [latest] = await raw
-      .find({ ts: { $gte: new Date(first), $lt: new Date(at) } }, { projection: { ts: 1 } })
-      .sort({ ts: -1 })
-      .limit(1)
-      .toArray();
-    if (!latest) {
+    const day = await edgeBucket(anyReading, { start: first, end: at }, 'last', DAY.ms);
+    if (day === undefined) {
       await extendCoverage(first);
       break;
     }
-    at = floorTo(latest.ts.getTime(), DAY.ms) + DAY.ms;
-    const chunk = { start: new Date(at - DAY.ms), end: new Date(at) };
+    const chunk = { start: new Date(day), end: new Date(day + DAY.ms) };
     const times = await minutesWithReadings(raw, chunk);
     await buckets.markChanged(times, [MINUTE]);
     // Counts can use the chunk's rollups once its buckets are marked; refreshing them now only
