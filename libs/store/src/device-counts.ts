@@ -1,6 +1,7 @@
 import type { Status, StatusEvent } from '@tally/contract';
 import type { Collection, Document } from 'mongodb';
 import { forEachLimited } from './concurrency';
+import { forEachDaySlot } from './device-day-bson';
 import { hourKeyOf, type DeviceRollups, type HourSlot } from './device-rollups';
 import { deviceExpiryProblem, planDeviceRange, type SlotSelection } from './device-plan';
 import type { ExpiryMark } from './raw-expiry';
@@ -246,17 +247,14 @@ export function createDeviceCounts(
     const documents = rollups.days.find(
       { ...filter, day: { $gte: new Date(slots.firstDay), $lt: new Date(slots.endDay) } },
       // In one reply where they fit (16 MiB): the server's first batch is 101 documents, and a
-      // month of 10 devices (310) then took a second round trip.
-      { projection: { day: 1, h: 1 }, maxTimeMS: timeoutMs, batchSize: SLOT_DOCUMENTS_BATCH },
+      // month of 10 devices (310) then took a second round trip. As BSON: see device-day-bson.ts.
+      { projection: { day: 1, h: 1 }, maxTimeMS: timeoutMs, batchSize: SLOT_DOCUMENTS_BATCH, raw: true },
     );
     for await (const document of documents) {
-      const day = document.day.getTime();
-      const only = slots.partial.get(day);
-      for (const [key, slot] of Object.entries(document.h ?? {})) {
-        const hour = Number(key);
-        if (only && !only.includes(hour)) continue;
-        add(day + hour * HOUR.ms, { ...zeroCounts(), ...slot.c });
-      }
+      forEachDaySlot(document as unknown as Uint8Array, (day, hour, counts) => {
+        const only = slots.partial.get(day);
+        if (!only || only.includes(hour)) add(day + hour * HOUR.ms, counts);
+      });
     }
   }
 }
