@@ -15,8 +15,9 @@ export interface RawRetentionOptions {
 }
 
 /**
- * Deletes raw readings older than `retentionMs`, an hour of readings per step, steps back to back
- * while it is behind (a processor starting with RAW_RETENTION on a database of old readings), then
+ * Deletes raw readings older than `retentionMs`, an hour of readings per step, step after step
+ * (each resting 1.5 times as long as it worked, raw-expiry.ts) while it is behind (a processor
+ * starting with RAW_RETENTION on a database of old readings), then
  * one step each hour as readings age: each step checks that the rollups hold the hour's readings,
  * waits `graceMs` for counts that began before it, then deletes them in batches (raw-expiry.ts).
  * Several processors may each run one: a step is held by one at a time. Resolves once `signal` aborts.

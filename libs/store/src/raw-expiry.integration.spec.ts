@@ -114,3 +114,22 @@ describe('raw expiry', () => {
     expect(await store.collection.countDocuments({ ts: { $gte: new Date(MARK) } })).toBe(written.filter((r) => r.ts.getTime() >= MARK).length);
   });
 });
+
+describe('raw expiry pace', () => {
+  it('rests after a step restRatio times as long as the step worked, and not at all at 0', async () => {
+    const { store } = freshStore();
+    await store.ensureIndexes();
+    await store.insertReadings(readings());
+    await refreshAll(store);
+    const started = performance.now();
+    const paced = await store.rollups.expireRaw({ olderThan: START + HOUR, now: NOW, graceMs: 0, restRatio: 3 });
+    const elapsed = performance.now() - started;
+    expect(paced).toMatchObject({ state: 'expired', deleted: Math.ceil(HOUR / 37_000) });
+    const { restedMs } = paced as Extract<ExpiryResult, { state: 'expired' }>;
+    // The step worked restedMs / 3 and then rested restedMs: lower bounds, which a slow machine only raises.
+    expect(restedMs).toBeGreaterThan(0);
+    expect(elapsed).toBeGreaterThanOrEqual(restedMs + restedMs / 3 - 2);
+    const unpaced = await store.rollups.expireRaw({ olderThan: START + 2 * HOUR, now: NOW, graceMs: 0, restRatio: 0 });
+    expect(unpaced).toMatchObject({ state: 'expired', restedMs: 0 });
+  });
+});
