@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createDeviceRollups } from './device-rollups';
 import { StoreError } from './errors';
 import { seriesShape, timeZone, type SeriesShape, type SeriesStep, type TimeZone } from './series-calendar';
-import type { ExpiryResult } from './raw-expiry';
+import { EXPIRY_IDS_COLLECTION, type ExpiryResult } from './raw-expiry';
 import { createStatusEventStore, type StatusEventStore } from './status-events';
 import { freshStores } from './test/fixtures';
 
@@ -115,7 +115,26 @@ describe('raw expiry', () => {
   });
 });
 
-describe('raw expiry pace', () => {
+describe('raw expiry steps', () => {
+  it('delete only the readings they listed: one written into the hour during the grace stays and counts once', async () => {
+    const { store, db } = freshStore();
+    await store.ensureIndexes();
+    await store.insertReadings(readings());
+    await refreshAll(store);
+    const minute = range(START + 10 * MINUTE, START + 11 * MINUTE);
+    const before = total(await store.countByStatus(minute, options));
+    const step = store.rollups.expireRaw({ olderThan: START + HOUR, now: NOW, graceMs: 3000 });
+    // Listed once the ids are written; the deletion waits for the grace.
+    await expect.poll(() => db.collection(EXPIRY_IDS_COLLECTION).countDocuments(), { timeout: 15_000 }).toBeGreaterThan(0);
+    const late = { _id: 'written-during-grace', status: 4, ts: new Date(START + 10 * MINUTE + 5), receivedAt: new Date(NOW - 2 * DAY) };
+    await store.insertReadings([late]);
+    expect(await step).toMatchObject({ state: 'expired', deleted: Math.ceil(HOUR / 37_000) });
+    expect(await store.collection.countDocuments({ _id: late._id })).toBe(1);
+    await refreshAll(store);
+    expect(total(await store.countByStatus(minute, options))).toBe(before + 1);
+  });
+
+
   it('rests after a step restRatio times as long as the step worked, and not at all at 0', async () => {
     const { store } = freshStore();
     await store.ensureIndexes();

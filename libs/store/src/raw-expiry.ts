@@ -4,7 +4,7 @@ import { sleep } from '@tally/runtime';
 import type { Collection, Db } from 'mongodb';
 import type { BucketRepository } from './rollup-buckets';
 import { EVERYTHING, ROLLUP_META_COLLECTION, type Coverage } from './rollup-coverage';
-import { bucketExpression } from './raw-counts';
+import { bucketExpression, type Stretch } from './raw-counts';
 import { edgeBucket, readingProbe } from './raw-edges';
 import { floorTo, HOUR, MINUTE } from './rollup-plan';
 import { totalOf } from './status-counts';
@@ -243,12 +243,19 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
     return undefined;
   };
 
-  /** Deletes the readings listed for `hour`, a batch at a time, while this processor holds the step. */
-  const deleteListed = async (hour: number, signal: AbortSignal | undefined): Promise<number | undefined> => {
+  /**
+   * Deletes the readings listed for the step of `hour` (listed from `[from, end)`), a batch at a
+   * time, while this processor holds the step. By their ids within the step's range: DocumentDB
+   * deletes by `_id` `$in` alone without an index, reading every raw reading (5.2 s for 11,416 of
+   * 10M, and in proportion to the collection); the range lets it use the `ts` index (67 ms), and
+   * the ids keep the readings written since the listing.
+   */
+  const deleteListed = async (hour: number, { start, end }: Stretch, signal: AbortSignal | undefined): Promise<number | undefined> => {
     let deleted = 0;
+    const within = { $gte: new Date(start), $lt: new Date(end) };
     for await (const { _id, ids } of idLists.find({ hour: new Date(hour) }).sort({ _id: 1 })) {
       if (signal?.aborted || !(await hold())) return undefined;
-      deleted += (await raw.deleteMany({ _id: { $in: ids } })).deletedCount;
+      deleted += (await raw.deleteMany({ ts: within, _id: { $in: ids } })).deletedCount;
       await idLists.deleteOne({ _id });
     }
     return deleted;
@@ -279,7 +286,7 @@ export function createRawExpiry(db: Db, raw: Collection<StatusEvent>, buckets: B
         }
         if (!(await hold({ 'step.deleting': true }))) return { state: 'held', by: 'another processor' };
       }
-      const deleted = await deleteListed(hour, signal);
+      const deleted = await deleteListed(hour, { start: from, end }, signal);
       if (deleted === undefined) return signal?.aborted ? { state: 'idle' } : { state: 'held', by: 'another processor' };
       await meta.updateOne({ _id: EXPIRY_ID, 'step.owner': owner }, { $set: { before: new Date(end) }, $unset: { step: '' } });
       const restMs = (performance.now() - started - graceWaitedMs) * restRatio;
