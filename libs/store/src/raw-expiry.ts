@@ -64,10 +64,11 @@ export interface ExpiryOptions {
 }
 
 /**
- * How long a step rests for each millisecond it worked. Measured (bench/README.md, "Time at
- * 10,000,000 readings"): back to back, steps deleted 1.89× as fast as readings were inserted, and a
- * processor's drain beside them fell to 0.58× its pace alone; resting 1.5 times as long keeps
- * deletion well above half the insert's rate and leaves the drain most of the database.
+ * How long a step rests for each millisecond it worked: a processor catching up on old readings
+ * spends at most 40 % of its time deleting. Measured (bench/README.md, "Time at 10,000,000
+ * readings"): steps back to back took the database from a drain beside them (0.58× its pace alone,
+ * before deletes used the `ts` index); resting, expiry still deletes faster than readings are
+ * inserted, and the drain keeps its pace.
  */
 export const EXPIRY_REST_RATIO = 1.5;
 
