@@ -14,12 +14,12 @@ afterEach(() => {
 });
 
 describe('runRawRetention', () => {
-  it('starts at once, steps back to back while behind, then once a minute; a failure is retried a minute later', async () => {
+  it('starts at once, steps one after another while behind (each step rests in the store), then once a minute; a failure is retried a minute later', async () => {
     const controller = new AbortController();
     const hour = new Date(0);
     const script: (ExpiryResult | Error)[] = [
-      { state: 'expired', hour, end: hour, deleted: 10 },
-      { state: 'expired', hour, end: hour, deleted: 10 },
+      { state: 'expired', hour, end: hour, deleted: 10, restedMs: 0 },
+      { state: 'expired', hour, end: hour, deleted: 10, restedMs: 0 },
       { state: 'idle' },
       new Error('MongoDB down'),
       { state: 'waiting', hour, reason: 'buckets there are waiting for a refresh' },
