@@ -9,6 +9,7 @@ import { DEFAULT_PARTITIONS, partitionsState } from './ingest';
 import { readCpuSeconds, readPeakRssMb } from './proc';
 import { startProgress } from './progress';
 import { percentiles, round, type Percentiles } from './stats';
+import { API_IMAGE_NODE_OPTIONS } from './options';
 
 /** The stream every client follows: the last hour, by the minute (the trickle's readings are in it, the load's are not). */
 export const LIVE_STREAM = '/status-counts/stream?window=1h&step=1m';
@@ -78,6 +79,7 @@ export async function runLive(context: BenchContext, options: LiveOptions): Prom
       API_METRICS_PORT: String(metricsPort),
       API_MAX_STREAMS: String(options.liveClients + 10),
       LOG_LEVEL: 'info',
+      NODE_OPTIONS: API_IMAGE_NODE_OPTIONS,
     },
   });
   const stopApi = context.cleanup.defer(() => stopApp(api));

@@ -1,14 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FULL_SIZES, parseBenchArgs, PROCESSOR_IMAGE_NODE_OPTIONS, QUICK_SIZES, UsageError } from './options';
+import { API_IMAGE_NODE_OPTIONS, FULL_SIZES, parseBenchArgs, PROCESSOR_IMAGE_NODE_OPTIONS, QUICK_SIZES, UsageError } from './options';
 
-describe('PROCESSOR_IMAGE_NODE_OPTIONS', () => {
-  it('are the V8 flags of the processor image, so that the bench measures the processor as deployed', () => {
-    const dockerfile = readFileSync(join(import.meta.dirname, '../../../docker/Dockerfile'), 'utf8');
-    const stage = dockerfile.slice(dockerfile.indexOf('AS processor'));
-    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(stage)?.[1] ?? '[]') as string[];
-    expect(cmd.filter((arg) => arg.startsWith('--')).join(' ')).toBe(PROCESSOR_IMAGE_NODE_OPTIONS);
+/** The V8 flags of the CMD of the Dockerfile's stage `name`. */
+function imageFlags(name: string): string {
+  const dockerfile = readFileSync(join(import.meta.dirname, '../../../docker/Dockerfile'), 'utf8');
+  const stage = dockerfile.slice(dockerfile.indexOf(`AS ${name}`));
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(stage)?.[1] ?? '[]') as string[];
+  return cmd.filter((arg) => arg.startsWith('--')).join(' ');
+}
+
+describe('PROCESSOR_IMAGE_NODE_OPTIONS and API_IMAGE_NODE_OPTIONS', () => {
+  it('are the V8 flags of the processor and API images, so that the bench measures them as deployed', () => {
+    expect(imageFlags('processor')).toBe(PROCESSOR_IMAGE_NODE_OPTIONS);
+    expect(imageFlags('api')).toBe(API_IMAGE_NODE_OPTIONS);
   });
 });
 

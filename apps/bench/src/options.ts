@@ -5,6 +5,8 @@ export type Phase = (typeof PHASES)[number];
 
 /** The V8 flags the processor's image runs it with (docker/Dockerfile), so RSS reads as deployed. */
 export const PROCESSOR_IMAGE_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=160';
+/** The V8 flags the API's image runs it with (docker/Dockerfile): its peak RSS is then the one the 256 Mi limit bounds. */
+export const API_IMAGE_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=128';
 
 export interface Sizes {
   /** Readings published per transport (AMQP, MQTT), each drained by the processor. */

@@ -10,6 +10,7 @@ import { startProgress } from './progress';
 import { DAY_MS, DEVICE_PAGE, QUERY_START, queryKinds, readDevicePage, SPAN_DAYS, type Fleet, type QueryKind } from './questions';
 import { perSecond, percentiles, round, type Percentiles } from './stats';
 import { measureStorage, type StorageResult } from './storage';
+import { API_IMAGE_NODE_OPTIONS } from './options';
 
 const SEED_BATCH = 1000;
 /** Requests in flight during the /healthz load. */
@@ -94,6 +95,7 @@ export async function startTarget(context: BenchContext, readings: number, seed:
       MONGODB_URI: withDatabase(context.urls.mongodbUri, seed.database),
       API_PORT: String(port),
       API_REQUEST_TIMEOUT_MS: String(API_REQUEST_TIMEOUT_MS),
+      NODE_OPTIONS: API_IMAGE_NODE_OPTIONS,
     },
   });
   const stop = context.cleanup.defer(() => stopApp(api));
