@@ -1,6 +1,6 @@
 import { BSON, Double, Int32, Long } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { forEachDaySlot } from './device-day-bson';
+import { dirtyBucketOf, forEachDaySlot } from './device-day-bson';
 
 const DAY = Date.parse('2026-03-29T00:00:00Z');
 
@@ -53,5 +53,16 @@ describe('forEachDaySlot', () => {
     expect(() => slotsOf({ day: new Date(DAY), h: { '1': { c: { '7': 1 } } } })).toThrow(/no status/);
     expect(() => slotsOf({ day: new Date(DAY), h: { '1': { c: { '01': 1 } } } })).toThrow(/no status/);
     expect(() => slotsOf({ day: new Date(DAY), h: { '1': { c: { '2': 'three' } } } })).toThrow(/element type 0x2/);
+  });
+});
+
+describe('dirtyBucketOf', () => {
+  it('reads the level and start of a dirty bucket, and nothing of a device-day document', () => {
+    const at = new Date(DAY + 7 * 3_600_000);
+    expect(dirtyBucketOf(BSON.serialize({ dirty: 'hour', at }))).toEqual({ level: 'hour', at: at.getTime() });
+    expect(dirtyBucketOf(BSON.serialize({ at, dirty: 'minute' }))).toEqual({ level: 'minute', at: at.getTime() });
+    const document = { _id: 'pump.17 2026-03-29', day: new Date(DAY), h: { '0': { v: 3, c: { '1': 2 } } } };
+    expect(dirtyBucketOf(BSON.serialize(document))).toBeUndefined();
+    expect(() => dirtyBucketOf(BSON.serialize({ dirty: 'day' }))).toThrow(/dirty day without its start/);
   });
 });

@@ -15,6 +15,7 @@ const DOCUMENT = 0x03;
 const DATE = 0x09;
 const INT32 = 0x10;
 const INT64 = 0x12;
+const STRING = 0x02;
 
 /** Bytes of a value of `type` at `at` that is not read but passed over. */
 function valueLength(bytes: Uint8Array, view: DataView, type: number, at: number): number {
@@ -26,7 +27,7 @@ function valueLength(bytes: Uint8Array, view: DataView, type: number, at: number
       return 8;
     case INT32:
       return 4;
-    case 0x02: // string: length, then the bytes with their 0
+    case STRING: // length, then the bytes with their 0
       return 4 + view.getInt32(at, true);
     case DOCUMENT:
     case 0x04: // array
@@ -127,4 +128,23 @@ export function forEachDaySlot(bytes: Uint8Array, onSlot: (day: number, hour: nu
     });
     onSlot(ofDay, hour, counts);
   });
+}
+
+/**
+ * The dirty bucket that a document of the same cursor names, `{ dirty: "<level name>", at: <its
+ * start> }` (device-counts.ts reads a series' dirty buckets and device-day documents in one
+ * statement), or `undefined` for a device-day document.
+ */
+export function dirtyBucketOf(bytes: Uint8Array): { level: string; at: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let level: string | undefined;
+  let at: number | undefined;
+  forEachElement(bytes, view, 0, (type, nameStart, nameEnd, value) => {
+    if (type === STRING && isName(bytes, nameStart, nameEnd, 'dirty')) {
+      level = new TextDecoder().decode(bytes.subarray(value + 4, value + 3 + view.getInt32(value, true)));
+    } else if (type === DATE && isName(bytes, nameStart, nameEnd, 'at')) at = Number(view.getBigInt64(value, true));
+  });
+  if (level === undefined) return undefined;
+  if (at === undefined) throw new Error(`device-day BSON: a dirty ${level} without its start`);
+  return { level, at };
 }
