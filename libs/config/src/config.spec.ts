@@ -17,7 +17,7 @@ describe('defaults', () => {
       amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
       partitions: 4,
       mongodbUri: 'mongodb://127.0.0.1:27017/tally',
-      prefetch: 250,
+      prefetch: 1000,
       batchSize: 500,
       batchMaxWaitMs: 50,
       healthPort: undefined,
@@ -127,9 +127,11 @@ describe('bad values', () => {
     expect(loadProcessorConfig({ env: { MONGODB_URI: uri }, cwd }).mongodbUri).toBe(uri);
   });
 
-  it('takes a batch size over the prefetch: a batch fills from several partitions, or closes when one has sent its prefetch', () => {
-    const config = loadProcessorConfig({ env: { BATCH_SIZE: '2000', PROCESSOR_PREFETCH: '1000' }, cwd });
-    expect([config.batchSize, config.prefetch]).toEqual([2000, 1000]);
+  it('refuses a batch size over the prefetch, which no batch could reach', () => {
+    expect(problemsOf(() => loadProcessorConfig({ env: { BATCH_SIZE: '2000', PROCESSOR_PREFETCH: '1000' }, cwd }))).toEqual([
+      expect.stringMatching(/^BATCH_SIZE: 2000 is more than PROCESSOR_PREFETCH \(1000\), so a batch could never fill/),
+    ]);
+    expect(loadProcessorConfig({ env: { BATCH_SIZE: '1000', PROCESSOR_PREFETCH: '1000' }, cwd }).batchSize).toBe(1000);
   });
 
   it('accepts a connection string with several hosts, which no WHATWG URL can hold', () => {

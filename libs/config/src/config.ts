@@ -88,6 +88,11 @@ export function loadProcessorConfig(options?: ReadEnvironmentOptions): Processor
     ],
     env,
   );
+  if (v.BATCH_SIZE > v.PROCESSOR_PREFETCH) {
+    throw new ConfigError([
+      `BATCH_SIZE: ${v.BATCH_SIZE} is more than PROCESSOR_PREFETCH (${v.PROCESSOR_PREFETCH}), so a batch could never fill and every one would wait BATCH_MAX_WAIT_MS; make BATCH_SIZE at most PROCESSOR_PREFETCH`,
+    ]);
+  }
   return {
     amqpUrls: v.AMQP_URL,
     partitions: v.TALLY_PARTITIONS,

@@ -177,8 +177,8 @@ export const VARIABLES = {
     schema: integer(1, 256),
   }),
   PROCESSOR_PREFETCH: variable({
-    default: '250',
-    description: 'Most unacknowledged messages the processor holds at once from each partition (bounds its memory); a partition that has sent this many closes the batch',
+    default: '1000',
+    description: 'Most unacknowledged messages the processor holds at once from each partition (bounds its memory)',
     schema: integer(1, 65_535),
   }),
   PROCESSOR_HEALTH_PORT: variable({
@@ -194,7 +194,7 @@ export const VARIABLES = {
   }),
   BATCH_SIZE: variable({
     default: '500',
-    description: 'The processor writes a batch as soon as this many readings wait (or a partition has sent PROCESSOR_PREFETCH)',
+    description: 'The processor writes a batch as soon as this many readings wait; at most PROCESSOR_PREFETCH',
     schema: integer(1, 100_000),
   }),
   BATCH_MAX_WAIT_MS: variable({

@@ -109,18 +109,6 @@ describe('BatchConsumer', () => {
     expect(await queueDepth()).toBe(0);
   });
 
-  it('hands a batch over as soon as a queue has sent its prefetch, not after maxWaitMs: it can send no more until they are settled', async () => {
-    // One device: every reading in one partition, which can have 10 unsettled at a time (a
-    // multiple of 10: a last batch of fewer would rightly wait for maxWaitMs).
-    const sent = await publish(30, { devices: 1 });
-    const batches: string[][] = [];
-    consume({ prefetch: 10, batchSize: 100, maxWaitMs: 600_000, handleBatch: async (messages) => void batches.push(idsOf(messages)) });
-    await expect.poll(() => batches.flat().length).toBe(30);
-    expect(batches.flat()).toEqual(sent);
-    expect(batches.map((batch) => batch.length)).toEqual([10, 10, 10]);
-    await expect.poll(() => queueDepth()).toBe(0);
-  });
-
   it('returns to the queue only the messages a batch hands back, and acks the others', async () => {
     const sent = await publish(10);
     const deliveries: string[] = [];

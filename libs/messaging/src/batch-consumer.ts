@@ -28,10 +28,7 @@ export interface BatchConsumerOptions {
    * @default 1000
    */
   prefetch?: number;
-  /**
-   * A batch is handed over as soon as this many messages wait, or as soon as a queue has sent
-   * `prefetch` that are not settled yet (it sends no more until some are: waiting would only delay).
-   */
+  /** A batch is handed over as soon as this many messages wait. */
   batchSize: number;
   /** …or at most this long after its first message arrived. */
   maxWaitMs: number;
@@ -86,8 +83,6 @@ interface Subscription {
   getting: boolean;
   /** Which of this channel's deliveries can be acknowledged. */
   acks: AckWindow;
-  /** Messages each queue delivered that are not settled yet: one at the prefetch delivers no more. */
-  held: Map<string, number>;
   /** Why the broker closed the connection, if it did. */
   closedBy?: Error;
 }
@@ -95,8 +90,6 @@ interface Subscription {
 interface Batch {
   subscription: Subscription;
   messages: Delivery[];
-  /** How many of the messages each consumed queue delivered. */
-  perQueue: Map<string, number>;
 }
 
 /** A broker that accepts the TCP connection but does not answer is given up on after this long. */
@@ -140,7 +133,6 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   readonly #urls: UrlRotation;
   #current: Subscription | undefined;
   #collecting: Delivery[] = [];
-  #collectingPerQueue = new Map<string, number>();
   #collectTimer: NodeJS.Timeout | undefined;
   #waiting: Batch[] = [];
   #handling = new Set<Promise<void>>();
@@ -230,7 +222,6 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
         consumerTags: new Map(),
         getting: false,
         acks: new AckWindow(),
-        held: new Map(),
       };
       this.#current = subscription;
       connection.once('close', () => this.#lost(subscription, closedBy));
@@ -257,7 +248,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
 
   async #consume(subscription: Subscription, queue: string): Promise<void> {
     const { consumerTag } = await subscription.channel.consume(queue, (message) => {
-      if (message !== null) return this.#receive(subscription, fromAmqplib(message), queue);
+      if (message !== null) return this.#receive(subscription, fromAmqplib(message));
       // The server cancelled the consumer: a retired queue was deleted (by another processor), or
       // a partition was deleted or lost its leader, which a new subscription declares anew.
       subscription.consumerTags.delete(queue);
@@ -363,7 +354,6 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     clearTimeout(this.#collectTimer);
     this.#collectTimer = undefined;
     this.#collecting = [];
-    this.#collectingPerQueue = new Map();
     this.#waiting = [];
     subscription.connection.close().catch(() => undefined);
     if (this.#closing) return;
@@ -379,18 +369,10 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     this.#retryTimer = setTimeout(() => this.#subscribe(), delay);
   }
 
-  /** Takes a message `queue` delivered to its consumer (none for one taken with `basic.get`). */
-  #receive(subscription: Subscription, message: Delivery, queue?: string): void {
+  #receive(subscription: Subscription, message: Delivery): void {
     if (subscription !== this.#current) return;
     this.#collecting.push(message);
-    let queueFull = false;
-    if (queue !== undefined) {
-      this.#collectingPerQueue.set(queue, (this.#collectingPerQueue.get(queue) ?? 0) + 1);
-      const held = (subscription.held.get(queue) ?? 0) + 1;
-      subscription.held.set(queue, held);
-      queueFull = held >= this.#options.prefetch;
-    }
-    if (this.#careful > 0 || queueFull || this.#collecting.length >= this.#options.batchSize) this.#seal();
+    if (this.#careful > 0 || this.#collecting.length >= this.#options.batchSize) this.#seal();
     else this.#collectTimer ??= setTimeout(() => this.#seal(), this.#options.maxWaitMs);
   }
 
@@ -399,13 +381,11 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     clearTimeout(this.#collectTimer);
     this.#collectTimer = undefined;
     const messages = this.#collecting;
-    const perQueue = this.#collectingPerQueue;
     const subscription = this.#current;
     if (messages.length === 0 || subscription === undefined) return;
     this.#collecting = [];
-    this.#collectingPerQueue = new Map();
     subscription.acks.open(lastTag(messages));
-    this.#waiting.push({ subscription, messages, perQueue });
+    this.#waiting.push({ subscription, messages });
     this.#handleWaiting();
   }
 
@@ -420,7 +400,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     }
   }
 
-  async #handle({ subscription, messages, perQueue }: Batch): Promise<void> {
+  async #handle({ subscription, messages }: Batch): Promise<void> {
     let unsettled: readonly Delivery[];
     try {
       unsettled = (await this.#options.handleBatch(messages)) ?? [];
@@ -428,7 +408,6 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       unsettled = messages;
       this.#report(error as Error);
     }
-    for (const [queue, count] of perQueue) subscription.held.set(queue, (subscription.held.get(queue) ?? 0) - count);
     // A batch of a lost connection cannot be acknowledged: its tags mean nothing on a new one.
     if (subscription !== this.#current) return;
     const { channel, acks } = subscription;
