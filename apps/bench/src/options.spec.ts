@@ -1,15 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { findWorkspaceRoot, imageNodeFlags } from '@tally/devstack';
 import { describe, expect, it } from 'vitest';
 import { API_IMAGE_NODE_OPTIONS, FULL_SIZES, parseBenchArgs, PROCESSOR_IMAGE_NODE_OPTIONS, QUICK_SIZES, UsageError } from './options';
 
-/** The V8 flags of the CMD of the Dockerfile's stage `name`. */
-function imageFlags(name: string): string {
-  const dockerfile = readFileSync(join(import.meta.dirname, '../../../docker/Dockerfile'), 'utf8');
-  const stage = dockerfile.slice(dockerfile.indexOf(`AS ${name}`));
-  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(stage)?.[1] ?? '[]') as string[];
-  return cmd.filter((arg) => arg.startsWith('--')).join(' ');
-}
+const imageFlags = (stage: string) => imageNodeFlags(findWorkspaceRoot(import.meta.dirname), stage).join(' ');
 
 describe('PROCESSOR_IMAGE_NODE_OPTIONS and API_IMAGE_NODE_OPTIONS', () => {
   it('are the V8 flags of the processor and API images, so that the bench measures them as deployed', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findWorkspaceRoot } from '@tally/devstack';
+import { findWorkspaceRoot, imageNodeFlags } from '@tally/devstack';
 import { createStatusEventStore, floorTo, SERIES_STEPS, type SeriesStep } from '@tally/store';
 import { describe, expect, it } from 'vitest';
 import { Scenario, scenarioPerTest } from './test/scenario';
@@ -10,16 +10,6 @@ const root = findWorkspaceRoot(import.meta.dirname);
 const perTest = scenarioPerTest();
 const DAY_MS = 86_400_000;
 const POINTS = 1500;
-
-/** The node flags of the API image's CMD (docker/Dockerfile, stage `api`). */
-function imageNodeFlags(): string[] {
-  const dockerfile = readFileSync(join(root, 'docker', 'Dockerfile'), 'utf8');
-  const stage = dockerfile.split(/^FROM /m).find((part) => /^\S+ AS api\s*$/m.test(part.split('\n')[0] ?? ''));
-  const cmd = /^CMD (\[.*\])$/m.exec(stage ?? '')?.[1];
-  if (!cmd) throw new Error('No CMD in the api stage of docker/Dockerfile');
-  const args = JSON.parse(cmd) as string[];
-  return args.slice(1, args.indexOf('main.js'));
-}
 
 /** The API container's memory limit in deploy/k8s, in bytes. */
 function k8sMemoryLimitBytes(): number {
@@ -50,7 +40,7 @@ describe('the API under a burst of charts', () => {
     }
     while ((await store.rollups.refresh({ limit: 20_000 })).pending > 0);
 
-    const flags = imageNodeFlags();
+    const flags = imageNodeFlags(root, 'api');
     expect(flags.join(' '), 'the image sets a heap limit').toMatch(/--max-old-space-size=\d+/);
     const api = await s.startApi({ NODE_OPTIONS: flags.join(' ') });
     let exited = false;

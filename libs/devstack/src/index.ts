@@ -10,6 +10,7 @@ export type { ClusterNode, LocalRabbitMqCluster } from './rabbitmq-cluster';
 export type { LocalRabbitMq, LocalRabbitMqOptions, RabbitMqPorts } from './rabbitmq';
 export { testDatabase, withDatabase } from './mongo-uri';
 export type { TestDatabase } from './mongo-uri';
+export { imageNodeFlags } from './image-flags';
 export { freePort, pollUntil, waitUntil } from './net';
 export type { WaitOptions } from './net';
 export { sendRawHttp } from './raw-http';
