@@ -18,12 +18,12 @@ export function zeroCounts(): StatusCounts {
   return Object.fromEntries(STATUS_KEYS.map((key) => [key, 0])) as StatusCounts;
 }
 
-/** Adds `more` into `counts`. */
 /** How many readings `counts` holds, all statuses together (none for no counts). */
 export function totalOf(counts: Partial<StatusCounts> | undefined): number {
   return Object.values(counts ?? {}).reduce((sum, n) => sum + n, 0);
 }
 
+/** Adds `more` into `counts`, and gives back `counts`. */
 export function addCounts(counts: StatusCounts, more: StatusCounts): StatusCounts {
   for (const key of STATUS_KEYS) counts[key] += more[key];
   return counts;
