@@ -63,48 +63,42 @@ export function createDeviceCounts(
   rollups: DeviceRollups,
   expiryMark: () => Promise<ExpiryMark>,
 ): DeviceCounts {
-  /** Where the slots can answer from: the fleet's and the devices' rollups both cover it. */
-  const coverageFrom = async () =>
-    Math.max((await coverage.cached('coverage')).getTime(), (await coverage.cached('device-coverage')).getTime());
-
-  /** Throws what keeps `range` from being answered once `unusable` hours are counted raw (see `deviceExpiryProblem`). */
-  const checkExpiry = async (marked: Promise<ExpiryMark>, range: Stretch, from: number, alsoUnusable: readonly number[], unusable: readonly number[]) => {
-    const problem = deviceExpiryProblem(range, from, alsoUnusable, unusable, (await marked).reach);
-    if (problem) throw problem;
-  };
-
   /**
-   * The plan of `range`: hours whose slots are usable are those whose fleet hour is clean with no
-   * dirty minute under it, the dirty minutes read first (the fleet's rule, see RollupBucket).
+   * The plan of `range`, from the dirty buckets under its interior that `readDirty` reads (with
+   * what else it reads beside them): hours whose slots are usable are those whose fleet hour is
+   * clean with no dirty minute under it, the dirty minutes read first (the fleet's rule, see
+   * RollupBucket).
    */
-  const plan = async (range: Stretch, timeoutMs: number, alsoUnusable: readonly number[] = []) => {
-    const from = await coverageFrom();
-    // Read beside the look for dirty minutes rather than before it (a round trip less).
+  const planFrom = async (
+    range: Stretch,
+    alsoUnusable: readonly number[],
+    readDirty: (interior: Stretch, check: (unusable: readonly number[]) => Promise<void>) => Promise<DirtyReads>,
+  ): Promise<DevicePlan & { documents?: Uint8Array[] }> => {
+    const from = Math.max((await coverage.cached('coverage')).getTime(), (await coverage.cached('device-coverage')).getTime());
+    // Read beside the look for dirty buckets rather than before it (a round trip less).
     const marked = expiryMark();
-    const check = (unusable: readonly number[]) => checkExpiry(marked, range, from, alsoUnusable, unusable);
+    const check = async (unusable: readonly number[]) => {
+      const problem = deviceExpiryProblem(range, from, alsoUnusable, unusable, (await marked).reach);
+      if (problem) throw problem;
+    };
     const draft = planDeviceRange(range, from, []);
     if (!draft.slots) {
       await check([]);
       return draft;
     }
-    const interior = { start: draft.slots.firstDay, end: draft.slots.endDay };
-    const [dirtyMinutes] = await Promise.all([buckets.dirtyIn(MINUTE, [interior], timeoutMs), check([])]);
-    const [dirtyHours, dirtyDays] = await Promise.all([buckets.dirtyIn(HOUR, [interior], timeoutMs), buckets.dirtyIn(DAY, [interior], timeoutMs)]);
-    return settle(range, from, alsoUnusable, { dirtyMinutes, dirtyHours, dirtyDays }, check);
-  };
-
-  /** The plan once the dirty buckets under its interior are known. */
-  const settle = async (
-    range: Stretch,
-    from: number,
-    alsoUnusable: readonly number[],
-    { dirtyMinutes, dirtyHours, dirtyDays }: Record<'dirtyMinutes' | 'dirtyHours' | 'dirtyDays', readonly number[]>,
-    check: (unusable: readonly number[]) => Promise<void>,
-  ) => {
+    const { dirtyMinutes, dirtyHours, dirtyDays, documents } = await readDirty({ start: draft.slots.firstDay, end: draft.slots.endDay }, check);
     const unusable = [...dirtyMinutes.map((minute) => floorTo(minute, HOUR.ms)), ...dirtyHours, ...alsoUnusable];
     await check(unusable);
-    return planDeviceRange(range, from, unusable, [...dirtyDays, ...unusable.map((hour) => floorTo(hour, DAY.ms))]);
+    return { ...planDeviceRange(range, from, unusable, [...dirtyDays, ...unusable.map((hour) => floorTo(hour, DAY.ms))]), documents };
   };
+
+  /** The plan of `range`, its dirty buckets read in two round trips (the minutes, then the hours and days). */
+  const plan = (range: Stretch, timeoutMs: number, alsoUnusable: readonly number[] = []) =>
+    planFrom(range, alsoUnusable, async (interior, check) => {
+      const [dirtyMinutes] = await Promise.all([buckets.dirtyIn(MINUTE, [interior], timeoutMs), check([])]);
+      const [dirtyHours, dirtyDays] = await Promise.all([buckets.dirtyIn(HOUR, [interior], timeoutMs), buckets.dirtyIn(DAY, [interior], timeoutMs)]);
+      return { dirtyMinutes, dirtyHours, dirtyDays };
+    });
 
   /**
    * `plan`, and the device-day documents of `devices` on the days it takes slots from, as raw BSON,
@@ -115,45 +109,37 @@ export function createDeviceCounts(
    * series of 10 devices at 1h over 10M readings went from p50 10.2-11.4 / p99 24-29 ms to 6.7-8.5 /
    * 18-20 ms through the store (bench/README.md has the API's figures).
    */
-  const planWithDocuments = async (range: Stretch, devices: readonly string[], timeoutMs: number, alsoUnusable: readonly number[]) => {
-    const from = await coverageFrom();
-    const marked = expiryMark();
-    const check = (unusable: readonly number[]) => checkExpiry(marked, range, from, alsoUnusable, unusable);
-    const draft = planDeviceRange(range, from, []);
-    if (!draft.slots) {
-      await check([]);
-      return { ...draft, documents: [] };
-    }
-    const days = { start: draft.slots.firstDay, end: draft.slots.endDay };
-    const dirty = (level: RollupLevel) => [{ $match: dirtyOnDaysOf([days]) }, { $project: { _id: 0, dirty: { $literal: level.name }, at: '$_id' } }];
-    const inUnion = (coll: string, pipeline: Document[]) => ({ $unionWith: { coll, pipeline } });
-    const found = await buckets
-      .collection(MINUTE)
-      .aggregate(
-        [
-          ...dirty(MINUTE),
-          inUnion(HOUR.collection, dirty(HOUR)),
-          inUnion(DAY.collection, dirty(DAY)),
-          inUnion(rollups.days.collectionName, [
-            { $match: { device: { $in: [...devices] }, day: { $gte: new Date(days.start), $lt: new Date(days.end) } } },
-            { $project: { day: 1, h: 1 } },
-          ]),
-        ],
-        // In one reply where they fit (16 MiB): the server's first batch is 101 documents, and a
-        // month of 10 devices (310) then took a second round trip. As BSON: see device-day-bson.ts.
-        { maxTimeMS: timeoutMs, batchSize: SLOT_DOCUMENTS_BATCH, raw: true },
-      )
-      .toArray();
-    const dirtyAt: Record<string, number[]> = { [MINUTE.name]: [], [HOUR.name]: [], [DAY.name]: [] };
-    const documents: Uint8Array[] = [];
-    for (const document of found as unknown as Uint8Array[]) {
-      const bucket = dirtyBucketOf(document);
-      if (bucket) dirtyAt[bucket.level]?.push(bucket.at);
-      else documents.push(document);
-    }
-    const [dirtyMinutes = [], dirtyHours = [], dirtyDays = []] = [MINUTE, HOUR, DAY].map((level) => dirtyAt[level.name]);
-    return { ...(await settle(range, from, alsoUnusable, { dirtyMinutes, dirtyHours, dirtyDays }, check)), documents };
-  };
+  const planWithDocuments = (range: Stretch, devices: readonly string[], timeoutMs: number, alsoUnusable: readonly number[]) =>
+    planFrom(range, alsoUnusable, async (days) => {
+      const dirty = (level: RollupLevel) => [{ $match: dirtyOnDaysOf([days]) }, { $project: { _id: 0, dirty: { $literal: level.name }, at: '$_id' } }];
+      const inUnion = (coll: string, pipeline: Document[]) => ({ $unionWith: { coll, pipeline } });
+      const found = await buckets
+        .collection(MINUTE)
+        .aggregate(
+          [
+            ...dirty(MINUTE),
+            inUnion(HOUR.collection, dirty(HOUR)),
+            inUnion(DAY.collection, dirty(DAY)),
+            inUnion(rollups.days.collectionName, [
+              { $match: { device: { $in: [...devices] }, day: { $gte: new Date(days.start), $lt: new Date(days.end) } } },
+              { $project: { day: 1, h: 1 } },
+            ]),
+          ],
+          // In one reply where they fit (16 MiB): the server's first batch is 101 documents, and a
+          // month of 10 devices (310) then took a second round trip. As BSON: see device-day-bson.ts.
+          { maxTimeMS: timeoutMs, batchSize: SLOT_DOCUMENTS_BATCH, raw: true },
+        )
+        .toArray();
+      const dirtyAt = new Map<string, number[]>([MINUTE, HOUR, DAY].map((level) => [level.name, []]));
+      const documents: Uint8Array[] = [];
+      for (const document of found as unknown as Uint8Array[]) {
+        const bucket = dirtyBucketOf(document);
+        if (bucket) dirtyAt.get(bucket.level)?.push(bucket.at);
+        else documents.push(document);
+      }
+      const [dirtyMinutes = [], dirtyHours = [], dirtyDays = []] = [MINUTE, HOUR, DAY].map((level) => dirtyAt.get(level.name));
+      return { dirtyMinutes, dirtyHours, dirtyDays, documents };
+    });
 
   /**
    * The server's sums over the device-day documents matching `filter`, grouped by `groupBy`: the
@@ -318,4 +304,12 @@ export function createDeviceCounts(
 }
 
 type SlotSums = { _id: unknown } & Record<string, unknown>;
+
+/** The starts of the dirty buckets under a plan's interior, and the device-day documents read with them, if any. */
+interface DirtyReads {
+  dirtyMinutes: readonly number[];
+  dirtyHours: readonly number[];
+  dirtyDays: readonly number[];
+  documents?: Uint8Array[];
+}
 
