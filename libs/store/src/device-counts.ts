@@ -51,8 +51,12 @@ export interface DeviceCounts {
 }
 
 const ALL_TIME: Stretch = { start: EVERYTHING.getTime(), end: NOTHING.getTime() };
-/** Device-day documents asked for in one reply of a series' slots (each is ~1-2 KB). */
-const SLOT_DOCUMENTS_BATCH = 5000;
+/**
+ * Rows asked for in the first reply of a series' statement, so that it is one: 1,500 hourly points
+ * (63 days) hold at most ~92,000 dirty buckets of ~40 bytes and, for 100 devices, 6,300 device-day
+ * documents of ~1-2 KB. A reply holds 16 MiB; past that, `getMore` goes on in the union's order.
+ */
+const SERIES_ROWS_BATCH = 100_000;
 /** Above every character a device id may hold: the end of the ids that start with a prefix. */
 const AFTER_ANY_ID_CHARACTER = '~';
 
@@ -125,9 +129,9 @@ export function createDeviceCounts(
               { $project: { day: 1, h: 1 } },
             ]),
           ],
-          // In one reply where they fit (16 MiB): the server's first batch is 101 documents, and a
-          // month of 10 devices (310) then took a second round trip. As BSON: see device-day-bson.ts.
-          { maxTimeMS: timeoutMs, batchSize: SLOT_DOCUMENTS_BATCH, raw: true },
+          // In one reply (16 MiB at most): the server's first batch is 101 rows, and a month of 10
+          // devices (310) then took a second round trip. As BSON: see device-day-bson.ts.
+          { maxTimeMS: timeoutMs, batchSize: SERIES_ROWS_BATCH, raw: true },
         )
         .toArray();
       const dirtyAt = new Map<string, number[]>([MINUTE, HOUR, DAY].map((level) => [level.name, []]));
