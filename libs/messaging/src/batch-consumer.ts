@@ -173,9 +173,10 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     if (subscription !== undefined && subscription === this.#current) {
       this.#current = undefined;
       // A quorum queue sometimes drops the acks that come right before its consumer's channel
-      // closes, and delivers those messages again (RabbitMQ issue 10327; seen here in 2 of 6 loaded
-      // test runs): a round trip to a queue over the channel first, which the broker answers once
-      // it has handled the acks before it.
+      // closes, and delivers those messages again (RabbitMQ issue 10327, open; its test below saw it
+      // in 2 of 6 full test runs): a round trip to a queue over the channel first, which the broker
+      // answers once its channel has handled the acks sent before it. That it always suffices is
+      // not proven; what it misses comes back, and storage absorbs the copies.
       const [queue] = subscription.queues;
       if (queue !== undefined) await subscription.channel.checkQueue(queue).catch(() => undefined);
       // The channel first: its close follows its last ack on the wire, and the broker confirms it
