@@ -77,7 +77,7 @@ export function createDeviceCounts(
     range: Stretch,
     alsoUnusable: readonly number[],
     readDirty: (interior: Stretch, check: (unusable: readonly number[]) => Promise<void>) => Promise<DirtyReads>,
-  ): Promise<DevicePlan & { documents?: Uint8Array[] }> => {
+  ): Promise<PlanReads> => {
     const from = Math.max((await coverage.cached('coverage')).getTime(), (await coverage.cached('device-coverage')).getTime());
     // Read beside the look for dirty buckets rather than before it (a round trip less).
     const marked = expiryMark();
@@ -141,8 +141,8 @@ export function createDeviceCounts(
         if (bucket) dirtyAt.get(bucket.level)?.push(bucket.at);
         else documents.push(document);
       }
-      const [dirtyMinutes = [], dirtyHours = [], dirtyDays = []] = [MINUTE, HOUR, DAY].map((level) => dirtyAt.get(level.name));
-      return { dirtyMinutes, dirtyHours, dirtyDays, documents };
+      const dirtyOf = (level: RollupLevel) => dirtyAt.get(level.name) ?? [];
+      return { dirtyMinutes: dirtyOf(MINUTE), dirtyHours: dirtyOf(HOUR), dirtyDays: dirtyOf(DAY), documents };
     });
 
   /**
@@ -233,7 +233,7 @@ export function createDeviceCounts(
       const straddled = shape.starts.filter((at) => at % HOUR.ms !== 0).map((at) => floorTo(at, HOUR.ms));
       // Points on UTC days take the server's sums of each day; other points of whole hours, each slot.
       const daily = shape.starts.slice(1).every((at) => at % DAY.ms === 0);
-      const planned: DevicePlan & { documents?: Uint8Array[] } = !hourly
+      const planned: PlanReads = !hourly
         ? await rawOnly(whole)
         : daily
           ? await plan(whole, timeoutMs, straddled)
@@ -308,6 +308,9 @@ export function createDeviceCounts(
 }
 
 type SlotSums = { _id: unknown } & Record<string, unknown>;
+
+/** A plan, and the device-day documents read with it (`planWithDocuments`). */
+type PlanReads = DevicePlan & { documents?: Uint8Array[] };
 
 /** The starts of the dirty buckets under a plan's interior, and the device-day documents read with them, if any. */
 interface DirtyReads {

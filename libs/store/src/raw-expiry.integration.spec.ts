@@ -134,7 +134,6 @@ describe('raw expiry steps', () => {
     expect(total(await store.countByStatus(minute, options))).toBe(before + 1);
   });
 
-
   it('rests after a step restRatio times as long as the step worked, and not at all at 0', async () => {
     const { store } = freshStore();
     await store.ensureIndexes();
