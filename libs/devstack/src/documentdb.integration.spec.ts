@@ -1,26 +1,25 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManagedProcess } from './child';
-import { findDocumentDb, type DocumentDbEngine } from './documentdb';
+import { findDocumentDb, psql, type DocumentDbEngine } from './documentdb';
 import { startLocalMongo, type LocalMongo } from './mongodb';
 
 const engine = findDocumentDb();
 
-/** Runs `sql` on the `postgres` database (where FerretDB connects); its rows, `|`-separated. */
-function query(postgres: ManagedProcess, sql: string): string {
+/** Runs `sql` with the devstack's `psql` on the `postgres` database (where FerretDB connects); its rows. */
+async function query(postgres: ManagedProcess, sql: string): Promise<string[]> {
   const args = postgres.options.args;
-  const port = args[args.indexOf('-p') + 1] ?? '';
-  const psql = join((engine as DocumentDbEngine).postgresBin, 'psql');
-  return execFileSync(psql, ['-h', '127.0.0.1', '-p', port, '-U', 'postgres', '-d', 'postgres', '-Atc', sql], { encoding: 'utf8' }).trim();
+  const port = Number(args[args.indexOf('-p') + 1]);
+  return (await psql(engine as DocumentDbEngine, port, sql, 30_000)).split('\n').filter((row) => row !== '');
 }
 
 /** PostgreSQL's count of sessions ever opened on its `postgres` database. */
-function sessions(postgres: ManagedProcess): number {
-  return Number(query(postgres, "SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'"));
+async function sessions(postgres: ManagedProcess): Promise<number> {
+  const [count] = await query(postgres, "SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'");
+  return Number(count);
 }
 
 describe.runIf(engine)('FerretDB on DocumentDB, as the devstack starts it', () => {
@@ -51,16 +50,16 @@ describe.runIf(engine)('FerretDB on DocumentDB, as the devstack starts it', () =
     const count = () => readings.aggregate([{ $match: { ts: { $gte: new Date(0) } } }, { $group: { _id: '$status', n: { $sum: 1 } } }]).toArray();
     expect((await count()).reduce((sum, group) => sum + (group.n as number), 0)).toBe(100);
 
-    const before = sessions(postgres as ManagedProcess);
+    const before = await sessions(postgres as ManagedProcess);
     for (let i = 0; i < 20; i++) await count();
     // Measured: 1 (psql's own) with the setting, 12 without it (FerretDB's pool reuses a few).
-    expect(sessions(postgres as ManagedProcess) - before).toBeLessThanOrEqual(2);
+    expect((await sessions(postgres as ManagedProcess)) - before).toBeLessThanOrEqual(2);
   });
 
   // documentdb/documentdb#635: a backend crashes now and then racing a tick of these jobs.
   it('runs DocumentDB\'s index-build jobs once a minute, and still builds an index of a collection that has documents at once', async () => {
     const postgres = server.processes.find((process) => process.options.command.endsWith('/postgres')) as ManagedProcess;
-    const schedules = query(postgres, "SELECT schedule FROM cron.job WHERE command LIKE '%build_index_concurrently%'").split('\n');
+    const schedules = await query(postgres, "SELECT schedule FROM cron.job WHERE command LIKE '%build_index_concurrently%'");
     expect(schedules.length, 'index-build jobs').toBeGreaterThan(0);
     expect(new Set(schedules)).toEqual(new Set(['* * * * *']));
 

@@ -175,10 +175,11 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       // A quorum queue sometimes drops the acks that come right before its consumer's channel
       // closes, and delivers those messages again (RabbitMQ issue 10327, open; its test below saw it
       // in 2 of 6 full test runs): a round trip to a queue over the channel first, which the broker
-      // answers once its channel has handled the acks sent before it. It does not suffice: on
-      // 2026-12-04 the test saw all 20 messages back in 2 of 7 full runs, and in 4 of 8 runs of
-      // that test alone beside a full run (3 of 8 with the cancel moved after the acks, so not
-      // kept). What comes back is delivered again, and storage absorbs the copies.
+      // answers once its channel has handled the acks sent before it. It does not suffice, and the
+      // cause may not be that issue: on 2026-12-04 the test saw all 20 messages back in 2 of 7 full
+      // runs and 4 of 8 runs of it alone on a loaded machine, and also with the cancel moved after
+      // the acks (3 of 8) or 1.5 s waited before the close (3 of 3). What comes back is delivered
+      // again, and storage absorbs the copies.
       const [queue] = subscription.queues;
       if (queue !== undefined) await subscription.channel.checkQueue(queue).catch(() => undefined);
       // The channel first: its close follows its last ack on the wire, and the broker confirms it
