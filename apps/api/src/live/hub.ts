@@ -137,7 +137,11 @@ export class LiveHub {
     const now = this.#o.now();
     this.#history = new TickHistory(now);
     this.#lastPollAt = now;
-    this.#heartbeat = setInterval(() => this.#each((subscriber) => subscriber.stream.heartbeat()), this.#o.heartbeatMs);
+    // A stream whose first event is still being read has no reader yet: it cannot have stalled.
+    this.#heartbeat = setInterval(
+      () => this.#each((subscriber) => subscriber.firstReadAfter === undefined && subscriber.stream.heartbeat()),
+      this.#o.heartbeatMs,
+    );
     this.#heartbeat.unref();
     this.#o.changes?.on('changes', ({ minutes }) => {
       if (this.#subscribers === 0) return;
