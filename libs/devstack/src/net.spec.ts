@@ -1,6 +1,9 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canConnect, freePort, waitUntil } from './net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canConnect, ephemeralPorts, freePort, waitUntil } from './net';
 
 const servers: Server[] = [];
 afterEach(() => servers.splice(0).forEach((server) => server.close()));
@@ -17,6 +20,23 @@ describe('freePort', () => {
   it('returns the preferred port when nothing listens there', async () => {
     const port = await freePort();
     expect(await freePort(port)).toBe(port);
+  });
+
+  it('picks ports below the kernel\'s ephemeral ones, which outgoing connections take their own from', async () => {
+    const [firstEphemeral] = ephemeralPorts() ?? [];
+    expect(firstEphemeral, 'the range is read on Linux').toBeGreaterThan(10_000);
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    for (const port of ports) expect(port).toBeGreaterThanOrEqual(10_000);
+    for (const port of ports) expect(port).toBeLessThan(firstEphemeral as number);
+  });
+
+  it('reads the ephemeral range, and nothing from a file that does not hold one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-ports-'));
+    writeFileSync(join(dir, 'range'), '32768\t60999\n');
+    writeFileSync(join(dir, 'junk'), 'no ports\n');
+    expect(ephemeralPorts(join(dir, 'range'))).toEqual([32768, 60999]);
+    expect(ephemeralPorts(join(dir, 'junk'))).toBeUndefined();
+    expect(ephemeralPorts(join(dir, 'missing'))).toBeUndefined();
   });
 
   it('returns another port when the preferred one is taken', async () => {

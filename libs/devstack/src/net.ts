@@ -1,3 +1,5 @@
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -26,10 +28,37 @@ function listenOn(port: number): Promise<number | undefined> {
   });
 }
 
-/** `preferred` when nothing listens there, else a free port chosen by the kernel. */
+/** The lowest port `freePort` picks itself. */
+const LOWEST_PICKED = 10_000;
+
+/**
+ * The kernel's ephemeral ports, `[first, last]`: where an outgoing connection takes its local port
+ * from, and where it picks a port for `listen(0)`.
+ */
+export function ephemeralPorts(file = '/proc/sys/net/ipv4/ip_local_port_range'): [number, number] | undefined {
+  try {
+    const [first, last] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isInteger(first) && Number.isInteger(last) ? [first as number, last as number] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `preferred` when nothing listens there, else a free port below the kernel's ephemeral ports.
+ * A port is picked some seconds before the server that gets it listens (FerretDB only once its
+ * PostgreSQL is up): one the kernel picked would stay in its ephemeral range meanwhile, where any
+ * outgoing connection of the tests may take it as its local port, and the server could not bind.
+ * Below that range only another listener can take it. (Where the range is not known, the kernel picks.)
+ */
 export async function freePort(preferred?: number): Promise<number> {
   if (preferred !== undefined && !(await canConnect('127.0.0.1', preferred, 300))) {
     const port = await listenOn(preferred);
+    if (port !== undefined) return port;
+  }
+  const [firstEphemeral] = ephemeralPorts() ?? [0];
+  for (let attempt = 0; firstEphemeral > LOWEST_PICKED && attempt < 20; attempt++) {
+    const port = await listenOn(randomInt(LOWEST_PICKED, firstEphemeral));
     if (port !== undefined) return port;
   }
   const port = await listenOn(0);
