@@ -172,16 +172,6 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     await this.#handleReceived();
     if (subscription !== undefined && subscription === this.#current) {
       this.#current = undefined;
-      // A quorum queue sometimes drops the acks that come right before its consumer's channel
-      // closes, and delivers those messages again (RabbitMQ issue 10327, open; its test below saw it
-      // in 2 of 6 full test runs): a round trip to a queue over the channel first, which the broker
-      // answers once its channel has handled the acks sent before it. It does not suffice, and the
-      // cause may not be that issue: on 2026-12-04 the test saw all 20 messages back in 2 of 7 full
-      // runs and 4 of 8 runs of it alone on a loaded machine, and also with the cancel moved after
-      // the acks (3 of 8) or 1.5 s waited before the close (3 of 3). What comes back is delivered
-      // again, and storage absorbs the copies.
-      const [queue] = subscription.queues;
-      if (queue !== undefined) await subscription.channel.checkQueue(queue).catch(() => undefined);
       // The channel first: its close follows its last ack on the wire, and the broker confirms it
       // once it has processed both. (amqplib sends each channel's frames from a buffer of its own,
       // so a connection.close could overtake the ack.)
@@ -194,6 +184,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
     this.#retryTimer = undefined;
     this.#setUp().then(
       (retired) => {
+        if (this.#closing) return;
         this.#retry.reset();
         this.emit('ready', retired);
       },
@@ -224,6 +215,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       await declareTopology(connection, this.#options.partitions);
       const retired = await retiredQueues(connection, this.#options.partitions);
       const channel = await connection.createChannel();
+      if (this.#closing) throw new Error('closed while subscribing');
       const subscription: Subscription = {
         connection,
         channel,
@@ -239,10 +231,15 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       channel.on('error', (error: Error) => this.#report(error));
       if (this.#careful > 0) void this.#takeCarefully(subscription);
       else await this.#consumeAll(subscription);
-      if (this.#closing || subscription !== this.#current) throw new Error('closed while subscribing');
+      // Closed meanwhile: `close` ends the subscription, once the batches under way are acked.
+      if (this.#closing) return retired;
+      if (subscription !== this.#current) throw new Error('lost while subscribing');
       if (retired.length > 0) this.#drainTimer ??= setInterval(() => void this.#deleteDrained(), DRAIN_CHECK_MS);
       return retired;
     } catch (error) {
+      // Being closed: `close` acks the batches under way before it closes the connection (closing
+      // it here would lose those acks, and every message handled would come back).
+      if (this.#closing && this.#current?.connection === connection) throw error;
       await connection.close().catch(() => undefined);
       // The broker closed it while it delivered: the consumer never heard back, but a delivery failed.
       if (closedBy !== undefined) this.#beCareful();
@@ -253,7 +250,7 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
   /** A consumer on every queue of the subscription, each with the prefetch. */
   async #consumeAll(subscription: Subscription): Promise<void> {
     await subscription.channel.prefetch(this.#options.prefetch);
-    for (const queue of subscription.queues) await this.#consume(subscription, queue);
+    for (const queue of subscription.queues) if (!this.#closing) await this.#consume(subscription, queue);
   }
 
   async #consume(subscription: Subscription, queue: string): Promise<void> {
@@ -265,7 +262,9 @@ export class BatchConsumer extends EventEmitter<BatchConsumerEvents> {
       if (subscription.retired.delete(queue)) subscription.queues = subscription.queues.filter((name) => name !== queue);
       else this.#lost(subscription);
     });
-    subscription.consumerTags.set(queue, consumerTag);
+    // `close` cancelled the consumers it knew of while this one was being set up.
+    if (this.#closing) await subscription.channel.cancel(consumerTag).catch(() => undefined);
+    else subscription.consumerTags.set(queue, consumerTag);
   }
 
   async #cancelAll(subscription: Subscription): Promise<void> {
