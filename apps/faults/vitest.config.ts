@@ -3,10 +3,9 @@ import { defineConfig, mergeConfig } from 'vitest/config';
 import shared from '../../vitest.shared.mjs';
 
 /**
- * The three-node cluster's scenario takes about as long as the other files together (two minutes
- * and more of its own servers, mostly waiting for nodes to stop, start and rejoin), so it starts
- * first, and the other files share the second worker: the suite then takes about as long as its
- * longest file plus what the rest leave over, instead of their sum.
+ * The three-node cluster's scenario is the longest file (about 80 s alone, most of it waiting for
+ * its nodes to start, stop and rejoin), so it starts first, and the other files share the second
+ * worker: the longest job first, so that no long one starts last and runs alone.
  */
 class ClusterFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -22,7 +21,7 @@ export default mergeConfig(
     test: {
       // A scenario's waits in a row, each at its bound (apps up in 60 s, polls of 15-60 s, finish()
       // 90 s), add up to about 390 s: the test's own timeout comes after them, so a wait that runs
-      // out fails with its own message. A passing scenario takes 5-35 s, the cluster's about 130 s.
+      // out fails with its own message. A passing scenario takes 5-40 s alone.
       testTimeout: 420_000,
       // Two files at a time (the shared `maxWorkers`): each scenario owns its vhost, database and
       // private servers, and mostly waits for them.

@@ -18,7 +18,7 @@ import { startTicker } from './ticker';
 export interface Broadcaster {
   /** Resolves once `count` readings are all acknowledged; never, without a count. */
   finished: Promise<void>;
-  /** Stops the schedule, gives the publish in flight 3 s, logs a `summary` line and disconnects. */
+  /** Stops the schedule, gives the readings it holds 3 s to be published, logs a `summary` line and disconnects. */
   close(): Promise<void>;
 }
 
@@ -71,8 +71,10 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
   const shutDown = async () => {
     ticker.stop();
     stopProgress();
-    // The publish in flight gets 3 s: against an unreachable broker it would wait for the reconnect.
-    const unsent = await outbox.stop(3000);
+    // What it holds (generated, not yet acknowledged) gets 3 s to be published: a reading that was
+    // due is not thrown away while the broker takes it, and against an unreachable broker the
+    // stop does not wait for the reconnect. What is left is `unsent`.
+    const unsent = await outbox.stop(3000, { publishWaiting: true });
     const elapsedMs = Date.now() - startedAt;
     logger.info(
       {

@@ -108,6 +108,25 @@ describe('Outbox', () => {
     expect(() => outbox.push(4)).toThrow('Outbox is stopped');
   });
 
+  it('stop with publishWaiting publishes what waits first, takes nothing new meanwhile, and counts what the timeout left', async () => {
+    const { calls, publish } = controlledPublish();
+    const outbox = new Outbox({ publish, capacity: 10 });
+    [1, 2, 3].forEach((n) => outbox.push(n));
+    const stopped = outbox.stop(Infinity, { publishWaiting: true });
+    expect(() => outbox.push(4)).toThrow('Outbox is stopped');
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      calls[i]?.resolve();
+    }
+    expect(await stopped).toBe(0);
+    expect(calls.map((c) => c.item)).toEqual([1, 2, 3]);
+    expect(outbox.published).toBe(3);
+
+    const stuck = new Outbox({ publish: () => new Promise<void>(() => undefined), capacity: 10 });
+    [1, 2, 3].forEach((n) => stuck.push(n));
+    expect(await stuck.stop(20, { publishWaiting: true })).toBe(3);
+  });
+
   it('stop(timeoutMs) gives up on a publish that never settles, counting it as unsent', async () => {
     const outbox = new Outbox({ publish: () => new Promise<void>(() => undefined), capacity: 10 });
     [1, 2].forEach((n) => outbox.push(n));

@@ -40,6 +40,8 @@ export class Outbox<T> {
   #pausedUntil = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Takes no more items (stopping, perhaps still publishing those it has). */
+  #closed = false;
   #published = 0;
   #dropped = 0;
   #idle: (() => void)[] = [];
@@ -69,7 +71,7 @@ export class Outbox<T> {
   }
 
   push(item: T): void {
-    if (this.#stopped) throw new Error('Outbox is stopped');
+    if (this.#closed) throw new Error('Outbox is stopped');
     if (this.waiting >= this.#options.capacity) this.#dropOldest();
     this.#pending.push({ seq: this.#seq++, item });
     this.#pump();
@@ -82,16 +84,21 @@ export class Outbox<T> {
   }
 
   /**
-   * Sends nothing more; resolves with the number of unsent items once the in-flight ones settle,
-   * or after `timeoutMs` (a publish stuck on an unreachable broker then counts as unsent).
+   * Takes no more items and sends nothing more — with `publishWaiting`, not before the items waiting
+   * are published — and resolves with the number of unsent items once the in-flight ones settle,
+   * or after `timeoutMs` in all (a publish stuck on an unreachable broker then counts as unsent,
+   * and so does what still waited).
    */
-  async stop(timeoutMs = Infinity): Promise<number> {
+  async stop(timeoutMs = Infinity, { publishWaiting = false } = {}): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    this.#closed = true;
+    if (publishWaiting) await settlesWithin(this.drained(), timeoutMs);
     this.#stopped = true;
     clearTimeout(this.#timer);
     const settled = (async () => {
       while (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     })();
-    await settlesWithin(settled, timeoutMs);
+    await settlesWithin(settled, Math.max(0, deadline - performance.now()));
     return this.waiting + this.#inFlight;
   }
 

@@ -5,8 +5,8 @@ import { PARTITION_QUEUES } from './test/amqp';
 import { PrivateCluster, type QueueReplicas } from './test/cluster';
 import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 
+/** 200 readings a second, from the start of the broadcast until both nodes are back. */
 const INTERVAL_MS = 5;
-const COUNT = 14_000; // 70 s of readings at 200 a second
 
 let cluster: PrivateCluster | undefined;
 
@@ -43,11 +43,13 @@ describe('a three-node RabbitMQ cluster', () => {
     const [replicas] = partitions as [QueueReplicas];
     const STATUS_QUEUE = PARTITION_QUEUES[0] as string;
 
-    // Room for every reading of the run: on a loaded machine the three nodes' confirms can fall
-    // behind 200 a second for longer than the default buffer (an hour at 1 s) holds.
-    const broadcaster = s.startBroadcaster(['--transport', 'amqp', '--interval', String(INTERVAL_MS), '--count', String(COUNT)], {
+    // It broadcasts until both failovers are over, however long they take (on a loaded machine,
+    // minutes): then it is stopped, and publishes what it holds before it exits. Fifty publishes in
+    // flight, so that the three nodes' confirms keep up with 200 a second on a loaded machine
+    // (one at a time, they once fell behind by more than the default buffer, an hour at 1 s).
+    const broadcaster = s.startBroadcaster(['--transport', 'amqp', '--interval', String(INTERVAL_MS), '--window', '50'], {
       AMQP_URL: c.amqpUrlList(vhostUrl, 0),
-      BROADCAST_BUFFER_LIMIT: String(COUNT),
+      BROADCAST_BUFFER_LIMIT: '1000000',
     });
     const broadcasting = await broadcaster.waitForLog('broadcasting');
     const startedBy = Date.parse(String(broadcasting['time']));
@@ -58,7 +60,6 @@ describe('a three-node RabbitMQ cluster', () => {
     // The app that connected to the leader's node first: it loses its connection with the node.
     const onLeader: RunningApp = leaderIndex === 0 ? broadcaster : (processors[leaderIndex - 1] as RunningApp);
     const consumingBefore = processors.map(consumingLines);
-    expect(Date.now(), 'the leader stops while readings are still due').toBeLessThan(startedBy + COUNT * INTERVAL_MS - 20_000);
 
     const stoppedAt = new Date();
     await leader.stop();
@@ -85,7 +86,6 @@ describe('a three-node RabbitMQ cluster', () => {
     // Then the broadcaster's node (or, when that was the leader's, the next one): rabbitmq-client
     // moves to another host, and its readings keep arriving while the node is down.
     const second = c.nodes[leaderIndex === 0 ? 1 : 0] as (typeof c.nodes)[number];
-    expect(Date.now(), 'the second node stops while readings are still due').toBeLessThan(startedBy + COUNT * INTERVAL_MS - 15_000);
     const secondStoppedAt = new Date();
     await second.stop();
     const storedWhileSecondDown = await s.storedCount();
@@ -97,7 +97,7 @@ describe('a three-node RabbitMQ cluster', () => {
     await second.start();
     expect(await pollUntil(async () => (await c.runningNodes()).includes(second.nodeName), 60_000), 'the second node rejoined').toBe(true);
 
-    await s.expectBroadcastAcknowledged(broadcaster, { count: COUNT, intervalMs: INTERVAL_MS, startedBy });
+    await s.stopBroadcaster(broadcaster, { intervalMs: INTERVAL_MS, startedBy });
     const { stored } = await s.finish({ timeoutMs: 120_000 });
 
     const arrivals = stored.flatMap((doc) => (doc.receivedAt ? [doc.receivedAt] : []));

@@ -188,14 +188,32 @@ export class Scenario {
     { count, intervalMs, startedBy }: { count: number; intervalMs: number; startedBy: number },
   ): Promise<void> {
     expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
+    const generated = await this.#broadcastSent(broadcaster, { intervalMs, startedBy });
+    expect(generated).toBe(count);
+  }
+
+  /**
+   * Stops `broadcaster` (run without `--count`) with SIGTERM, expects it to exit 0 with every
+   * reading it generated acknowledged, hands its schedule and what it sent to the checker, and
+   * resolves with how many readings it generated.
+   */
+  async stopBroadcaster(broadcaster: RunningApp & { spawnedAt: Date }, schedule: { intervalMs: number; startedBy: number }): Promise<number> {
+    broadcaster.kill('SIGTERM');
+    expect(await broadcaster.exited, 'the broadcaster exits 0 on SIGTERM').toBe(0);
+    return this.#broadcastSent(broadcaster, schedule);
+  }
+
+  async #broadcastSent(broadcaster: RunningApp & { spawnedAt: Date }, { intervalMs, startedBy }: { intervalMs: number; startedBy: number }): Promise<number> {
     const summary = await broadcaster.waitForLog('summary', 0);
-    expect(summary).toMatchObject({ generated: count, published: count, unsent: 0, dropped: 0 });
+    const generated = summary['generated'] as number;
+    expect(summary, 'every reading generated was acknowledged').toMatchObject({ published: generated, unsent: 0, dropped: 0 });
     this.checker.broadcast({
-      generated: count,
+      generated,
       intervalMs,
       sent: summary['sent'] as Record<string, number>,
       startedBetween: [broadcaster.spawnedAt, new Date(startedBy)],
     });
+    return generated;
   }
 
   /**
