@@ -137,9 +137,12 @@ export class LiveHub {
     const now = this.#o.now();
     this.#history = new TickHistory(now);
     this.#lastPollAt = now;
-    // A stream whose first event is still being read has no reader yet: it cannot have stalled.
     this.#heartbeat = setInterval(
-      () => this.#each((subscriber) => subscriber.firstReadAfter === undefined && subscriber.stream.heartbeat()),
+      () =>
+        this.#each((subscriber) => {
+          // A stream whose first event is still being read has no reader yet: it cannot have stalled.
+          if (subscriber.firstReadAfter === undefined) subscriber.stream.heartbeat();
+        }),
       this.#o.heartbeatMs,
     );
     this.#heartbeat.unref();

@@ -188,8 +188,7 @@ export class Scenario {
     { count, intervalMs, startedBy }: { count: number; intervalMs: number; startedBy: number },
   ): Promise<void> {
     expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
-    const generated = await this.#broadcastSent(broadcaster, { intervalMs, startedBy });
-    expect(generated).toBe(count);
+    expect(await this.#broadcastSent(broadcaster, { intervalMs, startedBy }), 'readings generated: --count').toBe(count);
   }
 
   /**
@@ -203,6 +202,7 @@ export class Scenario {
     return this.#broadcastSent(broadcaster, schedule);
   }
 
+  /** Expects the summary of `broadcaster` (exited) to say every reading generated was acknowledged; tells the checker. */
   async #broadcastSent(broadcaster: RunningApp & { spawnedAt: Date }, { intervalMs, startedBy }: { intervalMs: number; startedBy: number }): Promise<number> {
     const summary = await broadcaster.waitForLog('summary', 0);
     const generated = summary['generated'] as number;
