@@ -46,10 +46,11 @@ describe('a three-node RabbitMQ cluster', () => {
     // It broadcasts until both failovers are over, however long they take (on a loaded machine,
     // minutes): then it is stopped, and publishes what it holds before it exits. Fifty publishes in
     // flight, so that the three nodes' confirms keep up with 200 a second on a loaded machine
-    // (one at a time, they once fell behind by more than the default buffer, an hour at 1 s).
+    // (one at a time, they once fell behind by more than the default buffer, an hour at 1 s), and
+    // room for 500 s of readings, longer than the test may take.
     const broadcaster = s.startBroadcaster(['--transport', 'amqp', '--interval', String(INTERVAL_MS), '--window', '50'], {
       AMQP_URL: c.amqpUrlList(vhostUrl, 0),
-      BROADCAST_BUFFER_LIMIT: '1000000',
+      BROADCAST_BUFFER_LIMIT: '100000',
     });
     const broadcasting = await broadcaster.waitForLog('broadcasting');
     const startedBy = Date.parse(String(broadcasting['time']));
