@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect, ephemeralPorts, freePort, waitUntil } from './net';
@@ -34,9 +34,13 @@ describe('freePort', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-ports-'));
     writeFileSync(join(dir, 'range'), '32768\t60999\n');
     writeFileSync(join(dir, 'junk'), 'no ports\n');
-    expect(ephemeralPorts(join(dir, 'range'))).toEqual([32768, 60999]);
-    expect(ephemeralPorts(join(dir, 'junk'))).toBeUndefined();
-    expect(ephemeralPorts(join(dir, 'missing'))).toBeUndefined();
+    try {
+      expect(ephemeralPorts(join(dir, 'range'))).toEqual([32768, 60999]);
+      expect(ephemeralPorts(join(dir, 'junk'))).toBeUndefined();
+      expect(ephemeralPorts(join(dir, 'missing'))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('returns another port when the preferred one is taken', async () => {
