@@ -1,16 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  createTestVhost,
-  findRabbitMqServer,
-  runApp,
-  startLocalRabbitMq,
-  waitForDevstack,
-  type DevstackUrls,
-  type LocalRabbitMq,
-} from '@tally/devstack';
+import { createTestVhost, waitForDevstack } from '@tally/devstack';
 import {
   createAmqpConnection,
   createBatchConsumer,
@@ -20,14 +8,14 @@ import {
   type Transport,
 } from '@tally/messaging';
 import { deviceFromRoutingKey, STATUSES } from '@tally/contract';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runBroadcaster } from './test/run-broadcaster';
 
 /** One partition: these tests read what the broadcaster sent in the order it was sent (the publisher's spec shows the spread). */
 const PARTITIONS = 1;
 const STATUS_QUEUE = partitionQueue(0);
 
-const runBroadcaster = (args: string[], env: Record<string, string>) =>
-  runApp({ appDir: join(import.meta.dirname, '..'), args, env: { TALLY_PARTITIONS: String(PARTITIONS), ...env } });
+const startBroadcaster = (args: string[], env: Record<string, string>) => runBroadcaster(args, { TALLY_PARTITIONS: String(PARTITIONS), ...env });
 
 /** A reading as it arrived, with the device its routing key names. */
 type Received = RandomReading & { keyDevice: string | undefined };
@@ -63,16 +51,6 @@ async function drainStatusQueue(amqpUrl: string): Promise<Received[]> {
   }
 }
 
-/** Readings waiting in the partition at `amqpUrl`, read on a connection of its own. */
-async function queueDepth(amqpUrl: string): Promise<number> {
-  const connection = createAmqpConnection({ url: amqpUrl, connectionName: 'tally-broadcaster-test-depth' });
-  try {
-    return (await connection.queueDeclare({ queue: STATUS_QUEUE, passive: true })).messageCount;
-  } finally {
-    await connection.close();
-  }
-}
-
 function countByStatus(readings: readonly RandomReading[]): Record<string, number> {
   const counts: Record<string, number> = Object.fromEntries(STATUSES.map((status) => [status, 0]));
   for (const { status } of readings) counts[status] = (counts[status] ?? 0) + 1;
@@ -83,7 +61,7 @@ describe.each<Transport>(['mqtt', 'amqp'])('the broadcaster over %s', (transport
   it('sends --count readings, --interval apart, and exits 0 with what it sent', async () => {
     const vhost = await createTestVhost(await waitForDevstack(), 'broadcaster');
     try {
-      const broadcaster = runBroadcaster(['--transport', transport, '--interval', '50', '--count', '40'], {
+      const broadcaster = startBroadcaster(['--transport', transport, '--interval', '50', '--count', '40'], {
         AMQP_URL: vhost.amqpUrl,
         MQTT_URL: vhost.mqttUrl,
       });
@@ -107,7 +85,7 @@ describe.each<Transport>(['mqtt', 'amqp'])('the broadcaster over %s', (transport
   it('with --devices, publishes each device’s readings on its own topic, --interval apart, phases spread', async () => {
     const vhost = await createTestVhost(await waitForDevstack(), 'broadcaster');
     try {
-      const broadcaster = runBroadcaster(['--transport', transport, '--devices', '3', '--interval', '60', '--count', '30'], {
+      const broadcaster = startBroadcaster(['--transport', transport, '--devices', '3', '--interval', '60', '--count', '30'], {
         AMQP_URL: vhost.amqpUrl,
         MQTT_URL: vhost.mqttUrl,
       });
@@ -131,7 +109,7 @@ describe.each<Transport>(['mqtt', 'amqp'])('the broadcaster over %s', (transport
   it('with --devices and --rate, keeps --rate as the fleet’s total', async () => {
     const vhost = await createTestVhost(await waitForDevstack(), 'broadcaster');
     try {
-      const broadcaster = runBroadcaster(['--transport', transport, '--devices', '5', '--rate', '100', '--count', '50'], {
+      const broadcaster = startBroadcaster(['--transport', transport, '--devices', '5', '--rate', '100', '--count', '50'], {
         AMQP_URL: vhost.amqpUrl,
         MQTT_URL: vhost.mqttUrl,
       });
@@ -151,7 +129,7 @@ describe.each<Transport>(['mqtt', 'amqp'])('the broadcaster over %s', (transport
     const vhost = await createTestVhost(await waitForDevstack(), 'broadcaster');
     try {
       const wrong = (url: string) => Object.assign(new URL(url), { password: 'pa-SECRET' }).toString();
-      const broadcaster = runBroadcaster(['--transport', transport, '--interval', '50'], {
+      const broadcaster = startBroadcaster(['--transport', transport, '--interval', '50'], {
         AMQP_URL: wrong(vhost.amqpUrl),
         MQTT_URL: wrong(vhost.mqttUrl),
       });
@@ -165,77 +143,4 @@ describe.each<Transport>(['mqtt', 'amqp'])('the broadcaster over %s', (transport
       await vhost.dispose();
     }
   });
-});
-
-describe('the broadcaster through a broker outage', () => {
-  const server = findRabbitMqServer() ?? '';
-  const dir = mkdtempSync(join(tmpdir(), 'tally-outage-'));
-  const nodeName = `tally-outage-${process.pid}@localhost`;
-  let broker: LocalRabbitMq;
-
-  beforeAll(async () => {
-    if (!server) throw new Error('This test starts a RabbitMQ of its own: install rabbitmq-server');
-    broker = await startLocalRabbitMq({ server, dir, nodeName });
-  });
-
-  afterAll(async () => {
-    await broker?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('over mqtt and amqp keeps every reading generated while the broker was down for 5 s, in order', async () => {
-    // One outage for both transports, each broadcaster in a vhost of its own.
-    const runs = await Promise.all(
-      (['mqtt', 'amqp'] as const).map(async (transport: Transport) => {
-        const vhost = await createTestVhost({ ...broker.urls, mongodbUri: '' } as DevstackUrls, `outage-${transport}`);
-        const broadcaster = runBroadcaster(['--transport', transport, '--interval', '100'], { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl });
-        const broadcasting = await broadcaster.waitForLog('broadcasting');
-        return { transport, amqpUrl: vhost.amqpUrl, broadcaster, startedAt: Date.parse(String(broadcasting['time'])) };
-      }),
-    );
-    try {
-      // Readings acknowledged before the outage, in the queue.
-      for (const { amqpUrl } of runs) await expect.poll(() => queueDepth(amqpUrl), { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(10);
-
-      await broker.stop();
-      for (const { broadcaster } of runs) await broadcaster.waitForLog('broker unreachable: keeping readings until it is back', 10_000);
-      // The outage's length is what this test is about (readings generated meanwhile are kept), not a wait.
-      await sleep(5000);
-      broker = await startLocalRabbitMq({ server, dir, nodeName, ports: broker.ports });
-
-      for (const { transport, amqpUrl, broadcaster, startedAt } of runs) {
-        const back = await broadcaster.waitForLog('broker back', 40_000);
-        expect(back['outageMs'], transport).toBeGreaterThanOrEqual(5000);
-        /** Readings due by now: one at the start and one every 100 ms. */
-        const due = () => Math.floor((Date.now() - startedAt) / 100) + 1;
-        // Caught up: what it kept through the outage is published, and so is every reading due since.
-        await expect
-          .poll(async () => {
-            const dueBefore = due();
-            return (await queueDepth(amqpUrl)) - dueBefore;
-          }, { timeout: 20_000, interval: 200 })
-          .toBeGreaterThanOrEqual(0);
-      }
-
-      for (const { transport, amqpUrl, broadcaster } of runs) {
-        broadcaster.kill('SIGTERM');
-        expect(await broadcaster.exited, transport).toBe(0);
-        const summary = await broadcaster.waitForLog('summary', 0);
-        const generated = summary['generated'] as number;
-        expect(generated, transport).toBeGreaterThan(80);
-        expect(summary, transport).toMatchObject({ published: generated, unsent: 0, dropped: 0 });
-
-        // A publish whose acknowledgement the outage swallowed is sent again: duplicates are
-        // allowed (the processor stores each id once), gaps and reordering are not.
-        const readings = await drainStatusQueue(amqpUrl);
-        const seen = new Set<string>();
-        const unique = readings.filter((r) => !seen.has(r.id) && seen.add(r.id));
-        expect(unique, transport).toHaveLength(generated);
-        const start = unique[0]?.ts.getTime() ?? 0;
-        expect(unique.map((r) => r.ts.getTime() - start), transport).toEqual(Array.from({ length: generated }, (_, i) => i * 100));
-      }
-    } finally {
-      for (const { broadcaster } of runs) broadcaster.kill('SIGKILL');
-    }
-  }, 150_000);
 });

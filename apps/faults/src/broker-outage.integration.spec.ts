@@ -86,11 +86,13 @@ describe('through a broker outage', () => {
     const lastDue = Math.min(...runs.map((run) => run.startedBy)) + (COUNT - 1) * INTERVAL_MS;
     expect(Date.now(), 'the outage begins while readings are still due').toBeLessThan(lastDue - OUTAGE_MS);
     await server.stop();
+    for (const { broadcaster } of runs) await broadcaster.waitForLog('broker unreachable: keeping readings until it is back', 10_000);
     // The outage itself, not a wait for something: readings keep coming due while the broker is down.
     await sleep(OUTAGE_MS);
     await server.restart();
 
     for (const { transport, s, broadcaster, startedBy } of runs) {
+      expect((await broadcaster.waitForLog('broker back', 60_000))['outageMs'], transport).toBeGreaterThanOrEqual(OUTAGE_MS);
       await s.expectBroadcastAcknowledged(broadcaster, { count: COUNT, intervalMs: INTERVAL_MS, startedBy });
       const { stored } = await s.finish();
       // The processor stamps receivedAt on arrival: readings in the order of their ts were received

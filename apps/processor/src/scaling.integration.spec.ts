@@ -6,22 +6,7 @@ import { processorTestbed, readings } from './test/testbed';
 const bed = processorTestbed();
 const { startProcessor, stopProcessor, publish, depth, pending, expectStoredExactly, running } = bed;
 
-describe('the processor, killed, stopped and scaled', () => {
-  it('loses nothing and stores nothing twice when SIGKILLed mid-drain of 20,000 readings', async () => {
-    const sent = readings(20_000);
-    await publish(sent);
-    const first = await startProcessor();
-    await expect.poll(() => bed.events.countDocuments(), { timeout: 30_000, interval: 50 }).toBeGreaterThan(2000);
-    first.kill('SIGKILL');
-    await first.exited;
-    running.splice(running.indexOf(first), 1);
-    expect(await bed.events.countDocuments()).toBeLessThan(20_000);
-
-    await startProcessor();
-    await expectStoredExactly(sent, 90_000);
-    await expect.poll(() => pending()).toBe(0);
-  }, 180_000);
-
+describe('the processor, stopped and scaled', () => {
   it('shares the partitions between two processors with an exact count', async () => {
     const sent = readings(5000, undefined, 50);
     await Promise.all([startProcessor(), startProcessor()]);
@@ -70,26 +55,4 @@ describe('the processor, killed, stopped and scaled', () => {
     const summaries = [one, ...eight, ...four].map((app) => app.lines.find((line) => line.msg === 'summary'));
     expect(summaries.map((summary) => summary?.['duplicates']), 'no reading was stored twice').toEqual([0, 0, 0, 0, 0]);
   }, 180_000);
-
-  it('acks what it stored before exiting on SIGTERM, so a restart gets no redelivery', async () => {
-    const sent = readings(6000);
-    const first = await startProcessor();
-    const publishing = publish(sent, 100);
-    await expect.poll(() => bed.events.countDocuments(), { timeout: 30_000, interval: 20 }).toBeGreaterThan(500);
-    await stopProcessor(first);
-    const storedBefore = await bed.events.countDocuments();
-    // Acked by the first: every message whose handler finished (its write acknowledged).
-    const acked = (first.lines.find((line) => line.msg === 'summary')?.['stored'] as number) ?? NaN;
-    await publishing;
-
-    const second = await startProcessor();
-    await expectStoredExactly(sent, 30_000);
-    await stopProcessor(second);
-    // The second gets only what the first did not ack. Normally that is what the first did not
-    // store either; a write the first saw time out (the server finished it later) comes back as a
-    // duplicate, once, and is absorbed.
-    const summary = second.lines.find((line) => line.msg === 'summary');
-    expect(summary).toMatchObject({ stored: sent.length - acked, duplicates: storedBefore - acked });
-    expect(acked).toBeGreaterThan(0);
-  }, 90_000);
 });
