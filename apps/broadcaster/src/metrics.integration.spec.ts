@@ -1,7 +1,7 @@
-import { join } from 'node:path';
-import { createTestVhost, runApp, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
+import { createTestVhost, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
 import { scrapeSamples } from '@tally/metrics/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBroadcaster } from './test/run-broadcaster';
 
 let vhost: TestVhost;
 let broadcaster: RunningApp;
@@ -9,11 +9,7 @@ let metricsUrl: string;
 
 beforeAll(async () => {
   vhost = await createTestVhost(await waitForDevstack(), 'broadcaster-metrics');
-  broadcaster = runApp({
-    appDir: join(import.meta.dirname, '..'),
-    args: ['--interval', '25'],
-    env: { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, BROADCAST_METRICS_PORT: '0' },
-  });
+  broadcaster = runBroadcaster(['--interval', '25'], { AMQP_URL: vhost.amqpUrl, MQTT_URL: vhost.mqttUrl, BROADCAST_METRICS_PORT: '0' });
   const { port, host } = (await broadcaster.waitForLog('serving /metrics')) as unknown as { port: number; host: string };
   expect(host).toBe('127.0.0.1');
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
