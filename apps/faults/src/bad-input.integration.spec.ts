@@ -103,7 +103,7 @@ describe('bad input', () => {
 
     // A publisher whose connection drops with publishes in flight sends each unconfirmed one again:
     // the broker may hold those twice.
-    const retried = readings(20_000);
+    const retried = readings(8000);
     const connections = await s.connections('tally-faults');
     const publishing = s.publisher.publish(retried, { window: 200 });
     const before = s.checker.count;
