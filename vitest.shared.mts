@@ -17,5 +17,9 @@ export default defineConfig({
     // integration spec mostly waits for the servers and the apps it starts, and owns its vhost,
     // database and ports, so two overlap safely. `npm test` runs several projects at once besides.
     maxWorkers: 2,
+    // A worker imports the modules once for all the spec files it runs, not once per file: the
+    // specs keep no state between files (no module mocks; fake timers and servers are undone in
+    // their own hooks). The API's specs alone: 69 → 62 CPU s; the processor's 103 → 97.
+    isolate: false,
   },
 });
