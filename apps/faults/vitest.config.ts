@@ -3,14 +3,19 @@ import { defineConfig, mergeConfig } from 'vitest/config';
 import shared from '../../vitest.shared.mjs';
 
 /**
- * The three-node cluster's scenario is the longest file (about 80 s alone, most of it waiting for
- * its nodes to start, stop and rejoin), so it starts first, and the other files share the second
- * worker: the longest job first, so that no long one starts last and runs alone.
+ * The longest files start first, so that no long one starts last and runs alone: the three-node
+ * cluster's scenario (about 80 s alone, most of it waiting for its nodes to start, stop and
+ * rejoin), then the broker outage's (about 80 s: a private node's boot, two outages, a restart).
  */
-class ClusterFirst extends BaseSequencer {
+const LONGEST_FIRST = ['broker-cluster.integration.spec.ts', 'broker-outage.integration.spec.ts'];
+
+class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const rank = (spec: TestSpecification) => (spec.moduleId.endsWith('broker-cluster.integration.spec.ts') ? 0 : 1);
+    const rank = (spec: TestSpecification) => {
+      const index = LONGEST_FIRST.findIndex((name) => spec.moduleId.endsWith(name));
+      return index === -1 ? LONGEST_FIRST.length : index;
+    };
     return sorted.sort((a, b) => rank(a) - rank(b));
   }
 }
@@ -23,9 +28,12 @@ export default mergeConfig(
       // 90 s), add up to about 390 s: the test's own timeout comes after them, so a wait that runs
       // out fails with its own message. A passing scenario takes 5-40 s alone.
       testTimeout: 420_000,
-      // Two files at a time (the shared `maxWorkers`): each scenario owns its vhost, database and
-      // private servers, and mostly waits for them.
-      sequence: { sequencer: ClusterFirst },
+      // Three files at a time: each scenario owns its vhost, database and private servers, and
+      // mostly waits for them (its servers' boots, outages and restarts). Nx starts this suite
+      // among the last, and it then runs alone for its last minute or two: a third file at a time
+      // is what shortens that.
+      maxWorkers: 3,
+      sequence: { sequencer: LongestFirst },
     },
   }),
 );
