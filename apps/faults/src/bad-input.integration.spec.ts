@@ -74,7 +74,7 @@ describe('bad input', () => {
   it('takes a publish to an MQTT topic AMQP cannot carry out of the way: the stream around it is stored, it is dead-lettered', async () => {
     const s = perTest(await Scenario.create('faults-long-topic'));
     await s.startProcessor();
-    const streaming = s.publisher.publish(readings(3000), { window: 50 });
+    const streaming = s.publisher.publish(readings(1000), { window: 50 });
     // Over 255 bytes: the broker takes it over MQTT, and cannot hand its routing key to an AMQP consumer.
     const body = JSON.stringify({ status: 4, ts: new Date().toISOString() });
     const client = await mqtt.connectAsync(s.env.MQTT_URL, { protocolVersion: 4, reconnectPeriod: 0 });

@@ -43,7 +43,7 @@ describe('through a broker outage', () => {
       );
       return performance.now() - since;
     };
-    const stream = s.publisher.stream(400);
+    const stream = s.publisher.stream(100);
     expect(await pollUntil(async () => (await s.storedCount()) > 200, 30_000)).toBe(true);
 
     const closes = processor.lines.filter((line) => line.msg === 'not consuming: subscribing again').length;
