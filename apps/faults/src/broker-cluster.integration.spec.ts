@@ -5,8 +5,8 @@ import { PARTITION_QUEUES } from './test/amqp';
 import { PrivateCluster, type QueueReplicas } from './test/cluster';
 import { pollUntil, Scenario, scenarioPerTest } from './test/scenario';
 
-/** 200 readings a second, from the start of the broadcast until both nodes are back. */
-const INTERVAL_MS = 5;
+/** 100 readings a second, from the start of the broadcast until both nodes are back. */
+const INTERVAL_MS = 10;
 
 let cluster: PrivateCluster | undefined;
 
@@ -45,7 +45,7 @@ describe('a three-node RabbitMQ cluster', () => {
 
     // It broadcasts until both failovers are over, however long they take (on a loaded machine,
     // minutes): then it is stopped, and publishes what it holds before it exits. Fifty publishes in
-    // flight, so that the three nodes' confirms keep up with 200 a second on a loaded machine
+    // flight, so that the three nodes' confirms keep up with 100 a second on a loaded machine
     // (one at a time, they once fell behind by more than the default buffer, an hour at 1 s), and
     // room for 500 s of readings, longer than the test may take.
     const broadcaster = s.startBroadcaster(['--transport', 'amqp', '--interval', String(INTERVAL_MS), '--window', '50'], {
