@@ -44,7 +44,7 @@ describe('through MongoDB outages', () => {
     const s = perTest(await Scenario.create('faults-mongo', { mongo: server }));
     await s.startProcessor();
     const api = await s.startApi({ API_REQUEST_TIMEOUT_MS: String(API_BOUND_MS) });
-    const streaming = s.publisher.stream(200);
+    const streaming = s.publisher.stream(100);
     expect(await pollUntil(async () => (await s.storedCount()) > 400, 30_000)).toBe(true);
     expect((await api.count()).status).toBe(200);
 
