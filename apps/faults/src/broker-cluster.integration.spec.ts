@@ -32,8 +32,7 @@ describe('a three-node RabbitMQ cluster', () => {
       await s.startProcessor({ AMQP_URL: c.amqpUrlList(vhostUrl, 1) }),
       await s.startProcessor({ AMQP_URL: c.amqpUrlList(vhostUrl, 2) }),
     ];
-    const partitions: QueueReplicas[] = [];
-    for (const queue of PARTITION_QUEUES) partitions.push(await c.replicas(s.vhost.name, queue)); // one rabbitmqctl at a time
+    const partitions = await Promise.all(PARTITION_QUEUES.map((queue) => c.replicas(s.vhost.name, queue)));
     console.log(`partition leaders: ${PARTITION_QUEUES.map((queue, i) => `${queue} on ${partitions[i]?.leader}`).join(', ')}`);
     for (const [i, partition] of partitions.entries()) {
       expect(partition.type, `${PARTITION_QUEUES[i]} is a quorum queue`).toBe('quorum');

@@ -71,22 +71,31 @@ export class PrivateCluster {
 
   /** Type, leader and replicas of `queue` in `vhost`, asked of a running node. */
   async replicas(vhost: string, queue: string): Promise<QueueReplicas> {
-    const node = this.nodes.find((each) => each.running);
-    if (!node) throw new Error('No node of the cluster is running');
-    const rows = JSON.parse(
-      await node.ctl(['list_queues', '-p', vhost, 'name', 'type', 'leader', 'members', '--formatter', 'json']),
-    ) as (QueueReplicas & { name: string })[];
-    const row = rows.find((each) => each.name === queue);
-    if (!row) throw new Error(`No queue ${queue} in vhost ${vhost}`);
-    return { type: row.type, leader: row.leader, members: row.members };
+    const { type, leader, members } = await this.#management<QueueReplicas>(`/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`);
+    return { type, leader, members };
   }
 
-  /** Node names that `cluster_status` of a running node lists as running. */
+  /** Node names that a running node lists as running. */
   async runningNodes(): Promise<string[]> {
+    if (!this.nodes.some((each) => each.running)) return [];
+    const nodes = await this.#management<{ name: string; running: boolean }[]>('/nodes');
+    return nodes.filter((node) => node.running).map((node) => node.name);
+  }
+
+  /**
+   * GET `path` of a running node's management API: an HTTP request, where `rabbitmqctl` starts an
+   * Erlang VM (about a second of CPU) for each question.
+   */
+  async #management<T>(path: string): Promise<T> {
     const node = this.nodes.find((each) => each.running);
-    if (!node) return [];
-    const status = JSON.parse(await node.ctl(['cluster_status', '--formatter', 'json'])) as { running_nodes?: string[] };
-    return status.running_nodes ?? [];
+    if (!node) throw new Error('No node of the cluster is running');
+    const { origin, username, password } = new URL(node.managementUrl);
+    const response = await fetch(`${origin}/api${path}`, {
+      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!response.ok) throw new Error(`GET ${path} of ${node.nodeName}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
   }
 
   async dispose(): Promise<void> {
