@@ -5,7 +5,8 @@ import shared from '../../vitest.shared.mjs';
 /**
  * The longest files start first, so that no long one starts last and runs alone: the three-node
  * cluster's scenario (about 80 s alone, most of it waiting for its nodes to start, stop and
- * rejoin), then the broker outage's (about 80 s: a private node's boot, two outages, a restart).
+ * rejoin), then the broker outage's (about 55 s: a private node's boot, forced closes, an outage
+ * and a restart).
  */
 const LONGEST_FIRST = ['broker-cluster.integration.spec.ts', 'broker-outage.integration.spec.ts'];
 
