@@ -71,10 +71,10 @@ export function startBroadcaster(config: BroadcasterConfig, logger: Logger): Bro
   const shutDown = async () => {
     ticker.stop();
     stopProgress();
-    // What it holds (generated, not yet acknowledged) gets 3 s to be published: a reading that was
-    // due is not thrown away while the broker takes it, and against an unreachable broker the
-    // stop does not wait for the reconnect. What is left is `unsent`.
-    const unsent = await outbox.stop(3000, { publishWaiting: true });
+    // What it holds (generated, not yet acknowledged) gets BROADCAST_STOP_TIMEOUT_MS (3 s) to be
+    // published: a reading that was due is not thrown away while the broker takes it, and against
+    // an unreachable broker the stop does not wait for the reconnect. What is left is `unsent`.
+    const unsent = await outbox.stop(config.stopTimeoutMs, { publishWaiting: true });
     const elapsedMs = Date.now() - startedAt;
     logger.info(
       {

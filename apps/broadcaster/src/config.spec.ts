@@ -24,11 +24,17 @@ describe('the broadcaster configuration', () => {
       count: undefined,
       window: 1,
       bufferLimit: 3600,
+      stopTimeoutMs: 3000,
       metricsPort: undefined,
       metricsHost: '127.0.0.1',
       logLevel: 'info',
       help: false,
     });
+  });
+
+  it('takes how long a stop publishes what it holds', () => {
+    expect(load([], { BROADCAST_STOP_TIMEOUT_MS: '60000' })).toMatchObject({ stopTimeoutMs: 60_000 });
+    expect(() => load([], { BROADCAST_STOP_TIMEOUT_MS: '-1' })).toThrow(/BROADCAST_STOP_TIMEOUT_MS/);
   });
 
   it('takes the metrics port, 0 for a free one', () => {

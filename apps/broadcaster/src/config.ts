@@ -32,6 +32,8 @@ export interface BroadcasterConfig {
   window: number;
   /** Readings kept while the broker is unreachable. */
   bufferLimit: number;
+  /** How long a stop (SIGTERM, SIGINT) publishes what is held before the process exits. */
+  stopTimeoutMs: number;
   /** Port of the /metrics server; `undefined` runs none. */
   metricsPort: number | undefined;
   /** Address that server listens on. */
@@ -116,6 +118,7 @@ export function loadBroadcasterConfig(options: LoadBroadcasterConfigOptions = {}
         'BROADCAST_INTERVAL_MS',
         'BROADCAST_TRANSPORT',
         'BROADCAST_BUFFER_LIMIT',
+        'BROADCAST_STOP_TIMEOUT_MS',
         'BROADCAST_METRICS_PORT',
         'BROADCAST_METRICS_HOST',
         'LOG_LEVEL',
@@ -139,6 +142,7 @@ export function loadBroadcasterConfig(options: LoadBroadcasterConfigOptions = {}
     count,
     window: window ?? (rate ? 1000 : 1),
     bufferLimit: variables.BROADCAST_BUFFER_LIMIT,
+    stopTimeoutMs: variables.BROADCAST_STOP_TIMEOUT_MS,
     metricsPort: variables.BROADCAST_METRICS_PORT,
     metricsHost: variables.BROADCAST_METRICS_HOST,
     logLevel: variables.LOG_LEVEL,

@@ -225,6 +225,12 @@ export const VARIABLES = {
       'Readings the broadcaster keeps while the broker is unreachable (3600 = 1 hour at 1 s); beyond it the oldest are dropped',
     schema: integer(1, 10_000_000),
   }),
+  BROADCAST_STOP_TIMEOUT_MS: variable({
+    default: '3000',
+    description:
+      'Milliseconds the broadcaster spends, on SIGTERM or SIGINT, publishing the readings it holds before it exits; what is left is counted as unsent',
+    schema: integer(0, 600_000),
+  }),
   BROADCAST_METRICS_PORT: variable({
     default: undefined,
     description: 'When set, the broadcaster serves GET /metrics (Prometheus) on this TCP port; 0 picks a free one',
