@@ -179,19 +179,6 @@ export class Scenario {
   }
 
   /**
-   * Expects `broadcaster` (run with `--count`) to exit 0 with every reading it generated
-   * acknowledged, and hands its schedule (started by `startedBy`, from its `broadcasting` line)
-   * and what it sent to the checker.
-   */
-  async expectBroadcastAcknowledged(
-    broadcaster: RunningApp & { spawnedAt: Date },
-    { count, intervalMs, startedBy }: { count: number; intervalMs: number; startedBy: number },
-  ): Promise<void> {
-    expect(await broadcaster.exited, 'the broadcaster exits 0 once all its readings are acknowledged').toBe(0);
-    expect(await this.#broadcastSent(broadcaster, { intervalMs, startedBy }), 'readings generated: --count').toBe(count);
-  }
-
-  /**
    * Stops `broadcaster` (run without `--count`) with SIGTERM, expects it to exit 0 with every
    * reading it generated acknowledged, hands its schedule and what it sent to the checker, and
    * resolves with how many readings it generated.
