@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ name: 'broadcaster', level: config.logLevel });
   const broadcaster = startBroadcaster(config, logger);
-  onShutdown(() => broadcaster.close(), { logger, graceMs: 5000 });
+  // The stop's grace: its publish bound, then 2 s to close the connections (5 s by default).
+  onShutdown(() => broadcaster.close(), { logger, graceMs: config.stopTimeoutMs + 2000 });
   // With --count: done once every reading is acknowledged.
   await broadcaster.finished;
   await broadcaster.close();
