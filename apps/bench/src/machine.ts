@@ -1,5 +1,5 @@
 import { cpus, release, totalmem } from 'node:os';
-import { devstackDir, readState, type DevstackUrls } from '@tally/devstack';
+import { devstackDir, managementFetch, readState, type DevstackUrls } from '@tally/devstack';
 import type { MongoClient } from 'mongodb';
 
 export interface MachineInfo {
@@ -37,10 +37,8 @@ export async function describeServers(root: string, urls: DevstackUrls, mongo: M
 
 async function rabbitmqVersion(managementUrl: string | undefined): Promise<string> {
   if (!managementUrl) return 'RabbitMQ (version unknown)';
-  const url = new URL(managementUrl);
-  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   try {
-    const response = await fetch(`${url.origin}/api/overview`, { headers: { authorization: `Basic ${btoa(credentials)}` } });
+    const response = await managementFetch(managementUrl, '/overview');
     const overview = (await response.json()) as { rabbitmq_version?: string };
     return `RabbitMQ ${overview.rabbitmq_version ?? '(version unknown)'}`;
   } catch {

@@ -20,5 +20,6 @@ export type { LogLine, RunAppOptions, RunningApp } from './run-app';
 export { devstackDir, findWorkspaceRoot, readState, waitForDevstack } from './state';
 export type { DevstackState, WaitForDevstackOptions } from './state';
 export type { DevstackUrls, Service, ServiceName, ServiceSource } from './services';
+export { managementFetch, type ManagementRequest } from './management';
 export { createTestVhost } from './vhost';
 export type { TestVhost } from './vhost';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { managementFetch } from './management';
 import type { DevstackUrls } from './services';
 
 export interface TestVhost {
@@ -28,17 +29,9 @@ export interface TestVhost {
 export async function createTestVhost(urls: DevstackUrls, prefix = 'test'): Promise<TestVhost> {
   if (!urls.managementUrl) throw new Error('createTestVhost needs RabbitMQ management API (managementUrl)');
   const name = `${prefix}-${randomUUID().slice(0, 8)}`;
-  const management = new URL(urls.managementUrl);
+  const { managementUrl } = urls;
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${management.origin}/api${path}`, {
-      method,
-      headers: {
-        authorization: `Basic ${btoa(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`)}`,
-        'content-type': 'application/json',
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const response = await managementFetch(managementUrl, path, { method, body, headers });
     if (!response.ok && response.status !== 404) {
       throw new Error(`RabbitMQ management ${method} ${path}: ${response.status} ${await response.text()}`);
     }

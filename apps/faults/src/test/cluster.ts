@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   findRabbitMqServer,
+  managementFetch,
   startLocalRabbitMqCluster,
   type ClusterNode,
   type DevstackUrls,
@@ -89,11 +90,7 @@ export class PrivateCluster {
   async #management<T>(path: string): Promise<T> {
     const node = this.nodes.find((each) => each.running);
     if (!node) throw new Error('No node of the cluster is running');
-    const { origin, username, password } = new URL(node.managementUrl);
-    const response = await fetch(`${origin}/api${path}`, {
-      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
-      signal: AbortSignal.timeout(30_000),
-    });
+    const response = await managementFetch(node.managementUrl, path, { timeoutMs: 30_000 });
     if (!response.ok) throw new Error(`GET ${path} of ${node.nodeName}: ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   }
