@@ -18,7 +18,7 @@ import { startTicker } from './ticker';
 export interface Broadcaster {
   /** Resolves once `count` readings are all acknowledged; never, without a count. */
   finished: Promise<void>;
-  /** Stops the schedule, gives the readings it holds 3 s to be published, logs a `summary` line and disconnects. */
+  /** Stops the schedule, gives the readings it holds `stopTimeoutMs` to be published, logs a `summary` line and disconnects. */
   close(): Promise<void>;
 }
 

@@ -180,17 +180,15 @@ export class Scenario {
 
   /**
    * Stops `broadcaster` (run without `--count`) with SIGTERM, expects it to exit 0 with every
-   * reading it generated acknowledged, hands its schedule and what it sent to the checker, and
-   * resolves with how many readings it generated.
+   * reading it generated acknowledged, and hands its schedule (started by `startedBy`, from its
+   * `broadcasting` line) and what it sent to the checker.
    */
-  async stopBroadcaster(broadcaster: RunningApp & { spawnedAt: Date }, schedule: { intervalMs: number; startedBy: number }): Promise<number> {
+  async stopBroadcaster(
+    broadcaster: RunningApp & { spawnedAt: Date },
+    { intervalMs, startedBy }: { intervalMs: number; startedBy: number },
+  ): Promise<void> {
     broadcaster.kill('SIGTERM');
     expect(await broadcaster.exited, 'the broadcaster exits 0 on SIGTERM').toBe(0);
-    return this.#broadcastSent(broadcaster, schedule);
-  }
-
-  /** Expects the summary of `broadcaster` (exited) to say every reading generated was acknowledged; tells the checker. */
-  async #broadcastSent(broadcaster: RunningApp & { spawnedAt: Date }, { intervalMs, startedBy }: { intervalMs: number; startedBy: number }): Promise<number> {
     const summary = await broadcaster.waitForLog('summary', 0);
     const generated = summary['generated'] as number;
     expect(summary, 'every reading generated was acknowledged').toMatchObject({ published: generated, unsent: 0, dropped: 0 });
@@ -200,7 +198,6 @@ export class Scenario {
       sent: summary['sent'] as Record<string, number>,
       startedBetween: [broadcaster.spawnedAt, new Date(startedBy)],
     });
-    return generated;
   }
 
   /**
