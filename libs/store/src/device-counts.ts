@@ -11,7 +11,7 @@ import { EVERYTHING, NOTHING, type Coverage } from './rollup-coverage';
 import type { RollupOptions, SeriesPoint } from './fleet-counts';
 import { StoreError } from './errors';
 import { coalesceRaw, DAY, floorTo, HOUR, MINUTE, type RollupLevel } from './rollup-plan';
-import { pointIndexOf, shapePoints, type SeriesShape } from './series-calendar';
+import { pointFinder, shapePoints, type SeriesShape } from './series-calendar';
 import { addCounts, totalOf, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
 /** Whose readings: these devices, or (absent) every device. */
@@ -226,7 +226,8 @@ export function createDeviceCounts(
     count: async (range, devices, options) => [...(await perDevice(range, { ...options, devices })).values()].reduce(addCounts, zeroCounts()),
     series: async (shape, devices, { timeoutMs }) => {
       const totals = shape.starts.map(() => zeroCounts());
-      const add = (at: number, counts: StatusCounts) => addCounts(totals[pointIndexOf(shape.starts, at)] as StatusCounts, counts);
+      const pointOf = pointFinder(shape.starts);
+      const add = (at: number, counts: StatusCounts) => addCounts(totals[pointOf(at)] as StatusCounts, counts);
       const whole = { start: shape.starts[0] as number, end: shape.end };
       // Hour slots serve steps of whole hours, but for the hours a point starts within (a zone's half hours).
       const hourly = shape.pieces.every((piece) => piece.cellMs % HOUR.ms === 0);

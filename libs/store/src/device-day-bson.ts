@@ -1,4 +1,5 @@
-import { STATUS_KEYS, type StatusCounts } from './status-counts';
+import { STATUSES } from '@tally/contract';
+import { zeroCounts, type StatusCounts } from './status-counts';
 
 /**
  * The hour slots of device-day documents read straight from their BSON (a find with `raw: true`),
@@ -50,6 +51,13 @@ function valueLength(bytes: Uint8Array, view: DataView, type: number, at: number
   }
 }
 
+/** Where the name starting at `start` ends (its terminating 0). */
+function nameEndOf(bytes: Uint8Array, start: number): number {
+  let end = start;
+  while (bytes[end] !== 0) end++;
+  return end;
+}
+
 /**
  * Calls `visit` for each element of the document at `start`: its type, its name (read only when
  * asked, as most names are compared by their bytes) and where its value starts.
@@ -63,11 +71,9 @@ function forEachElement(
   const end = start + view.getInt32(start, true) - 1;
   for (let at = start + 4; at < end; ) {
     const type = bytes[at] as number;
-    const nameStart = at + 1;
-    let nameEnd = nameStart;
-    while (bytes[nameEnd] !== 0) nameEnd++;
+    const nameEnd = nameEndOf(bytes, at + 1);
     const value = nameEnd + 1;
-    visit(type, nameStart, nameEnd, value);
+    visit(type, at + 1, nameEnd, value);
     at = value + valueLength(bytes, view, type, value);
   }
 }
@@ -97,6 +103,36 @@ function numberAt(view: DataView, type: number, at: number): number {
   throw new Error(`device-day BSON: a count of element type 0x${type.toString(16)}`);
 }
 
+const LETTER_C = 0x63;
+const DIGIT_0 = 0x30;
+
+/**
+ * Sets `counts` to those of the hour slot `{ v, c: { "<status>": n } }` at `slot`: every status,
+ * zero where `c` has none. Loops rather than `forEachElement`'s callbacks, as it runs for every slot
+ * (a month of 10 devices at 10M readings: ~6,000 slots, walked in ~0.5 ms).
+ */
+function readSlot(bytes: Uint8Array, view: DataView, slot: number, counts: StatusCounts): void {
+  for (const status of STATUSES) counts[status] = 0;
+  const end = slot + view.getInt32(slot, true) - 1;
+  for (let at = slot + 4; at < end; ) {
+    const type = bytes[at] as number;
+    const nameEnd = nameEndOf(bytes, at + 1);
+    const value = nameEnd + 1;
+    if (type === DOCUMENT && nameEnd === at + 2 && bytes[at + 1] === LETTER_C) {
+      const countsEnd = value + view.getInt32(value, true) - 1;
+      for (let count = value + 4; count < countsEnd; ) {
+        const countType = bytes[count] as number;
+        // A name of one digit, the status: `count + 1` is the digit, `count + 2` its 0.
+        const status = STATUSES[(bytes[count + 1] as number) - DIGIT_0];
+        if (status === undefined || bytes[count + 2] !== 0) throw new Error('device-day BSON: a count of no status');
+        counts[status] = numberAt(view, countType, count + 3);
+        count += 3 + valueLength(bytes, view, countType, count + 3);
+      }
+    }
+    at = value + valueLength(bytes, view, type, value);
+  }
+}
+
 /**
  * Calls `onSlot(day, hour, counts)` for each hour slot of the raw device-day document `bytes`,
  * `day` its UTC midnight in milliseconds. `counts` is one object, refilled for each slot: add it
@@ -112,22 +148,18 @@ export function forEachDaySlot(bytes: Uint8Array, onSlot: (day: number, hour: nu
   });
   if (day === undefined) throw new Error('device-day BSON: a document without its day');
   if (slots === undefined) return;
-  const counts = Object.fromEntries(STATUS_KEYS.map((key) => [key, 0])) as StatusCounts;
-  const ofDay = day;
-  forEachElement(bytes, view, slots, (type, nameStart, nameEnd, at) => {
-    const hour = digitsOf(bytes, nameStart, nameEnd);
+  const counts = zeroCounts();
+  const end = slots + view.getInt32(slots, true) - 1;
+  for (let at = slots + 4; at < end; ) {
+    const type = bytes[at] as number;
+    const nameEnd = nameEndOf(bytes, at + 1);
+    const hour = digitsOf(bytes, at + 1, nameEnd);
+    const slot = nameEnd + 1;
     if (type !== DOCUMENT || hour < 0 || hour > 23) throw new Error('device-day BSON: a slot that is no hour of a day');
-    for (const key of STATUS_KEYS) counts[key] = 0;
-    forEachElement(bytes, view, at, (slotType, slotNameStart, slotNameEnd, slotAt) => {
-      if (slotType !== DOCUMENT || !isName(bytes, slotNameStart, slotNameEnd, 'c')) return;
-      forEachElement(bytes, view, slotAt, (countType, statusStart, statusEnd, countAt) => {
-        const status = STATUS_KEYS[digitsOf(bytes, statusStart, statusEnd)];
-        if (status === undefined || statusEnd - statusStart !== 1) throw new Error('device-day BSON: a count of no status');
-        counts[status] = numberAt(view, countType, countAt);
-      });
-    });
-    onSlot(ofDay, hour, counts);
-  });
+    readSlot(bytes, view, slot, counts);
+    onSlot(day, hour, counts);
+    at = slot + view.getInt32(slot, true);
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   type RollupLevel,
   type Segment,
 } from './rollup-plan';
-import { pointIndexOf, shapePoints, shapeRange, type GridPiece, type SeriesShape } from './series-calendar';
+import { pointFinder, shapePoints, shapeRange, type GridPiece, type SeriesShape } from './series-calendar';
 import { addCounts, countByStatus, subtractCounts, zeroCounts, type StatusCounts, type TimeRange } from './status-counts';
 
 export interface RollupOptions {
@@ -213,7 +213,8 @@ export function createFleetCounts(
     },
     series: async (shape, options) => {
       const totals = shape.starts.map(() => zeroCounts());
-      const add = (at: number, counts: StatusCounts) => addCounts(totals[pointIndexOf(shape.starts, at)] as StatusCounts, counts);
+      const pointOf = pointFinder(shape.starts);
+      const add = (at: number, counts: StatusCounts) => addCounts(totals[pointOf(at)] as StatusCounts, counts);
       const points = shapePoints(shape);
       const range = shapeRange(shape);
       if ((await coverage.cached('coverage')) > range.start) {

@@ -3,6 +3,7 @@ import {
   countSeriesPoints,
   formatInZone,
   offsetSpans,
+  pointFinder,
   pointIndexOf,
   SERIES_STEP_NAMES,
   seriesShape,
@@ -139,5 +140,22 @@ describe('seriesShape', () => {
   it('stops counting past the limit, however long the range', () => {
     expect(countSeriesPoints(range('2000-01-01', '2030-01-01'), '1m', zone('Europe/Berlin'), 1500)).toBe(1501);
     expect(seriesShape(range('2000-01-01', '2030-01-01'), '1m', zone('Europe/Berlin'), 1500)).toBeUndefined();
+  });
+});
+
+describe('pointFinder', () => {
+  it('finds the point pointIndexOf finds, whatever order the instants come in', () => {
+    // A month at 1 h in Berlin, across a change of the clocks: points of 1 and 2 hours.
+    const shape = seriesShape(range('2026-03-20T00:00:00Z', '2026-04-05T00:00:00Z'), '1h', zone('Europe/Berlin'));
+    if (!shape) throw new Error('no shape');
+    const first = shape.starts[0] as number;
+    const inOrder = Array.from({ length: 3_000 }, (_, i) => first - 3_600_000 + i * 600_000);
+    let seed = 7;
+    const random = () => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647);
+    const shuffled = inOrder.map((at) => ({ at, key: random() })).sort((a, b) => a.key - b.key).map(({ at }) => at);
+    for (const instants of [inOrder, shuffled, [...inOrder].reverse()]) {
+      const pointOf = pointFinder(shape.starts);
+      expect(instants.map((at) => pointOf(at))).toEqual(instants.map((at) => pointIndexOf(shape.starts, at)));
+    }
   });
 });

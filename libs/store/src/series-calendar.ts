@@ -232,6 +232,22 @@ export function pointIndexOf(starts: readonly number[], at: number): number {
 }
 
 /**
+ * `pointIndexOf` of `starts` for instants that come mostly in order (the hour slots of a
+ * device-day document, the cells of a stretch): the point of the one before, or the next, is
+ * tried before a binary search (a month's series of 10 devices looks up ~6,000 slots).
+ */
+export function pointFinder(starts: readonly number[]): (at: number) => number {
+  let last = 0;
+  const holds = (i: number, at: number) => (starts[i] as number) <= at && (i + 1 === starts.length || at < (starts[i + 1] as number));
+  return (at) => {
+    if (holds(last, at)) return last;
+    if (last + 1 < starts.length && holds(last + 1, at)) return ++last;
+    last = pointIndexOf(starts, at);
+    return last;
+  };
+}
+
+/**
  * The step of `step` in `zone` that holds the instant `at`: where it starts and where the next
  * begins, as `seriesShape` cuts them (a chart's first point, a live window's end).
  */
