@@ -46,10 +46,13 @@ describe('a three-node RabbitMQ cluster', () => {
     // minutes): then it is stopped, and publishes what it holds before it exits. Fifty publishes in
     // flight, so that the three nodes' confirms keep up with 100 a second on a loaded machine
     // (one at a time, they once fell behind by more than the default buffer, an hour at 1 s), and
-    // room for 500 s of readings, longer than the test may take.
+    // room for 500 s of readings, longer than the test may take. Its stop may find a backlog from
+    // the second node's outage: a minute to publish it, not the default 3 s, which a loaded
+    // machine's broker could miss.
     const broadcaster = s.startBroadcaster(['--transport', 'amqp', '--interval', String(INTERVAL_MS), '--window', '50'], {
       AMQP_URL: c.amqpUrlList(vhostUrl, 0),
       BROADCAST_BUFFER_LIMIT: '100000',
+      BROADCAST_STOP_TIMEOUT_MS: '60000',
     });
     const broadcasting = await broadcaster.waitForLog('broadcasting');
     const startedBy = Date.parse(String(broadcasting['time']));
