@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runApp, type DevstackUrls, type RunningApp } from '@tally/devstack';
+import { bundlePath, runApp, type DevstackUrls, type RunningApp } from '@tally/devstack';
 import type { MongoClient } from 'mongodb';
 
 /** What every phase of the harness works with. */
@@ -59,7 +59,7 @@ export interface BundleOptions {
 export function startBundle(context: BenchContext, { app, env }: BundleOptions): RunningApp {
   return runApp({
     appDir: join(context.root, 'apps', app),
-    bundle: join(context.root, 'dist', 'apps', app, 'main.js'),
+    bundle: bundlePath(context.root, app),
     env: { ENV_FILE: '/dev/null', LOG_LEVEL: 'warn', ...env },
   });
 }

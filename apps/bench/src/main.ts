@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { findWorkspaceRoot, waitForDevstack } from '@tally/devstack';
+import { bundlePath, findWorkspaceRoot, waitForDevstack } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
 import { measureConsumers } from './consumers';
 import { runEngineComparison } from './engine';
@@ -45,7 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const root = findWorkspaceRoot(import.meta.dirname);
-  const missing = [...new Set(options.phases.flatMap((phase) => BUNDLES_OF[phase]))].filter((app) => !existsSync(join(root, 'dist', 'apps', app, 'main.js')));
+  const missing = [...new Set(options.phases.flatMap((phase) => BUNDLES_OF[phase]))].filter((app) => !existsSync(bundlePath(root, app)));
   if (missing.length > 0) {
     const build = `npx nx run-many -t build -p ${missing.join(',')}`;
     log(`No bundle of ${missing.join(', ')}: run \`${build}\` (npm run bench does)`);

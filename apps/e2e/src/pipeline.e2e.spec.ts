@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestVhost, freePort, runApp, testDatabase, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
+import { bundlePath, createTestVhost, freePort, runApp, testDatabase, waitForDevstack, type RunningApp, type TestVhost } from '@tally/devstack';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -14,7 +14,7 @@ const root = join(import.meta.dirname, '..', '..', '..');
  */
 function bundle(app: string): string {
   const copy = join(mkdtempSync(join(tmpdir(), `tally-${app}-`)), 'main.js');
-  copyFileSync(join(root, 'dist', 'apps', app, 'main.js'), copy);
+  copyFileSync(bundlePath(root, app), copy);
   return copy;
 }
 const running: RunningApp[] = [];

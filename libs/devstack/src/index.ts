@@ -15,7 +15,7 @@ export { freePort, pollUntil, waitUntil } from './net';
 export type { WaitOptions } from './net';
 export { sendRawHttp } from './raw-http';
 export type { RawHttpOptions, RawHttpResponse } from './raw-http';
-export { runApp } from './run-app';
+export { bundlePath, runApp } from './run-app';
 export type { LogLine, RunAppOptions, RunningApp } from './run-app';
 export { devstackDir, findWorkspaceRoot, readState, waitForDevstack } from './state';
 export type { DevstackState, WaitForDevstackOptions } from './state';

@@ -33,6 +33,11 @@ export interface RunAppOptions {
   env: Record<string, string>;
 }
 
+/** The bundle `nx build <app>` writes under the workspace `root`, as the app's image runs it. */
+export function bundlePath(root: string, app: string): string {
+  return join(root, 'dist', 'apps', app, 'main.js');
+}
+
 /**
  * Runs an app from its TypeScript source, as `nx serve` does (or its built bundle, as a container
  * does), and collects its JSON log lines.

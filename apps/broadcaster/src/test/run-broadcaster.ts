@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { findWorkspaceRoot, runApp, type RunningApp } from '@tally/devstack';
+import { bundlePath, findWorkspaceRoot, runApp, type RunningApp } from '@tally/devstack';
 
 const appDir = join(import.meta.dirname, '..', '..');
-const BUNDLE = join(findWorkspaceRoot(appDir), 'dist', 'apps', 'broadcaster', 'main.js');
+const BUNDLE = bundlePath(findWorkspaceRoot(appDir), 'broadcaster');
 
 /**
  * The broadcaster's built bundle (`nx build broadcaster`, which its `test` target depends on), with

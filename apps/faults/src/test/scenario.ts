@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  bundlePath,
   createTestVhost,
   findWorkspaceRoot,
   freePort,
@@ -105,7 +106,7 @@ export class Scenario {
   start(app: AppName, env: Record<string, string> = {}, args: string[] = []): RunningApp {
     const dir = join(this.#dir, `${app}-${randomUUID().slice(0, 8)}`);
     mkdirSync(dir);
-    copyFileSync(join(root, 'dist', 'apps', app, 'main.js'), join(dir, 'main.js'));
+    copyFileSync(bundlePath(root, app), join(dir, 'main.js'));
     return this.#track(app, runApp({ appDir: dir, bundle: join(dir, 'main.js'), env: { ...this.env, ...env }, args }));
   }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  bundlePath,
   createTestVhost,
   findWorkspaceRoot,
   runApp,
@@ -30,7 +31,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
 const appDir = join(import.meta.dirname, '..', '..');
 /** What `nx build processor` makes, and the image runs: `nx test processor` builds it first. */
-const BUNDLE = join(findWorkspaceRoot(appDir), 'dist', 'apps', 'processor', 'main.js');
+const BUNDLE = bundlePath(findWorkspaceRoot(appDir), 'processor');
 
 /**
  * The processor's built bundle, with plain `node` as its image runs it (a start costs a fifth of
